@@ -1,0 +1,53 @@
+# s3batchkit — build, test, demo, benchmarks.
+GO        ?= go
+BIN       := bin/s3batchkit
+CACHE     := $(CURDIR)/.cache
+DEMO_DIR  ?= $(CACHE)/demo
+DEMO_ROWS ?= 1000000
+STATICCHECK_VERSION := 2025.1.1
+export GOFLAGS ?= -mod=mod
+
+.PHONY: all build test test-short bench demo lint fuzz clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/s3batchkit
+
+## test: the CI suite (race detector on); integration tests run when their
+## endpoint variables are set (see .ci/run).
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+test-short:
+	$(GO) test -short -count=1 ./...
+
+## bench: the Go benchmarks of the pipeline (not run in CI).
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 3x ./...
+
+## demo: generate a 1,000,000-object report and plan it; no network needed.
+demo: build
+	@rm -rf $(DEMO_DIR)
+	./$(BIN) gen --rows $(DEMO_ROWS) --files 4 --versions --seed 42 --out $(DEMO_DIR)/inventory
+	./$(BIN) plan --inventory $(DEMO_DIR)/inventory/manifest.json --out $(DEMO_DIR)/plan
+	@echo "first lines of the first copy shard:"
+	@head -n 3 $(DEMO_DIR)/plan/shards/copy/00000.csv
+
+lint:
+	$(GO) vet ./...
+	@test -x $(CACHE)/bin/staticcheck || GOBIN=$(CACHE)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	$(CACHE)/bin/staticcheck ./...
+
+## fuzz: run each fuzz target for FUZZTIME (default 60s).
+FUZZTIME ?= 60s
+fuzz:
+	@for pkg in $$($(GO) list ./...); do \
+	  for t in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
+	    echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	  done; \
+	done
+
+clean:
+	rm -rf bin $(CACHE)

@@ -1,0 +1,94 @@
+// Command s3batchkit plans, runs and audits S3 Batch Operations jobs over
+// S3 Inventory reports. See `s3batchkit help`.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/manifest"
+)
+
+// Exit codes scripts can rely on.
+const (
+	exitOK       = 0
+	exitFailure  = 1 // I/O, S3 or internal failure
+	exitUsage    = 2 // bad flags or arguments
+	exitBadInput = 3 // the input data is malformed or fails its checksums
+	exitCanceled = 130
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Main(ctx, os.Args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// usageError marks errors in the command line.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
+
+// Main runs the CLI with args (args[0] is the program name) and returns
+// the exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := newApp(stdout, stderr)
+	err := app.RunContext(ctx, args)
+	if err == nil {
+		return exitOK
+	}
+	fmt.Fprintf(stderr, "s3batchkit: %v\n", err)
+	return exitCode(ctx, err)
+}
+
+func exitCode(ctx context.Context, err error) int {
+	var ue *usageError
+	var de *inventory.DataError
+	var re *manifest.RowError
+	switch {
+	case errors.As(err, &ue):
+		return exitUsage
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return exitCanceled
+	case errors.As(err, &de), errors.As(err, &re), errors.Is(err, inventory.ErrManifest),
+		errors.Is(err, inventory.ErrFormat), errors.Is(err, inventory.ErrChecksum):
+		return exitBadInput
+	}
+	return exitFailure
+}
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	return &cli.App{
+		Name:  "s3batchkit",
+		Usage: "plan, run and audit S3 Batch Operations over S3 Inventory reports",
+		Description: `s3batchkit reads S3 Inventory reports (CSV.gz, ORC, Parquet) by their
+manifest.json, filters them, and writes exact Batch Operations CSV manifests,
+cut into shards, with a plan.json that lists them.
+
+Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
+(malformed report, checksum mismatch), 130 interrupted.`,
+		Writer:               stdout,
+		ErrWriter:            stderr,
+		EnableBashCompletion: true,
+		HideHelpCommand:      false,
+		Commands: []*cli.Command{
+			newPlanCommand(),
+			newGenCommand(),
+		},
+		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
+			return usagef("%v (see --help)", err)
+		},
+		ExitErrHandler: func(*cli.Context, error) {},
+	}
+}

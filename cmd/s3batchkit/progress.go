@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/s3batchkit/s3batchkit/inventory"
+)
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// startProgress prints a one-line progress report to w every interval
+// until the returned stop function is called.
+func startProgress(w io.Writer, p *inventory.Progress, totalFiles int, totalBytes int64) func() {
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprint(w, "\r\033[K")
+				return
+			case <-t.C:
+				el := time.Since(start).Seconds()
+				rows := p.Rows.Load()
+				in := p.InputBytes.Load()
+				pct := ""
+				if totalBytes > 0 {
+					pct = fmt.Sprintf(" %5.1f%%", 100*float64(in)/float64(totalBytes))
+				}
+				fmt.Fprintf(w, "\r\033[K%s files %d/%d, %s rows, %.1f M rows/s, %s read",
+					pct, p.FilesDone.Load(), totalFiles, humanCount(rows), float64(rows)/el/1e6, humanBytes(in))
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+func humanCount(n int64) string {
+	s := fmt.Sprint(n)
+	out := make([]byte, 0, len(s)+len(s)/3)
+	for i := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			out = append(out, ',')
+		}
+		out = append(out, s[i])
+	}
+	return string(out)
+}

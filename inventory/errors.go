@@ -1,0 +1,84 @@
+package inventory
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+var (
+	// ErrChecksum is returned when manifest.json does not match
+	// manifest.checksum, or a data file does not match its MD5checksum.
+	ErrChecksum = errors.New("checksum mismatch")
+	// ErrManifest is returned when manifest.json cannot be parsed or lacks
+	// a required field (fileFormat, fileSchema with Bucket and Key, files).
+	ErrManifest = errors.New("invalid inventory manifest")
+	// ErrMissingFile is returned when a data file listed in manifest.json
+	// cannot be found under any candidate root.
+	ErrMissingFile = errors.New("data file not found")
+	// ErrFieldCount is returned when a CSV row has a different number of
+	// fields than fileSchema names.
+	ErrFieldCount = errors.New("wrong number of fields")
+	// ErrBadValue is returned when a value cannot be parsed as its field's
+	// type (a size that is not a number, a date that is not RFC 3339, ...).
+	ErrBadValue = errors.New("bad value")
+	// ErrBadEscape is returned when a CSV key holds an invalid %-escape.
+	ErrBadEscape = errors.New("bad percent escape")
+	// ErrBadKey is returned when a decoded key is empty or not valid UTF-8.
+	ErrBadKey = errors.New("bad key")
+	// ErrSyntax is returned for malformed CSV (an unterminated quote, a
+	// stray quote, a record too long to be an inventory row).
+	ErrSyntax = errors.New("malformed CSV")
+	// ErrFormat is returned for a fileFormat the reader does not know.
+	ErrFormat = errors.New("unknown inventory format")
+	// ErrTruncated is returned when a data file ends early (a truncated
+	// gzip stream, a file shorter than its manifest size).
+	ErrTruncated = errors.New("truncated data file")
+)
+
+// DataError describes bad data at a known place: which file, which line or
+// row (1-based; 0 when unknown), which field, what was found and what was
+// expected. It wraps one of the sentinel errors above (or a lower-level
+// cause), so callers test it with errors.Is and errors.As.
+type DataError struct {
+	File     string // the data file (or manifest) path or URL
+	Line     int64  // 1-based line (CSV) or row (Parquet/ORC); 0 if unknown
+	Offset   int64  // byte offset in the decoded stream when known; -1 if unknown
+	Field    string // the field's name as the report spells it; "" if none
+	Value    string // the offending value, shortened
+	Expected string // what was expected, in words
+	Err      error  // the sentinel or cause
+}
+
+func (e *DataError) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		fmt.Fprintf(&b, ":%d", e.Line)
+	}
+	if e.Offset >= 0 && e.Line <= 0 {
+		fmt.Fprintf(&b, " (offset %d)", e.Offset)
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, ": field %s", e.Field)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	if e.Value != "" || e.Expected != "" {
+		fmt.Fprintf(&b, ": got %q", e.Value)
+		if e.Expected != "" {
+			fmt.Fprintf(&b, ", expected %s", e.Expected)
+		}
+	}
+	return b.String()
+}
+
+func (e *DataError) Unwrap() error { return e.Err }
+
+// shorten keeps error messages readable when a value is huge.
+func shorten(v []byte) string {
+	const max = 64
+	if len(v) > max {
+		return string(v[:max]) + "…"
+	}
+	return string(v)
+}

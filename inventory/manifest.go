@@ -1,0 +1,295 @@
+package inventory
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
+)
+
+// Format is an inventory report's fileFormat.
+type Format string
+
+// The three S3 Inventory formats, spelled as manifest.json spells them.
+const (
+	FormatCSV     Format = "CSV"
+	FormatORC     Format = "ORC"
+	FormatParquet Format = "Parquet"
+)
+
+// ParseFormat accepts a format name case-insensitively ("csv", "orc",
+// "parquet").
+func ParseFormat(s string) (Format, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "csv":
+		return FormatCSV, nil
+	case "orc":
+		return FormatORC, nil
+	case "parquet":
+		return FormatParquet, nil
+	}
+	return "", fmt.Errorf("%w %q: expected CSV, ORC or Parquet", ErrFormat, s)
+}
+
+// Manifest is a parsed inventory manifest.json, with its columns mapped to
+// canonical fields and its data files resolved to locations.
+type Manifest struct {
+	SourceBucket      string     `json:"sourceBucket"`
+	DestinationBucket string     `json:"destinationBucket"`
+	Version           string     `json:"version"`
+	CreationTimestamp string     `json:"creationTimestamp"`
+	FileFormat        string     `json:"fileFormat"`
+	FileSchema        string     `json:"fileSchema"`
+	Files             []DataFile `json:"files"`
+
+	// Location is where manifest.json was read from.
+	Location string `json:"-"`
+	// MD5 is the hex MD5 of manifest.json's bytes.
+	MD5 string `json:"-"`
+	// ChecksumVerified says whether a manifest.checksum was found and matched.
+	ChecksumVerified bool `json:"-"`
+	// Format is the parsed FileFormat.
+	Format Format `json:"-"`
+	// Columns lists fileSchema's columns in order.
+	Columns []Column `json:"-"`
+	// Fields is the set of canonical fields the report carries.
+	Fields FieldSet `json:"-"`
+}
+
+// Column is one column named by fileSchema.
+type Column struct {
+	Name  string // as fileSchema spells it
+	Field Field  // the canonical field, when Known
+	Known bool   // false for a column s3batchkit does not know (kept, skipped)
+}
+
+// DataFile is one entry of manifest.json's files array.
+type DataFile struct {
+	Key         string `json:"key"`
+	Size        int64  `json:"size"`
+	MD5checksum string `json:"MD5checksum"`
+
+	// Location is where the file was found (set by OpenManifest).
+	Location string `json:"-"`
+}
+
+// ManifestOptions control how a manifest is opened.
+type ManifestOptions struct {
+	// DataRoot, when set, is the folder (or s3:// prefix) that files[].key
+	// is relative to. When empty, each ancestor folder of manifest.json is
+	// tried, nearest first, as the copied destination bucket's root.
+	DataRoot string
+	// SkipChecksums turns off manifest.checksum and data file MD5 checks.
+	SkipChecksums bool
+}
+
+// OpenManifest reads and validates manifest.json at loc, verifies it
+// against manifest.checksum beside it when that file exists, maps its
+// fileSchema to fields, and resolves every data file's location.
+func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manifest, error) {
+	raw, err := objio.ReadAll(ctx, loc)
+	if err != nil {
+		return nil, fmt.Errorf("reading inventory manifest: %w", err)
+	}
+	m, err := ParseManifest(raw)
+	if err != nil {
+		return nil, &DataError{File: loc, Offset: -1, Err: err}
+	}
+	m.Location = loc
+	sum := md5.Sum(raw)
+	m.MD5 = hex.EncodeToString(sum[:])
+	if !opt.SkipChecksums {
+		ck := objio.Join(objio.Dir(loc), "manifest.checksum")
+		if ok, _ := objio.Exists(ctx, ck); ok {
+			want, err := objio.ReadAll(ctx, ck)
+			if err != nil {
+				return nil, fmt.Errorf("reading %s: %w", ck, err)
+			}
+			w := strings.ToLower(strings.TrimSpace(string(want)))
+			if w != m.MD5 {
+				return nil, &DataError{File: loc, Offset: -1, Value: m.MD5, Expected: "MD5 " + shorten([]byte(w)) + " from manifest.checksum", Err: ErrChecksum}
+			}
+			m.ChecksumVerified = true
+		}
+	}
+	for i := range m.Files {
+		l, err := resolveDataFile(ctx, loc, opt.DataRoot, m.Files[i].Key)
+		if err != nil {
+			return nil, err
+		}
+		m.Files[i].Location = l
+	}
+	return m, nil
+}
+
+// ParseManifest parses manifest.json bytes and maps fileSchema to fields.
+// Errors wrap ErrManifest or ErrFormat.
+func ParseManifest(raw []byte) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err := dec.Decode(&m); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	if m.FileFormat == "" {
+		return nil, fmt.Errorf("%w: fileFormat is missing", ErrManifest)
+	}
+	f, err := ParseFormat(m.FileFormat)
+	if err != nil {
+		return nil, err
+	}
+	m.Format = f
+	if m.FileSchema == "" {
+		return nil, fmt.Errorf("%w: fileSchema is missing", ErrManifest)
+	}
+	names, err := schemaColumnNames(f, m.FileSchema)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[Field]bool{}
+	for _, n := range names {
+		c := Column{Name: n}
+		if fl, ok := LookupField(n); ok {
+			if seen[fl] {
+				return nil, fmt.Errorf("%w: fileSchema names %s twice", ErrManifest, fl)
+			}
+			seen[fl] = true
+			c.Field, c.Known = fl, true
+			m.Fields |= Fields(fl)
+		}
+		m.Columns = append(m.Columns, c)
+	}
+	if !m.Fields.Has(Bucket) || !m.Fields.Has(Key) {
+		return nil, fmt.Errorf("%w: fileSchema %q lacks Bucket or Key, expected both", ErrManifest, shorten([]byte(m.FileSchema)))
+	}
+	if m.Files == nil {
+		return nil, fmt.Errorf("%w: files is missing", ErrManifest)
+	}
+	for i, df := range m.Files {
+		if df.Key == "" {
+			return nil, fmt.Errorf("%w: files[%d].key is empty", ErrManifest, i)
+		}
+		if df.Size < 0 {
+			return nil, fmt.Errorf("%w: files[%d].size is negative", ErrManifest, i)
+		}
+		if df.MD5checksum != "" {
+			if b, err := hex.DecodeString(df.MD5checksum); err != nil || len(b) != md5.Size {
+				return nil, fmt.Errorf("%w: files[%d].MD5checksum %q is not a hex MD5", ErrManifest, i, shorten([]byte(df.MD5checksum)))
+			}
+		}
+	}
+	return &m, nil
+}
+
+// schemaColumnNames splits a fileSchema into column names. CSV schemas are
+// comma-separated names; ORC schemas are Hive struct<name:type,...>;
+// Parquet schemas are "message name { required binary key (UTF8); ... }".
+func schemaColumnNames(f Format, schema string) ([]string, error) {
+	var names []string
+	switch f {
+	case FormatCSV:
+		for _, p := range strings.Split(schema, ",") {
+			if p = strings.TrimSpace(p); p == "" {
+				return nil, fmt.Errorf("%w: fileSchema %q has an empty column name", ErrManifest, shorten([]byte(schema)))
+			}
+			names = append(names, p)
+		}
+	case FormatORC:
+		s := strings.TrimSpace(schema)
+		if !strings.HasPrefix(s, "struct<") || !strings.HasSuffix(s, ">") {
+			return nil, fmt.Errorf("%w: ORC fileSchema %q: expected struct<...>", ErrManifest, shorten([]byte(schema)))
+		}
+		s = s[len("struct<") : len(s)-1]
+		depth, start := 0, 0
+		for i := 0; i <= len(s); i++ {
+			if i < len(s) {
+				switch s[i] {
+				case '<':
+					depth++
+					continue
+				case '>':
+					depth--
+					continue
+				case ',':
+					if depth != 0 {
+						continue
+					}
+				default:
+					continue
+				}
+			}
+			part := strings.TrimSpace(s[start:i])
+			start = i + 1
+			name, _, ok := strings.Cut(part, ":")
+			if !ok || strings.TrimSpace(name) == "" {
+				return nil, fmt.Errorf("%w: ORC fileSchema entry %q: expected name:type", ErrManifest, shorten([]byte(part)))
+			}
+			names = append(names, strings.TrimSpace(name))
+		}
+	case FormatParquet:
+		open := strings.IndexByte(schema, '{')
+		end := strings.LastIndexByte(schema, '}')
+		if open < 0 || end < open {
+			return nil, fmt.Errorf("%w: Parquet fileSchema %q: expected message name { ... }", ErrManifest, shorten([]byte(schema)))
+		}
+		for _, p := range strings.Split(schema[open+1:end], ";") {
+			tok := strings.Fields(p)
+			if len(tok) == 0 {
+				continue
+			}
+			if len(tok) < 3 {
+				return nil, fmt.Errorf("%w: Parquet fileSchema entry %q: expected repetition type name", ErrManifest, shorten([]byte(p)))
+			}
+			names = append(names, tok[2])
+		}
+	}
+	return names, nil
+}
+
+// resolveDataFile finds files[].key: under dataRoot when given, else under
+// each ancestor folder of the manifest, nearest first.
+func resolveDataFile(ctx context.Context, manifestLoc, dataRoot, key string) (string, error) {
+	if strings.Contains(key, "..") && !objio.IsS3(manifestLoc) {
+		for _, seg := range strings.Split(key, "/") {
+			if seg == ".." {
+				return "", &DataError{File: manifestLoc, Offset: -1, Field: "files[].key", Value: key, Expected: "a key without '..' segments", Err: ErrManifest}
+			}
+		}
+	}
+	var tried []string
+	if dataRoot != "" {
+		l := objio.Join(dataRoot, key)
+		if ok, err := objio.Exists(ctx, l); err != nil {
+			return "", err
+		} else if ok {
+			return l, nil
+		}
+		tried = append(tried, l)
+	} else {
+		dir := objio.Dir(manifestLoc)
+		for {
+			l := objio.Join(dir, key)
+			ok, err := objio.Exists(ctx, l)
+			if err != nil && !errors.Is(err, objio.ErrNotFound) {
+				return "", err
+			}
+			if ok {
+				return l, nil
+			}
+			tried = append(tried, l)
+			parent := objio.Dir(dir)
+			if parent == dir || (!objio.IsS3(dir) && filepath.Clean(parent) == filepath.Clean(dir)) || parent == "s3:" || parent == "s3:/" {
+				break
+			}
+			dir = parent
+		}
+	}
+	return "", &DataError{File: manifestLoc, Offset: -1, Field: "files[].key", Value: key,
+		Expected: fmt.Sprintf("a data file at one of %d candidate paths (nearest: %s); use --data-root to say where the copied bucket is", len(tried), tried[0]), Err: ErrMissingFile}
+}

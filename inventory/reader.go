@@ -1,0 +1,226 @@
+package inventory
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync/atomic"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"golang.org/x/sync/errgroup"
+)
+
+// DefaultBatchRows is the number of rows per record batch when
+// ReaderOptions.BatchRows is zero.
+const DefaultBatchRows = 16384
+
+// FileReader streams the rows of one data file as record batches.
+type FileReader interface {
+	// Next returns the next batch, or (nil, io.EOF) after the last one. The
+	// caller owns the batch and must Release it. A data error is returned
+	// as a *DataError naming the file and the row.
+	Next(ctx context.Context) (arrow.RecordBatch, error)
+	// Close releases the reader; it must be called, also after an error.
+	Close() error
+}
+
+// ReaderOptions control how a report is read.
+type ReaderOptions struct {
+	// Workers is how many data files are decoded at once. Zero means
+	// runtime.GOMAXPROCS(0).
+	Workers int
+	// Fields is the projection: the fields the caller needs. Zero means
+	// every field. Fields the report lacks are left out of the batches
+	// (see Report.Fields).
+	Fields FieldSet
+	// BatchRows is the number of rows per batch; zero means
+	// DefaultBatchRows.
+	BatchRows int
+	// DataRoot and SkipChecksums are as in ManifestOptions.
+	DataRoot      string
+	SkipChecksums bool
+	// Progress, when not nil, is updated as files are read.
+	Progress *Progress
+
+	progress *Progress
+}
+
+// Progress counts work done, updated atomically while a scan runs, so that
+// a caller can print it from another goroutine.
+type Progress struct {
+	InputBytes atomic.Int64 // bytes of data files read (compressed)
+	Rows       atomic.Int64 // rows decoded
+	FilesDone  atomic.Int64 // data files finished
+}
+
+type progressReader struct {
+	r io.Reader
+	p *Progress
+}
+
+func (p *progressReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	p.p.InputBytes.Add(int64(n))
+	return n, err
+}
+
+// Report is an opened inventory report, ready to scan.
+type Report struct {
+	Manifest *Manifest
+	opts     ReaderOptions
+	fields   FieldSet
+}
+
+// Open opens the report whose manifest.json is at loc.
+func Open(ctx context.Context, loc string, opts ReaderOptions) (*Report, error) {
+	m, err := OpenManifest(ctx, loc, ManifestOptions{DataRoot: opts.DataRoot, SkipChecksums: opts.SkipChecksums})
+	if err != nil {
+		return nil, err
+	}
+	return NewReport(m, opts), nil
+}
+
+// NewReport prepares a scan of an already opened manifest.
+func NewReport(m *Manifest, opts ReaderOptions) *Report {
+	if opts.Workers <= 0 {
+		opts.Workers = runtime.GOMAXPROCS(0)
+	}
+	if opts.BatchRows <= 0 {
+		opts.BatchRows = DefaultBatchRows
+	}
+	if opts.Fields == 0 {
+		opts.Fields = AllFields
+	}
+	opts.Fields |= Fields(Bucket, Key)
+	opts.progress = opts.Progress
+	return &Report{Manifest: m, opts: opts, fields: opts.Fields & m.Fields}
+}
+
+// Fields returns the fields every batch of the scan carries: the
+// projection asked for, less the fields the report lacks.
+func (r *Report) Fields() FieldSet { return r.fields }
+
+// OpenFile opens data file i of the report.
+func (r *Report) OpenFile(ctx context.Context, i int) (FileReader, error) {
+	df := &r.Manifest.Files[i]
+	switch r.Manifest.Format {
+	case FormatCSV:
+		return openCSV(ctx, r.Manifest, df, r.fields, &r.opts)
+	}
+	return nil, fmt.Errorf("%s: %w %q: no reader for this format yet", df.Location, ErrFormat, r.Manifest.FileFormat)
+}
+
+// Scan reads every data file, Workers at a time, and calls fn with each
+// batch in a deterministic order: all batches of files[0] in file order,
+// then files[1], and so on. fn runs on the calling goroutine, one batch at
+// a time; the batch is released after fn returns, so fn must Retain it to
+// keep it. The first error (from a file or from fn) stops the scan and is
+// returned.
+func (r *Report) Scan(ctx context.Context, fn func(arrow.RecordBatch) error) error {
+	n := len(r.Manifest.Files)
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	g, gctx := errgroup.WithContext(ctx)
+
+	// outs[i] carries file i's batches from its worker to the consumer
+	// below; the worker closes it when the file ends or fails.
+	outs := make([]chan arrow.RecordBatch, n)
+	for i := range outs {
+		outs[i] = make(chan arrow.RecordBatch, 2)
+	}
+	// Files start in order, at most Workers at once; since the consumer
+	// drains files in the same order, the oldest running file always
+	// progresses and the pipeline cannot deadlock.
+	sem := make(chan struct{}, r.opts.Workers)
+	g.Go(func() error {
+		for i := 0; i < n; i++ {
+			select {
+			case sem <- struct{}{}:
+			case <-gctx.Done():
+				return nil
+			}
+			g.Go(func() error {
+				defer func() { <-sem }()
+				defer close(outs[i])
+				return r.readFile(gctx, i, outs[i])
+			})
+		}
+		return nil
+	})
+
+	var ferr error
+consume:
+	for i := 0; i < n; i++ {
+		for {
+			select {
+			case rec, ok := <-outs[i]:
+				if !ok {
+					continue consume
+				}
+				err := fn(rec)
+				rec.Release()
+				if err != nil {
+					ferr = err
+					cancel()
+					break consume
+				}
+			case <-gctx.Done():
+				break consume
+			}
+		}
+	}
+	werr := g.Wait()
+	for i := range outs {
+		for {
+			select {
+			case rec, ok := <-outs[i]:
+				if ok {
+					rec.Release()
+					continue
+				}
+			default:
+			}
+			break
+		}
+	}
+	if ferr != nil {
+		return ferr
+	}
+	if werr != nil {
+		return werr
+	}
+	return ctx.Err()
+}
+
+func (r *Report) readFile(ctx context.Context, i int, out chan<- arrow.RecordBatch) error {
+	fr, err := r.OpenFile(ctx, i)
+	if err != nil {
+		return err
+	}
+	defer fr.Close()
+	for {
+		rec, err := fr.Next(ctx)
+		if err == io.EOF {
+			if r.opts.progress != nil {
+				r.opts.progress.FilesDone.Add(1)
+			}
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if r.opts.progress != nil {
+			r.opts.progress.Rows.Add(rec.NumRows())
+		}
+		select {
+		case out <- rec:
+		case <-ctx.Done():
+			rec.Release()
+			return ctx.Err()
+		}
+	}
+}

@@ -1,0 +1,237 @@
+package manifest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
+)
+
+// PlanVersion is the version of the plan.json layout this package writes.
+const PlanVersion = 1
+
+// PlanFile is the name of the plan's commit marker in a plan directory.
+const PlanFile = "plan.json"
+
+// ErrNoPlan is returned when a directory holds no plan.json: the plan was
+// never written or its writing was interrupted, and it must not be used.
+var ErrNoPlan = errors.New("no plan.json: the plan is missing or incomplete")
+
+// Plan is the content of plan.json. Same inputs and options give the same
+// bytes: nothing in it depends on the clock, the machine or the run.
+type Plan struct {
+	Version  int            `json:"version"`
+	Inputs   []Input        `json:"inputs"`
+	Options  map[string]any `json:"options"`
+	Counters Counters       `json:"counters"`
+	Routes   []RouteTotal   `json:"routes"`
+	Shards   []Shard        `json:"shards"`
+}
+
+// Input is one inventory report the plan was made from.
+type Input struct {
+	Manifest          string `json:"manifest"`
+	MD5               string `json:"md5"`
+	ChecksumVerified  bool   `json:"checksum_verified"`
+	SourceBucket      string `json:"source_bucket"`
+	Format            string `json:"format"`
+	CreationTimestamp string `json:"creation_timestamp,omitempty"`
+	Files             int    `json:"files"`
+	Columns           string `json:"columns"`
+}
+
+// Counters account for every row read: RowsRead = RowsKept + the sum of
+// Dropped.
+type Counters struct {
+	RowsRead int64            `json:"rows_read"`
+	RowsKept int64            `json:"rows_kept"`
+	Dropped  map[string]int64 `json:"dropped"`
+}
+
+// RouteTotal sums the shards of one route.
+type RouteTotal struct {
+	Route   string `json:"route"`
+	Shards  int    `json:"shards"`
+	Objects int64  `json:"objects"`
+	Bytes   int64  `json:"bytes"`
+}
+
+// Shard describes one manifest file of the plan.
+type Shard struct {
+	Path          string `json:"path"` // relative to the plan directory, slash-separated
+	Route         string `json:"route"`
+	Bucket        string `json:"bucket"`
+	Objects       int64  `json:"objects"`
+	Bytes         int64  `json:"bytes"`          // sum of object sizes
+	ManifestBytes int64  `json:"manifest_bytes"` // size of the shard file
+	MD5           string `json:"md5"`            // hex MD5 of the file = its ETag after one PUT
+	FirstKey      string `json:"first_key"`
+	LastKey       string `json:"last_key"`
+	VersionIDs    bool   `json:"version_ids"`
+}
+
+// Marshal renders the plan as indented JSON with a final newline.
+func (p *Plan) Marshal() ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// ReadPlan reads DIR/plan.json. It returns ErrNoPlan when the file is
+// missing.
+func ReadPlan(ctx context.Context, dir string) (*Plan, error) {
+	loc := objio.Join(dir, PlanFile)
+	raw, err := objio.ReadAll(ctx, loc)
+	if err != nil {
+		if errors.Is(err, objio.ErrNotFound) {
+			return nil, fmt.Errorf("%s: %w", dir, ErrNoPlan)
+		}
+		return nil, err
+	}
+	var p Plan
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return nil, fmt.Errorf("%s: invalid plan: %w", loc, err)
+	}
+	if p.Version != PlanVersion {
+		return nil, fmt.Errorf("%s: plan version %d, expected %d", loc, p.Version, PlanVersion)
+	}
+	return &p, nil
+}
+
+// PlanDir writes a plan directory atomically: shards go to a hidden
+// staging folder inside DIR; Commit moves them into DIR/shards and writes
+// DIR/plan.json last. Until Commit returns, an earlier plan in DIR is left
+// whole, except for the short window in which its plan.json is removed
+// before the shards are swapped (a directory without plan.json is never
+// trusted). Abort removes the staging folder.
+type PlanDir struct {
+	dir     string
+	staging string
+	next    map[string]int
+	shards  []*ShardWriter
+}
+
+// CreatePlanDir prepares DIR (created if needed) for a new plan.
+func CreatePlanDir(dir string) (*PlanDir, error) {
+	if objio.IsS3(dir) {
+		return nil, fmt.Errorf("%s: %w: plan output to s3:// is not supported yet", dir, objio.ErrUnsupported)
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	staging, err := os.MkdirTemp(dir, ".staging-")
+	if err != nil {
+		return nil, err
+	}
+	return &PlanDir{dir: dir, staging: staging, next: map[string]int{}}, nil
+}
+
+// Dir returns the plan directory.
+func (p *PlanDir) Dir() string { return p.dir }
+
+// NewShard starts the next shard file of route, numbered from 00000 in
+// the order shards are started.
+func (p *PlanDir) NewShard(route, bucket string, versioned bool) (*ShardWriter, error) {
+	n := p.next[route]
+	p.next[route] = n + 1
+	rel := fmt.Sprintf("shards/%s/%05d.csv", route, n)
+	full := filepath.Join(p.staging, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+		return nil, err
+	}
+	w, err := newShardWriter(full)
+	if err != nil {
+		return nil, err
+	}
+	w.info = Shard{Path: rel, Route: route, Bucket: bucket, VersionIDs: versioned}
+	p.shards = append(p.shards, w)
+	return w, nil
+}
+
+// Commit closes every shard, fills plan.Shards (sorted by route, then
+// number) and plan.Routes, and publishes the plan.
+func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
+	plan.Version = PlanVersion
+	plan.Shards = plan.Shards[:0]
+	for _, w := range p.shards {
+		if err := w.Close(); err != nil {
+			return err
+		}
+		plan.Shards = append(plan.Shards, w.Info())
+	}
+	sortShards(plan.Shards)
+	plan.Routes = totals(plan.Shards)
+	data, err := plan.Marshal()
+	if err != nil {
+		return err
+	}
+	// Publish: drop the old commit marker, swap the shards folder, write
+	// the new marker last.
+	if err := os.Remove(filepath.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	old := filepath.Join(p.dir, "shards")
+	trash := p.staging + "-old"
+	if _, err := os.Stat(old); err == nil {
+		if err := os.Rename(old, trash); err != nil {
+			return err
+		}
+	}
+	newShards := filepath.Join(p.staging, "shards")
+	if _, err := os.Stat(newShards); err == nil {
+		if err := os.Rename(newShards, old); err != nil {
+			return err
+		}
+	}
+	if err := objio.WriteFileAtomic(ctx, filepath.Join(p.dir, PlanFile), data); err != nil {
+		return err
+	}
+	os.RemoveAll(trash)
+	os.RemoveAll(p.staging)
+	return nil
+}
+
+// Abort discards everything written since CreatePlanDir. The previous
+// plan in the directory, if any, is untouched.
+func (p *PlanDir) Abort() {
+	for _, w := range p.shards {
+		w.abort()
+	}
+	os.RemoveAll(p.staging)
+}
+
+func sortShards(s []Shard) {
+	// Paths are "shards/<route>/<nnnnn>.csv": within a route, sorting by
+	// path sorts by number.
+	sort.SliceStable(s, func(i, j int) bool {
+		if s[i].Route != s[j].Route {
+			return s[i].Route < s[j].Route
+		}
+		return s[i].Path < s[j].Path
+	})
+}
+
+func totals(s []Shard) []RouteTotal {
+	var out []RouteTotal
+	for _, sh := range s {
+		if len(out) == 0 || out[len(out)-1].Route != sh.Route {
+			out = append(out, RouteTotal{Route: sh.Route})
+		}
+		t := &out[len(out)-1]
+		t.Shards++
+		t.Objects += sh.Objects
+		t.Bytes += sh.Bytes
+	}
+	return out
+}
