@@ -206,3 +206,10 @@ func (b *BatchBuilder) Build() arrow.RecordBatch {
 	b.n = 0
 	return rec
 }
+
+// StringBytes returns the bytes of value i of a string column without
+// copying; they stay valid while the array is alive.
+func StringBytes(a *array.String, i int) []byte {
+	offs := a.ValueOffsets()
+	return a.ValueBytes()[offs[i]-offs[0] : offs[i+1]-offs[0]]
+}

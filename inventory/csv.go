@@ -101,6 +101,9 @@ func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 	cr.ra = newReadAhead(func() (io.Reader, error) {
 		br := bufio.NewReaderSize(cr.counted, 256<<10)
 		zr, err := gzip.NewReader(br)
+		if err == io.EOF {
+			return nil, fmt.Errorf("%w: empty file, expected gzip data", io.ErrUnexpectedEOF)
+		}
 		if err != nil {
 			return nil, err
 		}

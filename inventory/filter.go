@@ -88,10 +88,3 @@ func keepBool(sel []int32, col *array.Boolean, want bool, drops Drops, reason st
 	}
 	return out
 }
-
-// StringBytes returns the bytes of value i of a string column without
-// copying; they stay valid while the array is alive.
-func StringBytes(a *array.String, i int) []byte {
-	offs := a.ValueOffsets()
-	return a.ValueBytes()[offs[i]-offs[0] : offs[i+1]-offs[0]]
-}
