@@ -40,7 +40,8 @@ type csvColumn struct {
 type CSVReader struct {
 	name    string
 	obj     io.Closer
-	ra      *readAhead
+	ra      *readAhead // decompressed bytes
+	raw     *readAhead // compressed bytes, hashed and counted
 	md5     hash.Hash
 	wantMD5 string
 	counted *countingReader
@@ -98,8 +99,12 @@ func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 		src = io.TeeReader(src, cr.md5)
 	}
 	cr.counted = &countingReader{r: src}
+	// Two stages ahead of the parser: raw reads (with MD5 and byte count)
+	// in one goroutine, gunzip in another, so that hashing does not slow
+	// the decompressor, the usual bottleneck.
+	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 256<<10, 4)
 	cr.ra = newReadAhead(func() (io.Reader, error) {
-		br := bufio.NewReaderSize(cr.counted, 256<<10)
+		br := bufio.NewReaderSize(cr.raw, 256<<10)
 		zr, err := gzip.NewReader(br)
 		if err == io.EOF {
 			return nil, fmt.Errorf("%w: empty file, expected gzip data", io.ErrUnexpectedEOF)
@@ -135,6 +140,7 @@ func (r *CSVReader) Fields() FieldSet { return r.b.Fields() }
 // Close releases the reader's resources.
 func (r *CSVReader) Close() error {
 	r.ra.Close()
+	r.raw.Close()
 	if r.obj != nil {
 		return r.obj.Close()
 	}
