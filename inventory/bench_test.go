@@ -1,7 +1,9 @@
 package inventory_test
 
 import (
+	"bufio"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"sync"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/s3batchkit/s3batchkit/bench"
 	"github.com/s3batchkit/s3batchkit/inventory"
@@ -76,6 +79,33 @@ var planFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.Ver
 // CSV parse, key decode, Arrow batches, and manifest row encoding with MD5,
 // as plan runs it (without writing files).
 func BenchmarkCSVToManifest(b *testing.B) {
+	// The ceiling: gunzip alone of the same one-file report, on one core.
+	b.Run("gunzip-only-1file", func(b *testing.B) {
+		m, size := benchInventory(b, 1_000_000, 1, "csv")
+		mf, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(size)
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			for _, f := range mf.Files {
+				fh, err := os.Open(f.Location)
+				if err != nil {
+					b.Fatal(err)
+				}
+				zr, err := gzip.NewReader(bufio.NewReaderSize(fh, 256<<10))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.Copy(io.Discard, zr); err != nil {
+					b.Fatal(err)
+				}
+				fh.Close()
+			}
+		}
+		b.ReportMetric(1e6*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	})
 	for _, tc := range []struct {
 		name    string
 		rows    int64

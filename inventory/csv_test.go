@@ -459,3 +459,39 @@ func FuzzCSVReader(f *testing.F) {
 		}
 	})
 }
+
+// TestCSVReaderAllocsPerRow checks that parsing allocates per batch, not
+// per row: over 200,000 rows the reader may allocate only for its batch
+// buffers.
+func TestCSVReaderAllocsPerRow(t *testing.T) {
+	var b strings.Builder
+	const rows = 200_000
+	for i := 0; i < rows; i++ {
+		fmt.Fprintf(&b, "\"bucket\",\"dir/sub+dir/key%%2B%d.txt\",\"v%d\",\"true\",\"false\",\"%d\",\"2024-04-22T01:13:28.000Z\",\"d41d8cd98f00b204e9800998ecf8427e\",\"STANDARD\"\n", i, i, i)
+	}
+	data := gz(t, b.String())
+	cols := []Column{}
+	for _, n := range strings.Split(versionedSchema, ", ") {
+		f, _ := LookupField(n)
+		cols = append(cols, Column{Name: n, Field: f, Known: true})
+	}
+	var n int64
+	allocs := testing.AllocsPerRun(1, func() {
+		r := NewCSVReader(bytes.NewReader(data), nil, "mem", cols, AllFields, DefaultBatchRows, "", -1)
+		for {
+			rec, err := r.Next(context.Background())
+			if err != nil {
+				break
+			}
+			n += rec.NumRows()
+			rec.Release()
+		}
+		r.Close()
+	})
+	if n != rows*2 { // AllocsPerRun runs once to warm up, then once measured
+		t.Fatalf("read %d rows, want %d", n, rows*2)
+	}
+	if perRow := allocs / rows; perRow > 0.01 {
+		t.Errorf("%.0f allocations for %d rows (%.3f per row), want per-batch allocations only", allocs, rows, perRow)
+	}
+}

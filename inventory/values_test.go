@@ -143,3 +143,21 @@ func TestParseBoolAndInt(t *testing.T) {
 		}
 	}
 }
+
+// The per-row parse paths must not allocate.
+func TestValueParsersDoNotAllocate(t *testing.T) {
+	dst := make([]byte, 0, 1024)
+	key := []byte("photos/2024/my+holiday%2Bpic%C3%A9.jpg")
+	ts := []byte("2024-08-21T15:28:26.000Z")
+	for name, fn := range map[string]func(){
+		"AppendDecodedKey": func() { dst, _ = AppendDecodedKey(dst[:0], key) },
+		"ParseTimestamp":   func() { ParseTimestamp(ts) },
+		"ParseInt":         func() { ParseInt([]byte("1234567")) },
+		"ParseBool":        func() { ParseBool([]byte("TRUE")) },
+		"AppendUpperASCII": func() { dst = AppendUpperASCII(dst[:0], []byte("standard_ia")) },
+	} {
+		if a := testing.AllocsPerRun(1000, fn); a != 0 {
+			t.Errorf("%s allocates %.1f times per call, want 0", name, a)
+		}
+	}
+}
