@@ -15,6 +15,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
+	"github.com/s3batchkit/s3batchkit/report"
 )
 
 // Exit codes scripts can rely on.
@@ -23,6 +24,7 @@ const (
 	exitFailure  = 1 // I/O, S3 or internal failure
 	exitUsage    = 2 // bad flags or arguments
 	exitBadInput = 3 // the input data is malformed or fails its checksums
+	// 4: `report --fail-on-failures` found failed tasks (report.ExitFailures)
 	exitCanceled = 130
 )
 
@@ -56,12 +58,16 @@ func exitCode(ctx context.Context, err error) int {
 	var ue *usageError
 	var de *inventory.DataError
 	var re *manifest.RowError
+	var rde *report.DataError
+	var ec interface{ ExitCode() int }
 	switch {
+	case errors.As(err, &ec):
+		return ec.ExitCode()
 	case errors.As(err, &ue):
 		return exitUsage
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitCanceled
-	case errors.As(err, &de), errors.As(err, &re), errors.Is(err, inventory.ErrManifest),
+	case errors.As(err, &de), errors.As(err, &re), errors.As(err, &rde), errors.Is(err, inventory.ErrManifest),
 		errors.Is(err, inventory.ErrFormat), errors.Is(err, inventory.ErrChecksum):
 		return exitBadInput
 	}
@@ -77,7 +83,8 @@ manifest.json, filters them, and writes exact Batch Operations CSV manifests,
 cut into shards, with a plan.json that lists them.
 
 Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
-(malformed report, checksum mismatch), 130 interrupted.`,
+(malformed report, checksum mismatch), 4 failed tasks found (report
+--fail-on-failures), 130 interrupted.`,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
@@ -85,6 +92,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 		Commands: []*cli.Command{
 			newPlanCommand(),
 			newGenCommand(),
+			newReportCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usagef("%v (see --help)", err)

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/report"
+)
+
+// exitTasksFailed is returned by report --fail-on-failures when the
+// summary was written and at least one task failed.
+const exitTasksFailed = 4
+
+// tasksFailedError carries exit code 4; it implements cli.ExitCoder.
+type tasksFailedError struct{ failed int64 }
+
+func (e *tasksFailedError) Error() string {
+	return fmt.Sprintf("%d tasks failed (--fail-on-failures)", e.failed)
+}
+
+func (e *tasksFailedError) ExitCode() int { return exitTasksFailed }
+
+func newReportCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "report",
+		Usage:     "merge completion reports, classify failures, write re-run manifests",
+		UsageText: "s3batchkit report (--plan DIR | --prefix P [--prefix P ...]) --out DIR2 [options]",
+		Description: `Finds every job-<id>/manifest.json of the run (from DIR/jobs.json, or
+under each report prefix), verifies the MD5 of every result file, and
+merges all rows into one summary: tasks by status, error code, HTTP status,
+job, route and key prefix; the most common failure messages (ids, numbers
+and timestamps folded); objects seen in several jobs counted once with
+their latest outcome.
+
+Every failure gets a class: retryable (SlowDown, InternalError,
+RequestTimeout, throttling, Lambda TemporaryFailure, 5xx), permanent
+(AccessDenied, NoSuchKey, NoSuchVersion, InvalidRequest, InvalidObjectState,
+Lambda PermanentFailure) or unknown. RestoreAlreadyInProgress counts as a
+success. --classes FILE adds or overrides rules: a JSON object
+{"CodeOrStatus": "class"} or CSV lines "CodeOrStatus,class", where class is
+retryable, permanent, unknown or success and a 3-digit name is an HTTP status.
+
+Writes DIR2/summary.json and DIR2/rerun/{retryable,permanent,unknown}/, each
+a plan directory (shards + plan.json) holding the objects whose latest
+outcome is a failure of that class, ready for 'submit --plan'.
+
+Exit codes: 0 when the summary was written, even if tasks failed; with
+--fail-on-failures, 4 when any task failed; 3 for a bad or missing report
+(unless --keep-going); 2 for bad flags.
+
+Examples:
+   # the reports of a submitted plan
+   s3batchkit report --plan plan/ --out audit/
+
+   # local copies of report prefixes, prefixes two folders deep, HTML page
+   s3batchkit report --prefix reports/copy-run --prefix reports/copy-rerun \
+       --out audit/ --prefix-depth 2 --html audit/report.html
+
+   # in CI: JSON on stdout, fail the step when any task failed
+   s3batchkit report --plan plan/ --out audit/ --json --fail-on-failures
+
+   # own error classes, skip damaged result files instead of stopping
+   s3batchkit report --plan plan/ --out audit/ --classes classes.csv --keep-going`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "plan", Usage: "plan `DIR` whose jobs.json lists the jobs and their report prefixes"},
+			&cli.StringSliceFlag{Name: "prefix", Usage: "report prefix `P` (folder with job-<id>/ folders, a job folder, or a manifest.json); repeatable"},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR2` for summary.json and rerun/", Required: true},
+			&cli.IntFlag{Name: "prefix-depth", Value: report.DefaultPrefixDepth, Usage: "'/'-segments per key prefix in the by-prefix counts (`N`)"},
+			&cli.StringFlag{Name: "classes", Usage: "`FILE` of extra failure classes (JSON or CSV code,class)"},
+			&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page to `FILE`"},
+			&cli.BoolFlag{Name: "json", Usage: "print summary.json on stdout instead of the table"},
+			&cli.IntFlag{Name: "top", Value: report.DefaultTop, Usage: "rows per table section (`N`)"},
+			&cli.BoolFlag{Name: "keep-going", Usage: "turn bad or missing report files into warnings in the summary"},
+			&cli.BoolFlag{Name: "fail-on-failures", Usage: "exit 4 when any task failed"},
+			&cli.Int64Flag{Name: "max-objects", Value: report.DefaultMaxShardObjects, Usage: "at most `N` objects per re-run shard"},
+			&cli.IntFlag{Name: "max-tracked", Value: report.DefaultMaxTrackedFailures, Usage: "distinct failed objects followed across jobs (`N`, ~40 bytes each)"},
+			&cli.IntFlag{Name: "workers", Usage: "result files read at once (default: number of CPUs)"},
+			&cli.BoolFlag{Name: "plus-as-space", Usage: "decode '+' in report keys as a space (for manifests written form-style by other tools)"},
+			&cli.BoolFlag{Name: "no-rerun", Usage: "do not write rerun/"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no table on stdout"},
+		},
+		Before: func(c *cli.Context) error {
+			if c.String("plan") == "" && len(c.StringSlice("prefix")) == 0 {
+				return usagef("give --plan DIR or at least one --prefix P")
+			}
+			for _, p := range c.StringSlice("prefix") {
+				if p == "" {
+					return usagef("--prefix must not be empty")
+				}
+			}
+			if c.Int("prefix-depth") < 1 {
+				return usagef("--prefix-depth must be at least 1, got %d", c.Int("prefix-depth"))
+			}
+			if c.Int("top") < 1 {
+				return usagef("--top must be at least 1, got %d", c.Int("top"))
+			}
+			if c.Int64("max-objects") < 1 {
+				return usagef("--max-objects must be at least 1, got %d", c.Int64("max-objects"))
+			}
+			if c.Int("max-tracked") < 1 {
+				return usagef("--max-tracked must be at least 1, got %d", c.Int("max-tracked"))
+			}
+			if c.Int("workers") < 0 {
+				return usagef("--workers must not be negative")
+			}
+			if c.Bool("json") && c.Bool("quiet") {
+				return usagef("--json and --quiet contradict each other")
+			}
+			return nil
+		},
+		Action: func(c *cli.Context) error {
+			classes := report.NewClassifier()
+			if f := c.String("classes"); f != "" {
+				if err := classes.LoadClasses(c.Context, f); err != nil {
+					return fmt.Errorf("report: --classes: %w", err)
+				}
+			}
+			o := report.Options{
+				Plan:     c.String("plan"),
+				Prefixes: c.StringSlice("prefix"),
+				Out:      c.String("out"),
+				Merge: report.MergeOptions{
+					PrefixDepth:        c.Int("prefix-depth"),
+					MaxTrackedFailures: c.Int("max-tracked"),
+					Top:                c.Int("top"),
+					Classes:            classes,
+				},
+				Workers:         c.Int("workers"),
+				KeepGoing:       c.Bool("keep-going"),
+				PlusAsSpace:     c.Bool("plus-as-space"),
+				MaxShardObjects: c.Int64("max-objects"),
+				NoRerun:         c.Bool("no-rerun"),
+			}
+			s, err := report.Run(c.Context, o)
+			if err != nil {
+				return fmt.Errorf("report: %w", err)
+			}
+			if h := c.String("html"); h != "" {
+				if err := writeHTML(c.Context, h, s); err != nil {
+					return fmt.Errorf("report: --html: %w", err)
+				}
+			}
+			switch {
+			case c.Bool("json"):
+				data, err := report.MarshalSummary(s)
+				if err != nil {
+					return err
+				}
+				if _, err := c.App.Writer.Write(data); err != nil {
+					return err
+				}
+			case !c.Bool("quiet"):
+				if err := report.WriteText(c.App.Writer, s, c.Int("top")); err != nil {
+					return err
+				}
+				fmt.Fprintf(c.App.Writer, "\nsummary written to %s\n", objio.Join(o.Out, report.SummaryFile))
+			}
+			if c.Bool("fail-on-failures") && s.Tasks.Failed > 0 {
+				return &tasksFailedError{failed: s.Tasks.Failed}
+			}
+			return nil
+		},
+	}
+}
+
+func writeHTML(ctx context.Context, path string, s *report.Summary) error {
+	page, err := report.HTML(s)
+	if err != nil {
+		return err
+	}
+	if objio.IsS3(path) {
+		return fmt.Errorf("%s: %w", path, objio.ErrUnsupported)
+	}
+	if err := objio.WriteFileAtomic(ctx, path, page); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o644)
+}

@@ -1,0 +1,573 @@
+package report
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Defaults of MergeOptions.
+const (
+	DefaultPrefixDepth        = 1
+	DefaultMaxPrefixes        = 100_000
+	DefaultMaxMessages        = 10_000
+	DefaultMaxCodes           = 10_000
+	DefaultMaxTrackedFailures = 10_000_000
+	DefaultTop                = 20
+)
+
+// MergeOptions configure a Merger. Zero values take the defaults.
+type MergeOptions struct {
+	// PrefixDepth is the number of '/'-separated segments that make a key
+	// prefix in ByPrefix; default 1 ("photos/" for "photos/2024/a.jpg").
+	// Keys with fewer segments count under their folder ("" at the root).
+	PrefixDepth int
+	// MaxPrefixes bounds the distinct prefixes counted one by one; tasks
+	// under further prefixes are summed in one "(other)" row. Default
+	// 100,000.
+	MaxPrefixes int
+	// MaxMessages bounds the distinct normalised failure messages kept.
+	// When full, the least frequent are pruned (lossy counting): counts of
+	// the listed messages are then lower bounds, and the summary says so.
+	// Default 10,000.
+	MaxMessages int
+	// MaxTrackedFailures bounds the distinct failed objects whose latest
+	// outcome is tracked across jobs (about 40 bytes each: 10 million, the
+	// default, take about 400 MiB). Failures past the bound still go to the
+	// re-run manifests, but without de-duplication or the check for a
+	// later success; the summary counts them and warns.
+	MaxTrackedFailures int
+	// Top is the number of messages, codes and prefixes the text table
+	// shows; summary.json lists up to 10×Top messages and all codes.
+	// Default 20.
+	Top int
+	// SpillDir receives the temporary file of failed rows; "" means the
+	// system's temporary folder. The file is removed by Close.
+	SpillDir string
+	// Classes classifies failures; nil means NewClassifier().
+	Classes *Classifier
+}
+
+func (o *MergeOptions) setDefaults() {
+	if o.PrefixDepth <= 0 {
+		o.PrefixDepth = DefaultPrefixDepth
+	}
+	if o.MaxPrefixes <= 0 {
+		o.MaxPrefixes = DefaultMaxPrefixes
+	}
+	if o.MaxMessages <= 0 {
+		o.MaxMessages = DefaultMaxMessages
+	}
+	if o.MaxTrackedFailures <= 0 {
+		o.MaxTrackedFailures = DefaultMaxTrackedFailures
+	}
+	if o.Top <= 0 {
+		o.Top = DefaultTop
+	}
+	if o.Classes == nil {
+		o.Classes = NewClassifier()
+	}
+}
+
+type jobStat struct {
+	tasks, succeeded, treated int64
+	byClass                   [numClasses]int64
+	files, schemaFiles        int
+	rows                      int64
+}
+
+type codeStat struct {
+	class  Class
+	byHTTP map[int]int64
+}
+
+type prefixStat struct{ tasks, failed int64 }
+
+type msgStat struct {
+	count   int64
+	code    string
+	example string
+}
+
+// Merger folds batches of result rows into one summary. Add must be
+// called from one goroutine at a time; Close must be called (it removes
+// the spill file).
+type Merger struct {
+	opt  MergeOptions
+	jobs []*Job
+	js   []jobStat
+
+	total, succeeded, treated int64
+	byClass                   [numClasses]int64
+	http                      [1000]int64
+	codes                     map[string]*codeStat
+	otherCodes                int64
+	prefixes                  map[string]*prefixStat
+	otherPrefix               prefixStat
+	msgs                      map[string]*msgStat
+	msgPruneAt                int64
+	msgPruned                 int64
+	sketch                    hll
+	track                     *tracker
+	routes                    []string
+	routeIdx                  map[string]uint16
+	warnings                  []string
+	scratch                   []byte
+}
+
+// NewMerger returns a merger for the given jobs; every Batch passed to
+// Add must come from a file of one of them (Batch.Source.Job).
+func NewMerger(jobs []*Job, opt MergeOptions) (*Merger, error) {
+	opt.setDefaults()
+	m := &Merger{
+		opt:      opt,
+		jobs:     jobs,
+		js:       make([]jobStat, len(jobs)),
+		codes:    map[string]*codeStat{},
+		prefixes: map[string]*prefixStat{},
+		msgs:     map[string]*msgStat{},
+		routeIdx: map[string]uint16{},
+	}
+	for i, j := range jobs {
+		if j.Order != i {
+			return nil, fmt.Errorf("report: job %s has Order %d at index %d", j.ID, j.Order, i)
+		}
+		r := j.Route
+		if r == "" {
+			r = UnroutedRoute
+		}
+		if _, ok := m.routeIdx[r]; !ok {
+			m.routeIdx[r] = uint16(len(m.routes))
+			m.routes = append(m.routes, r)
+		}
+		m.js[i].files = len(j.Files)
+	}
+	t, err := newTracker(opt.SpillDir, opt.MaxTrackedFailures)
+	if err != nil {
+		return nil, err
+	}
+	m.track = t
+	return m, nil
+}
+
+// UnroutedRoute names the route of re-run shards whose job's route is not
+// known (reports read by prefix rather than through jobs.json).
+const UnroutedRoute = "unrouted"
+
+// Warn records a warning that the summary will list.
+func (m *Merger) Warn(format string, a ...any) {
+	m.warnings = append(m.warnings, fmt.Sprintf(format, a...))
+}
+
+// FileDone records that a file was read in the given column order.
+func (m *Merger) FileDone(f *ResultFile, order ColumnOrder, rows int64) {
+	js := &m.js[f.Job.Order]
+	if order == OrderSchema {
+		js.schemaFiles++
+	}
+	js.rows += rows
+}
+
+// Add folds the rows of b. It returns an error only when the spill file
+// cannot be written.
+func (m *Merger) Add(b *Batch) error {
+	job := b.Source.Job
+	js := &m.js[job.Order]
+	seq := uint32(job.Order + 1)
+	route := m.routeIdx[routeName(job)]
+	for i := range b.Rows {
+		r := &b.Rows[i]
+		h := objectHash(r.Bucket, r.Key, r.VersionID)
+		m.sketch.add(h)
+		m.total++
+		js.tasks++
+		if r.HTTPStatus >= 0 && r.HTTPStatus < len(m.http) {
+			m.http[r.HTTPStatus]++
+		}
+		ps := m.prefix(r.Bucket, r.Key)
+		ps.tasks++
+		if !r.Failed {
+			m.succeeded++
+			js.succeeded++
+			m.track.succeed(h, seq)
+			continue
+		}
+		cl := m.opt.Classes.Classify(r.HTTPStatus, r.ErrorCode)
+		m.code(r.ErrorCode, r.HTTPStatus, cl)
+		if cl == Success {
+			m.treated++
+			js.treated++
+			m.track.succeed(h, seq)
+			continue
+		}
+		m.byClass[cl]++
+		js.byClass[cl]++
+		ps.failed++
+		m.message(r)
+		if err := m.track.fail(h, seq, cl, route, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func routeName(j *Job) string {
+	if j.Route == "" {
+		return UnroutedRoute
+	}
+	return j.Route
+}
+
+func (m *Merger) code(code []byte, http int, cl Class) {
+	cs, ok := m.codes[string(code)]
+	if !ok {
+		if len(m.codes) >= DefaultMaxCodes {
+			m.otherCodes++
+			return
+		}
+		cs = &codeStat{class: cl, byHTTP: map[int]int64{}}
+		m.codes[string(code)] = cs
+	}
+	cs.byHTTP[http]++
+}
+
+// prefix returns the counters of the row's key prefix: the key up to its
+// PrefixDepth-th '/', or up to its last '/' when it has fewer.
+func (m *Merger) prefix(bucket, key []byte) *prefixStat {
+	end, n := 0, 0
+	for i, c := range key {
+		if c == '/' {
+			end = i + 1
+			n++
+			if n == m.opt.PrefixDepth {
+				break
+			}
+		}
+	}
+	s := append(m.scratch[:0], bucket...)
+	s = append(s, '/')
+	s = append(s, key[:end]...)
+	m.scratch = s
+	ps, ok := m.prefixes[string(s)]
+	if !ok {
+		if len(m.prefixes) >= m.opt.MaxPrefixes {
+			return &m.otherPrefix
+		}
+		ps = &prefixStat{}
+		m.prefixes[string(s)] = ps
+	}
+	return ps
+}
+
+func (m *Merger) message(r *Row) {
+	s := AppendNormalized(m.scratch[:0], r.Message)
+	m.scratch = s
+	ms, ok := m.msgs[string(s)]
+	if !ok {
+		if len(m.msgs) >= m.opt.MaxMessages {
+			m.pruneMessages()
+		}
+		ms = &msgStat{code: string(r.ErrorCode), example: shortenMsg(r.Message)}
+		m.msgs[string(s)] = ms
+	}
+	ms.count++
+}
+
+// pruneMessages drops the least frequent messages (lossy counting): every
+// message seen at most pruneAt times, raising pruneAt until at least a
+// quarter of the slots are free.
+func (m *Merger) pruneMessages() {
+	for len(m.msgs) >= m.opt.MaxMessages*3/4 {
+		m.msgPruneAt++
+		for k, v := range m.msgs {
+			if v.count <= m.msgPruneAt {
+				m.msgPruned += v.count
+				delete(m.msgs, k)
+			}
+		}
+	}
+}
+
+func shortenMsg(v []byte) string {
+	const max = 300
+	if len(v) > max {
+		return string(v[:max]) + "…"
+	}
+	return string(v)
+}
+
+// Close removes the merger's spill file.
+func (m *Merger) Close() error { return m.track.close() }
+
+// Summary is summary.json.
+type Summary struct {
+	Version     int               `json:"version"`
+	Tasks       TaskCounts        `json:"tasks"`
+	ByClass     map[string]int64  `json:"by_class"`
+	ByErrorCode []CodeCount       `json:"by_error_code"`
+	ByHTTP      []StatusCount     `json:"by_http_status"`
+	ByRoute     []RouteSummary    `json:"by_route"`
+	ByJob       []JobSummary      `json:"by_job"`
+	ByPrefix    PrefixSummary     `json:"by_prefix"`
+	Messages    MessageSummary    `json:"top_messages"`
+	Objects     ObjectSummary     `json:"objects"`
+	Rerun       []RerunSummary    `json:"rerun"`
+	Files       FileCounts        `json:"files"`
+	Classes     map[string]string `json:"classes"`
+	Warnings    []string          `json:"warnings"`
+}
+
+// TaskCounts counts tasks (report rows). Failed excludes failures whose
+// class is success (TreatedAsSuccess); Total = Succeeded +
+// TreatedAsSuccess + Failed.
+type TaskCounts struct {
+	Total            int64 `json:"total"`
+	Succeeded        int64 `json:"succeeded"`
+	TreatedAsSuccess int64 `json:"treated_as_success"`
+	Failed           int64 `json:"failed"`
+}
+
+// CodeCount counts failed tasks by error code and HTTP status.
+type CodeCount struct {
+	Code       string `json:"code"`
+	HTTPStatus int    `json:"http_status"`
+	Class      Class  `json:"class"`
+	Tasks      int64  `json:"tasks"`
+}
+
+// StatusCount counts tasks by HTTP status.
+type StatusCount struct {
+	HTTPStatus int   `json:"http_status"`
+	Tasks      int64 `json:"tasks"`
+}
+
+// RouteSummary sums the jobs of one route.
+type RouteSummary struct {
+	Route     string           `json:"route"`
+	Jobs      int              `json:"jobs"`
+	Tasks     int64            `json:"tasks"`
+	Succeeded int64            `json:"succeeded"`
+	Failed    int64            `json:"failed"`
+	ByClass   map[string]int64 `json:"by_class"`
+}
+
+// JobSummary counts one job's tasks.
+type JobSummary struct {
+	JobID              string           `json:"job_id"`
+	Route              string           `json:"route,omitempty"`
+	Shard              string           `json:"shard,omitempty"`
+	Manifest           string           `json:"manifest"`
+	ReportCreationDate string           `json:"report_creation_date,omitempty"`
+	Files              int              `json:"files"`
+	SchemaOrderFiles   int              `json:"schema_order_files,omitempty"`
+	Tasks              int64            `json:"tasks"`
+	Succeeded          int64            `json:"succeeded"`
+	TreatedAsSuccess   int64            `json:"treated_as_success,omitempty"`
+	Failed             int64            `json:"failed"`
+	ByClass            map[string]int64 `json:"by_class"`
+}
+
+// PrefixSummary counts tasks by bucket and key prefix, most failures
+// first. Other sums the prefixes past MaxPrefixes.
+type PrefixSummary struct {
+	Depth    int           `json:"depth"`
+	Prefixes []PrefixCount `json:"prefixes"`
+	Other    *PrefixCount  `json:"other,omitempty"`
+}
+
+// PrefixCount is one prefix's tasks; Prefix is "bucket/prefix".
+type PrefixCount struct {
+	Prefix string `json:"prefix"`
+	Tasks  int64  `json:"tasks"`
+	Failed int64  `json:"failed"`
+}
+
+// MessageSummary lists the most common normalised failure messages. When
+// Approximate is set, some rare messages were pruned (PrunedTasks of them)
+// and the counts listed are lower bounds (each may miss up to
+// PruneThreshold).
+type MessageSummary struct {
+	Approximate    bool           `json:"approximate"`
+	PruneThreshold int64          `json:"prune_threshold,omitempty"`
+	PrunedTasks    int64          `json:"pruned_tasks,omitempty"`
+	Messages       []MessageCount `json:"messages"`
+}
+
+// MessageCount is one normalised message.
+type MessageCount struct {
+	Message string `json:"message"`
+	Code    string `json:"code"`
+	Tasks   int64  `json:"tasks"`
+	Example string `json:"example"`
+}
+
+// ObjectSummary counts objects (bucket, key, version id) rather than
+// tasks: an object in several jobs counts once, with its latest outcome
+// (the outcome in the newest job; a success in the same job as a failure
+// wins). Failed objects are tracked exactly up to MaxTrackedFailures;
+// DistinctEstimate counts all objects with a HyperLogLog sketch (about
+// 0.8% standard error).
+type ObjectSummary struct {
+	DistinctEstimate int64 `json:"distinct_estimate"`
+	// FailedObjects is the number of distinct objects that failed at least
+	// once; LatestFailed of them still fail in their latest job,
+	// LaterSucceeded succeeded in a later (or the same) job.
+	FailedObjects  int64 `json:"failed_objects"`
+	LatestFailed   int64 `json:"latest_failed"`
+	LaterSucceeded int64 `json:"later_succeeded"`
+	// FailedSeveralTimes counts objects with more than one failed task.
+	FailedSeveralTimes int64 `json:"failed_several_times"`
+	// LatestByClass splits LatestFailed (and untracked failures) by the
+	// class of the latest failure: what the rerun manifests hold.
+	LatestByClass map[string]int64 `json:"latest_by_class"`
+	// Untracked counts failed tasks past MaxTrackedFailures.
+	Untracked int64 `json:"untracked_failures,omitempty"`
+}
+
+// RerunSummary describes one rerun/<class> plan directory.
+type RerunSummary struct {
+	Class   string `json:"class"`
+	Dir     string `json:"dir"`
+	Objects int64  `json:"objects"`
+	Shards  int    `json:"shards"`
+}
+
+// FileCounts counts result files.
+type FileCounts struct {
+	Jobs             int `json:"jobs"`
+	Files            int `json:"files"`
+	SchemaOrderFiles int `json:"schema_order_files"`
+}
+
+// SummaryVersion is the version of the summary.json layout.
+const SummaryVersion = 1
+
+func classMap(c *[numClasses]int64) map[string]int64 {
+	out := map[string]int64{}
+	for _, cl := range FailureClasses {
+		out[cl.String()] = c[cl]
+	}
+	return out
+}
+
+// summary builds the summary from the counters (without objects and rerun,
+// which finish fills).
+func (m *Merger) summary() *Summary {
+	s := &Summary{Version: SummaryVersion, Classes: m.opt.Classes.Rules(), Warnings: append([]string{}, m.warnings...)}
+	var failed int64
+	for _, cl := range FailureClasses {
+		failed += m.byClass[cl]
+	}
+	s.Tasks = TaskCounts{Total: m.total, Succeeded: m.succeeded, TreatedAsSuccess: m.treated, Failed: failed}
+	s.ByClass = classMap(&m.byClass)
+	for code, cs := range m.codes {
+		for h, n := range cs.byHTTP {
+			s.ByErrorCode = append(s.ByErrorCode, CodeCount{Code: code, HTTPStatus: h, Class: cs.class, Tasks: n})
+		}
+	}
+	if m.otherCodes > 0 {
+		s.ByErrorCode = append(s.ByErrorCode, CodeCount{Code: "(other)", Tasks: m.otherCodes})
+		s.Warnings = append(s.Warnings, fmt.Sprintf("more than %d distinct error codes; %d failed tasks summed as (other)", DefaultMaxCodes, m.otherCodes))
+	}
+	sort.Slice(s.ByErrorCode, func(a, b int) bool {
+		x, y := s.ByErrorCode[a], s.ByErrorCode[b]
+		if x.Tasks != y.Tasks {
+			return x.Tasks > y.Tasks
+		}
+		if x.Code != y.Code {
+			return x.Code < y.Code
+		}
+		return x.HTTPStatus < y.HTTPStatus
+	})
+	for h, n := range m.http {
+		if n > 0 {
+			s.ByHTTP = append(s.ByHTTP, StatusCount{HTTPStatus: h, Tasks: n})
+		}
+	}
+	routes := map[string]*RouteSummary{}
+	rc := make([][numClasses]int64, len(m.routes))
+	for i, j := range m.jobs {
+		js := &m.js[i]
+		var f int64
+		for _, cl := range FailureClasses {
+			f += js.byClass[cl]
+		}
+		s.ByJob = append(s.ByJob, JobSummary{
+			JobID: j.ID, Route: j.Route, Shard: j.Shard, Manifest: j.Manifest,
+			ReportCreationDate: j.Report.ReportCreationDate,
+			Files:              js.files, SchemaOrderFiles: js.schemaFiles,
+			Tasks: js.tasks, Succeeded: js.succeeded, TreatedAsSuccess: js.treated, Failed: f,
+			ByClass: classMap(&js.byClass),
+		})
+		s.Files.Files += js.files
+		s.Files.SchemaOrderFiles += js.schemaFiles
+		rn := routeName(j)
+		r := routes[rn]
+		if r == nil {
+			r = &RouteSummary{Route: rn}
+			routes[rn] = r
+		}
+		r.Jobs++
+		r.Tasks += js.tasks
+		r.Succeeded += js.succeeded + js.treated
+		r.Failed += f
+		ri := m.routeIdx[rn]
+		for cl := range js.byClass {
+			rc[ri][cl] += js.byClass[cl]
+		}
+	}
+	s.Files.Jobs = len(m.jobs)
+	for _, rn := range m.routes {
+		r := routes[rn]
+		r.ByClass = classMap(&rc[m.routeIdx[rn]])
+		s.ByRoute = append(s.ByRoute, *r)
+	}
+	sort.Slice(s.ByRoute, func(a, b int) bool { return s.ByRoute[a].Route < s.ByRoute[b].Route })
+	s.ByPrefix.Depth = m.opt.PrefixDepth
+	for p, ps := range m.prefixes {
+		s.ByPrefix.Prefixes = append(s.ByPrefix.Prefixes, PrefixCount{Prefix: p, Tasks: ps.tasks, Failed: ps.failed})
+	}
+	sort.Slice(s.ByPrefix.Prefixes, func(a, b int) bool {
+		x, y := s.ByPrefix.Prefixes[a], s.ByPrefix.Prefixes[b]
+		if x.Failed != y.Failed {
+			return x.Failed > y.Failed
+		}
+		if x.Tasks != y.Tasks {
+			return x.Tasks > y.Tasks
+		}
+		return x.Prefix < y.Prefix
+	})
+	if m.otherPrefix.tasks > 0 {
+		s.ByPrefix.Other = &PrefixCount{Prefix: "(other)", Tasks: m.otherPrefix.tasks, Failed: m.otherPrefix.failed}
+		s.Warnings = append(s.Warnings, fmt.Sprintf("more than %d distinct prefixes at depth %d; %d tasks summed as (other)", m.opt.MaxPrefixes, m.opt.PrefixDepth, m.otherPrefix.tasks))
+	}
+	s.Messages.Approximate = m.msgPruneAt > 0
+	s.Messages.PruneThreshold = m.msgPruneAt
+	s.Messages.PrunedTasks = m.msgPruned
+	for k, v := range m.msgs {
+		s.Messages.Messages = append(s.Messages.Messages, MessageCount{Message: k, Code: v.code, Tasks: v.count, Example: v.example})
+	}
+	sort.Slice(s.Messages.Messages, func(a, b int) bool {
+		x, y := s.Messages.Messages[a], s.Messages.Messages[b]
+		if x.Tasks != y.Tasks {
+			return x.Tasks > y.Tasks
+		}
+		return x.Message < y.Message
+	})
+	if max := 10 * m.opt.Top; len(s.Messages.Messages) > max {
+		s.Messages.Messages = s.Messages.Messages[:max]
+	}
+	s.Objects.DistinctEstimate = m.sketch.estimate()
+	if s.Files.SchemaOrderFiles > 0 {
+		s.Warnings = append(s.Warnings, fmt.Sprintf("%d result files follow the ReportSchema column order (ErrorCode before HTTPStatusCode) instead of the order AWS writes; read accordingly", s.Files.SchemaOrderFiles))
+	}
+	return s
+}
+
+// keyPrefixDisplay renders an internal "bucket/prefix" for the terminal.
+func keyPrefixDisplay(p string) string {
+	if strings.HasSuffix(p, "/") && strings.Count(p, "/") == 1 {
+		return p + "(root)"
+	}
+	return p
+}
