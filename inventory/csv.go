@@ -12,6 +12,7 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
@@ -104,34 +105,9 @@ func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 	// the decompressor, the usual bottleneck.
 	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 256<<10, 4)
 	cr.ra = newReadAhead(func() (io.Reader, error) {
-		br := bufio.NewReaderSize(cr.raw, 256<<10)
-		zr, err := gzip.NewReader(br)
-		if err == io.EOF {
-			return nil, fmt.Errorf("%w: empty file, expected gzip data", io.ErrUnexpectedEOF)
-		}
-		if err != nil {
-			return nil, err
-		}
-		return &gzipTail{zr: zr, rest: br}, nil
+		return newGunzip(bufio.NewReaderSize(cr.raw, 256<<10))
 	}, 1<<20, 4)
 	return cr
-}
-
-// gzipTail reads a gzip stream and then drains what follows it, so the
-// MD5 and size checks see every byte of the file.
-type gzipTail struct {
-	zr   *gzip.Reader
-	rest io.Reader
-}
-
-func (g *gzipTail) Read(p []byte) (int, error) {
-	n, err := g.zr.Read(p)
-	if err == io.EOF {
-		if _, derr := io.Copy(io.Discard, g.rest); derr != nil {
-			return n, derr
-		}
-	}
-	return n, err
 }
 
 // Fields returns the projection of the batches Next returns.
@@ -229,11 +205,12 @@ func (r *CSVReader) fill() error {
 			return nil
 		}
 		off := r.discarded + int64(r.end)
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) {
-			return &DataError{File: r.name, Offset: off, Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
+		var corrupt flate.CorruptInputError
+		if errors.Is(err, errCorruptGzip) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) {
+			return &DataError{File: r.name, Offset: off, Expected: "valid gzip data", Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
 		}
-		if err == io.EOF || n == 0 && r.end == 0 && r.discarded == 0 {
-			return &DataError{File: r.name, Offset: 0, Expected: "a gzip stream", Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
+		if errors.Is(err, io.ErrUnexpectedEOF) {
+			return &DataError{File: r.name, Offset: off, Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
 		}
 		return &DataError{File: r.name, Offset: off, Err: err}
 	}

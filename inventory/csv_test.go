@@ -225,12 +225,23 @@ func TestBadInput(t *testing.T) {
 		{
 			name:    "not gzip",
 			files:   func(t testing.TB) [][]byte { return [][]byte{[]byte(good)} },
-			wantErr: ErrTruncated,
+			wantErr: ErrCorrupt,
 		},
 		{
 			name:    "empty data file",
 			files:   func(t testing.TB) [][]byte { return [][]byte{{}} },
 			wantErr: ErrTruncated,
+		},
+		{
+			name: "corrupt deflate data",
+			files: func(t testing.TB) [][]byte {
+				z := gz(t, strings.Repeat(good, 1000))
+				for i := 20; i < len(z)-8; i += 7 {
+					z[i] ^= 0x5a
+				}
+				return [][]byte{z}
+			},
+			wantErr: ErrCorrupt,
 		},
 		{
 			name:  "md5 mismatch",

@@ -3,6 +3,7 @@ package inventory
 import (
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -34,6 +35,17 @@ var (
 	// ErrTruncated is returned when a data file ends early (a truncated
 	// gzip stream, a file shorter than its manifest size).
 	ErrTruncated = errors.New("truncated data file")
+	// ErrCorrupt is returned when a binary data file (Parquet, ORC) is
+	// structurally invalid: lengths or counts that do not fit the file,
+	// pages that disagree with their headers, or a decoder that failed.
+	ErrCorrupt = errors.New("corrupt data file")
+)
+
+// Gzip decoding errors, mapped to ErrTruncated and ErrCorrupt by the CSV
+// reader.
+var (
+	errEmptyGzip   = fmt.Errorf("%w: empty file, expected gzip data", io.ErrUnexpectedEOF)
+	errCorruptGzip = errors.New("corrupt gzip data")
 )
 
 // DataError describes bad data at a known place: which file, which line or
