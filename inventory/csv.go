@@ -276,7 +276,7 @@ func (r *CSVReader) tokenize() (int, error) {
 			q := p + 1
 			escaped := false
 			for {
-				j := bytes.IndexByte(buf[q:], '"')
+				j := indexQuote(buf[q:])
 				if j < 0 {
 					return tokMore, nil
 				}
@@ -363,6 +363,25 @@ func (r *CSVReader) tokenize() (int, error) {
 	}
 	r.pos = p
 	return tokRecord, nil
+}
+
+// indexQuote is bytes.IndexByte(b, '"') tuned for inventory fields, most
+// of which are short: a plain loop over the first bytes avoids the call
+// and setup cost of the vectorised scan, which takes over for long values.
+func indexQuote(b []byte) int {
+	n := min(len(b), 16)
+	for i := 0; i < n; i++ {
+		if b[i] == '"' {
+			return i
+		}
+	}
+	if n == len(b) {
+		return -1
+	}
+	if j := bytes.IndexByte(b[n:], '"'); j >= 0 {
+		return n + j
+	}
+	return -1
 }
 
 // convert appends the tokenized record to the batch.

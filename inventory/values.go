@@ -12,7 +12,12 @@ import (
 // malformed escape and ErrBadKey when the result is not valid UTF-8.
 // It does not allocate when dst has room.
 func AppendDecodedKey(dst, src []byte) ([]byte, error) {
-	i := bytes.IndexAny(src, "%+")
+	// Most keys hold neither '%' nor '+': two vectorised scans find that
+	// faster than one byte-by-byte pass.
+	i := bytes.IndexByte(src, '%')
+	if j := bytes.IndexByte(src, '+'); j >= 0 && (i < 0 || j < i) {
+		i = j
+	}
 	if i < 0 {
 		if !utf8.Valid(src) {
 			return dst, ErrBadKey
