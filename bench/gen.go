@@ -62,7 +62,8 @@ type formatSpec struct {
 }
 
 var formats = map[string]formatSpec{
-	"csv": {name: "CSV", ext: ".csv.gz", schema: func(v bool) string { return strings.Join(Columns(v), ", ") }, newWriter: newCSVWriter},
+	"csv":     {name: "CSV", ext: ".csv.gz", schema: func(v bool) string { return strings.Join(Columns(v), ", ") }, newWriter: newCSVWriter},
+	"parquet": {name: "Parquet", ext: ".parquet", schema: parquetSchema, newWriter: newParquetWriter},
 }
 
 // Generate writes a synthetic inventory report.

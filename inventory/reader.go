@@ -107,6 +107,8 @@ func (r *Report) OpenFile(ctx context.Context, i int) (FileReader, error) {
 	switch r.Manifest.Format {
 	case FormatCSV:
 		return openCSV(ctx, r.Manifest, df, r.fields, &r.opts)
+	case FormatParquet:
+		return openParquet(ctx, r.Manifest, df, r.fields, &r.opts)
 	}
 	return nil, fmt.Errorf("%s: %w %q: no reader for this format yet", df.Location, ErrFormat, r.Manifest.FileFormat)
 }

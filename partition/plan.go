@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -16,24 +16,79 @@ import (
 // DefaultMaxObjects is the default bound on objects per shard.
 const DefaultMaxObjects = 1_000_000
 
+// FailureThreshold is the number of tasks after which a Batch Operations
+// job fails when more than half of them failed; a job with fewer tasks
+// never trips it (formats.md §5.4, §7.5).
+const FailureThreshold = 1000
+
+// Default prices for the cost estimate, in USD (formats.md §8; third-party
+// figures, UNCONFIRMED against the AWS price list).
+const (
+	DefaultPricePerJob     = 0.25
+	DefaultPricePerMillion = 1.00
+)
+
 // ErrNoInput is returned when Options names no inventory.
 var ErrNoInput = errors.New("no inventory given")
+
+// ErrBounds is returned for shard bounds that contradict each other.
+var ErrBounds = errors.New("invalid shard bounds")
+
+// Bounds limit each shard. Zero means no bound, except MaxObjects (zero
+// means DefaultMaxObjects).
+type Bounds struct {
+	// MaxObjects: at most this many objects per shard.
+	MaxObjects int64
+	// MaxBytes: at most this sum of object sizes per shard (an object
+	// larger than MaxBytes gets a shard of its own).
+	MaxBytes int64
+	// MaxManifestBytes: at most this size of the shard file.
+	MaxManifestBytes int64
+	// MinObjects: a shard is never cut by MaxBytes or MaxManifestBytes
+	// before it holds this many objects; only the last shard of a route
+	// (and bucket) may hold fewer, and Stats.Warnings says so. Set it to
+	// FailureThreshold so that every job can trip the failure threshold.
+	// It must not exceed MaxObjects.
+	MinObjects int64
+}
+
+// Prices drive the cost estimate. Zero values mean the defaults.
+type Prices struct {
+	PerJob     float64 // USD per job (shard)
+	PerMillion float64 // USD per million object operations
+}
 
 // Options configure Plan.
 type Options struct {
 	// Inventories are the manifest.json locations to plan from, read in
 	// order.
 	Inventories []string
-	// Out is the plan directory.
+	// Out is the plan directory; ignored by a dry run.
 	Out string
+	// DryRun computes the plan (routes, shards, cost) without writing
+	// anything.
+	DryRun bool
 	// Reader configures the inventory scan (workers, batch size, data
 	// root, checksums). Its Fields are set by Plan.
 	Reader inventory.ReaderOptions
 	// Filter selects the objects to plan.
-	Filter inventory.Filter
-	// MaxObjects bounds the objects per shard; zero means
-	// DefaultMaxObjects.
-	MaxObjects int64
+	Filter inventory.FilterOptions
+	// Sort orders each route's objects by bucket, key and version (newest
+	// first) and drops duplicate rows, so that shards are contiguous key
+	// ranges. Off: rows keep the inventory's order.
+	Sort bool
+	// SortMemory is the sort's memory budget; zero means
+	// DefaultSortMemory. It does not change the plan.
+	SortMemory int64
+	// TmpDir is where the sort spills; "" means os.TempDir().
+	TmpDir string
+	// Bounds limit each shard.
+	Bounds Bounds
+	// NoRoutes puts every object in one route, RouteAll, instead of
+	// routing by size and storage class.
+	NoRoutes bool
+	// Prices for the cost estimate in Stats.
+	Prices Prices
 }
 
 // Stats describe a finished planning run (not written to plan.json, which
@@ -41,25 +96,77 @@ type Options struct {
 type Stats struct {
 	Elapsed    time.Duration
 	InputBytes int64
+	Sort       SortStats
+	// Warnings are things the user should know, such as shards too small
+	// for the failure threshold.
+	Warnings []string
+	// Costs estimates the Batch Operations charges per route.
+	Costs []RouteCost
 }
 
-// Plan reads the inventories, filters and routes every object, writes the
-// shards and commits the plan directory. On error nothing is committed and
-// an earlier plan in Out is left as it was.
-func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
+// RouteCost is the estimated Batch Operations charge of one route: the
+// per-job fee for each shard plus the per-object fee. S3 request, restore,
+// Lambda and KMS charges are not included.
+type RouteCost struct {
+	Route   string  `json:"route"`
+	Shards  int     `json:"shards"`
+	Objects int64   `json:"objects"`
+	Bytes   int64   `json:"bytes"`
+	USD     float64 `json:"estimated_usd"`
+}
+
+func (o *Options) normalize() error {
 	if len(o.Inventories) == 0 {
-		return nil, nil, ErrNoInput
+		return ErrNoInput
 	}
-	if o.MaxObjects <= 0 {
-		o.MaxObjects = DefaultMaxObjects
+	b := &o.Bounds
+	if b.MaxObjects <= 0 {
+		b.MaxObjects = DefaultMaxObjects
+	}
+	if b.MaxBytes < 0 || b.MaxManifestBytes < 0 || b.MinObjects < 0 {
+		return fmt.Errorf("%w: bounds must not be negative", ErrBounds)
+	}
+	if b.MinObjects > b.MaxObjects {
+		return fmt.Errorf("%w: MinObjects %d is above MaxObjects %d", ErrBounds, b.MinObjects, b.MaxObjects)
+	}
+	if o.Prices.PerJob == 0 {
+		o.Prices.PerJob = DefaultPricePerJob
+	}
+	if o.Prices.PerMillion == 0 {
+		o.Prices.PerMillion = DefaultPricePerMillion
+	}
+	return nil
+}
+
+// cutterFields are the columns the cutter reads; sortFields the ones the
+// sort orders by.
+var (
+	cutterFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.VersionID,
+		inventory.Size, inventory.StorageClass, inventory.IntelligentTieringAccessTier)
+	sortFields = inventory.Fields(inventory.LastModifiedDate, inventory.IsLatest)
+)
+
+// Plan reads the inventories, filters, sorts and routes every object,
+// writes the shards and commits the plan directory. On error nothing is
+// committed, an earlier plan in Out is left as it was, and the sort's
+// spill files are removed.
+func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
+	if err := o.normalize(); err != nil {
+		return nil, nil, err
+	}
+	filter, err := inventory.NewFilter(o.Filter)
+	if err != nil {
+		return nil, nil, err
 	}
 	start := time.Now()
 	ro := o.Reader
 	if ro.Progress == nil {
 		ro.Progress = &inventory.Progress{}
 	}
-	ro.Fields = o.Filter.Needs().With(inventory.Bucket, inventory.Key, inventory.VersionID,
-		inventory.Size, inventory.StorageClass, inventory.IntelligentTieringAccessTier)
+	ro.Fields = filter.Needs() | cutterFields
+	if o.Sort {
+		ro.Fields |= sortFields
+	}
 
 	var reports []*inventory.Report
 	for _, loc := range o.Inventories {
@@ -67,22 +174,32 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 		if err != nil {
 			return nil, nil, err
 		}
+		if err := filter.Check(r.Manifest.Fields); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", loc, err)
+		}
 		reports = append(reports, r)
 	}
 
-	dir, err := manifest.CreatePlanDir(o.Out)
-	if err != nil {
-		return nil, nil, err
-	}
+	var sink shardSink
+	var dir *manifest.PlanDir
 	committed := false
-	defer func() {
-		if !committed {
-			dir.Abort()
+	if o.DryRun {
+		sink = &drySink{next: map[string]int{}}
+	} else {
+		dir, err = manifest.CreatePlanDir(o.Out)
+		if err != nil {
+			return nil, nil, err
 		}
-	}()
+		defer func() {
+			if !committed {
+				dir.Abort()
+			}
+		}()
+		sink = planDirSink{dir}
+	}
 
 	plan := &manifest.Plan{Counters: manifest.Counters{Dropped: map[string]int64{}}}
-	c := newCutter(dir, o.MaxObjects)
+	stats := &Stats{}
 	for _, r := range reports {
 		m := r.Manifest
 		plan.Inputs = append(plan.Inputs, manifest.Input{
@@ -90,114 +207,241 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 			SourceBucket: m.SourceBucket, Format: string(m.Format),
 			CreationTimestamp: m.CreationTimestamp, Files: len(m.Files), Columns: m.Fields.String(),
 		})
+	}
+	c := newCutter(sink, o.Bounds, !o.NoRoutes, o.Sort)
+	scan := func(r *inventory.Report, fn func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error) error {
 		fields := r.Fields()
 		var sel []int32
-		err := r.Scan(ctx, func(rec arrow.RecordBatch) error {
+		return r.Scan(ctx, func(rec arrow.RecordBatch) error {
 			plan.Counters.RowsRead += rec.NumRows()
-			sel = o.Filter.Select(rec, fields, sel, plan.Counters.Dropped)
+			sel = filter.Select(rec, fields, sel, plan.Counters.Dropped)
 			plan.Counters.RowsKept += int64(len(sel))
-			return c.add(rec, fields, sel)
+			return fn(rec, fields, sel)
 		})
-		if err != nil {
-			return nil, nil, err
+	}
+	if !o.Sort {
+		for _, r := range reports {
+			if err = scan(r, c.add); err != nil {
+				return nil, nil, err
+			}
 		}
-	}
-	plan.Options = map[string]any{
-		"max_objects":            o.MaxObjects,
-		"prefixes":               nonNil(o.Filter.Prefixes),
-		"latest_only":            o.Filter.LatestOnly,
-		"include_delete_markers": o.Filter.KeepDeleteMarkers,
-	}
-	if err := dir.Commit(ctx, plan); err != nil {
-		return nil, nil, err
-	}
-	committed = true
-	return plan, &Stats{Elapsed: time.Since(start), InputBytes: ro.Progress.InputBytes.Load()}, nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
-}
-
-// cutter keeps one open shard per (route, version ids, bucket) and starts
-// a new one when a bound is reached.
-type cutter struct {
-	dir        *manifest.PlanDir
-	maxObjects int64
-	open       [4][2]map[string]*manifest.ShardWriter
-}
-
-func newCutter(dir *manifest.PlanDir, maxObjects int64) *cutter {
-	c := &cutter{dir: dir, maxObjects: maxObjects}
-	for r := range c.open {
-		for v := range c.open[r] {
-			c.open[r][v] = map[string]*manifest.ShardWriter{}
-		}
-	}
-	return c
-}
-
-func (c *cutter) add(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error {
-	buckets := rec.Column(fields.ColumnIndex(inventory.Bucket)).(*array.String)
-	keys := rec.Column(fields.ColumnIndex(inventory.Key)).(*array.String)
-	var versions, classes, tiers *array.String
-	var sizes *array.Int64
-	versioned := fields.Has(inventory.VersionID)
-	if versioned {
-		versions = rec.Column(fields.ColumnIndex(inventory.VersionID)).(*array.String)
-	}
-	if fields.Has(inventory.StorageClass) {
-		classes = rec.Column(fields.ColumnIndex(inventory.StorageClass)).(*array.String)
-	}
-	if fields.Has(inventory.IntelligentTieringAccessTier) {
-		tiers = rec.Column(fields.ColumnIndex(inventory.IntelligentTieringAccessTier)).(*array.String)
-	}
-	if fields.Has(inventory.Size) {
-		sizes = rec.Column(fields.ColumnIndex(inventory.Size)).(*array.Int64)
-	}
-	vi := 0
-	if versioned {
-		vi = 1
-	}
-	for _, i32 := range sel {
-		i := int(i32)
-		var size int64
-		if sizes != nil && sizes.IsValid(i) {
-			size = sizes.Value(i)
-		}
-		var class, tier, version []byte
-		if classes != nil && classes.IsValid(i) {
-			class = inventory.StringBytes(classes, i)
-		}
-		if tiers != nil && tiers.IsValid(i) {
-			tier = inventory.StringBytes(tiers, i)
-		}
-		if versions != nil && versions.IsValid(i) {
-			version = inventory.StringBytes(versions, i)
-		}
-		bucket := inventory.StringBytes(buckets, i)
-		route := Route(size, class, tier)
-		open := c.open[route][vi]
-		w := open[string(bucket)]
-		if w == nil || w.Objects() >= c.maxObjects {
-			var err error
-			if w != nil {
-				if err := w.Close(); err != nil {
-					return err
+	} else {
+		// Reports with and without version ids never share a shard, so
+		// each kind is sorted on its own: unversioned first.
+		for _, versioned := range []bool{false, true} {
+			var group []*inventory.Report
+			var fields inventory.FieldSet
+			for _, r := range reports {
+				if r.Fields().Has(inventory.VersionID) == versioned {
+					group = append(group, r)
+					fields |= r.Fields()
 				}
 			}
-			w, err = c.dir.NewShard(routeOrder[route], string(bucket), versioned)
-			if err != nil {
-				return fmt.Errorf("starting shard: %w", err)
+			if len(group) == 0 {
+				continue
 			}
-			open[string(bucket)] = w
-		}
-		if err := w.Add(bucket, inventory.StringBytes(keys, i), version, size); err != nil {
-			return fmt.Errorf("writing shard: %w", err)
+			if err = sortGroup(ctx, o, group, fields, scan, c, plan, stats); err != nil {
+				return nil, nil, err
+			}
 		}
 	}
+	if err = c.finish(); err != nil {
+		return nil, nil, err
+	}
+	stats.Warnings = append(stats.Warnings, c.warnings...)
+	plan.Options = planOptions(o)
+	if o.DryRun {
+		sink.(*drySink).fill(plan)
+	} else {
+		if err = dir.Commit(ctx, plan); err != nil {
+			return nil, nil, err
+		}
+		committed = true
+	}
+	stats.Elapsed = time.Since(start)
+	stats.InputBytes = ro.Progress.InputBytes.Load()
+	stats.Costs = Costs(plan.Routes, o.Prices)
+	return plan, stats, nil
+}
+
+func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields inventory.FieldSet,
+	scan func(*inventory.Report, func(arrow.RecordBatch, inventory.FieldSet, []int32) error) error,
+	c *cutter, plan *manifest.Plan, stats *Stats) error {
+	s := NewSorter(SortOptions{Memory: o.SortMemory, TmpDir: o.TmpDir, Fields: fields & (cutterFields | sortFields)})
+	defer s.Close()
+	for _, r := range group {
+		err := scan(r, func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error {
+			return s.Add(ctx, rec, fields, sel)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	versioned := s.Fields().Has(inventory.VersionID)
+	st, err := s.finishRows(ctx, func(cs *cols, r int) error { return c.addRow(cs, r, versioned) })
+	if err != nil {
+		return err
+	}
+	if st.Duplicates > 0 {
+		plan.Counters.Dropped[DropDuplicate] += st.Duplicates
+		plan.Counters.RowsKept -= st.Duplicates
+	}
+	stats.Sort.Rows += st.Rows
+	stats.Sort.Duplicates += st.Duplicates
+	stats.Sort.Runs += st.Runs
+	stats.Sort.Passes = max(stats.Sort.Passes, st.Passes)
+	stats.Sort.SpillBytes += st.SpillBytes
+	return s.Close()
+}
+
+// planOptions records what shapes the plan (not workers, memory or temp
+// dirs, which do not change it).
+func planOptions(o Options) map[string]any {
+	f := o.Filter
+	m := map[string]any{
+		"sort":               o.Sort,
+		"routes":             !o.NoRoutes,
+		"max_objects":        o.Bounds.MaxObjects,
+		"max_bytes":          o.Bounds.MaxBytes,
+		"max_manifest_bytes": o.Bounds.MaxManifestBytes,
+		"min_objects":        o.Bounds.MinObjects,
+		"latest_only":        f.LatestOnly,
+		"delete_markers":     []string{"exclude", "include", "only"}[f.DeleteMarkers],
+	}
+	lists := map[string][]string{
+		"prefixes": f.Prefixes, "suffixes": f.Suffixes, "substrings": f.Substrings, "regexes": f.Regexes, "globs": f.Globs,
+		"storage_classes": f.StorageClasses, "replication_statuses": f.ReplicationStatuses,
+		"encryption_statuses": f.EncryptionStatuses, "lock_modes": f.LockModes, "legal_hold": f.LegalHold,
+		"tiering_tiers": f.TieringTiers, "checksum_algorithms": f.ChecksumAlgorithms,
+	}
+	for k, v := range lists {
+		if len(v) > 0 {
+			m[k] = v
+		}
+	}
+	if f.MinSize > 0 {
+		m["min_size"] = f.MinSize
+	}
+	if f.HasMaxSize {
+		m["max_size"] = f.MaxSize
+	}
+	if !f.ModifiedAfter.IsZero() {
+		m["modified_after"] = f.ModifiedAfter.UTC().Format(time.RFC3339Nano)
+	}
+	if !f.ModifiedBefore.IsZero() {
+		m["modified_before"] = f.ModifiedBefore.UTC().Format(time.RFC3339Nano)
+	}
+	if f.Multipart != inventory.Any {
+		m["multipart"] = map[inventory.Tristate]string{inventory.Only: "only", inventory.Not: "exclude"}[f.Multipart]
+	}
+	if f.IncludeKeys != nil {
+		m["include_keys"] = map[string]any{"source": f.IncludeKeys.Source, "keys": f.IncludeKeys.Len()}
+	}
+	if f.ExcludeKeys != nil {
+		m["exclude_keys"] = map[string]any{"source": f.ExcludeKeys.Source, "keys": f.ExcludeKeys.Len()}
+	}
+	if f.Where != "" {
+		m["where"] = f.Where
+	}
+	return m
+}
+
+// Costs estimates the Batch Operations charges of each route.
+func Costs(routes []manifest.RouteTotal, p Prices) []RouteCost {
+	out := make([]RouteCost, 0, len(routes))
+	for _, r := range routes {
+		out = append(out, RouteCost{Route: r.Route, Shards: r.Shards, Objects: r.Objects, Bytes: r.Bytes,
+			USD: float64(r.Shards)*p.PerJob + float64(r.Objects)/1e6*p.PerMillion})
+	}
+	return out
+}
+
+// shardSink starts shard files; shardOut is one of them.
+type shardSink interface {
+	NewShard(route, bucket string, versioned bool) (shardOut, error)
+}
+
+type shardOut interface {
+	Add(bucket, key, versionID []byte, size int64) error
+	Close() error
+	Info() manifest.Shard
+}
+
+type planDirSink struct{ d *manifest.PlanDir }
+
+func (s planDirSink) NewShard(route, bucket string, versioned bool) (shardOut, error) {
+	return s.d.NewShard(route, bucket, versioned)
+}
+
+// drySink counts what shards would hold.
+type drySink struct {
+	next   map[string]int
+	shards []*dryShard
+}
+
+type dryShard struct {
+	info manifest.Shard
+	buf  []byte
+	lk   []byte
+}
+
+func (s *drySink) NewShard(route, bucket string, versioned bool) (shardOut, error) {
+	n := s.next[route]
+	s.next[route] = n + 1
+	d := &dryShard{info: manifest.Shard{Path: fmt.Sprintf("shards/%s/%05d.csv", route, n), Route: route, Bucket: bucket, VersionIDs: versioned}}
+	s.shards = append(s.shards, d)
+	return d, nil
+}
+
+func (d *dryShard) Add(bucket, key, versionID []byte, size int64) error {
+	if d.info.Objects == 0 {
+		d.info.FirstKey = string(key)
+	}
+	d.buf = manifest.AppendRow(d.buf[:0], bucket, key, versionID, d.info.VersionIDs)
+	d.info.ManifestBytes += int64(len(d.buf))
+	d.info.Objects++
+	d.info.Bytes += size
+	d.lk = append(d.lk[:0], key...)
 	return nil
+}
+
+func (d *dryShard) Close() error {
+	d.info.LastKey = string(d.lk)
+	return nil
+}
+
+func (d *dryShard) Info() manifest.Shard { return d.info }
+
+// fill lists the shards and route totals in plan as Commit would.
+func (s *drySink) fill(plan *manifest.Plan) {
+	plan.Version = manifest.PlanVersion
+	plan.Shards = plan.Shards[:0]
+	for _, d := range s.shards {
+		plan.Shards = append(plan.Shards, d.info)
+	}
+	slices.SortStableFunc(plan.Shards, func(a, b manifest.Shard) int {
+		if a.Route != b.Route {
+			if a.Route < b.Route {
+				return -1
+			}
+			return 1
+		}
+		if a.Path < b.Path {
+			return -1
+		}
+		if a.Path > b.Path {
+			return 1
+		}
+		return 0
+	})
+	plan.Routes = nil
+	for _, sh := range plan.Shards {
+		if len(plan.Routes) == 0 || plan.Routes[len(plan.Routes)-1].Route != sh.Route {
+			plan.Routes = append(plan.Routes, manifest.RouteTotal{Route: sh.Route})
+		}
+		t := &plan.Routes[len(plan.Routes)-1]
+		t.Shards++
+		t.Objects += sh.Objects
+		t.Bytes += sh.Bytes
+	}
 }

@@ -19,13 +19,21 @@ const (
 	// GLACIER objects (ExpirationInDays must be omitted for them), hence a
 	// route of their own.
 	RouteRestoreTiering = "restore-tiering"
+	// RouteAll holds every object when routing is off (Options.NoRoutes).
+	RouteAll = "all"
 )
 
 // MaxCopyBytes is the largest object S3PutObjectCopy copies: 5 GiB, the
 // "maximum allowable size for a copy source: 5368709120".
 const MaxCopyBytes = 5 << 30
 
-var routeOrder = []string{RouteCopy, RouteLarge, RouteRestore, RouteRestoreTiering}
+var routeOrder = []string{RouteCopy, RouteLarge, RouteRestore, RouteRestoreTiering, RouteAll}
+
+// routeAll is RouteAll's index in routeOrder; numRoutes its length.
+const (
+	routeAll  = 4
+	numRoutes = 5
+)
 
 // Route decides an object's route from its size, storage class and
 // intelligent-tiering access tier (upper-case, as the reader normalises

@@ -25,7 +25,7 @@ Examples:
 		Flags: []cli.Flag{
 			&cli.Int64Flag{Name: "rows", Usage: "number of rows `N`", Required: true},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "report `DIR`", Required: true},
-			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv (parquet and orc come with their readers)"},
+			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv, parquet or orc"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed `S`"},
 			&cli.BoolFlag{Name: "versions", Usage: "a versioned report: older versions, null version ids, delete markers"},
 			&cli.IntFlag{Name: "files", Usage: "number of data files `K` (default: one per 500,000 rows)"},

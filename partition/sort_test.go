@@ -1,0 +1,294 @@
+package partition
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"reflect"
+	"sort"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/s3batchkit/s3batchkit/inventory"
+)
+
+// prow is one test row.
+type prow struct {
+	Bucket, Key, Version string
+	Latest               bool
+	Modified             int64 // ms; 0 = null
+	Size                 int64
+	Class                string
+}
+
+var sortTestFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.VersionID, inventory.IsLatest,
+	inventory.Size, inventory.LastModifiedDate, inventory.StorageClass)
+
+func makeBatch(t testing.TB, rows []prow, set inventory.FieldSet) arrow.RecordBatch {
+	t.Helper()
+	b := inventory.NewBatchBuilder(set, len(rows))
+	for _, r := range rows {
+		for _, f := range set.List() {
+			switch f {
+			case inventory.Bucket:
+				b.AppendString(f, []byte(r.Bucket))
+			case inventory.Key:
+				b.AppendString(f, []byte(r.Key))
+			case inventory.VersionID:
+				if r.Version == "" {
+					b.AppendNull(f)
+				} else {
+					b.AppendString(f, []byte(r.Version))
+				}
+			case inventory.IsLatest:
+				b.AppendBool(f, r.Latest)
+			case inventory.Size:
+				b.AppendInt(f, r.Size)
+			case inventory.LastModifiedDate:
+				if r.Modified == 0 {
+					b.AppendNull(f)
+				} else {
+					b.AppendInt(f, r.Modified)
+				}
+			case inventory.StorageClass:
+				if r.Class == "" {
+					b.AppendNull(f)
+				} else {
+					b.AppendString(f, []byte(r.Class))
+				}
+			default:
+				b.AppendNull(f)
+			}
+		}
+		b.EndRow()
+	}
+	return b.Build()
+}
+
+// randomRows makes n rows over few buckets and keys, with versions,
+// equal timestamps, null timestamps, non-ASCII keys and exact duplicates.
+func randomRows(seed uint64, n int) []prow {
+	rnd := rand.New(rand.NewPCG(seed, 7))
+	keys := []string{"a", "a/b", "a/b/c", "ä", "日本", "a b", "z", "A", "a+", "~"}
+	rows := make([]prow, 0, n)
+	for len(rows) < n {
+		if len(rows) > 0 && rnd.IntN(10) == 0 {
+			rows = append(rows, rows[rnd.IntN(len(rows))]) // a duplicate
+			continue
+		}
+		r := prow{
+			Bucket:   []string{"b1", "b2", "b0"}[rnd.IntN(3)],
+			Key:      fmt.Sprintf("%s/%03d", keys[rnd.IntN(len(keys))], rnd.IntN(200)),
+			Version:  fmt.Sprintf("v%02d", rnd.IntN(40)),
+			Latest:   rnd.IntN(3) == 0,
+			Modified: int64(1 + rnd.IntN(5)*1000),
+			Size:     rnd.Int64N(1000),
+			Class:    "STANDARD",
+		}
+		if rnd.IntN(20) == 0 {
+			r.Modified = 0
+		}
+		if rnd.IntN(20) == 0 {
+			r.Version = ""
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+// refSort is the order the sorter must produce, written independently:
+// a stable sort by bucket, key, last modified descending (null last),
+// current first, version id; then the first of each (bucket, key,
+// version) kept.
+func refSort(rows []prow) (out []prow, dups int) {
+	s := append([]prow(nil), rows...)
+	sort.SliceStable(s, func(i, j int) bool {
+		a, b := s[i], s[j]
+		if a.Bucket != b.Bucket {
+			return a.Bucket < b.Bucket
+		}
+		if a.Key != b.Key {
+			return a.Key < b.Key
+		}
+		am, bm := a.Modified, b.Modified
+		if am == 0 {
+			am = -1 << 62
+		}
+		if bm == 0 {
+			bm = -1 << 62
+		}
+		if am != bm {
+			return am > bm
+		}
+		if a.Latest != b.Latest {
+			return a.Latest
+		}
+		return a.Version < b.Version
+	})
+	for i, r := range s {
+		if i > 0 && r.Bucket == s[i-1].Bucket && r.Key == s[i-1].Key && r.Version == s[i-1].Version {
+			dups++
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, dups
+}
+
+func readRows(rec arrow.RecordBatch, set inventory.FieldSet) []prow {
+	c := newCols(rec, set)
+	out := make([]prow, rec.NumRows())
+	for i := range out {
+		r := &out[i]
+		r.Bucket = string(c.str(inventory.Bucket, i))
+		r.Key = string(c.str(inventory.Key, i))
+		r.Version = string(c.str(inventory.VersionID, i))
+		r.Latest, _ = c.boolean(inventory.IsLatest, i)
+		r.Modified, _ = c.int(inventory.LastModifiedDate, i)
+		r.Size, _ = c.int(inventory.Size, i)
+		r.Class = string(c.str(inventory.StorageClass, i))
+	}
+	return out
+}
+
+// runSort feeds rows to a sorter in batches of batchRows, selecting every
+// other row of a doubled batch to exercise selection vectors.
+func runSort(t *testing.T, rows []prow, o SortOptions, batchRows int) ([]prow, SortStats) {
+	t.Helper()
+	ctx := context.Background()
+	s := NewSorter(o)
+	defer s.Close()
+	for i := 0; i < len(rows); i += batchRows {
+		chunk := rows[i:min(i+batchRows, len(rows))]
+		// Interleave junk rows that the selection skips.
+		var withJunk []prow
+		var sel []int32
+		for _, r := range chunk {
+			withJunk = append(withJunk, prow{Bucket: "junk", Key: "junk"}, r)
+			sel = append(sel, int32(len(withJunk)-1))
+		}
+		rec := makeBatch(t, withJunk, sortTestFields)
+		if err := s.Add(ctx, rec, sortTestFields, sel); err != nil {
+			t.Fatal(err)
+		}
+		rec.Release()
+	}
+	var got []prow
+	st, err := s.Finish(ctx, func(rec arrow.RecordBatch) error {
+		got = append(got, readRows(rec, s.Fields())...)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got, st
+}
+
+func TestSorterMatchesReference(t *testing.T) {
+	rows := randomRows(1, 20000)
+	want, wantDups := refSort(rows)
+	tests := []struct {
+		name      string
+		memory    int64
+		batchRows int
+		wantRuns  bool
+	}{
+		{"in memory", 1 << 30, 1000, false},
+		{"spilled runs, one merge pass", 256 << 10, 700, true},
+		{"many tiny runs, multi-pass merge", 24 << 10, 97, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			got, st := runSort(t, rows, SortOptions{Memory: tt.memory, TmpDir: tmp, Fields: sortTestFields, BatchRows: 128}, tt.batchRows)
+			if (st.Runs > 1) != tt.wantRuns {
+				t.Errorf("runs = %d, want spilled=%v", st.Runs, tt.wantRuns)
+			}
+			if st.Duplicates != int64(wantDups) {
+				t.Errorf("duplicates = %d, want %d", st.Duplicates, wantDups)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d rows, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("row %d = %+v, want %+v", i, got[i], want[i])
+				}
+			}
+			t.Logf("runs %d, passes %d, spill %d bytes", st.Runs, st.Passes, st.SpillBytes)
+			ents, _ := os.ReadDir(tmp)
+			// The spill folder is removed by Close (deferred in runSort).
+			if len(ents) != 0 {
+				t.Errorf("temp dir not cleaned: %v", ents)
+			}
+		})
+	}
+}
+
+func TestSorterDedupe(t *testing.T) {
+	rows := []prow{
+		{Bucket: "b", Key: "k", Version: "v1", Modified: 2000, Size: 1, Latest: true},
+		{Bucket: "b", Key: "k", Version: "v2", Modified: 1000, Size: 2},
+		{Bucket: "b", Key: "k", Version: "v1", Modified: 2000, Size: 3, Latest: true}, // duplicate of the first: dropped
+		{Bucket: "c", Key: "k", Version: "v1", Modified: 2000, Size: 4},               // other bucket: kept
+		{Bucket: "b", Key: "k", Version: "", Modified: 500, Size: 5},                  // null version
+		{Bucket: "b", Key: "k", Version: "", Modified: 500, Size: 6},                  // duplicate null version
+	}
+	for _, mem := range []int64{1 << 30, 1 << 10} {
+		t.Run(fmt.Sprint(mem), func(t *testing.T) {
+			got, st := runSort(t, rows, SortOptions{Memory: mem, TmpDir: t.TempDir(), Fields: sortTestFields, BatchRows: 2}, 1)
+			var sizes []int64
+			for _, r := range got {
+				sizes = append(sizes, r.Size)
+			}
+			if want := []int64{1, 2, 5, 4}; !reflect.DeepEqual(sizes, want) {
+				t.Errorf("kept sizes %v, want %v (first occurrence wins)", sizes, want)
+			}
+			if st.Duplicates != 2 {
+				t.Errorf("duplicates = %d, want 2", st.Duplicates)
+			}
+		})
+	}
+}
+
+func TestSorterCleansUpOnCancel(t *testing.T) {
+	tmp := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := NewSorter(SortOptions{Memory: 16 << 10, TmpDir: tmp, Fields: sortTestFields, BatchRows: 64})
+	rows := randomRows(2, 5000)
+	rec := makeBatch(t, rows, sortTestFields)
+	defer rec.Release()
+	sel := make([]int32, 0, len(rows))
+	for i := range rows {
+		sel = append(sel, int32(i))
+	}
+	for i := 0; i < 4; i++ {
+		if err := s.Add(ctx, rec, sortTestFields, sel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	_, err := s.Finish(ctx, func(arrow.RecordBatch) error { return nil })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Finish after cancel = %v, want context.Canceled", err)
+	}
+	s.Close()
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("spill files left after cancel: %v", ents)
+	}
+}
+
+func TestSorterSpillErrorIsClear(t *testing.T) {
+	s := NewSorter(SortOptions{Memory: 1 << 10, TmpDir: "/nonexistent/dir", Fields: sortTestFields})
+	defer s.Close()
+	rows := randomRows(3, 100)
+	rec := makeBatch(t, rows, sortTestFields)
+	defer rec.Release()
+	err := s.Add(context.Background(), rec, sortTestFields, []int32{0, 1, 2})
+	if !errors.Is(err, ErrSpill) {
+		t.Fatalf("Add = %v, want ErrSpill", err)
+	}
+}
