@@ -30,8 +30,11 @@ type Plan struct {
 	Inputs   []Input        `json:"inputs"`
 	Options  map[string]any `json:"options"`
 	Counters Counters       `json:"counters"`
-	Routes   []RouteTotal   `json:"routes"`
-	Shards   []Shard        `json:"shards"`
+	// Warnings are findings the user should read before submitting, such
+	// as shards cut below the 1,000-task failure threshold.
+	Warnings []string     `json:"warnings,omitempty"`
+	Routes   []RouteTotal `json:"routes"`
+	Shards   []Shard      `json:"shards"`
 }
 
 // Input is one inventory report the plan was made from.

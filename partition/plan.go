@@ -249,6 +249,7 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 		return nil, nil, err
 	}
 	stats.Warnings = append(stats.Warnings, c.warnings...)
+	plan.Warnings = stats.Warnings
 	plan.Options = planOptions(o)
 	if o.DryRun {
 		sink.(*drySink).fill(plan)
