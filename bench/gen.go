@@ -64,6 +64,7 @@ type formatSpec struct {
 var formats = map[string]formatSpec{
 	"csv":     {name: "CSV", ext: ".csv.gz", schema: func(v bool) string { return strings.Join(Columns(v), ", ") }, newWriter: newCSVWriter},
 	"parquet": {name: "Parquet", ext: ".parquet", schema: parquetSchema, newWriter: newParquetWriter},
+	"orc":     {name: "ORC", ext: ".orc", schema: orcSchema, newWriter: newORCWriter},
 }
 
 // Generate writes a synthetic inventory report.

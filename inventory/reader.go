@@ -109,6 +109,8 @@ func (r *Report) OpenFile(ctx context.Context, i int) (FileReader, error) {
 		return openCSV(ctx, r.Manifest, df, r.fields, &r.opts)
 	case FormatParquet:
 		return openParquet(ctx, r.Manifest, df, r.fields, &r.opts)
+	case FormatORC:
+		return openORC(ctx, r.Manifest, df, r.fields, &r.opts)
 	}
 	return nil, fmt.Errorf("%s: %w %q: no reader for this format yet", df.Location, ErrFormat, r.Manifest.FileFormat)
 }
