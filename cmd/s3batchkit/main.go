@@ -9,10 +9,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/report"
@@ -85,6 +87,8 @@ cut into shards, with a plan.json that lists them.
 Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 (malformed report, checksum mismatch), 4 failed tasks found (report
 --fail-on-failures), 130 interrupted.`,
+		Flags:                globalFlags(),
+		Before:               configureStorage,
 		Writer:               stdout,
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
@@ -92,12 +96,37 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 		Commands: []*cli.Command{
 			newPlanCommand(),
 			newGenCommand(),
-			newReportCommand(),
 			newCatCommand(),
+			newReportCommand(),
+			newSubmitCommand(),
+			newStatusCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usagef("%v (see --help)", err)
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+}
+
+// globalFlags are the AWS settings shared by every command; the rest of
+// the configuration (credentials, retries) comes from the standard AWS
+// chain. They go before the command: s3batchkit --profile prod plan ….
+func globalFlags() []cli.Flag {
+	const cat = "AWS (credentials come from the standard chain: environment, ~/.aws, SSO, instance role):"
+	return []cli.Flag{
+		&cli.StringFlag{Category: cat, Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Usage: "custom S3 endpoint `URL` (MinIO, Ceph, versitygw …), addressed path-style"},
+		&cli.StringFlag{Category: cat, Name: "region", EnvVars: []string{"AWS_REGION"}, Usage: "AWS `REGION` (default: from the profile, else us-east-1)"},
+		&cli.StringFlag{Category: cat, Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Usage: "shared-config `PROFILE`"},
+	}
+}
+
+// configureStorage hands the global flags to the storage layer, once,
+// before any command runs. Nothing is read until S3 is first used.
+func configureStorage(c *cli.Context) error {
+	ep := c.String("endpoint-url")
+	if ep != "" && !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
+		return usagef("--endpoint-url must start with http:// or https://, got %q", ep)
+	}
+	objio.Configure(objio.Config{EndpointURL: ep, Region: c.String("region"), Profile: c.String("profile")})
+	return nil
 }

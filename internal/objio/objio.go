@@ -1,25 +1,46 @@
 // Package objio is the one place where s3batchkit touches storage: it opens,
-// reads, lists and atomically writes objects named by a local path or (once
-// the S3 backend lands) an s3://bucket/key URL. Every other package goes
-// through it, so that adding a backend changes one file.
+// reads, lists and atomically writes objects named by a local path or an
+// s3://bucket/key URL. Every other package goes through it.
+//
+// The S3 backend reads with ranged GETs (read-ahead with several GETs in
+// flight for sequential reads, see Open), writes with one PUT or a
+// parallel multipart upload (see Upload), and is configured once per
+// process with Configure (endpoint, region, profile; the rest from the
+// standard AWS configuration chain).
+//
+// All functions are safe for concurrent use.
 package objio
 
 import (
+	"bytes"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
+	"sort"
 	"strings"
+	"time"
 )
 
 // ErrNotFound is returned (wrapped) when an object does not exist.
 var ErrNotFound = errors.New("object not found")
 
-// ErrUnsupported is returned for locations whose scheme has no backend yet.
+// ErrUnsupported is returned for locations or operations that have no
+// backend yet (callers use it too, for s3:// outputs they cannot write).
 var ErrUnsupported = errors.New("unsupported location")
+
+// ObjectInfo describes one object.
+type ObjectInfo struct {
+	Name    string    // its location: a local path or s3://bucket/key
+	Size    int64     // bytes
+	ETag    string    // S3: the ETag without quotes; local: empty, or the MD5 after Upload
+	ModTime time.Time // last modified
+}
 
 // Object is an open object with random access. Close must be called.
 type Object interface {
@@ -35,13 +56,6 @@ type Object interface {
 // IsS3 reports whether loc is an s3:// URL.
 func IsS3(loc string) bool { return strings.HasPrefix(loc, "s3://") }
 
-func checkLocal(loc string) error {
-	if IsS3(loc) {
-		return fmt.Errorf("%s: %w: s3:// locations are not supported yet", loc, ErrUnsupported)
-	}
-	return nil
-}
-
 type localObject struct {
 	*os.File
 	size int64
@@ -51,10 +65,18 @@ type localObject struct {
 func (o *localObject) Size() int64  { return o.size }
 func (o *localObject) Name() string { return o.name }
 
-// Open opens the object at loc for reading.
+// Open opens the object at loc for reading. A missing object wraps
+// ErrNotFound.
+//
+// For s3:// the size and ETag come from one HeadObject; reads are ranged
+// GETs with If-Match on that ETag, and use ctx (canceling it stops them).
+// Read streams with read-ahead (Config.Concurrency GETs of
+// Config.PartSize in flight); ReadAt is safe for concurrent use and keeps
+// a read-ahead stream of its own for a caller that reads the whole object
+// in order in chunks of 1 MiB or more.
 func Open(ctx context.Context, loc string) (Object, error) {
-	if err := checkLocal(loc); err != nil {
-		return nil, err
+	if IsS3(loc) {
+		return s3Open(ctx, loc)
 	}
 	f, err := os.Open(loc)
 	if err != nil {
@@ -85,10 +107,15 @@ func ReadAll(ctx context.Context, loc string) ([]byte, error) {
 	return io.ReadAll(o)
 }
 
-// Exists reports whether an object exists at loc.
+// Exists reports whether an object exists at loc. A directory (or an S3
+// prefix) is not an object.
 func Exists(ctx context.Context, loc string) (bool, error) {
-	if err := checkLocal(loc); err != nil {
-		return false, err
+	if IsS3(loc) {
+		_, err := Stat(ctx, loc)
+		if errors.Is(err, ErrNotFound) {
+			return false, nil
+		}
+		return err == nil, err
 	}
 	st, err := os.Stat(loc)
 	if err != nil {
@@ -100,10 +127,16 @@ func Exists(ctx context.Context, loc string) (bool, error) {
 	return !st.IsDir(), nil
 }
 
-// Dir returns the parent location of loc.
+// Dir returns the parent location of loc. The parent of a bucket root
+// (s3://bucket) is itself, as "/" is for local paths.
 func Dir(loc string) string {
 	if IsS3(loc) {
-		return "s3://" + path.Dir(strings.TrimPrefix(loc, "s3://"))
+		rest := strings.TrimSuffix(strings.TrimPrefix(loc, "s3://"), "/")
+		i := strings.LastIndexByte(rest, '/')
+		if i < 0 {
+			return "s3://" + rest
+		}
+		return "s3://" + rest[:i]
 	}
 	return filepath.Dir(loc)
 }
@@ -116,11 +149,19 @@ func Join(base, rel string) string {
 	return filepath.Join(base, filepath.FromSlash(rel))
 }
 
-// WriteFileAtomic writes data to loc through a temporary name in the same
-// folder and a rename, so readers see either the old object or the new
-// one, never a part.
+// WriteFileAtomic writes data to loc so that readers see either the old
+// object or the new one, never a part.
+//
+// Locally it writes a temporary file in the same folder, syncs it and
+// renames it over loc. On S3 it is one PUT (with Content-MD5), or a
+// multipart upload for large data: S3 makes an object visible only when
+// its PUT or CompleteMultipartUpload succeeds, so a temporary key and a
+// copy would add a request and a leftover on failure without making the
+// write any more atomic. Callers that publish several objects write their
+// commit marker (plan.json) last.
 func WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
-	if err := checkLocal(loc); err != nil {
+	if IsS3(loc) {
+		_, err := s3Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), UploadOptions{})
 		return err
 	}
 	dir := filepath.Dir(loc)
@@ -148,4 +189,129 @@ func WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// Stat describes the object at loc; a missing one wraps ErrNotFound.
+func Stat(ctx context.Context, loc string) (ObjectInfo, error) {
+	if IsS3(loc) {
+		info, _, err := s3Stat(ctx, loc)
+		return info, err
+	}
+	st, err := os.Stat(loc)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return ObjectInfo{}, fmt.Errorf("%s: %w", loc, ErrNotFound)
+		}
+		return ObjectInfo{}, err
+	}
+	if st.IsDir() {
+		return ObjectInfo{}, fmt.Errorf("%s: is a directory, expected a file", loc)
+	}
+	return ObjectInfo{Name: loc, Size: st.Size(), ModTime: st.ModTime()}, nil
+}
+
+// List returns every object whose location starts with prefix, at any
+// depth, sorted by name. On S3 the prefix is a key prefix
+// (s3://bucket/reports/ or s3://bucket/reports/job-); locally it is a
+// directory, listed recursively, or a path prefix within a directory
+// (reports/job-). A prefix that matches nothing gives an empty list.
+func List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	if IsS3(prefix) {
+		return s3List(ctx, prefix)
+	}
+	root, match := prefix, ""
+	if st, err := os.Stat(prefix); err != nil || !st.IsDir() {
+		root, match = filepath.Dir(prefix), prefix
+	}
+	var out []ObjectInfo
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if p == root && errors.Is(err, fs.ErrNotExist) {
+				return fs.SkipAll
+			}
+			return err
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if match != "" && p != root && !strings.HasPrefix(p, match) && !strings.HasPrefix(match, p+string(filepath.Separator)) {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		if !d.Type().IsRegular() || (match != "" && !strings.HasPrefix(p, match)) {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		out = append(out, ObjectInfo{Name: p, Size: info.Size(), ModTime: info.ModTime()})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", prefix, err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// UploadOptions tune Upload. The zero value is fine.
+type UploadOptions struct {
+	// MD5 is the hex MD5 of the data when the caller knows it (a shard's
+	// plan.json entry): it is sent as Content-MD5, so S3 rejects bytes
+	// that differ. Empty: computed for one-PUT uploads.
+	MD5 string
+	// SinglePart forces one PUT (up to 5 GiB), whose ETag is the MD5 of
+	// the data — needed for Batch Operations manifests, whose ETag the
+	// plan predicts.
+	SinglePart bool
+	// ContentType of the object; empty leaves the server's default.
+	ContentType string
+}
+
+// Upload writes size bytes of r to loc and returns what was written; on S3
+// ETag is the new object's ETag (the MD5 of the data after one PUT, or
+// "<md5 of part md5s>-<parts>" after a multipart upload, chosen from
+// Config.MultipartThreshold), locally the MD5 of the data. The object
+// appears whole or not at all (see WriteFileAtomic).
+func Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
+	if IsS3(loc) {
+		return s3Upload(ctx, loc, r, size, o)
+	}
+	h := md5.New()
+	f, err := os.CreateTemp(filepath.Dir(loc), "."+filepath.Base(loc)+".tmp-*")
+	if err != nil {
+		return ObjectInfo{}, err
+	}
+	tmp := f.Name()
+	_, err = io.Copy(io.MultiWriter(f, h), io.NewSectionReader(r, 0, size))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	if err == nil && o.MD5 != "" && !strings.EqualFold(o.MD5, sum) {
+		err = fmt.Errorf("writing %s: data MD5 %s, expected %s", loc, sum, o.MD5)
+	}
+	if err == nil {
+		err = os.Rename(tmp, loc)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return ObjectInfo{}, err
+	}
+	return ObjectInfo{Name: loc, Size: size, ETag: sum, ModTime: time.Now()}, nil
+}
+
+// Remove deletes the object at loc. Removing a missing S3 object is not
+// an error (S3 semantics); a missing local file is.
+func Remove(ctx context.Context, loc string) error {
+	if IsS3(loc) {
+		return s3Remove(ctx, loc)
+	}
+	return os.Remove(loc)
 }

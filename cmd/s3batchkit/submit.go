@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/jobs"
+	"github.com/s3batchkit/s3batchkit/manifest"
+)
+
+// exitError gives an error its exit code (cli.ExitCoder).
+type exitError struct {
+	err  error
+	code int
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+func (e *exitError) ExitCode() int { return e.code }
+
+// jobsExitCode maps the errors of package jobs: bad options and
+// operations are usage errors; a missing plan, an ETag that differs from
+// the plan and a jobs.json conflict are bad input.
+func jobsError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, jobs.ErrInvalid), errors.Is(err, jobs.ErrOperation):
+		return &exitError{err, exitUsage}
+	case errors.Is(err, manifest.ErrNoPlan), errors.Is(err, jobs.ErrETagMismatch), errors.Is(err, jobs.ErrConflict), errors.Is(err, jobs.ErrJobsFile):
+		return &exitError{err, exitBadInput}
+	}
+	return err
+}
+
+const catControl = "S3 Control:"
+
+// controlEndpointFlag is shared by the commands that call S3 Control.
+func controlEndpointFlag() cli.Flag {
+	return &cli.StringFlag{Category: catControl, Name: "control-endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL_S3_CONTROL"},
+		Usage: "fixed S3 Control endpoint `URL` (s3batchkit serve, a test server); default: https://ACCOUNT.s3-control.REGION.amazonaws.com"}
+}
+
+func newSubmitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "submit",
+		Usage:     "create one Batch Operations job per shard of a plan, idempotently, recorded in jobs.json",
+		UsageText: "s3batchkit submit --plan DIR --account-id ID --role-arn ARN --operation JSON|@FILE --report-bucket ARN [--manifest-bucket s3://B/P] [options]",
+		Description: `Uploads each shard of a local plan to --manifest-bucket (one PUT, so its
+ETag is the MD5 plan.json records; checked), then calls CreateJob once per
+shard: manifest S3BatchOperations_CSV_20180820 (Bucket,Key[,VersionId]),
+the operation, a completion report, tags s3batchkit:plan/shard/route, and a
+ClientRequestToken derived from the plan, the shard and these settings.
+Shards of a plan in S3 are used where they are.
+
+Each job is recorded in DIR/jobs.json (shard → job id, token, status) as
+soon as it exists. Run the same command again after a failure or Ctrl-C:
+it creates only the jobs that are missing, never a duplicate. Everything
+(flags, operation, plan, jobs.json) is checked before the first call.
+Throttling and 5xx answers are retried with backoff.
+
+--operation takes the JSON of the AWS CLI's s3control create-job
+--operation, inline or from a file (@op.json or file://op.json): exactly one
+of LambdaInvoke, S3PutObjectCopy, S3PutObjectAcl, S3PutObjectTagging,
+S3DeleteObjectTagging, S3InitiateRestoreObject, S3PutObjectLegalHold,
+S3PutObjectRetention, S3ReplicateObject, S3ComputeObjectChecksum,
+S3UpdateObjectEncryption. Timestamps are RFC 3339.
+
+Exit codes: 0 every selected shard has its job; 1 an S3 or S3 Control
+failure (jobs created so far are recorded: run again to resume); 2 bad
+flags or operation; 3 bad input (no plan.json, a shard whose ETag differs
+from the plan, jobs.json made for other settings); 130 interrupted.
+
+Examples:
+   # copy every object of the plan to another bucket, as Standard-IA
+   s3batchkit submit --plan plan/ --account-id 123456789012 \
+       --role-arn arn:aws:iam::123456789012:role/batch-ops \
+       --manifest-bucket s3://my-manifests/batch \
+       --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::my-destination", "StorageClass": "STANDARD_IA"}}' \
+       --report-bucket arn:aws:s3:::my-reports --report-prefix batch/reports
+
+   # restore the archived objects first; see what would be created
+   s3batchkit submit --plan plan/ --routes restore --account-id 123456789012 \
+       --role-arn arn:aws:iam::123456789012:role/batch-ops --manifest-bucket s3://my-manifests/batch \
+       --operation '{"S3InitiateRestoreObject": {"ExpirationInDays": 7, "GlacierJobTier": "BULK"}}' \
+       --report-bucket arn:aws:s3:::my-reports --dry-run
+
+   # tag objects with an operation kept in a file; jobs wait for confirmation
+   s3batchkit submit --plan s3://my-plans/run-7 --account-id 123456789012 \
+       --role-arn arn:aws:iam::123456789012:role/batch-ops --operation @tag.json \
+       --report-bucket arn:aws:s3:::my-reports --report-scope FailedTasksOnly --confirm`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding plan.json", Required: true},
+			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", Usage: "upload the shards of a local plan to `s3://BUCKET[/PREFIX]` (under <prefix>/<plan id>/shards/…)"},
+			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "submit only these `ROUTES` (copy,large,restore,…; default: all)"},
+			&cli.StringFlag{Category: catControl, Name: "account-id", Usage: "12-digit AWS account `ID` the jobs are created in", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "role-arn", Usage: "IAM role `ARN` Batch Operations assumes", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "operation", Usage: "the operation as `JSON` (AWS CLI shape), or @FILE", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "report-bucket", Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "report-prefix", Usage: "completion report key `PREFIX`"},
+			&cli.StringFlag{Category: catControl, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly (report needs AllTasks to count successes)"},
+			&cli.IntFlag{Category: catControl, Name: "priority", Value: 10, Usage: "job `PRIORITY`, 0 to 2147483647; higher runs sooner"},
+			&cli.BoolFlag{Category: catControl, Name: "confirm", Usage: "create the jobs Suspended, waiting for confirmation (ConfirmationRequired)"},
+			&cli.IntFlag{Category: catControl, Name: "concurrency", Value: jobs.DefaultConcurrency, Usage: "at most `N` shards uploaded and CreateJob calls in flight"},
+			&cli.BoolFlag{Category: catControl, Name: "dry-run", Usage: "print the jobs that would be created; call nothing, write nothing"},
+			controlEndpointFlag(),
+		},
+		Before: func(c *cli.Context) error {
+			_, err := submitOptionsFromFlags(c)
+			return err
+		},
+		Action: func(c *cli.Context) error {
+			o, err := submitOptionsFromFlags(c)
+			if err != nil {
+				return err
+			}
+			if !o.DryRun {
+				cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{Endpoint: c.String("control-endpoint-url")})
+				if err != nil {
+					return jobsError(err)
+				}
+				o.Client = cl
+			}
+			return runSubmit(c.Context, c.App.Writer, o)
+		},
+	}
+}
+
+var (
+	accountIDRE    = regexp.MustCompile(`^\d{12}$`)
+	roleARNFlagRE  = regexp.MustCompile(`^arn:[^:]+:iam::\d{12}:role/.+$`)
+	bucketARNFlagR = regexp.MustCompile(`^arn:[^:]+:s3:::[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$`)
+)
+
+// submitOptionsFromFlags checks the flags (naming them in errors) and the
+// operation, without any I/O but reading an @FILE operation.
+func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
+	o := jobs.SubmitOptions{
+		Plan:           c.String("plan"),
+		AccountID:      c.String("account-id"),
+		RoleArn:        c.String("role-arn"),
+		ReportBucket:   c.String("report-bucket"),
+		ReportPrefix:   c.String("report-prefix"),
+		ReportScope:    types.JobReportScope(c.String("report-scope")),
+		Confirm:        c.Bool("confirm"),
+		Routes:         commaList(c.StringSlice("routes")),
+		ManifestPrefix: c.String("manifest-bucket"),
+		Concurrency:    c.Int("concurrency"),
+		DryRun:         c.Bool("dry-run"),
+	}
+	switch {
+	case !accountIDRE.MatchString(o.AccountID):
+		return o, usagef("--account-id must be 12 digits, got %q", o.AccountID)
+	case !roleARNFlagRE.MatchString(o.RoleArn):
+		return o, usagef("--role-arn must be an IAM role ARN such as arn:aws:iam::123456789012:role/batch-ops, got %q", o.RoleArn)
+	case !bucketARNFlagR.MatchString(o.ReportBucket):
+		return o, usagef("--report-bucket must be a bucket ARN such as arn:aws:s3:::my-reports, got %q", o.ReportBucket)
+	case o.ReportScope != types.JobReportScopeAllTasks && o.ReportScope != types.JobReportScopeFailedTasksOnly:
+		return o, usagef("--report-scope must be AllTasks or FailedTasksOnly, got %q", o.ReportScope)
+	case c.Int("priority") < 0 || c.Int("priority") > 1<<31-1:
+		return o, usagef("--priority must be 0 to 2147483647, got %d", c.Int("priority"))
+	case o.Concurrency < 1 || o.Concurrency > 1000:
+		return o, usagef("--concurrency must be 1 to 1000, got %d", o.Concurrency)
+	case len(o.ReportPrefix) > 512:
+		return o, usagef("--report-prefix must be at most 512 characters")
+	case o.ManifestPrefix != "" && !objio.IsS3(o.ManifestPrefix):
+		return o, usagef("--manifest-bucket must be s3://bucket[/prefix], got %q", o.ManifestPrefix)
+	case objio.IsS3(o.Plan) && o.ManifestPrefix != "":
+		return o, usagef("--manifest-bucket is for local plans: the shards of %s are in S3 already", o.Plan)
+	case !objio.IsS3(o.Plan) && o.ManifestPrefix == "":
+		return o, usagef("--manifest-bucket is required: the plan %s is local and its shards must be uploaded", o.Plan)
+	}
+	o.Priority = int32(c.Int("priority"))
+	raw := []byte(c.String("operation"))
+	if s := string(raw); strings.HasPrefix(s, "@") || strings.HasPrefix(s, "file://") {
+		path := strings.TrimPrefix(strings.TrimPrefix(s, "@"), "file://")
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return o, usagef("--operation: %v", err)
+		}
+		raw = b
+	}
+	op, _, err := jobs.ParseOperation(raw)
+	if err != nil {
+		return o, usagef("--operation: %v", err)
+	}
+	o.Operation = op
+	if err := o.Validate(); err != nil {
+		return o, usagef("%v", err)
+	}
+	return o, nil
+}
+
+func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
+	var mu sync.Mutex
+	o.OnShard = func(s jobs.ShardJob) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s.State {
+		case "dry-run":
+			fmt.Fprintf(w, "would create  %-32s %8s objects  manifest %s  token %s\n", s.Shard, humanCount(s.Objects), s.Manifest, s.Token)
+		case "existing":
+			fmt.Fprintf(w, "exists        %-32s job %s\n", s.Shard, s.JobID)
+		default:
+			up := ""
+			if s.Uploaded {
+				up = "  (manifest uploaded)"
+			}
+			fmt.Fprintf(w, "created       %-32s job %s%s\n", s.Shard, s.JobID, up)
+		}
+	}
+	res, err := jobs.Submit(ctx, o)
+	if res != nil {
+		switch {
+		case o.DryRun:
+			fmt.Fprintf(w, "dry run (plan %s): %d jobs would be created, %d exist already; nothing called, nothing written\n", res.PlanID, len(res.Shards)-res.Existing, res.Existing)
+		default:
+			fmt.Fprintf(w, "plan %s: %d jobs created (%d manifests uploaded), %d existed already; recorded in %s\n",
+				res.PlanID, res.Created, res.Uploaded, res.Existing, objio.Join(o.Plan, jobs.JobsFile))
+		}
+	}
+	if err != nil && res != nil && res.Created > 0 {
+		err = fmt.Errorf("%w (the %d jobs created are recorded: run the same command again to create the rest)", err, res.Created)
+	}
+	return jobsError(err)
+}

@@ -1,0 +1,20 @@
+// Package jobs is the running stage: it turns a plan directory into S3
+// Batch Operations jobs and tracks them.
+//
+// In: a plan (plan.json and its shard manifests, local or s3://), an
+// operation in the AWS CLI's JSON shape, a role, a report location.
+// Out: one job per shard through S3 Control CreateJob, each with a
+// deterministic ClientRequestToken, and DIR/jobs.json, the run's record
+// (shard → job id, token, status), rewritten atomically as jobs are
+// created so that a rerun creates only the missing ones.
+//
+// Submit uploads the shards of a local plan (one PUT each, so that the
+// ETag is the plan's MD5, checked), validates everything before the first
+// call, bounds calls in flight, and retries throttling with backoff.
+// Status describes every job of the run. Update changes status or
+// priority across the run.
+//
+// Facts used: formats.md §5.3 (manifest location), §6 (CreateJob, job
+// statuses, errors), testing.md (the S3 Control host prefix and the fixed
+// endpoint resolver).
+package jobs

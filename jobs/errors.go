@@ -1,0 +1,22 @@
+package jobs
+
+import "errors"
+
+var (
+	// ErrOperation is returned when the --operation JSON is malformed, of
+	// an unknown type, names more or less than one operation, or misses a
+	// required field.
+	ErrOperation = errors.New("invalid operation")
+	// ErrInvalid is returned when an option (account id, role ARN, report
+	// bucket, priority, routes …) is of the wrong form.
+	ErrInvalid = errors.New("invalid option")
+	// ErrETagMismatch is returned when a shard's object in S3 has an ETag
+	// other than the MD5 plan.json records for it.
+	ErrETagMismatch = errors.New("manifest ETag differs from the plan's MD5")
+	// ErrConflict is returned when jobs.json already records a job for a
+	// shard that was submitted with other settings (operation, role,
+	// report, manifest location), or belongs to another plan.
+	ErrConflict = errors.New("jobs.json conflict")
+	// ErrJobsFile is returned when jobs.json cannot be parsed.
+	ErrJobsFile = errors.New("invalid jobs.json")
+)
