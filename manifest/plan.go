@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
@@ -125,10 +126,16 @@ type PlanDir struct {
 	shards  []*ShardWriter
 }
 
-// CreatePlanDir prepares DIR (created if needed) for a new plan.
+// CreatePlanDir prepares DIR (created if needed) for a new plan. DIR may be
+// an s3:// prefix: shards are then staged in a local temporary folder and
+// uploaded by Commit.
 func CreatePlanDir(dir string) (*PlanDir, error) {
 	if objio.IsS3(dir) {
-		return nil, fmt.Errorf("%s: %w: plan output to s3:// is not supported yet", dir, objio.ErrUnsupported)
+		staging, err := os.MkdirTemp("", "s3batchkit-plan-")
+		if err != nil {
+			return nil, err
+		}
+		return &PlanDir{dir: strings.TrimSuffix(dir, "/"), staging: staging, next: map[string]int{}}, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -179,6 +186,9 @@ func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
 	if err != nil {
 		return err
 	}
+	if objio.IsS3(p.dir) {
+		return p.commitS3(ctx, plan.Shards, data)
+	}
 	// Publish: drop the old commit marker, swap the shards folder, write
 	// the new marker last.
 	if err := os.Remove(filepath.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -201,6 +211,47 @@ func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
 		return err
 	}
 	os.RemoveAll(trash)
+	os.RemoveAll(p.staging)
+	return nil
+}
+
+// commitS3 publishes a plan to an s3:// prefix: the old plan.json is
+// removed first (the plan is incomplete from then on), each shard is
+// uploaded in one PUT (so that its ETag is its MD5, as submit checks),
+// shards of an earlier plan that this one does not list are removed, and
+// plan.json is written last.
+func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, planJSON []byte) error {
+	if err := objio.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) {
+		return fmt.Errorf("removing the old plan.json: %w", err)
+	}
+	keep := map[string]bool{}
+	for _, sh := range shards {
+		dst := objio.Join(p.dir, sh.Path)
+		keep[dst] = true
+		f, err := os.Open(filepath.Join(p.staging, filepath.FromSlash(sh.Path)))
+		if err != nil {
+			return err
+		}
+		_, err = objio.Upload(ctx, dst, f, sh.ManifestBytes, objio.UploadOptions{MD5: sh.MD5, SinglePart: true, ContentType: "text/csv"})
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("uploading %s: %w", dst, err)
+		}
+	}
+	old, err := objio.List(ctx, objio.Join(p.dir, "shards")+"/")
+	if err != nil && !errors.Is(err, objio.ErrNotFound) {
+		return err
+	}
+	for _, o := range old {
+		if !keep[o.Name] {
+			if err := objio.Remove(ctx, o.Name); err != nil && !errors.Is(err, objio.ErrNotFound) {
+				return fmt.Errorf("removing stale shard %s: %w", o.Name, err)
+			}
+		}
+	}
+	if err := objio.WriteFileAtomic(ctx, objio.Join(p.dir, PlanFile), planJSON); err != nil {
+		return err
+	}
 	os.RemoveAll(p.staging)
 	return nil
 }

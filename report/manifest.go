@@ -180,8 +180,7 @@ func findManifests(ctx context.Context, prefix string) ([]string, []string, erro
 		return []string{objio.Join(prefix, "manifest.json")}, []string{jobIDFromDir(prefix)}, nil
 	}
 	if objio.IsS3(prefix) {
-		// Listing needs objio.List, which the S3 backend will bring.
-		return nil, nil, fmt.Errorf("listing %s: %w: give the job-<id>/manifest.json locations or a plan with jobs.json", prefix, objio.ErrUnsupported)
+		return findS3Manifests(ctx, prefix)
 	}
 	ents, err := os.ReadDir(prefix)
 	if err != nil {
@@ -202,6 +201,30 @@ func findManifests(ctx context.Context, prefix string) ([]string, []string, erro
 			locs = append(locs, l)
 			ids = append(ids, strings.TrimPrefix(e.Name(), "job-"))
 		}
+	}
+	if len(locs) == 0 {
+		return nil, nil, fmt.Errorf("%s: %w (expected job-<id>/manifest.json below it)", prefix, ErrNoReports)
+	}
+	return locs, ids, nil
+}
+
+// findS3Manifests lists prefix and keeps the objects that are exactly
+// <prefix>/job-<id>/manifest.json, in key order.
+func findS3Manifests(ctx context.Context, prefix string) ([]string, []string, error) {
+	base := strings.TrimSuffix(prefix, "/") + "/"
+	infos, err := objio.List(ctx, base)
+	if err != nil {
+		return nil, nil, fmt.Errorf("listing %s: %w", prefix, err)
+	}
+	var locs, ids []string
+	for _, o := range infos {
+		rel := strings.TrimPrefix(o.Name, base)
+		dir, file, ok := strings.Cut(rel, "/")
+		if !ok || file != "manifest.json" || !strings.HasPrefix(dir, "job-") {
+			continue
+		}
+		locs = append(locs, o.Name)
+		ids = append(ids, strings.TrimPrefix(dir, "job-"))
 	}
 	if len(locs) == 0 {
 		return nil, nil, fmt.Errorf("%s: %w (expected job-<id>/manifest.json below it)", prefix, ErrNoReports)

@@ -77,11 +77,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.MaxShardObjects <= 0 {
 		o.MaxShardObjects = DefaultMaxShardObjects
 	}
-	if objio.IsS3(o.Out) {
-		return nil, fmt.Errorf("%s: %w: report output to s3:// is not supported yet", o.Out, objio.ErrUnsupported)
-	}
-	if err := os.MkdirAll(o.Out, 0o755); err != nil {
-		return nil, err
+	if !objio.IsS3(o.Out) {
+		if err := os.MkdirAll(o.Out, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	var warnings []string
 	jobs, err := FindJobs(ctx, o.Plan, o.Prefixes, func(err error) error {
@@ -95,8 +94,8 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, err
 	}
 	mo := o.Merge
-	if mo.SpillDir == "" {
-		mo.SpillDir = o.Out
+	if mo.SpillDir == "" && !objio.IsS3(o.Out) {
+		mo.SpillDir = o.Out // else the system's temporary folder
 	}
 	m, err := NewMerger(jobs, mo)
 	if err != nil {
