@@ -186,14 +186,13 @@ func (s *Sorter) sortPending() []ref {
 	refs := make([]ref, 0, n)
 	last, lastRank := "", uint32(0)
 	for b, p := range s.pending {
-		keys := p.cols.strs[inventory.Key]
 		for _, r := range p.sel {
 			bkt := p.cols.str(inventory.Bucket, int(r))
 			if string(bkt) != last || len(refs) == 0 {
 				i, _ := slices.BinarySearch(names, string(bkt))
 				last, lastRank = names[i], uint32(i)
 			}
-			k0, k1 := keyPrefix(inventory.StringBytes(keys, int(r)))
+			k0, k1 := keyPrefix(p.cols.str(inventory.Key, int(r)))
 			refs = append(refs, ref{k0: k0, k1: k1, b: int32(b), r: r, bucket: lastRank})
 		}
 	}
@@ -598,9 +597,51 @@ func (s *Sorter) Close() error {
 // cols is typed access to the columns of one batch, by field.
 type cols struct {
 	strs  [inventory.NumFields]*array.String
+	sc    [inventory.NumFields]strCol
 	ints  [inventory.NumFields][]int64
 	iarr  [inventory.NumFields]arrow.Array
+	ivld  [inventory.NumFields]bitmap
 	bools [inventory.NumFields]*array.Boolean
+}
+
+// bitmap is an Arrow validity bitmap with its array's offset; a nil one
+// means every value is present.
+type bitmap struct {
+	bits []byte
+	off  int
+}
+
+func newBitmap(a arrow.Array) bitmap {
+	d := a.Data()
+	if a.NullN() == 0 || d.Buffers()[0] == nil {
+		return bitmap{}
+	}
+	return bitmap{bits: d.Buffers()[0].Bytes(), off: d.Offset()}
+}
+
+func (b *bitmap) valid(r int) bool {
+	if b.bits == nil {
+		return true
+	}
+	i := r + b.off
+	return b.bits[i>>3]&(1<<(i&7)) != 0
+}
+
+// strCol is a string column's raw buffers, so that the comparisons of the
+// sort, its hottest loop, index slices directly instead of going through
+// the array's methods.
+type strCol struct {
+	offs  []int32 // from the array's offset: offs[r], offs[r+1] bound row r
+	data  []byte  // the whole values buffer (offsets are absolute)
+	valid bitmap
+}
+
+func newStrCol(a *array.String) strCol {
+	sc := strCol{offs: a.ValueOffsets(), valid: newBitmap(a)}
+	if bufs := a.Data().Buffers(); len(bufs) > 2 && bufs[2] != nil {
+		sc.data = bufs[2].Bytes()
+	}
+	return sc
 }
 
 // newCols maps rec's columns; fields is rec's field set, or zero to map
@@ -621,8 +662,14 @@ func newCols(rec arrow.RecordBatch, fields inventory.FieldSet) cols {
 			c.bools[f] = b.Bools(f)
 		case inventory.KindInt64, inventory.KindTimestamp:
 			c.ints[f], c.iarr[f] = b.Int64s(f)
+			if c.iarr[f] != nil {
+				c.ivld[f] = newBitmap(c.iarr[f])
+			}
 		default:
 			c.strs[f] = b.Strings(f)
+			if c.strs[f] != nil {
+				c.sc[f] = newStrCol(c.strs[f])
+			}
 		}
 	}
 	return c
@@ -631,17 +678,16 @@ func newCols(rec arrow.RecordBatch, fields inventory.FieldSet) cols {
 // str returns the bytes of string field f at row r; nil when null or
 // absent.
 func (c *cols) str(f inventory.Field, r int) []byte {
-	a := c.strs[f]
-	if a == nil || a.IsNull(r) {
+	s := &c.sc[f]
+	if s.offs == nil || !s.valid.valid(r) {
 		return nil
 	}
-	return inventory.StringBytes(a, r)
+	return s.data[s.offs[r]:s.offs[r+1]]
 }
 
 // int returns int64 field f at row r and whether it is present.
 func (c *cols) int(f inventory.Field, r int) (int64, bool) {
-	a := c.iarr[f]
-	if a == nil || a.IsNull(r) {
+	if c.iarr[f] == nil || !c.ivld[f].valid(r) {
 		return 0, false
 	}
 	return c.ints[f][r], true
@@ -708,11 +754,10 @@ func appendRow(b *inventory.BatchBuilder, fields []inventory.Field, c *cols, r i
 				b.AppendNull(f)
 			}
 		default:
-			a := c.strs[f]
-			if a == nil || a.IsNull(r) {
+			if sc := &c.sc[f]; sc.offs == nil || !sc.valid.valid(r) {
 				b.AppendNull(f)
 			} else {
-				b.AppendString(f, inventory.StringBytes(a, r))
+				b.AppendString(f, sc.data[sc.offs[r]:sc.offs[r+1]])
 			}
 		}
 	}
