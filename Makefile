@@ -61,3 +61,24 @@ fuzz:
 
 clean:
 	rm -rf bin $(CACHE)
+
+## bench-peer: s3batchkit against DuckDB (npm @duckdb/node-api, installed
+## into .cache/duckdb; needs node, npm and the npm registry) on the same
+## generated reports. Not part of `make test`.
+.PHONY: bench-peer bench-report
+BENCH_ROWS ?= 1000000
+BENCH_RUNS ?= 3
+BENCH_SCALE ?= 1e6,1e7,1e8
+BENCH_NOTE ?=
+bench-peer: build
+	@test -f $(CACHE)/duckdb/node_modules/@duckdb/node-api/package.json || npm install --no-audit --no-fund --prefix $(CACHE)/duckdb @duckdb/node-api@1.5
+	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages none --peer duckdb --duckdb-dir $(CACHE)/duckdb --dir $(CACHE)/bench
+
+## bench-report: regenerate BENCHMARKS.md and BENCHMARKS-scale.svg from one
+## run: every stage and format at BENCH_ROWS, the plan stage at each of
+## BENCH_SCALE, and DuckDB on the same files. BENCH_NOTE adds a paragraph.
+bench-report: build
+	@test -f $(CACHE)/duckdb/node_modules/@duckdb/node-api/package.json || npm install --no-audit --no-fund --prefix $(CACHE)/duckdb @duckdb/node-api@1.5
+	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages read,filter,sort,plan,diff,report \
+	    --scale $(BENCH_SCALE) --formats csv,parquet,orc --peer duckdb --duckdb-dir $(CACHE)/duckdb --dir $(CACHE)/bench \
+	    --plot BENCHMARKS-scale.svg --markdown BENCHMARKS.md $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")

@@ -100,6 +100,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 			newReportCommand(),
 			newSubmitCommand(),
 			newStatusCommand(),
+			newBenchCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usagef("%v (see --help)", err)

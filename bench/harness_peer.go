@@ -1,0 +1,434 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	_ "embed"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/s3batchkit/s3batchkit/manifest"
+)
+
+//go:embed peer/duckdb.mjs
+var duckdbScript []byte
+
+// DuckDBModule is the npm package the peer runs.
+const DuckDBModule = "@duckdb/node-api"
+
+// ErrNoPeer is returned by RunPeer when node or the DuckDB module is not
+// installed.
+var ErrNoPeer = errors.New("DuckDB peer not available")
+
+// PeerOptions configure RunPeer.
+type PeerOptions struct {
+	// DuckDBDir is the folder npm installed @duckdb/node-api into
+	// (npm install --prefix DIR @duckdb/node-api); required.
+	DuckDBDir string
+	// Node is the node program; "" means "node" on PATH.
+	Node string
+	// Planner is the s3batchkit command line (program and global flags);
+	// the harness appends `plan ...`. Nil means this program.
+	Planner []string
+}
+
+// PeerResult compares s3batchkit with DuckDB on the same task.
+type PeerResult struct {
+	DuckDB  string       `json:"duckdb_version"`
+	Rows    int64        `json:"rows"`
+	Runs    int          `json:"runs"`
+	Task    string       `json:"task"`
+	Formats []PeerFormat `json:"formats"`
+}
+
+// PeerFormat is the comparison on one format. For ORC, which DuckDB
+// cannot read here, the peer is s3batchkit itself on the CSV.gz report.
+type PeerFormat struct {
+	Format   string   `json:"format"`
+	PeerName string   `json:"peer"`
+	Ours     PeerSide `json:"ours"`
+	Peer     PeerSide `json:"peer_side"`
+	// WallRatio is the peer's wall time over ours (above 1: we are
+	// faster); MemRatio is our peak over the peer's (below 1: we use
+	// less).
+	WallRatio float64   `json:"wall_ratio"`
+	MemRatio  float64   `json:"mem_ratio"`
+	Check     PeerCheck `json:"check"`
+}
+
+// PeerSide is one side's runs.
+type PeerSide struct {
+	Command     string        `json:"command"`
+	Runs        []Measurement `json:"runs"`
+	WallSeconds float64       `json:"wall_s"` // median
+	CPUSeconds  float64       `json:"cpu_s"`  // median
+	PeakBytes   int64         `json:"peak_bytes"`
+}
+
+// PeerCheck is the comparison of the two outputs of the last run.
+type PeerCheck struct {
+	Rows int64  `json:"rows"` // rows in both outputs when Same
+	Same bool   `json:"same"`
+	Diff string `json:"diff,omitempty"` // the first difference
+}
+
+// peerTask says what both sides do.
+const peerTask = "inventory → filter (" + BenchFilterText + ") → sort by bucket, key → CSV bucket,key"
+
+// RunPeer runs the DuckDB comparison on each format of o.Formats at
+// o.Rows rows, o.Runs times per side, alternating which side goes first,
+// and checks that both sides wrote the same rows.
+func RunPeer(ctx context.Context, o Options, p PeerOptions) (*PeerResult, error) {
+	if err := o.normalize(); err != nil {
+		return nil, err
+	}
+	if p.Node == "" {
+		p.Node = "node"
+	}
+	if p.Planner == nil {
+		p.Planner = []string{exe()}
+	}
+	script, err := installScript(p)
+	if err != nil {
+		return nil, err
+	}
+	res := &PeerResult{Rows: o.Rows, Runs: o.Runs, Task: peerTask}
+	pr := &progress{fn: o.Progress, total: 2 * o.Runs * len(o.Formats)}
+	for _, format := range o.Formats {
+		pf := PeerFormat{Format: format}
+		ourSpec := peerSpec{format: format}
+		theirSpec := peerSpec{format: format, duckdb: format != "orc"}
+		if format == "orc" {
+			theirSpec.format = "csv"
+			pf.PeerName = "s3batchkit on CSV.gz"
+		}
+		for _, s := range []*peerSpec{&ourSpec, &theirSpec} {
+			pr.say(fmt.Sprintf("peer: generating %s report of %s rows", s.format, count(o.Rows)))
+			if s.manifest, err = EnsureReport(ctx, o, s.format, o.Rows); err != nil {
+				return nil, err
+			}
+		}
+		work, err := os.MkdirTemp(o.TmpDir, "s3batchkit-bench-peer-")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(work)
+		var ourOut, peerOut string
+		for i := 0; i < o.Runs; i++ {
+			sides := []struct {
+				s    *peerSpec
+				side *PeerSide
+				out  *string
+				name string
+			}{{&ourSpec, &pf.Ours, &ourOut, "a"}, {&theirSpec, &pf.Peer, &peerOut, "b"}}
+			if i%2 == 1 {
+				sides[0], sides[1] = sides[1], sides[0]
+			}
+			for _, sd := range sides {
+				what := "s3batchkit"
+				if sd.s.duckdb {
+					what = "DuckDB"
+				}
+				pr.say(fmt.Sprintf("peer: %s %s run %d/%d", format, what, i+1, o.Runs))
+				*sd.out = filepath.Join(work, fmt.Sprintf("%s-%d", sd.name, i))
+				cmd, ver, m, err := runPeerSide(ctx, o, p, script, sd.s, *sd.out)
+				pr.done++
+				if err != nil {
+					return nil, fmt.Errorf("peer %s: %w", format, err)
+				}
+				if ver != "" {
+					res.DuckDB = ver
+					pf.PeerName = "DuckDB " + ver
+				}
+				sd.side.Command = cmd
+				sd.side.Runs = append(sd.side.Runs, m)
+			}
+			if i < o.Runs-1 {
+				os.RemoveAll(ourOut)
+				os.RemoveAll(peerOut)
+			}
+		}
+		pf.Ours.summarize()
+		pf.Peer.summarize()
+		if pf.Ours.WallSeconds > 0 {
+			pf.WallRatio = pf.Peer.WallSeconds / pf.Ours.WallSeconds
+		}
+		if pf.Peer.PeakBytes > 0 {
+			pf.MemRatio = float64(pf.Ours.PeakBytes) / float64(pf.Peer.PeakBytes)
+		}
+		a, err := openPlanRows(ctx, ourOut)
+		if err != nil {
+			return nil, err
+		}
+		var b rowSource
+		if theirSpec.duckdb {
+			b, err = openCSVRows(peerOut)
+		} else {
+			b, err = openPlanRows(ctx, peerOut)
+		}
+		if err != nil {
+			a.Close()
+			return nil, err
+		}
+		pf.Check, err = compareRows(a, b)
+		a.Close()
+		b.Close()
+		if err != nil {
+			return nil, err
+		}
+		os.RemoveAll(work)
+		res.Formats = append(res.Formats, pf)
+	}
+	return res, nil
+}
+
+type peerSpec struct {
+	format   string
+	manifest string
+	duckdb   bool
+}
+
+// installScript copies the DuckDB script next to the node_modules folder
+// it imports from and returns its path.
+func installScript(p PeerOptions) (string, error) {
+	if p.DuckDBDir == "" {
+		return "", fmt.Errorf("%w: no DuckDB folder given", ErrNoPeer)
+	}
+	if _, err := exec.LookPath(p.Node); err != nil {
+		return "", fmt.Errorf("%w: %v", ErrNoPeer, err)
+	}
+	if _, err := os.Stat(filepath.Join(p.DuckDBDir, "node_modules", DuckDBModule, "package.json")); err != nil {
+		return "", fmt.Errorf("%w: %s is not installed in %s (npm install --prefix %s %s, or make bench-peer)",
+			ErrNoPeer, DuckDBModule, p.DuckDBDir, p.DuckDBDir, DuckDBModule)
+	}
+	path := filepath.Join(p.DuckDBDir, "s3batchkit-bench-duckdb.mjs")
+	if err := os.WriteFile(path, duckdbScript, 0o644); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// runPeerSide runs one side once, writing to out (a plan folder for
+// s3batchkit, a CSV file for DuckDB), and measures it.
+func runPeerSide(ctx context.Context, o Options, p PeerOptions, script string, s *peerSpec, out string) (cmdline, version string, m Measurement, err error) {
+	var argv []string
+	if s.duckdb {
+		threads := o.Workers
+		if threads == 0 {
+			threads = DescribeMachine().Cores
+		}
+		argv = []string{p.Node, script, s.manifest, out, strconv.Itoa(threads), strconv.Itoa(BenchMinSize), strings.Join(BenchStorageClasses, ",")}
+	} else {
+		argv = append(append([]string(nil), p.Planner...), "plan", "--inventory", s.manifest, "--out", out, "--routes", "none",
+			"--min-size", strconv.Itoa(BenchMinSize), "--storage-class", strings.Join(BenchStorageClasses, ","), "--quiet")
+		if o.Workers > 0 {
+			argv = append(argv, "--workers", strconv.Itoa(o.Workers))
+		}
+		if o.TmpDir != "" {
+			argv = append(argv, "--tmp-dir", o.TmpDir)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	m, err = measureCommand(ctx, o.Via, argv, &stdout, &stderr)
+	cmdline = ShellJoin(argv)
+	if err != nil {
+		return cmdline, "", m, fmt.Errorf("%s: %w: %s", cmdline, err, strings.TrimSpace(stderr.String()))
+	}
+	if s.duckdb {
+		var r struct {
+			Version string `json:"version"`
+			Rows    int64  `json:"rows"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			return cmdline, "", m, fmt.Errorf("%s: output %q: %w", cmdline, stdout.String(), err)
+		}
+		version = r.Version
+		m.RowsKept = r.Rows
+	}
+	return cmdline, version, m, nil
+}
+
+func (s *PeerSide) summarize() {
+	walls := make([]float64, len(s.Runs))
+	cpus := make([]float64, len(s.Runs))
+	for i, m := range s.Runs {
+		walls[i] = m.WallSeconds
+		cpus[i] = m.UserSeconds + m.SysSeconds
+		s.PeakBytes = max(s.PeakBytes, m.PeakBytes)
+	}
+	s.WallSeconds = median(walls)
+	s.CPUSeconds = median(cpus)
+}
+
+// Table renders the comparison.
+func (r *PeerResult) Table() *Table {
+	t := &Table{
+		Title: fmt.Sprintf("against a peer, %s rows, %d run(s) each: %s", count(r.Rows), r.Runs, r.Task),
+		Head:  []string{"format", "peer", "s3batchkit wall", "peer wall", "speed-up", "s3batchkit peak", "peer peak", "memory ratio", "same rows"},
+	}
+	for _, f := range r.Formats {
+		same := "yes (" + count(f.Check.Rows) + ")"
+		if !f.Check.Same {
+			same = "NO"
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: outputs differ: %s", f.Format, f.Check.Diff))
+		}
+		t.Rows = append(t.Rows, []string{formatTitle(f.Format), f.PeerName, Seconds(f.Ours.WallSeconds), Seconds(f.Peer.WallSeconds),
+			fmt.Sprintf("%.2f×", f.WallRatio), Bytes(f.Ours.PeakBytes), Bytes(f.Peer.PeakBytes), fmt.Sprintf("%.2f", f.MemRatio), same})
+	}
+	t.Notes = append(t.Notes, "speed-up: peer wall / s3batchkit wall (median of the runs); memory ratio: s3batchkit peak RSS / peer peak RSS (largest of the runs; node's own runtime included)")
+	return t
+}
+
+// rowSource yields (bucket, key) pairs with keys decoded.
+type rowSource interface {
+	Next() (bucket, key string, err error) // io.EOF after the last row
+	Close() error
+}
+
+// compareRows reads both sources to their ends and reports whether they
+// hold the same rows in the same order, and the first difference.
+func compareRows(a, b rowSource) (PeerCheck, error) {
+	var c PeerCheck
+	for {
+		ab, ak, aerr := a.Next()
+		bb, bk, berr := b.Next()
+		if aerr != nil && aerr != io.EOF {
+			return c, aerr
+		}
+		if berr != nil && berr != io.EOF {
+			return c, berr
+		}
+		switch {
+		case aerr == io.EOF && berr == io.EOF:
+			c.Same = true
+			return c, nil
+		case aerr == io.EOF:
+			c.Diff = fmt.Sprintf("s3batchkit ends after %d rows; the peer has more, from %s,%q", c.Rows, bb, bk)
+			return c, nil
+		case berr == io.EOF:
+			c.Diff = fmt.Sprintf("the peer ends after %d rows; s3batchkit has more, from %s,%q", c.Rows, ab, ak)
+			return c, nil
+		case ab != bb || ak != bk:
+			c.Diff = fmt.Sprintf("row %d: s3batchkit %s,%q, peer %s,%q", c.Rows+1, ab, ak, bb, bk)
+			return c, nil
+		}
+		c.Rows++
+	}
+}
+
+// planRows reads the shards of a plan directory in plan.json order,
+// decoding each manifest line.
+type planRows struct {
+	dir    string
+	shards []string
+	f      *os.File
+	sc     *bufio.Scanner
+	path   string
+	line   int
+}
+
+func openPlanRows(ctx context.Context, dir string) (*planRows, error) {
+	plan, err := manifest.ReadPlan(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &planRows{dir: dir}
+	for _, s := range plan.Shards {
+		r.shards = append(r.shards, filepath.Join(dir, filepath.FromSlash(s.Path)))
+	}
+	return r, nil
+}
+
+func (r *planRows) Next() (string, string, error) {
+	for {
+		if r.sc != nil && r.sc.Scan() {
+			r.line++
+			row, err := manifest.ParseRow(r.sc.Bytes())
+			if err != nil {
+				return "", "", fmt.Errorf("%s:%d: %w", r.path, r.line, err)
+			}
+			return row.Bucket, row.Key, nil
+		}
+		if r.sc != nil {
+			if err := r.sc.Err(); err != nil {
+				return "", "", fmt.Errorf("%s: %w", r.path, err)
+			}
+			r.f.Close()
+			r.sc = nil
+		}
+		if len(r.shards) == 0 {
+			return "", "", io.EOF
+		}
+		f, err := os.Open(r.shards[0])
+		if err != nil {
+			return "", "", err
+		}
+		r.f, r.path, r.line, r.shards = f, r.shards[0], 0, r.shards[1:]
+		r.sc = bufio.NewScanner(f)
+		r.sc.Buffer(make([]byte, 64<<10), 1<<20)
+	}
+}
+
+func (r *planRows) Close() error {
+	if r.f != nil {
+		return r.f.Close()
+	}
+	return nil
+}
+
+// csvRows reads bucket,key rows of a plain CSV file (as DuckDB writes it:
+// quoted where needed, keys not encoded).
+type csvRows struct {
+	f    *os.File
+	r    *csv.Reader
+	path string
+}
+
+func openCSVRows(path string) (*csvRows, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	r := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
+	r.FieldsPerRecord = 2
+	r.ReuseRecord = true
+	return &csvRows{f: f, r: r, path: path}, nil
+}
+
+func (c *csvRows) Next() (string, string, error) {
+	rec, err := c.r.Read()
+	if err == io.EOF {
+		return "", "", io.EOF
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("%s: %w", c.path, err)
+	}
+	return rec[0], rec[1], nil
+}
+
+func (c *csvRows) Close() error { return c.f.Close() }
+
+// ShellJoin quotes argv for display as a shell command line.
+func ShellJoin(argv []string) string {
+	out := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r == '/' || r == '-' || r == '_' || r == '.' || r == ',' || r == '=' || r == ':' ||
+				'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9')
+		}) < 0 {
+			out[i] = a
+		} else {
+			out[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+	}
+	return strings.Join(out, " ")
+}

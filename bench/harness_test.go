@@ -1,0 +1,424 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/s3batchkit/s3batchkit/manifest"
+	"github.com/s3batchkit/s3batchkit/partition"
+)
+
+// TestMain lets the test binary stand in for the child processes the
+// harness starts: BENCH_TEST_HELPER=alloc touches BENCH_TEST_MIB MiB and
+// exits; =measure acts as `s3batchkit bench --measure --`; =plan as
+// `s3batchkit plan` with the arguments the peer passes.
+func TestMain(m *testing.M) {
+	switch os.Getenv("BENCH_TEST_HELPER") {
+	case "":
+		os.Exit(m.Run())
+	case "alloc":
+		mib, _ := strconv.Atoi(os.Getenv("BENCH_TEST_MIB"))
+		b := make([]byte, mib<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		os.Exit(int(b[len(b)/2]) - 1)
+	case "measure":
+		args := os.Args[1:]
+		for i, a := range args {
+			if a == "--" {
+				args = args[i+1:]
+				break
+			}
+		}
+		if err := MeasureMain(context.Background(), args, os.NewFile(3, "report")); err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	case "plan":
+		args := map[string]string{}
+		a := os.Args[1:]
+		for i := 0; i+1 < len(a); i++ {
+			if strings.HasPrefix(a[i], "--") {
+				args[a[i]] = a[i+1]
+			}
+		}
+		_, _, err := partition.Plan(context.Background(), partition.Options{Inventories: []string{args["--inventory"]}, Out: args["--out"],
+			Filter: BenchFilter(), Sort: true, NoRoutes: true})
+		if err != nil {
+			os.Stderr.WriteString(err.Error())
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(2)
+}
+
+func TestTableText(t *testing.T) {
+	tb := &Table{Title: "T", Head: []string{"stage", "rows/s", "wall"}, Rows: [][]string{{"read", "5.21 M", "0.183 s"}, {"filter|x", "850 k", "12.4 s"}}, Notes: []string{"n"}}
+	var b bytes.Buffer
+	if err := tb.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "T\n" +
+		"  stage    rows/s    wall\n" +
+		"  read     5.21 M 0.183 s\n" +
+		"  filter|x  850 k  12.4 s\n" +
+		"  n\n"
+	if b.String() != want {
+		t.Errorf("text:\n%s\nwant:\n%s", b.String(), want)
+	}
+	b.Reset()
+	if err := tb.WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	wantMD := "**T**\n\n| stage | rows/s | wall |\n| :--- | ---: | ---: |\n| read | 5.21 M | 0.183 s |\n| filter\\|x | 850 k | 12.4 s |\n\nn\n\n"
+	if b.String() != wantMD {
+		t.Errorf("markdown:\n%q\nwant:\n%q", b.String(), wantMD)
+	}
+}
+
+func TestProjectAndSummarize(t *testing.T) {
+	tests := []struct {
+		name   string
+		rows   int64
+		wall   float64
+		target float64
+		want   float64
+	}{
+		{"linear", 1_000_000, 2, 1e9, 2000},
+		{"fraction", 4_000_000, 1, 1e9, 250},
+		{"no rows", 0, 1, 1e9, 0},
+		{"no time", 10, 0, 1e9, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Project(tt.rows, tt.wall, tt.target); got != tt.want {
+				t.Errorf("Project(%d, %v, %v) = %v, want %v", tt.rows, tt.wall, tt.target, got, tt.want)
+			}
+		})
+	}
+	sr := StageResult{Rows: 2_000_000, Runs: []Measurement{
+		{WallSeconds: 3, UserSeconds: 2, SysSeconds: 1, PeakBytes: 100, Output: Output{RowsRead: 2_000_000, InputBytes: 8e6}},
+		{WallSeconds: 1, UserSeconds: 1, SysSeconds: 0, PeakBytes: 300, Output: Output{RowsRead: 2_000_000, InputBytes: 8e6}},
+		{WallSeconds: 2, UserSeconds: 1, SysSeconds: 1, PeakBytes: 200, Output: Output{RowsRead: 2_000_000, InputBytes: 8e6}},
+	}}
+	sr.summarize()
+	if sr.WallSeconds != 2 || sr.CPUSeconds != 2 || sr.PeakBytes != 300 || sr.RowsPerSec != 1e6 || sr.MBPerSec != 4 || sr.Projected1e9 != 1000 {
+		t.Errorf("summary %+v", sr)
+	}
+	if m := median([]float64{4, 1, 3, 2}); m != 2.5 {
+		t.Errorf("median of an even count = %v, want 2.5", m)
+	}
+}
+
+func TestFormats(t *testing.T) {
+	tests := []struct{ got, want string }{
+		{Rate(5_210_000), "5.21 M"}, {Rate(850_400), "850 k"}, {Rate(12), "12"},
+		{Seconds(0.1834), "0.183 s"}, {Seconds(12.44), "12.4 s"},
+		{Duration(45), "45 s"}, {Duration(192), "3 min 12 s"}, {Duration(7500), "2 h 05 min"}, {Duration(0), "-"},
+		{Bytes(512), "512 B"}, {Bytes(1536), "1.5 KiB"}, {Bytes(300 << 20), "300 MiB"},
+		{count(1234567), "1,234,567"}, {count(-1000), "-1,000"},
+		{ShellJoin([]string{"node", "a b.mjs", "it's", "1024"}), `node 'a b.mjs' 'it'\''s' 1024`},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+}
+
+func helperCmd(t *testing.T, helper string, env ...string) []string {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Skip(err)
+	}
+	t.Setenv("BENCH_TEST_HELPER", helper)
+	for _, e := range env {
+		k, v, _ := strings.Cut(e, "=")
+		t.Setenv(k, v)
+	}
+	return []string{exe}
+}
+
+// TestRusage checks the peak RSS read from a child that touches 64 MiB,
+// directly and through a measuring process.
+func TestRusage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	argv := helperCmd(t, "alloc", "BENCH_TEST_MIB=64")
+	cmd := exec.Command(argv[0])
+	m, err := timeCommand(cmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if selfUsage() == (Usage{}) {
+		t.Skip("no rusage on this system")
+	}
+	if m.PeakBytes < 64<<20 || m.PeakBytes > 1<<30 {
+		t.Errorf("peak %d bytes, want about 64 MiB", m.PeakBytes)
+	}
+	if m.WallSeconds <= 0 || m.UserSeconds+m.SysSeconds <= 0 {
+		t.Errorf("times %+v", m)
+	}
+
+	// Through MeasureMain in this process: the same figures as JSON.
+	var buf bytes.Buffer
+	if err := MeasureMain(context.Background(), argv, &buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"peak_bytes"`) {
+		t.Errorf("MeasureMain wrote %q", buf.String())
+	}
+}
+
+// TestMeasureVia checks that a child measured through a fresh measuring
+// process does not inherit this process's peak RSS (Go starts children
+// with vfork, and Linux counts the parent's memory in the child's
+// ru_maxrss).
+func TestMeasureVia(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("Linux only")
+	}
+	big := make([]byte, 512<<20)
+	for i := 0; i < len(big); i += 4096 {
+		big[i] = 1
+	}
+	exe := helperCmd(t, "alloc", "BENCH_TEST_MIB=16")[0]
+	// The test binary plays both parts: the measuring process and, under
+	// it, the child that allocates.
+	via := []string{"/usr/bin/env", "BENCH_TEST_HELPER=measure", exe, "--"}
+	argv := []string{"/usr/bin/env", "BENCH_TEST_HELPER=alloc", exe}
+	m, err := measureCommand(context.Background(), via, argv, io.Discard, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.PeakBytes > 256<<20 {
+		t.Errorf("peak through a measuring process is %d MiB, want the child's own (about 16 MiB, far below this process's 512 MiB)", m.PeakBytes>>20)
+	}
+	if m.PeakBytes < 16<<20 {
+		t.Errorf("peak %d bytes, want at least 16 MiB", m.PeakBytes)
+	}
+	big[len(big)/2] = 2 // keep big alive until here
+}
+
+// writePlan writes a plan directory of one route whose shards hold rows.
+func writePlan(t *testing.T, dir string, shards ...[][2]string) {
+	t.Helper()
+	pd, err := manifest.CreatePlanDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rows := range shards {
+		sw, err := pd.NewShard("all", rows[0][0], false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rows {
+			if err := sw.Add([]byte(r[0]), []byte(r[1]), nil, 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := sw.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pd.Commit(context.Background(), &manifest.Plan{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompareRows(t *testing.T) {
+	tricky := [][2]string{{"b", "a/my file+1"}, {"b", "comma,here"}, {"b", `quote"d`}, {"b", "new\nline"}, {"b", "日本語 100%"}}
+	tests := []struct {
+		name     string
+		plan     [][][2]string
+		csv      string
+		wantSame bool
+		wantRows int64
+		wantDiff string
+	}{
+		{"same, two shards", [][][2]string{tricky[:2], tricky[2:]},
+			"b,a/my file+1\nb,\"comma,here\"\nb,\"quote\"\"d\"\nb,\"new\nline\"\nb,日本語 100%\n", true, 5, ""},
+		{"different key", [][][2]string{tricky[:2]}, "b,a/my file 1\nb,\"comma,here\"\n", false, 0, "row 1"},
+		{"peer has more", [][][2]string{tricky[:1]}, "b,a/my file+1\nb,x\n", false, 1, "s3batchkit ends after 1 rows"},
+		{"ours has more", [][][2]string{tricky[:2]}, "b,a/my file+1\n", false, 1, "the peer ends after 1 rows"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writePlan(t, filepath.Join(dir, "plan"), tt.plan...)
+			csvPath := filepath.Join(dir, "duck.csv")
+			if err := os.WriteFile(csvPath, []byte(tt.csv), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			a, err := openPlanRows(context.Background(), filepath.Join(dir, "plan"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := openCSVRows(csvPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			c, err := compareRows(a, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Same != tt.wantSame || c.Rows != tt.wantRows || !strings.Contains(c.Diff, tt.wantDiff) {
+				t.Errorf("got %+v, want same %v, %d rows, diff containing %q", c, tt.wantSame, tt.wantRows, tt.wantDiff)
+			}
+		})
+	}
+}
+
+// TestRunInProcess runs the harness end to end on a tiny report and
+// checks the counts the stages agree on.
+func TestRunInProcess(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{Rows: 3000, Formats: []string{"csv", "parquet"}, Stages: []string{StageRead, StageFilter, StageSort, StagePlan, StageDiff, StageReport},
+		Scale: []int64{1000, 2000}, Runs: 1, Files: 2, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
+	var steps int
+	o.Progress = func(Step) { steps++ }
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]StageResult{}
+	for _, s := range res.Stages {
+		got[s.Format+"/"+s.Stage] = s
+	}
+	for _, f := range []string{"csv", "parquet"} {
+		read, filter, sorted, plan := got[f+"/read"], got[f+"/filter"], got[f+"/sort"], got[f+"/plan"]
+		if read.Rows != 3000 || read.RowsKept != 3000 || read.InputBytes == 0 {
+			t.Errorf("%s read: %+v", f, read)
+		}
+		if filter.RowsKept <= 0 || filter.RowsKept >= 3000 {
+			t.Errorf("%s filter kept %d of 3000", f, filter.RowsKept)
+		}
+		if sorted.RowsKept != filter.RowsKept || plan.RowsKept != filter.RowsKept {
+			t.Errorf("%s kept: filter %d, sort %d, plan %d", f, filter.RowsKept, sorted.RowsKept, plan.RowsKept)
+		}
+		if got[f+"/diff"].Skipped == "" {
+			t.Errorf("%s diff not skipped", f)
+		}
+		if plan.WallSeconds <= 0 || plan.PeakBytes <= 0 || plan.Projected1e9 <= 0 {
+			t.Errorf("%s plan measurements %+v", f, plan)
+		}
+	}
+	if r := got["completion-csv/report"]; r.Rows != 3000 || r.Files == 0 {
+		t.Errorf("report stage %+v", r)
+	}
+	if len(res.Scale) != 4 || res.Scale[0].Rows != 1000 || res.Scale[3].Rows != 2000 {
+		t.Errorf("scale results %+v", res.Scale)
+	}
+	if steps == 0 {
+		t.Error("no progress steps")
+	}
+	// A second run finds the reports in the cache.
+	entries, _ := os.ReadDir(o.Dir)
+	if _, err := Run(context.Background(), Options{Rows: 3000, Formats: []string{"csv"}, Stages: []string{StageRead}, Runs: 1, Files: 2, Dir: o.Dir, TmpDir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := os.ReadDir(o.Dir); len(again) != len(entries) {
+		t.Errorf("cache grew from %d to %d entries on a repeated run", len(entries), len(again))
+	}
+
+	var b bytes.Buffer
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CSV.gz, 3,000 rows, 2 file(s)", "Parquet, stage plan, by size", "diff skipped"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, b.String())
+		}
+	}
+	b.Reset()
+	if err := res.WritePlot(&b); err != nil {
+		t.Fatal(err)
+	}
+	if err := xml.Unmarshal(b.Bytes(), new(struct{})); err != nil {
+		t.Errorf("plot is not well-formed XML: %v", err)
+	}
+	b.Reset()
+	if err := res.WriteMarkdown(&b, MarkdownInfo{Commands: []string{"s3batchkit bench"}, Note: "shared machine", Plot: "x.svg"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Benchmarks", "shared machine", "| read |", "![throughput"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("markdown lacks %q", want)
+		}
+	}
+}
+
+func TestOptionsErrors(t *testing.T) {
+	for _, o := range []Options{{Formats: []string{"avro"}}, {Stages: []string{"zip"}}, {Rows: -1}, {Runs: -1}, {Scale: []int64{0}}} {
+		if _, err := Run(context.Background(), o); !errors.Is(err, ErrOptions) {
+			t.Errorf("%+v: err %v, want ErrOptions", o, err)
+		}
+	}
+}
+
+// duckdbDir returns the folder with @duckdb/node-api installed, named by
+// S3BATCHKIT_DUCKDB_DIR, or skips: the peer never runs in `make test`, and
+// the test never installs anything (make bench-peer does).
+func duckdbDir(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("runs node")
+	}
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node is not installed; the DuckDB peer test needs it")
+	}
+	dir := os.Getenv("S3BATCHKIT_DUCKDB_DIR")
+	if dir == "" {
+		t.Skip("S3BATCHKIT_DUCKDB_DIR is not set: no DuckDB peer test (make bench-peer installs DuckDB into .cache/duckdb; then S3BATCHKIT_DUCKDB_DIR=$PWD/.cache/duckdb go test ./bench)")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", DuckDBModule, "package.json")); err != nil {
+		t.Skipf("%s is not installed in %s (make bench-peer installs it; or set S3BATCHKIT_DUCKDB_DIR)", DuckDBModule, dir)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return abs
+}
+
+// TestDuckDBPeer runs the peer on tiny reports (CSV with tricky keys,
+// Parquet, ORC) and expects both sides to write the same rows.
+func TestDuckDBPeer(t *testing.T) {
+	duck := duckdbDir(t)
+	planner := helperCmd(t, "plan")
+	dir := t.TempDir()
+	o := Options{Rows: 2000, Formats: []string{"csv", "parquet"}, Runs: 1, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
+	res, err := RunPeer(context.Background(), o, PeerOptions{DuckDBDir: duck, Planner: planner})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.DuckDB == "" || len(res.Formats) != 2 {
+		t.Fatalf("result %+v", res)
+	}
+	for _, f := range res.Formats {
+		if !f.Check.Same || f.Check.Rows < 1000 {
+			t.Errorf("%s: %+v", f.Format, f.Check)
+		}
+		if f.WallRatio <= 0 || f.MemRatio <= 0 {
+			t.Errorf("%s ratios %v %v", f.Format, f.WallRatio, f.MemRatio)
+		}
+	}
+}
