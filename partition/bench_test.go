@@ -2,7 +2,6 @@ package partition
 
 import (
 	"context"
-	"os"
 	"runtime"
 	"testing"
 
@@ -10,45 +9,6 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
-
-// benchInventory is a report to plan: $S3BK_BENCH_INVENTORY, or a
-// generated 200,000-row versioned report.
-func benchInventory(b *testing.B) string {
-	if p := os.Getenv("S3BK_BENCH_INVENTORY"); p != "" {
-		return p
-	}
-	b.Helper()
-	dir := b.TempDir()
-	res, err := benchGenerate(dir, 200000)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return res
-}
-
-// BenchmarkPlan plans a report with and without the sort (dry run, so
-// that disk writes of shards do not blur the comparison).
-func BenchmarkPlan(b *testing.B) {
-	inv := benchInventory(b)
-	for _, sorted := range []bool{false, true} {
-		name := "unsorted"
-		if sorted {
-			name = "sorted"
-		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			var rows int64
-			for i := 0; i < b.N; i++ {
-				plan, _, err := Plan(context.Background(), Options{Inventories: []string{inv}, DryRun: true, Sort: sorted, TmpDir: b.TempDir(), SortMemory: 256 << 20})
-				if err != nil {
-					b.Fatal(err)
-				}
-				rows = plan.Counters.RowsRead
-			}
-			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-		})
-	}
-}
 
 // BenchmarkSorter sorts 400,000 random rows held in memory, in memory and
 // spilled to several runs, reporting rows/s and the peak heap.

@@ -1,16 +1,13 @@
 package partition
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/bench"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -188,160 +185,4 @@ func TestCutterNoRoutes(t *testing.T) {
 	if len(shards) != 1 || shards[0].Route != RouteAll || shards[0].Objects != 3 {
 		t.Fatalf("shards %+v, want one %q shard of 3", shards, RouteAll)
 	}
-}
-
-// genReport writes a small versioned report once per test binary.
-func genReport(t *testing.T, rows int64, files int) string {
-	t.Helper()
-	dir := t.TempDir()
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Out: dir, Seed: 7, Versions: true, Files: files})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.Manifest
-}
-
-func readPlanDir(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	out := map[string][]byte{}
-	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err != nil || info.IsDir() {
-			return err
-		}
-		raw, err := os.ReadFile(p)
-		rel, _ := filepath.Rel(dir, p)
-		out[rel] = raw
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-func TestPlanDeterministicAcrossWorkersAndMemory(t *testing.T) {
-	inv := genReport(t, 30000, 3)
-	base := Options{
-		Inventories: []string{inv},
-		Sort:        true,
-		Filter:      inventory.FilterOptions{MinSize: 1},
-		Bounds:      Bounds{MaxObjects: 4000, MaxBytes: 2 << 40, MinObjects: 1000},
-	}
-	var ref map[string][]byte
-	var refPlan *manifest.Plan
-	for i, v := range []struct {
-		workers int
-		memory  int64
-	}{{1, 1 << 30}, {3, 1 << 30}, {2, 1 << 20}, {1, 300 << 10}} {
-		o := base
-		o.Out = t.TempDir()
-		o.TmpDir = t.TempDir()
-		o.Reader.Workers = v.workers
-		o.SortMemory = v.memory
-		plan, stats, err := Plan(context.Background(), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("workers %d memory %d: runs %d passes %d", v.workers, v.memory, stats.Sort.Runs, stats.Sort.Passes)
-		got := readPlanDir(t, o.Out)
-		if ents, _ := os.ReadDir(o.TmpDir); len(ents) != 0 {
-			t.Errorf("spill files left: %v", ents)
-		}
-		if i == 0 {
-			ref, refPlan = got, plan
-			continue
-		}
-		if len(got) != len(ref) {
-			t.Fatalf("run %d: %d files, want %d", i, len(got), len(ref))
-		}
-		for name, raw := range ref {
-			if !bytes.Equal(got[name], raw) {
-				t.Errorf("run %d (workers %d, memory %d): %s differs", i, v.workers, v.memory, name)
-			}
-		}
-	}
-	// The plan accounts for every row, and sorted shards are ordered,
-	// non-overlapping key ranges within each route.
-	c := refPlan.Counters
-	var dropped int64
-	for _, n := range c.Dropped {
-		dropped += n
-	}
-	if c.RowsRead != 30000 || c.RowsKept+dropped != c.RowsRead {
-		t.Errorf("counters %+v do not add up", c)
-	}
-	var planned int64
-	for i, sh := range refPlan.Shards {
-		planned += sh.Objects
-		if sh.FirstKey > sh.LastKey {
-			t.Errorf("%s: first key %q after last %q", sh.Path, sh.FirstKey, sh.LastKey)
-		}
-		if i > 0 && refPlan.Shards[i-1].Route == sh.Route && refPlan.Shards[i-1].LastKey > sh.FirstKey {
-			t.Errorf("%s starts at %q, before the previous shard's last key %q", sh.Path, sh.FirstKey, refPlan.Shards[i-1].LastKey)
-		}
-		lines := bytes.Count(ref[filepath.FromSlash(sh.Path)], []byte("\n"))
-		if int64(lines) != sh.Objects {
-			t.Errorf("%s: %d lines, plan says %d", sh.Path, lines, sh.Objects)
-		}
-	}
-	if planned != c.RowsKept {
-		t.Errorf("shards hold %d objects, rows kept %d", planned, c.RowsKept)
-	}
-}
-
-func TestPlanDedupesAcrossInventories(t *testing.T) {
-	inv := genReport(t, 5000, 2)
-	o := Options{Inventories: []string{inv, inv}, Sort: true, DryRun: true}
-	plan, _, err := Plan(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	once, _, err := Plan(context.Background(), Options{Inventories: []string{inv}, Sort: true, DryRun: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if plan.Counters.RowsKept != once.Counters.RowsKept || plan.Counters.Dropped[DropDuplicate] != once.Counters.RowsKept {
-		t.Errorf("twice: kept %d, duplicates %d; once: kept %d", plan.Counters.RowsKept, plan.Counters.Dropped[DropDuplicate], once.Counters.RowsKept)
-	}
-}
-
-func TestPlanDryRunWritesNothing(t *testing.T) {
-	inv := genReport(t, 3000, 1)
-	out := filepath.Join(t.TempDir(), "plan")
-	plan, stats, err := Plan(context.Background(), Options{Inventories: []string{inv}, Out: out, DryRun: true, Sort: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(out); !os.IsNotExist(err) {
-		t.Errorf("dry run created %s", out)
-	}
-	if len(plan.Shards) == 0 || len(stats.Costs) != len(plan.Routes) {
-		t.Fatalf("dry run plan %d shards, %d costs", len(plan.Shards), len(stats.Costs))
-	}
-	for _, c := range stats.Costs {
-		want := float64(c.Shards)*DefaultPricePerJob + float64(c.Objects)/1e6*DefaultPricePerMillion
-		if c.USD != want {
-			t.Errorf("%s: $%v, want $%v", c.Route, c.USD, want)
-		}
-	}
-}
-
-func TestPlanMissingFieldFails(t *testing.T) {
-	inv := genReport(t, 100, 1)
-	_, _, err := Plan(context.Background(), Options{Inventories: []string{inv}, DryRun: true,
-		Filter: inventory.FilterOptions{Where: `object_owner == "me"`}})
-	var fe *inventory.FilterError
-	if !errorsAs(err, &fe) || fe.Option != "where" {
-		t.Fatalf("err = %v, want a missing-field error for --where", err)
-	}
-}
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }
-
-func benchGenerate(dir string, rows int64) (string, error) {
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Out: dir, Seed: 7, Versions: true, Files: 2})
-	if err != nil {
-		return "", err
-	}
-	return res.Manifest, nil
 }
