@@ -73,15 +73,18 @@ func (c *cutter) add(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int
 func (c *cutter) addRow(cs *cols, i int, versioned bool) error {
 	size, _ := cs.int(inventory.Size, i)
 	class, tier := cs.str(inventory.StorageClass, i), cs.str(inventory.IntelligentTieringAccessTier, i)
-	version := cs.str(inventory.VersionID, i)
-	bucket, key := cs.str(inventory.Bucket, i), cs.str(inventory.Key, i)
-	vi := 0
-	if versioned {
-		vi = 1
-	}
 	route := routeAll
 	if c.routes {
 		route = Route(size, class, tier)
+	}
+	return c.addObject(route, cs.str(inventory.Bucket, i), cs.str(inventory.Key, i), cs.str(inventory.VersionID, i), size, versioned)
+}
+
+// addObject adds one object to route (an index in routeOrder).
+func (c *cutter) addObject(route int, bucket, key, version []byte, size int64, versioned bool) error {
+	vi := 0
+	if versioned {
+		vi = 1
 	}
 	var sh *shard
 	if c.sorted {

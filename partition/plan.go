@@ -119,15 +119,9 @@ func (o *Options) normalize() error {
 	if len(o.Inventories) == 0 {
 		return ErrNoInput
 	}
-	b := &o.Bounds
-	if b.MaxObjects <= 0 {
-		b.MaxObjects = DefaultMaxObjects
-	}
-	if b.MaxBytes < 0 || b.MaxManifestBytes < 0 || b.MinObjects < 0 {
-		return fmt.Errorf("%w: bounds must not be negative", ErrBounds)
-	}
-	if b.MinObjects > b.MaxObjects {
-		return fmt.Errorf("%w: MinObjects %d is above MaxObjects %d", ErrBounds, b.MinObjects, b.MaxObjects)
+	var err error
+	if o.Bounds, err = o.Bounds.Normalize(); err != nil {
+		return err
 	}
 	if o.Prices.PerJob == 0 {
 		o.Prices.PerJob = DefaultPricePerJob

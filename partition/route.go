@@ -21,18 +21,25 @@ const (
 	RouteRestoreTiering = "restore-tiering"
 	// RouteAll holds every object when routing is off (Options.NoRoutes).
 	RouteAll = "all"
+	// RouteDelete holds objects to delete: diff's objects that exist only
+	// at the target. Batch Operations has no delete operation, so such a
+	// shard runs only through LambdaInvoke or the local engine, and only
+	// when the user submits it.
+	RouteDelete = "delete"
 )
 
 // MaxCopyBytes is the largest object S3PutObjectCopy copies: 5 GiB, the
 // "maximum allowable size for a copy source: 5368709120".
 const MaxCopyBytes = 5 << 30
 
-var routeOrder = []string{RouteCopy, RouteLarge, RouteRestore, RouteRestoreTiering, RouteAll}
+var routeOrder = []string{RouteCopy, RouteLarge, RouteRestore, RouteRestoreTiering, RouteAll, RouteDelete}
 
-// routeAll is RouteAll's index in routeOrder; numRoutes its length.
+// routeAll and routeDelete are RouteAll's and RouteDelete's indexes in
+// routeOrder; numRoutes its length.
 const (
-	routeAll  = 4
-	numRoutes = 5
+	routeAll    = 4
+	routeDelete = 5
+	numRoutes   = 6
 )
 
 // Route decides an object's route from its size, storage class and

@@ -95,6 +95,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 		HideHelpCommand:      false,
 		Commands: []*cli.Command{
 			newPlanCommand(),
+			newDiffCommand(),
 			newGenCommand(),
 			newCatCommand(),
 			newReportCommand(),
