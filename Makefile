@@ -4,6 +4,7 @@ BIN       := bin/s3batchkit
 CACHE     := $(CURDIR)/.cache
 DEMO_DIR  ?= $(CACHE)/demo
 DEMO_ROWS ?= 1000000
+DEMO_RUN_ROWS ?= 20000
 STATICCHECK_VERSION := 2025.1.1
 export GOFLAGS ?= -mod=mod
 
@@ -37,13 +38,26 @@ test-short:
 bench:
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchmem -benchtime 3x ./...
 
-## demo: generate a 1,000,000-object report and plan it; no network needed.
+## demo: generate a 1,000,000-object report and plan it; then run the copy
+## shards of a smaller plan with the local engine against a folder of
+## buckets and print the merged report. No network needed.
 demo: build
 	@rm -rf $(DEMO_DIR)
 	./$(BIN) gen --rows $(DEMO_ROWS) --files 4 --versions --seed 42 --out $(DEMO_DIR)/inventory
 	./$(BIN) plan --inventory $(DEMO_DIR)/inventory/manifest.json --out $(DEMO_DIR)/plan
 	@echo "first lines of the first copy shard:"
 	@head -n 3 $(DEMO_DIR)/plan/shards/copy/00000.csv
+	@echo "== run: the copy shards of a $(DEMO_RUN_ROWS)-object plan, copied by the local engine between folders of buckets"
+	./$(BIN) gen --rows $(DEMO_RUN_ROWS) --files 1 --seed 42 --out $(DEMO_DIR)/run/inventory
+	./$(BIN) plan --inventory $(DEMO_DIR)/run/inventory/manifest.json --out $(DEMO_DIR)/run/plan --max-objects 5000 --quiet
+	@mkdir -p $(DEMO_DIR)/run/buckets
+	./$(BIN) run --plan $(DEMO_DIR)/run/plan --routes copy --local-root $(DEMO_DIR)/run/buckets --materialize --report $(DEMO_DIR)/run/reports \
+	    --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::demo-destination", "TargetKeyPrefix": "copied"}}'
+	@echo "== run again after deleting 25 sources: their tasks fail 404 NoSuchKey, as on S3"
+	@find $(DEMO_DIR)/run/buckets/example-source-bucket -type f -print0 | sort -z | head -z -n 25 | xargs -0 rm -f
+	./$(BIN) run --plan $(DEMO_DIR)/run/plan --routes copy --local-root $(DEMO_DIR)/run/buckets --report $(DEMO_DIR)/run/reports-2 \
+	    --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::demo-destination", "TargetKeyPrefix": "copied"}}'
+	./$(BIN) report --prefix $(DEMO_DIR)/run/reports-2 --out $(DEMO_DIR)/run/audit
 
 lint:
 	$(GO) vet ./...

@@ -65,7 +65,7 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.As(err, &ec):
 		return ec.ExitCode()
-	case errors.As(err, &ue):
+	case errors.As(err, &ue), isCLIUsage(err):
 		return exitUsage
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitCanceled
@@ -101,6 +101,9 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 			newReportCommand(),
 			newSubmitCommand(),
 			newStatusCommand(),
+			newJobsCommand(),
+			newServeCommand(),
+			newRunCommand(),
 			newBenchCommand(),
 		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
@@ -131,4 +134,12 @@ func configureStorage(c *cli.Context) error {
 	}
 	objio.Configure(objio.Config{EndpointURL: ep, Region: c.String("region"), Profile: c.String("profile")})
 	return nil
+}
+
+// isCLIUsage recognises the command-line errors urfave/cli returns without
+// passing them through OnUsageError (a missing required flag).
+func isCLIUsage(err error) bool {
+	msg := err.Error()
+	return strings.HasPrefix(msg, "Required flag") || strings.HasPrefix(msg, "Required flags") ||
+		strings.HasPrefix(msg, "flag provided but not defined")
 }

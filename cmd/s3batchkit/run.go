@@ -1,0 +1,150 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/jobs"
+	"github.com/s3batchkit/s3batchkit/jobs/local"
+)
+
+func newRunCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run a plan's shards with the local engine, in this process, without S3 Control",
+		UsageText: "s3batchkit run --plan DIR --operation JSON|@FILE [--report DIR|s3://B/P] [--local-root DIR | --s3-endpoint URL] [options]",
+		Description: `Runs one job per shard of the plan, as 'serve' would after 'submit', but in
+this process: the same operation JSON, the same tasks, the same completion
+reports (<report>/job-<id>/manifest.json and results/, AWS's layout), then
+prints one line per job. Read the reports with
+'s3batchkit report --prefix <report> --out DIR'.
+
+Tasks act on a directory of buckets (--local-root DIR: DIR/<bucket>/<key>)
+or an S3-compatible endpoint (--s3-endpoint, else --endpoint-url and the
+AWS chain). With --state-dir the run can be resumed: the same command after
+a crash or Ctrl-C continues every job after its last recorded task.
+
+--materialize (with --local-root) first creates every source object the
+shards name that does not exist yet (its content is its key), and the copy
+destination bucket: for demos and rehearsals of plans made from 'gen'.
+
+Exit codes: 0 every job Complete (tasks may have failed: see the report);
+1 a job Failed or was Cancelled, or an I/O failure; 2 bad flags; 3 no
+plan.json; 130 interrupted (resume with the same --state-dir).
+
+Examples:
+   # copy the copy-route shards between folders of buckets, then audit
+   s3batchkit run --plan plan/ --routes copy --local-root buckets/ --report reports/ \
+       --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::backup"}}'
+   s3batchkit report --prefix reports/ --out audit/
+
+   # tag every object on a MinIO, resumable
+   s3batchkit run --plan plan/ --s3-endpoint http://127.0.0.1:9000 --state-dir .run-state \
+       --operation '{"S3PutObjectTagging": {"TagSet": [{"Key": "tier", "Value": "cold"}]}}' \
+       --report s3://reports/tagging`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding plan.json", Required: true},
+			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "run only these `ROUTES` (default: all)"},
+			&cli.StringFlag{Category: catInput, Name: "operation", Usage: "the operation as `JSON` (AWS CLI shape), or @FILE", Required: true},
+			&cli.StringFlag{Category: catInput, Name: "report", Usage: "write completion reports under `DIR` or s3://BUCKET/PREFIX (default: none)"},
+			&cli.StringFlag{Category: catInput, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly"},
+			&cli.StringFlag{Category: catEngine, Name: "state-dir", Usage: "keep the engine's state in `DIR` so the run can be resumed (default: a temporary folder)"},
+			&cli.BoolFlag{Category: catEngine, Name: "materialize", Usage: "with --local-root: first create the missing source objects (demos)"},
+		}, engineFlags()...),
+		Before: func(c *cli.Context) error {
+			if err := checkEngineFlags(c); err != nil {
+				return err
+			}
+			if s := c.String("report-scope"); s != "AllTasks" && s != "FailedTasksOnly" {
+				return usagef("--report-scope must be AllTasks or FailedTasksOnly, got %q", s)
+			}
+			if c.Bool("materialize") && c.String("local-root") == "" {
+				return usagef("--materialize needs --local-root: it creates files, not S3 objects")
+			}
+			_, err := readOperation(c.String("operation"))
+			return err
+		},
+		Action: func(c *cli.Context) error {
+			op, err := readOperation(c.String("operation"))
+			if err != nil {
+				return err
+			}
+			eo, err := engineOptions(c)
+			if err != nil {
+				return err
+			}
+			eo.StateDir = c.String("state-dir")
+			o := local.RunOptions{Plan: c.String("plan"), Operation: op, Routes: commaList(c.StringSlice("routes")),
+				Report: c.String("report"), ReportScope: types.JobReportScope(c.String("report-scope")), Engine: eo}
+			if o.Report != "" && !objio.IsS3(o.Report) {
+				if err := os.MkdirAll(o.Report, 0o755); err != nil {
+					return err
+				}
+			}
+			w := c.App.Writer
+			if c.Bool("materialize") {
+				n, err := local.MaterializeSources(c.Context, o.Plan, o.Routes, eo.Storage.(*local.DirStorage), op)
+				if err != nil {
+					return jobsError(err)
+				}
+				fmt.Fprintf(w, "materialized %d source objects under %s\n", n, c.String("local-root"))
+			}
+			var mu sync.Mutex
+			o.OnJob = func(j local.RunJob) {
+				mu.Lock()
+				defer mu.Unlock()
+				line := fmt.Sprintf("%-10s %-28s job %s  %s/%s tasks, %s failed", j.Status, j.Shard, j.JobID,
+					humanCount(j.Succeeded+j.Failed), humanCount(j.Total), humanCount(j.Failed))
+				if len(j.FailureReasons) > 0 {
+					line += "  (" + strings.Join(j.FailureReasons, "; ") + ")"
+				}
+				fmt.Fprintln(w, line)
+			}
+			res, err := local.RunPlan(c.Context, o)
+			if err != nil {
+				return jobsError(err)
+			}
+			var total, failed int64
+			bad := 0
+			for _, j := range res.Jobs {
+				total += j.Succeeded + j.Failed
+				failed += j.Failed
+				if j.Status != types.JobStatusComplete {
+					bad++
+				}
+			}
+			fmt.Fprintf(w, "plan %s: %d jobs, %s tasks run, %s failed", res.PlanID, len(res.Jobs), humanCount(total), humanCount(failed))
+			if o.Report != "" {
+				fmt.Fprintf(w, "; reports under %s (s3batchkit report --prefix %s --out DIR)", o.Report, o.Report)
+			}
+			fmt.Fprintln(w)
+			if bad > 0 {
+				return fmt.Errorf("%d of %d jobs did not complete", bad, len(res.Jobs))
+			}
+			return nil
+		},
+	}
+}
+
+// readOperation parses --operation: inline JSON, @FILE or file://FILE.
+func readOperation(s string) (types.JobOperation, error) {
+	raw := []byte(s)
+	if strings.HasPrefix(s, "@") || strings.HasPrefix(s, "file://") {
+		b, err := os.ReadFile(strings.TrimPrefix(strings.TrimPrefix(s, "@"), "file://"))
+		if err != nil {
+			return types.JobOperation{}, usagef("--operation: %v", err)
+		}
+		raw = b
+	}
+	op, _, err := jobs.ParseOperation(raw)
+	if err != nil {
+		return op, usagef("--operation: %v", err)
+	}
+	return op, nil
+}

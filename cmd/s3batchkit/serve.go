@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/jobs/local"
+)
+
+const catEngine = "Local engine:"
+
+// engineFlags are shared by serve and run: where tasks act and how many
+// run at once.
+func engineFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Category: catEngine, Name: "s3-endpoint", Usage: "run tasks against the S3-compatible endpoint `URL` (path-style; credentials from the AWS chain); default: --endpoint-url, else AWS"},
+		&cli.StringFlag{Category: catEngine, Name: "local-root", Usage: "run tasks against `DIR`, a directory of buckets (DIR/<bucket>/<key>) instead of S3"},
+		&cli.StringFlag{Category: catEngine, Name: "lambda-url", Usage: "POST LambdaInvoke events (schema 1.0/2.0 JSON) to `URL`"},
+		&cli.IntFlag{Category: catEngine, Name: "workers", Value: local.DefaultWorkers, Usage: "at most `N` tasks in flight across all jobs"},
+		&cli.IntFlag{Category: catEngine, Name: "max-active-jobs", Value: local.DefaultMaxActiveJobs, Usage: "at most `N` jobs Active at once (higher priority first)"},
+		&cli.IntFlag{Category: catEngine, Name: "task-attempts", Value: local.DefaultTaskAttempts, Usage: "attempts per task on transient errors (throttling, 5xx, Lambda TemporaryFailure)"},
+		&cli.BoolFlag{Category: catEngine, Name: "skip-copy-size-check", Usage: "leave the 5 GB copy-source limit to the server (saves a HEAD per copy; AWS S3 enforces it, most others do not)"},
+	}
+}
+
+func checkEngineFlags(c *cli.Context) error {
+	switch {
+	case c.String("s3-endpoint") != "" && c.String("local-root") != "":
+		return usagef("--s3-endpoint and --local-root exclude each other: tasks act on one store")
+	case c.String("s3-endpoint") != "" && !strings.HasPrefix(c.String("s3-endpoint"), "http://") && !strings.HasPrefix(c.String("s3-endpoint"), "https://"):
+		return usagef("--s3-endpoint must start with http:// or https://, got %q", c.String("s3-endpoint"))
+	case c.String("lambda-url") != "" && !strings.HasPrefix(c.String("lambda-url"), "http://") && !strings.HasPrefix(c.String("lambda-url"), "https://"):
+		return usagef("--lambda-url must start with http:// or https://, got %q", c.String("lambda-url"))
+	case c.Int("workers") < 1 || c.Int("workers") > 4096:
+		return usagef("--workers must be 1 to 4096, got %d", c.Int("workers"))
+	case c.Int("max-active-jobs") < 1 || c.Int("max-active-jobs") > 1000:
+		return usagef("--max-active-jobs must be 1 to 1000, got %d", c.Int("max-active-jobs"))
+	case c.Int("task-attempts") < 1 || c.Int("task-attempts") > 100:
+		return usagef("--task-attempts must be 1 to 100, got %d", c.Int("task-attempts"))
+	}
+	if root := c.String("local-root"); root != "" {
+		if st, err := os.Stat(root); err != nil || !st.IsDir() {
+			return usagef("--local-root %s: not a directory", root)
+		}
+	}
+	return nil
+}
+
+// engineOptions turns the engine flags into options; --s3-endpoint
+// reconfigures objio, so that manifests and reports use the same store.
+func engineOptions(c *cli.Context) (local.Options, error) {
+	o := local.Options{
+		LambdaURL: c.String("lambda-url"), Workers: c.Int("workers"), MaxActiveJobs: c.Int("max-active-jobs"),
+		TaskAttempts: c.Int("task-attempts"), SkipCopySizeCheck: c.Bool("skip-copy-size-check"), Region: c.String("region"),
+	}
+	if root := c.String("local-root"); root != "" {
+		o.Storage = &local.DirStorage{Root: root}
+		return o, nil
+	}
+	if ep := c.String("s3-endpoint"); ep != "" {
+		cfg := objio.CurrentConfig()
+		cfg.EndpointURL = ep
+		objio.Configure(cfg)
+	}
+	st, err := local.NewS3Storage(c.Context, o.Workers)
+	if err != nil {
+		return o, err
+	}
+	o.Storage = st
+	return o, nil
+}
+
+func newServeCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "serve",
+		Usage:     "a local S3 Control endpoint that runs Batch Operations jobs itself",
+		UsageText: "s3batchkit serve --state-dir DIR [--listen 127.0.0.1:PORT] [--s3-endpoint URL | --local-root DIR] [--lambda-url URL] [--workers N]",
+		Description: `Answers CreateJob, DescribeJob, ListJobs, UpdateJobStatus and
+UpdateJobPriority as S3 Control does (REST-XML, the SDK's error codes), and
+runs the jobs against an S3-compatible endpoint (--s3-endpoint: MinIO,
+Ceph, versitygw …) or a directory of buckets (--local-root DIR, buckets are
+DIR/<bucket>/). Manifests are read and completion reports written in the
+same store, in AWS's layout, so that 'submit', 'status' and 'report' work
+unchanged: point them at it with --control-endpoint-url.
+
+Operations: S3PutObjectCopy (5 GB source limit as on AWS; metadata,
+storage class and tagging directives), S3PutObjectTagging,
+S3DeleteObjectTagging, S3InitiateRestoreObject (accepted: other stores have
+no archive), S3ComputeObjectChecksum (computed here, FULL_OBJECT) and
+LambdaInvoke (POSTed to --lambda-url, one task per event). Transient errors
+are retried per task; a job fails once 1,000 tasks have run and more than
+half failed.
+
+State (jobs and every finished task) is kept in --state-dir: a killed
+serve started again on the same directory resumes every job that had not
+ended, skipping the tasks already recorded.
+
+Requests are not authenticated (the account is the X-Amz-Account-Id
+header): listen on 127.0.0.1 (the default) only.
+
+Exit codes: 0 after Ctrl-C or SIGTERM (jobs resume on the next start);
+1 the address or the state cannot be used; 2 bad flags.
+
+Examples:
+   # run jobs against a local versitygw/MinIO; submit a plan to it
+   s3batchkit serve --state-dir ~/.s3batchkit/engine --listen 127.0.0.1:9180 \
+       --s3-endpoint http://127.0.0.1:7070
+   s3batchkit --endpoint-url http://127.0.0.1:7070 submit --plan plan/ \
+       --control-endpoint-url http://127.0.0.1:9180 --account-id 123456789012 \
+       --role-arn arn:aws:iam::123456789012:role/batch --manifest-bucket s3://manifests \
+       --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::dst"}}' \
+       --report-bucket arn:aws:s3:::reports
+
+   # a directory of buckets and a Lambda stand-in on port 9000
+   s3batchkit serve --state-dir state/ --local-root buckets/ --lambda-url http://127.0.0.1:9000/invoke`,
+		Flags: append([]cli.Flag{
+			&cli.StringFlag{Category: catEngine, Name: "listen", Value: "127.0.0.1:9180", Usage: "`HOST:PORT` to listen on (port 0: any free port, printed)"},
+			&cli.StringFlag{Category: catEngine, Name: "state-dir", Usage: "`DIR` of the engine's durable state (jobs, finished tasks)", Required: true},
+		}, engineFlags()...),
+		Before: func(c *cli.Context) error {
+			host, _, err := net.SplitHostPort(c.String("listen"))
+			if err != nil {
+				return usagef("--listen must be HOST:PORT, got %q", c.String("listen"))
+			}
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+				fmt.Fprintf(c.App.ErrWriter, "s3batchkit serve: warning: listening on %s, which is not a loopback address: requests are not authenticated\n", host)
+			}
+			return checkEngineFlags(c)
+		},
+		Action: func(c *cli.Context) error {
+			o, err := engineOptions(c)
+			if err != nil {
+				return err
+			}
+			o.StateDir = c.String("state-dir")
+			o.Logf = func(format string, a ...any) {
+				fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
+			}
+			return serve(c.Context, c.App.Writer, c.String("listen"), o)
+		},
+	}
+}
+
+// serve runs the engine behind an HTTP server until ctx ends.
+func serve(ctx context.Context, w interface{ Write([]byte) (int, error) }, addr string, o local.Options) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	e, err := local.New(o)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(w, "s3batchkit serve: S3 Control endpoint http://%s (state %s)\n", ln.Addr(), o.StateDir)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	if cerr := e.Close(); err == nil || errors.Is(err, http.ErrServerClosed) {
+		err = cerr
+	}
+	return err
+}

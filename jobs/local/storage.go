@@ -1,0 +1,122 @@
+package local
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+)
+
+// Storage is where tasks act: an S3-compatible endpoint (S3Storage) or a
+// directory of buckets (DirStorage). Errors that S3 would answer with a
+// status and a code are *TaskError; anything else is reported as a 500
+// InternalError and retried. Implementations must be safe for concurrent
+// use.
+type Storage interface {
+	// Locate returns the objio location (s3://bucket/key or a path) of an
+	// object: where the engine reads manifests and writes reports.
+	Locate(bucket, key string) (string, error)
+	// Head describes an object version ("" or "null" for the current or
+	// null version).
+	Head(ctx context.Context, o ObjectRef) (ObjectMeta, error)
+	// Copy copies src to dst as the operation says.
+	Copy(ctx context.Context, src ObjectRef, dstBucket, dstKey string, op *types.S3CopyObjectOperation) error
+	// PutTagging replaces the tag set of an object version.
+	PutTagging(ctx context.Context, o ObjectRef, tags []types.S3Tag) error
+	// DeleteTagging removes every tag of an object version.
+	DeleteTagging(ctx context.Context, o ObjectRef) error
+	// Open reads an object version; the caller closes the reader.
+	Open(ctx context.Context, o ObjectRef) (io.ReadCloser, ObjectMeta, error)
+}
+
+// ObjectRef names an object version, decoded (real key bytes).
+type ObjectRef struct {
+	Bucket, Key string
+	VersionID   string // "" when the manifest has none
+}
+
+// ObjectMeta is what Head returns.
+type ObjectMeta struct {
+	Size         int64
+	ETag         string // without quotes
+	StorageClass string
+}
+
+// TaskError is a task's failure as the report shows it: HTTP status,
+// error code and message.
+type TaskError struct {
+	HTTPStatus int
+	Code       string
+	Message    string
+	// Retryable marks transient failures (throttling, 5xx, timeouts,
+	// connection errors, Lambda TemporaryFailure), retried by the engine.
+	Retryable bool
+}
+
+func (e *TaskError) Error() string {
+	return fmt.Sprintf("%d %s: %s", e.HTTPStatus, e.Code, e.Message)
+}
+
+// MaxCopySourceSize is the largest object S3PutObjectCopy copies:
+// 5 GB (formats.md §5.4). Larger sources fail with 400 InvalidRequest.
+const MaxCopySourceSize = 5368709120
+
+// checkCopySource applies the copy job's 5 GB rule, with S3's message.
+func checkCopySource(size int64) *TaskError {
+	if size > MaxCopySourceSize {
+		return &TaskError{HTTPStatus: http.StatusBadRequest, Code: "InvalidRequest",
+			Message: s3Message("The specified copy source is larger than the maximum allowable size for a copy source: 5368709120", http.StatusBadRequest, "InvalidRequest")}
+	}
+	return nil
+}
+
+// s3Message formats an error message as Batch Operations reports S3
+// errors: the message, then service, status, code and request id.
+func s3Message(msg string, status int, code string) string {
+	return fmt.Sprintf("%s (Service: Amazon S3; Status Code: %d; Error Code: %s; Request ID: %s; Proxy: null)", msg, status, code, requestID())
+}
+
+func noSuchKey() *TaskError {
+	return &TaskError{HTTPStatus: 404, Code: "NoSuchKey", Message: s3Message("The specified key does not exist.", 404, "NoSuchKey")}
+}
+
+func noSuchVersion() *TaskError {
+	return &TaskError{HTTPStatus: 404, Code: "NoSuchVersion", Message: s3Message("The specified version does not exist.", 404, "NoSuchVersion")}
+}
+
+func noSuchBucket() *TaskError {
+	return &TaskError{HTTPStatus: 404, Code: "NoSuchBucket", Message: s3Message("The specified bucket does not exist", 404, "NoSuchBucket")}
+}
+
+// asTaskError turns any error into a TaskError: context errors are
+// returned as they are (the task did not finish), unknown errors become a
+// retryable 500 InternalError.
+func asTaskError(err error) (*TaskError, error) {
+	if err == nil {
+		return nil, nil
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return nil, err
+	}
+	var te *TaskError
+	if errors.As(err, &te) {
+		return te, nil
+	}
+	return &TaskError{HTTPStatus: 500, Code: "InternalError", Message: s3Message(err.Error(), 500, "InternalError"), Retryable: true}, nil
+}
+
+// requestID makes an id shaped like S3's, for messages.
+func requestID() string {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	n := uint64(time.Now().UnixNano())
+	var b [16]byte
+	for i := range b {
+		n = n*6364136223846793005 + 1442695040888963407
+		b[i] = digits[(n>>33)%36]
+	}
+	return string(b[:])
+}
