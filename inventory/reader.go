@@ -52,6 +52,10 @@ type Progress struct {
 	InputBytes atomic.Int64 // bytes of data files read (compressed)
 	Rows       atomic.Int64 // rows decoded
 	FilesDone  atomic.Int64 // data files finished
+	// TotalFiles and TotalBytes grow as reports are opened, so that a
+	// progress line can show the share done.
+	TotalFiles atomic.Int64
+	TotalBytes atomic.Int64
 }
 
 type progressReader struct {
@@ -94,6 +98,12 @@ func NewReport(m *Manifest, opts ReaderOptions) *Report {
 	}
 	opts.Fields |= Fields(Bucket, Key)
 	opts.progress = opts.Progress
+	if p := opts.Progress; p != nil {
+		p.TotalFiles.Add(int64(len(m.Files)))
+		for _, f := range m.Files {
+			p.TotalBytes.Add(f.Size)
+		}
+	}
 	return &Report{Manifest: m, opts: opts, fields: opts.Fields & m.Fields}
 }
 

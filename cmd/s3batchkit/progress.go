@@ -38,12 +38,16 @@ func startProgress(w io.Writer, p *inventory.Progress, totalFiles int, totalByte
 				el := time.Since(start).Seconds()
 				rows := p.Rows.Load()
 				in := p.InputBytes.Load()
-				pct := ""
-				if totalBytes > 0 {
-					pct = fmt.Sprintf(" %5.1f%%", 100*float64(in)/float64(totalBytes))
+				files, bytes := int64(totalFiles), totalBytes
+				if files == 0 {
+					files, bytes = p.TotalFiles.Load(), p.TotalBytes.Load()
 				}
-				fmt.Fprintf(w, "\r\033[K%s files %d/%d, %s rows, %.1f M rows/s, %s read",
-					pct, p.FilesDone.Load(), totalFiles, humanCount(rows), float64(rows)/el/1e6, humanBytes(in))
+				pct := ""
+				if bytes > 0 {
+					pct = fmt.Sprintf("%5.1f%% ", 100*float64(in)/float64(bytes))
+				}
+				fmt.Fprintf(w, "\r\033[K%sfiles %d/%d, %s rows, %.2f M rows/s, %s of %s read",
+					pct, p.FilesDone.Load(), files, humanCount(rows), float64(rows)/el/1e6, humanBytes(in), humanBytes(bytes))
 			}
 		}
 	}()
