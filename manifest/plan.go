@@ -24,6 +24,11 @@ const PlanFile = "plan.json"
 // never written or its writing was interrupted, and it must not be used.
 var ErrNoPlan = errors.New("no plan.json: the plan is missing or incomplete")
 
+// ErrRoute is returned by NewShard for a route that is not a plain folder
+// name (empty, ".", "..", or holding a path separator): shard paths must
+// stay inside the plan directory.
+var ErrRoute = errors.New("route is not a plain folder name")
+
 // Plan is the content of plan.json. Same inputs and options give the same
 // bytes: nothing in it depends on the clock, the machine or the run.
 type Plan struct {
@@ -126,9 +131,10 @@ type PlanDir struct {
 	shards  []*ShardWriter
 }
 
-// CreatePlanDir prepares DIR (created if needed) for a new plan. DIR may be
-// an s3:// prefix: shards are then staged in a local temporary folder and
-// uploaded by Commit.
+// CreatePlanDir prepares DIR (created if needed) for a new plan, removing
+// the staging folders and temporary files an interrupted run left in it:
+// a plan directory has one writer at a time. DIR may be an s3:// prefix: shards are then staged
+// in a local temporary folder and uploaded by Commit.
 func CreatePlanDir(dir string) (*PlanDir, error) {
 	if objio.IsS3(dir) {
 		staging, err := os.MkdirTemp("", "s3batchkit-plan-")
@@ -139,6 +145,15 @@ func CreatePlanDir(dir string) (*PlanDir, error) {
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
+	}
+	// The staging folders and half-written temporary files (of
+	// objio.WriteFileAtomic) of runs that were killed are never
+	// committed: remove them (one writer per plan directory at a time).
+	for _, pattern := range []string{".staging-*", ".*.tmp-*"} {
+		stale, _ := filepath.Glob(filepath.Join(dir, pattern))
+		for _, s := range stale {
+			os.RemoveAll(s)
+		}
 	}
 	staging, err := os.MkdirTemp(dir, ".staging-")
 	if err != nil {
@@ -153,6 +168,9 @@ func (p *PlanDir) Dir() string { return p.dir }
 // NewShard starts the next shard file of route, numbered from 00000 in
 // the order shards are started.
 func (p *PlanDir) NewShard(route, bucket string, versioned bool) (*ShardWriter, error) {
+	if !PlainName(route) {
+		return nil, fmt.Errorf("%w: %q", ErrRoute, route)
+	}
 	n := p.next[route]
 	p.next[route] = n + 1
 	rel := fmt.Sprintf("shards/%s/%05d.csv", route, n)
@@ -263,6 +281,12 @@ func (p *PlanDir) Abort() {
 		w.abort()
 	}
 	os.RemoveAll(p.staging)
+}
+
+// PlainName says whether s can name one folder inside another: not
+// empty, not "." or "..", and without a path separator or NUL.
+func PlainName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, "/\\\x00")
 }
 
 func sortShards(s []Shard) {

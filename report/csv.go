@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"unicode/utf8"
 )
 
 // DefaultBatchRows is the number of rows a Batch holds when the reader is
@@ -464,6 +465,10 @@ func (r *ResultReader) emit(b *Batch, nf, next int, nl int64) error {
 	n, derr := decodeInPlace(b.buf[ks:ke], r.opt.PlusAsSpace)
 	if derr != nil {
 		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: derr.Error(), Err: ErrBadEscape}
+	}
+	if !utf8.Valid(b.buf[ks : ks+int32(n)]) {
+		// S3 keys are UTF-8; a re-run manifest could not carry this one.
+		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
 	}
 	o.off = [5]int32{f[0][0], ks, f[2][0], f[codeCol][0], f[6][0]}
 	o.ends = [5]int32{f[0][1], ks + int32(n), f[2][1], f[codeCol][1], f[6][1]}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
 // JobsFile is the name of the file submit writes beside plan.json.
@@ -58,6 +59,13 @@ func ParseJobs(raw []byte, name string) (*JobsIndex, error) {
 	for i, j := range ji.Jobs {
 		if j.JobID == "" {
 			return nil, &DataError{File: name, Field: fmt.Sprintf("jobs[%d].job_id", i), Expected: "a job id", Err: ErrJobs}
+		}
+		if !manifest.PlainName(j.JobID) {
+			return nil, &DataError{File: name, Field: fmt.Sprintf("jobs[%d].job_id", i), Value: shorten([]byte(j.JobID)), Expected: "a job id without path separators", Err: ErrJobs}
+		}
+		if j.Route != "" && !manifest.PlainName(j.Route) {
+			// The route names a folder of the re-run plans.
+			return nil, &DataError{File: name, Field: fmt.Sprintf("jobs[%d].route", i), Value: shorten([]byte(j.Route)), Expected: "a route name without path separators", Err: ErrJobs}
 		}
 		if j.ReportPrefix == "" {
 			return nil, &DataError{File: name, Field: fmt.Sprintf("jobs[%d].report_prefix", i), Expected: "the report prefix", Err: ErrJobs}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"sync/atomic"
 
@@ -96,6 +97,14 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	mo := o.Merge
 	if mo.SpillDir == "" && !objio.IsS3(o.Out) {
 		mo.SpillDir = o.Out // else the system's temporary folder
+		// A run that was killed left its spill file and a half-written
+		// summary.json behind; the output folder has one writer at a time.
+		for _, pattern := range []string{".s3batchkit-report-spill-*", "." + SummaryFile + ".tmp-*"} {
+			stale, _ := filepath.Glob(filepath.Join(o.Out, pattern))
+			for _, f := range stale {
+				os.Remove(f)
+			}
+		}
 	}
 	m, err := NewMerger(jobs, mo)
 	if err != nil {
@@ -123,6 +132,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		}
 	}
 	s := m.summary()
+	// summary.json is the commit marker of the output folder: drop the old
+	// one before the re-run plans are replaced, so that a run killed half
+	// way never leaves an old summary beside new, partial plans.
+	summaryLoc := objio.Join(o.Out, SummaryFile)
+	if err := objio.Remove(ctx, summaryLoc); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("removing the old %s: %w", SummaryFile, err)
+	}
 	if err := finishRerun(ctx, m, s, jobs, o); err != nil {
 		return nil, err
 	}
@@ -130,7 +146,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := objio.WriteFileAtomic(ctx, objio.Join(o.Out, SummaryFile), data); err != nil {
+	if err := objio.WriteFileAtomic(ctx, summaryLoc, data); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", SummaryFile, err)
 	}
 	return s, nil
