@@ -10,7 +10,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/s3batchkit/s3batchkit/bench"
 	"github.com/s3batchkit/s3batchkit/inventory"
@@ -189,26 +191,50 @@ func benchInventory(b *testing.B) string {
 	return res
 }
 
-// BenchmarkPlan plans a report with and without the sort (dry run, so
-// that disk writes of shards do not blur the comparison).
+// BenchmarkPlan plans a report unsorted, sorted in memory and sorted with
+// spills (dry run, so that disk writes of shards do not blur the
+// comparison). Besides wall-clock rows/s it reports CPU seconds per
+// million rows (user+sys of the whole process, which is what a shared
+// machine charges), the sort's runs, and the plan's kept rows as a check.
 func BenchmarkPlan(b *testing.B) {
 	inv := benchInventory(b)
-	for _, sorted := range []bool{false, true} {
-		name := "unsorted"
-		if sorted {
-			name = "sorted"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, bc := range []struct {
+		name   string
+		sort   bool
+		memory int64
+	}{
+		{"unsorted", false, 0},
+		{"sorted", true, 1 << 30},
+		{"sorted-spilled", true, 64 << 20},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
-			var rows int64
+			var rows, kept int64
+			var runs int
+			cpu0 := cpuTime()
 			for i := 0; i < b.N; i++ {
-				plan, _, err := partition.Plan(context.Background(), partition.Options{Inventories: []string{inv}, DryRun: true, Sort: sorted, TmpDir: b.TempDir(), SortMemory: 256 << 20})
+				plan, stats, err := partition.Plan(context.Background(), partition.Options{Inventories: []string{inv}, DryRun: true, Sort: bc.sort, TmpDir: b.TempDir(), SortMemory: bc.memory})
 				if err != nil {
 					b.Fatal(err)
 				}
-				rows = plan.Counters.RowsRead
+				if i > 0 && plan.Counters.RowsKept != kept {
+					b.Fatalf("kept %d rows, earlier %d", plan.Counters.RowsKept, kept)
+				}
+				rows, kept, runs = plan.Counters.RowsRead, plan.Counters.RowsKept, stats.Sort.Runs
 			}
+			cpu := cpuTime() - cpu0
 			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(cpu.Seconds()*1e6/(float64(rows)*float64(b.N)), "cpu-s/Mrow")
+			b.ReportMetric(float64(runs), "runs")
 		})
 	}
+}
+
+// cpuTime returns the user and system CPU time of the process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -71,8 +72,8 @@ type SortStats struct {
 // and version, newest first (last modified descending, then the current
 // version first, then version id), with rows of equal sort key kept in the
 // order they were added. Rows are added batch by batch; when the rows held
-// reach half the memory budget they are sorted and spilled to a
-// zstd-compressed Arrow IPC file; Finish merges the runs and emits the
+// reach half the memory budget they are sorted and spilled to an
+// LZ4-compressed Arrow IPC file; Finish merges the runs and emits the
 // sorted rows, each (bucket, key, version id) once: later duplicates are
 // dropped and counted.
 //
@@ -91,6 +92,14 @@ type Sorter struct {
 	stats   SortStats
 	fileSeq int
 	closed  bool
+	// names are the buckets of the sorted run by rank (nil when one of
+	// them is null, which a name cannot tell from empty); g is the chunk
+	// the run is gathered into; spans and touch are gather's scratch
+	// (touch keeps its cache-warming loads from being optimized away).
+	names []string
+	g     chunk
+	spans [][2]int32
+	touch byte
 }
 
 type pendingBatch struct {
@@ -146,10 +155,11 @@ func recordBytes(rec arrow.RecordBatch) int64 {
 	return n
 }
 
-// ref is one row of the current run: pending batch b, row r, with the
-// first 16 bytes of its key (big-endian, zero-padded) and the rank of its
-// bucket among the run's buckets, so that most comparisons are decided
-// without touching the batches (whose rows are scattered in memory).
+// ref is one row of the current run: pending batch b, row r, with 16
+// bytes of its key (big-endian, zero-padded; the first 16 at first, later
+// bytes while ties are broken, see sortRefs) and the rank of its bucket
+// among the run's buckets, so that most comparisons are decided without
+// touching the batches (whose rows are scattered in memory).
 type ref struct {
 	k0, k1 uint64
 	b, r   int32
@@ -159,10 +169,123 @@ type ref struct {
 // refBytes is the memory of one ref, counted against the budget.
 const refBytes = 32 + 4
 
+// keyPrefix returns the first 16 bytes of k, zero-padded, as two
+// big-endian words.
 func keyPrefix(k []byte) (uint64, uint64) {
+	if len(k) >= 16 {
+		return binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(k[8:])
+	}
 	var buf [16]byte
 	copy(buf[:], k)
 	return binary.BigEndian.Uint64(buf[:8]), binary.BigEndian.Uint64(buf[8:])
+}
+
+// cmpPrefix orders refs by bucket rank and key prefix only.
+func cmpPrefix(x, y ref) int {
+	switch {
+	case x.bucket != y.bucket:
+		return cmp.Compare(x.bucket, y.bucket)
+	case x.k0 != y.k0:
+		return cmp.Compare(x.k0, y.k0)
+	}
+	return cmp.Compare(x.k1, y.k1)
+}
+
+// sortPrefixes sorts refs by bucket rank and key prefix (cmpPrefix), not
+// stably.
+func sortPrefixes(refs []ref) {
+	// Buckets first (there is usually one), then the key prefixes.
+	if len(refs) < radixMin {
+		insertionSort(refs)
+		return
+	}
+	lo, hi := refs[0].bucket, refs[0].bucket
+	for i := range refs {
+		lo, hi = min(lo, refs[i].bucket), max(hi, refs[i].bucket)
+	}
+	if lo == hi {
+		radixSort(refs, 0)
+		return
+	}
+	slices.SortFunc(refs, func(x, y ref) int { return cmp.Compare(x.bucket, y.bucket) })
+	for i := 0; i < len(refs); {
+		j := i + 1
+		for j < len(refs) && refs[j].bucket == refs[i].bucket {
+			j++
+		}
+		radixSort(refs[i:j], 0)
+		i = j
+	}
+}
+
+// radixMin is the length under which radixSort sorts by insertion.
+const radixMin = 48
+
+// radixSort sorts refs, all of one bucket and agreeing on their first d
+// prefix bytes, by the rest of their key prefix: most significant byte
+// first, in place.
+func radixSort(refs []ref, d int) {
+	for ; d < 16; d++ {
+		if len(refs) < radixMin {
+			insertionSort(refs)
+			return
+		}
+		var count [256]int
+		for i := range refs {
+			count[prefixByte(&refs[i], d)]++
+		}
+		if count[prefixByte(&refs[0], d)] == len(refs) {
+			continue // every ref has this byte
+		}
+		// Move each ref to its byte's range in place (American flag
+		// sort): next[b] is the first slot of range b not yet filled.
+		var next, end [256]int
+		sum := 0
+		for b, n := range count {
+			next[b] = sum
+			sum += n
+			end[b] = sum
+		}
+		for b := range next {
+			for next[b] < end[b] {
+				v := refs[next[b]]
+				for vb := int(prefixByte(&v, d)); vb != b; vb = int(prefixByte(&v, d)) {
+					v, refs[next[vb]] = refs[next[vb]], v
+					next[vb]++
+				}
+				refs[next[b]] = v
+				next[b]++
+			}
+		}
+		start := 0
+		for _, n := range count {
+			if n > 1 {
+				radixSort(refs[start:start+n], d+1)
+			}
+			start += n
+		}
+		return
+	}
+}
+
+// prefixByte returns byte d (0 to 15) of rf's key prefix.
+func prefixByte(rf *ref, d int) byte {
+	if d < 8 {
+		return byte(rf.k0 >> (56 - 8*d))
+	}
+	return byte(rf.k1 >> (120 - 8*d))
+}
+
+func insertionSort(refs []ref) {
+	for i := 1; i < len(refs); i++ {
+		for j := i; j > 0 && cmpPrefix(refs[j], refs[j-1]) < 0; j-- {
+			refs[j], refs[j-1] = refs[j-1], refs[j]
+		}
+	}
+}
+
+func samePrefix(x, y *ref) bool {
+	return x.k0 == y.k0 && x.k1 == y.k1 && x.bucket == y.bucket
 }
 
 func (s *Sorter) sortPending() []ref {
@@ -172,9 +295,11 @@ func (s *Sorter) sortPending() []ref {
 	}
 	// Rank the buckets (usually one).
 	var names []string
+	null := false
 	for _, p := range s.pending {
 		for _, r := range p.sel {
 			bkt := p.cols.str(inventory.Bucket, int(r))
+			null = null || bkt == nil
 			if len(names) == 0 || names[len(names)-1] != string(bkt) {
 				if !slices.Contains(names, string(bkt)) {
 					names = append(names, string(bkt))
@@ -186,34 +311,114 @@ func (s *Sorter) sortPending() []ref {
 	refs := make([]ref, 0, n)
 	last, lastRank := "", uint32(0)
 	for b, p := range s.pending {
+		key := &p.cols.sc[inventory.Key]
 		for _, r := range p.sel {
 			bkt := p.cols.str(inventory.Bucket, int(r))
 			if string(bkt) != last || len(refs) == 0 {
 				i, _ := slices.BinarySearch(names, string(bkt))
 				last, lastRank = names[i], uint32(i)
 			}
-			k0, k1 := keyPrefix(p.cols.str(inventory.Key, int(r)))
+			k0, k1 := keyPrefix(key.at(int(r)))
 			refs = append(refs, ref{k0: k0, k1: k1, b: int32(b), r: r, bucket: lastRank})
 		}
 	}
-	slices.SortFunc(refs, func(x, y ref) int {
-		switch {
-		case x.bucket != y.bucket:
-			return cmp.Compare(x.bucket, y.bucket)
-		case x.k0 != y.k0:
-			return cmp.Compare(x.k0, y.k0)
-		case x.k1 != y.k1:
-			return cmp.Compare(x.k1, y.k1)
-		}
-		if c := compareRows(&s.pending[x.b].cols, int(x.r), &s.pending[y.b].cols, int(y.r)); c != 0 {
-			return c
-		}
-		if x.b != y.b {
-			return int(x.b - y.b)
-		}
-		return int(x.r - y.r)
-	})
+	s.sortRefs(refs, 0)
+	s.names = names
+	if null {
+		s.names = nil
+	}
 	return refs
+}
+
+// sortRefs sorts refs whose keys agree on their first depth bytes
+// (zero-padded) and whose k0, k1 hold the 16 bytes from depth. It sorts by
+// those, then breaks each tie on the following bytes of the keys, skipping
+// the bytes all keys of the tie share, so that keys with long common
+// prefixes (directories) are never compared from their start. Zero-padded
+// order refines the byte order of keys (a key ordered before another one
+// padded is also before it unpadded); keys that stay equal padded are
+// ordered by compareRows, then by the order they were added.
+//
+// The k0, k1 left in refs are the 16 key bytes at the depth of the last
+// tie the ref was part of: equal rows (bucket, key) end with equal
+// prefixes.
+func (s *Sorter) sortRefs(refs []ref, depth int) {
+	sortPrefixes(refs)
+	for i := 0; i < len(refs); {
+		j := i + 1
+		for j < len(refs) && samePrefix(&refs[j], &refs[i]) {
+			j++
+		}
+		if j-i > 1 {
+			s.breakTie(refs[i:j], depth+16)
+		}
+		i = j
+	}
+}
+
+// breakTie orders refs, which agree on their first depth key bytes
+// (zero-padded).
+func (s *Sorter) breakTie(refs []ref, depth int) {
+	// Skip the bytes that every key longer than depth shares past it.
+	// Shorter keys are prefixes of those (padded with zeros they agree on
+	// the first depth bytes) and pad with zeros wherever they are compared,
+	// so they stay first.
+	var first []byte
+	lcp := 0
+	for i := range refs {
+		k := s.key(&refs[i])
+		switch {
+		case len(k) <= depth:
+		case first == nil:
+			first, lcp = k, len(k)-depth
+		case lcp > 0:
+			lcp = commonPrefix(first[depth:depth+lcp], k[depth:])
+		}
+	}
+	if first == nil {
+		// Equal keys (padded): order by the rest of the row.
+		slices.SortFunc(refs, s.cmpFull)
+		return
+	}
+	depth += lcp
+	for i := range refs {
+		k := s.key(&refs[i])
+		if len(k) > depth {
+			refs[i].k0, refs[i].k1 = keyPrefix(k[depth:])
+		} else {
+			refs[i].k0, refs[i].k1 = 0, 0
+		}
+	}
+	s.sortRefs(refs, depth)
+}
+
+// commonPrefix returns the length of the common prefix of a and b.
+func commonPrefix(a, b []byte) int {
+	n := min(len(a), len(b))
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		if x := binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:]); x != 0 {
+			return i + bits.TrailingZeros64(x)/8
+		}
+	}
+	for ; i < n && a[i] == b[i]; i++ {
+	}
+	return i
+}
+
+func (s *Sorter) key(rf *ref) []byte {
+	return s.pending[rf.b].cols.sc[inventory.Key].at(int(rf.r))
+}
+
+// cmpFull orders refs by compareRows, then by the order they were added.
+func (s *Sorter) cmpFull(x, y ref) int {
+	if c := compareRows(&s.pending[x.b].cols, int(x.r), &s.pending[y.b].cols, int(y.r)); c != 0 {
+		return c
+	}
+	if x.b != y.b {
+		return int(x.b - y.b)
+	}
+	return int(x.r - y.r)
 }
 
 func (s *Sorter) releasePending() {
@@ -234,21 +439,15 @@ func (s *Sorter) spill(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	b := inventory.NewBatchBuilder(s.o.Fields, s.o.BatchRows)
-	for i, rf := range refs {
-		if i&4095 == 0 && ctx.Err() != nil {
+	for i := 0; i < len(refs); i += s.o.BatchRows {
+		if ctx.Err() != nil {
 			w.abort()
 			return ctx.Err()
 		}
-		appendRow(b, s.list, &s.pending[rf.b].cols, int(rf.r))
-		if b.Len() == s.o.BatchRows {
-			if err := w.write(b.Build()); err != nil {
-				return err
-			}
-		}
-	}
-	if b.Len() > 0 {
-		if err := w.write(b.Build()); err != nil {
+		s.gather(&s.g, s.list, refs[i:min(i+s.o.BatchRows, len(refs))], s.names)
+		// The writer is done with the batch when write returns: the
+		// chunk's buffers are reused.
+		if err := w.write(s.g.record(s.schema, false)); err != nil {
 			return err
 		}
 	}
@@ -301,7 +500,9 @@ func (s *Sorter) newRun() (*runWriter, error) {
 	rw := &runWriter{s: s, path: path, f: f}
 	rw.bw = bufio.NewWriterSize(f, 1<<20)
 	rw.cw = &countWriter{w: rw.bw}
-	rw.w = ipc.NewWriter(rw.cw, ipc.WithSchema(s.schema), ipc.WithZstd(), ipc.WithAllocator(s.mem))
+	// LZ4 rather than zstd: the spill is read back once, and zstd's
+	// encoder and its per-batch decoders cost more CPU than the sort.
+	rw.w = ipc.NewWriter(rw.cw, ipc.WithSchema(s.schema), ipc.WithLZ4(), ipc.WithAllocator(s.mem))
 	return rw, nil
 }
 
@@ -344,7 +545,11 @@ func (rw *runWriter) abort() {
 // counted in the returned stats (reason DropDuplicate).
 func (s *Sorter) Finish(ctx context.Context, emit func(rec arrow.RecordBatch) error) (SortStats, error) {
 	e := &emitter{fields: s.list, b: inventory.NewBatchBuilder(s.o.Fields, s.o.BatchRows), rows: s.o.BatchRows, emit: emit}
-	st, err := s.finishRows(ctx, e.add)
+	st, err := s.finish(ctx, func(g *chunk) error {
+		rec := g.record(s.schema, true)
+		defer rec.Release()
+		return emit(rec)
+	}, e.add)
 	if err == nil {
 		err = e.flush()
 	}
@@ -353,83 +558,121 @@ func (s *Sorter) Finish(ctx context.Context, emit func(rec arrow.RecordBatch) er
 
 // finishRows is Finish handing over rows one by one, without building
 // batches: out sees row r of c, valid only during the call.
-func (s *Sorter) finishRows(ctx context.Context, emit func(c *cols, r int) error) (SortStats, error) {
-	out := &deduper{out: emit}
+func (s *Sorter) finishRows(ctx context.Context, out func(c *cols, r int) error) (SortStats, error) {
+	return s.finish(ctx, func(g *chunk) error {
+		for r := 0; r < g.n; r++ {
+			if err := out(&g.cols, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, out)
+}
+
+// finish sorts what is left and hands over the sorted rows: in chunks
+// (at most BatchRows rows) when they all fit in memory, else row by row
+// as the runs are merged.
+func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowOut func(c *cols, r int) error) (SortStats, error) {
 	if len(s.runs) == 0 {
-		// Everything fits: sort in memory, no disk.
+		// Everything fits: sort in memory, no disk. Both rows are at hand,
+		// so duplicates are found in place: rows of one object end the
+		// sort with equal refs (see sortRefs).
 		refs := s.sortPending()
+		kept := refs[:0]
+		var prev ref
 		for i, rf := range refs {
-			if i&4095 == 0 && ctx.Err() != nil {
+			if i > 0 && samePrefix(&prev, &rf) && sameObject(&s.pending[prev.b].cols, int(prev.r), &s.pending[rf.b].cols, int(rf.r)) {
+				s.stats.Duplicates++
+				continue
+			}
+			prev = rf
+			kept = append(kept, rf)
+		}
+		for i := 0; i < len(kept); i += s.o.BatchRows {
+			if ctx.Err() != nil {
 				return s.stats, ctx.Err()
 			}
-			if err := out.add(&s.pending[rf.b].cols, int(rf.r)); err != nil {
+			s.gather(&s.g, s.list, kept[i:min(i+s.o.BatchRows, len(kept))], s.names)
+			if err := chunkOut(&s.g); err != nil {
 				return s.stats, err
 			}
 		}
 		s.releasePending()
-	} else {
-		if err := s.spill(ctx); err != nil {
-			return s.stats, err
-		}
-		// Merge passes until the runs fit the fan-in.
-		fanIn := int(max(2, (s.o.Memory/2)/max(s.maxRun, 1)))
-		for len(s.runs) > fanIn {
-			s.stats.Passes++
-			var next []string
-			for i := 0; i < len(s.runs); i += fanIn {
-				group := s.runs[i:min(i+fanIn, len(s.runs))]
-				if len(group) == 1 {
-					next = append(next, group[0])
-					continue
-				}
-				w, err := s.newRun()
-				if err != nil {
-					return s.stats, err
-				}
-				b := inventory.NewBatchBuilder(s.o.Fields, s.o.BatchRows)
-				err = s.merge(ctx, group, func(c *cols, r int) error {
-					appendRow(b, s.list, c, r)
-					if b.Len() == s.o.BatchRows {
-						return w.write(b.Build())
-					}
-					return nil
-				})
-				if err == nil && b.Len() > 0 {
-					err = w.write(b.Build())
-				}
-				if err == nil {
-					err = w.close()
-				} else {
-					w.abort()
-				}
-				if err != nil {
-					return s.stats, err
-				}
-				next = append(next, w.path)
-				for _, p := range group {
-					os.Remove(p)
-				}
-			}
-			s.runs = next
-			s.runs = slices.Clip(s.runs)
-		}
-		s.stats.Passes++
-		if err := s.merge(ctx, s.runs, out.add); err != nil {
-			return s.stats, err
-		}
+		s.spans, s.g = nil, chunk{}
+		return s.stats, nil
 	}
-	s.stats.Duplicates = out.dups
+	if err := s.spill(ctx); err != nil {
+		return s.stats, err
+	}
+	s.spans, s.g = nil, chunk{}
+	// Merge passes until the runs fit the fan-in.
+	fanIn := int(max(2, (s.o.Memory/2)/max(s.maxRun, 1)))
+	for len(s.runs) > fanIn {
+		s.stats.Passes++
+		var next []string
+		for i := 0; i < len(s.runs); i += fanIn {
+			group := s.runs[i:min(i+fanIn, len(s.runs))]
+			if len(group) == 1 {
+				next = append(next, group[0])
+				continue
+			}
+			w, err := s.newRun()
+			if err != nil {
+				return s.stats, err
+			}
+			b := inventory.NewBatchBuilder(s.o.Fields, s.o.BatchRows)
+			err = s.merge(ctx, group, func(c *cols, r int) error {
+				appendRow(b, s.list, c, r)
+				if b.Len() == s.o.BatchRows {
+					return w.write(b.Build())
+				}
+				return nil
+			})
+			if err == nil && b.Len() > 0 {
+				err = w.write(b.Build())
+			}
+			if err == nil {
+				err = w.close()
+			} else {
+				w.abort()
+			}
+			if err != nil {
+				return s.stats, err
+			}
+			next = append(next, w.path)
+			for _, p := range group {
+				os.Remove(p)
+			}
+		}
+		s.runs = next
+		s.runs = slices.Clip(s.runs)
+	}
+	s.stats.Passes++
+	out := &deduper{out: rowOut}
+	if err := s.merge(ctx, s.runs, out.add); err != nil {
+		return s.stats, err
+	}
+	s.stats.Duplicates += out.dups
 	return s.stats, nil
 }
 
 // deduper passes on the first row of each (bucket, key, version id) and
-// counts the others.
+// counts the others, for rows that do not outlive the call (the merge); it
+// keeps a copy of the last row's identity.
 type deduper struct {
 	out     func(c *cols, r int) error
 	dups    int64
 	started bool
 	pb, pk  []byte
 	pv      []byte
+}
+
+// sameObject reports whether rows i of a and j of b have the same key and
+// version id (a null version id equals an empty one); the caller has
+// checked the buckets.
+func sameObject(a *cols, i int, b *cols, j int) bool {
+	return bytes.Equal(a.str(inventory.Key, i), b.str(inventory.Key, j)) &&
+		bytes.Equal(a.str(inventory.VersionID, i), b.str(inventory.VersionID, j))
 }
 
 func (d *deduper) add(c *cols, r int) error {
@@ -588,20 +831,22 @@ func (s *Sorter) Close() error {
 	}
 	s.closed = true
 	s.releasePending()
+	s.spans, s.g = nil, chunk{}
 	if s.dir != "" {
 		return os.RemoveAll(s.dir)
 	}
 	return nil
 }
 
-// cols is typed access to the columns of one batch, by field.
+// cols is typed access to the columns of one batch, by field: an Arrow
+// batch (newCols) or a gathered chunk (gather).
 type cols struct {
-	strs  [inventory.NumFields]*array.String
 	sc    [inventory.NumFields]strCol
-	ints  [inventory.NumFields][]int64
-	iarr  [inventory.NumFields]arrow.Array
+	ints  [inventory.NumFields][]int64 // nil when absent
 	ivld  [inventory.NumFields]bitmap
-	bools [inventory.NumFields]*array.Boolean
+	bhas  [inventory.NumFields]bool
+	bvals [inventory.NumFields]bitmap
+	bvld  [inventory.NumFields]bitmap
 }
 
 // bitmap is an Arrow validity bitmap with its array's offset; a nil one
@@ -644,6 +889,14 @@ func newStrCol(a *array.String) strCol {
 	return sc
 }
 
+// at returns the bytes of row r; nil when null or absent.
+func (s *strCol) at(r int) []byte {
+	if s.offs == nil || !s.valid.valid(r) {
+		return nil
+	}
+	return s.data[s.offs[r]:s.offs[r+1]]
+}
+
 // newCols maps rec's columns; fields is rec's field set, or zero to map
 // columns by their names.
 func newCols(rec arrow.RecordBatch, fields inventory.FieldSet) cols {
@@ -659,16 +912,26 @@ func newCols(rec arrow.RecordBatch, fields inventory.FieldSet) cols {
 	for _, f := range fields.List() {
 		switch f.Kind() {
 		case inventory.KindBool:
-			c.bools[f] = b.Bools(f)
+			if a := b.Bools(f); a != nil {
+				d := a.Data()
+				c.bhas[f] = true
+				if buf := d.Buffers()[1]; buf != nil {
+					c.bvals[f] = bitmap{bits: buf.Bytes(), off: d.Offset()}
+				}
+				c.bvld[f] = newBitmap(a)
+			}
 		case inventory.KindInt64, inventory.KindTimestamp:
-			c.ints[f], c.iarr[f] = b.Int64s(f)
-			if c.iarr[f] != nil {
-				c.ivld[f] = newBitmap(c.iarr[f])
+			var a arrow.Array
+			c.ints[f], a = b.Int64s(f)
+			if a != nil {
+				if c.ints[f] == nil {
+					c.ints[f] = []int64{}
+				}
+				c.ivld[f] = newBitmap(a)
 			}
 		default:
-			c.strs[f] = b.Strings(f)
-			if c.strs[f] != nil {
-				c.sc[f] = newStrCol(c.strs[f])
+			if a := b.Strings(f); a != nil {
+				c.sc[f] = newStrCol(a)
 			}
 		}
 	}
@@ -678,27 +941,22 @@ func newCols(rec arrow.RecordBatch, fields inventory.FieldSet) cols {
 // str returns the bytes of string field f at row r; nil when null or
 // absent.
 func (c *cols) str(f inventory.Field, r int) []byte {
-	s := &c.sc[f]
-	if s.offs == nil || !s.valid.valid(r) {
-		return nil
-	}
-	return s.data[s.offs[r]:s.offs[r+1]]
+	return c.sc[f].at(r)
 }
 
 // int returns int64 field f at row r and whether it is present.
 func (c *cols) int(f inventory.Field, r int) (int64, bool) {
-	if c.iarr[f] == nil || !c.ivld[f].valid(r) {
+	if c.ints[f] == nil || !c.ivld[f].valid(r) {
 		return 0, false
 	}
 	return c.ints[f][r], true
 }
 
 func (c *cols) boolean(f inventory.Field, r int) (v, ok bool) {
-	a := c.bools[f]
-	if a == nil || a.IsNull(r) {
+	if !c.bhas[f] || !c.bvld[f].valid(r) {
 		return false, false
 	}
-	return a.Value(r), true
+	return c.bvals[f].valid(r), true
 }
 
 // compareRows orders rows by bucket, key bytes, last modified descending
@@ -762,4 +1020,163 @@ func appendRow(b *inventory.BatchBuilder, fields []inventory.Field, c *cols, r i
 		}
 	}
 	b.EndRow()
+}
+
+// chunk is rows of the pending batches gathered in sorted order, column
+// by column, into flat buffers: the sort's output without a row-by-row
+// copy. Gathering one column at a time keeps each loop small, so that the
+// cache misses of rows scattered over the batches overlap.
+type chunk struct {
+	n      int
+	fields []inventory.Field
+	col    [inventory.NumFields]chunkCol
+	cols   cols // a view of the buffers
+}
+
+type chunkCol struct {
+	offs  []int32
+	data  []byte
+	ints  []int64
+	bits  []byte // boolean values
+	valid []byte
+	nulls int
+}
+
+// bitsFor returns b resized to hold n bits, all clear.
+func bitsFor(b []byte, n int) []byte {
+	b = slices.Grow(b[:0], (n+7)/8)[:(n+7)/8]
+	clear(b)
+	return b
+}
+
+// gather fills g with the given fields of refs' rows, in order; buckets
+// come from the run's bucket names when names is not nil.
+func (s *Sorter) gather(g *chunk, fields []inventory.Field, refs []ref, names []string) {
+	n := len(refs)
+	g.n, g.fields, g.cols = n, fields, cols{}
+	for _, f := range fields {
+		c := &g.col[f]
+		c.valid = bitsFor(c.valid, n)
+		c.nulls = 0
+		switch f.Kind() {
+		case inventory.KindBool:
+			c.bits = bitsFor(c.bits, n)
+			for i := range refs {
+				src := &s.pending[refs[i].b].cols
+				if v, ok := src.boolean(f, int(refs[i].r)); ok {
+					c.valid[i>>3] |= 1 << (i & 7)
+					if v {
+						c.bits[i>>3] |= 1 << (i & 7)
+					}
+				} else {
+					c.nulls++
+				}
+			}
+			g.cols.bhas[f] = true
+			g.cols.bvals[f] = bitmap{bits: c.bits}
+		case inventory.KindInt64, inventory.KindTimestamp:
+			c.ints = slices.Grow(c.ints[:0], n)[:n]
+			for i := range refs {
+				src := &s.pending[refs[i].b].cols
+				v, ok := src.int(f, int(refs[i].r))
+				c.ints[i] = v
+				if ok {
+					c.valid[i>>3] |= 1 << (i & 7)
+				} else {
+					c.nulls++
+				}
+			}
+			g.cols.ints[f] = c.ints
+		default:
+			c.offs = slices.Grow(c.offs[:0], n+1)[:1]
+			c.offs[0] = 0
+			if c.data == nil {
+				c.data = make([]byte, 0, 16*n)
+			}
+			c.data = c.data[:0]
+			if f == inventory.Bucket && names != nil {
+				for i := range refs {
+					c.data = append(c.data, names[refs[i].bucket]...)
+					c.offs = append(c.offs, int32(len(c.data)))
+					c.valid[i>>3] |= 1 << (i & 7)
+				}
+			} else {
+				// Two passes: the first reads the offsets and the first
+				// byte of each value, loads that do not wait for one
+				// another, so that their cache misses overlap; the second
+				// copies from the cache.
+				spans := slices.Grow(s.spans[:0], n)[:n]
+				var touch byte
+				for i := range refs {
+					sc := &s.pending[refs[i].b].cols.sc[f]
+					if r := int(refs[i].r); sc.offs != nil && sc.valid.valid(r) {
+						lo, hi := sc.offs[r], sc.offs[r+1]
+						if lo < hi {
+							touch += sc.data[lo] + sc.data[hi-1]
+						}
+						spans[i] = [2]int32{lo, hi}
+						c.valid[i>>3] |= 1 << (i & 7)
+					} else {
+						spans[i] = [2]int32{}
+						c.nulls++
+					}
+				}
+				s.touch += touch
+				for i := range refs {
+					if sp := spans[i]; sp[0] < sp[1] {
+						c.data = append(c.data, s.pending[refs[i].b].cols.sc[f].data[sp[0]:sp[1]]...)
+					}
+					c.offs = append(c.offs, int32(len(c.data)))
+				}
+				s.spans = spans
+			}
+			g.cols.sc[f] = strCol{offs: c.offs, data: c.data}
+		}
+	}
+	for _, f := range fields {
+		if c := &g.col[f]; c.nulls > 0 {
+			vb := bitmap{bits: c.valid}
+			switch f.Kind() {
+			case inventory.KindBool:
+				g.cols.bvld[f] = vb
+			case inventory.KindInt64, inventory.KindTimestamp:
+				g.cols.ivld[f] = vb
+			default:
+				g.cols.sc[f].valid = vb
+			}
+		}
+	}
+}
+
+// record returns g as a batch of schema, which must list g's fields. The
+// batch shares g's buffers: g must not be gathered into again while the
+// batch is in use unless detach is set, which gives g new buffers.
+func (g *chunk) record(schema *arrow.Schema, detach bool) arrow.RecordBatch {
+	arrs := make([]arrow.Array, 0, len(g.fields))
+	for _, f := range g.fields {
+		c := &g.col[f]
+		var validity *memory.Buffer
+		if c.nulls > 0 {
+			validity = memory.NewBufferBytes(c.valid)
+		}
+		var data arrow.ArrayData
+		switch f.Kind() {
+		case inventory.KindBool:
+			data = array.NewData(f.ArrowType(), g.n, []*memory.Buffer{validity, memory.NewBufferBytes(c.bits)}, nil, c.nulls, 0)
+		case inventory.KindInt64, inventory.KindTimestamp:
+			data = array.NewData(f.ArrowType(), g.n, []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(c.ints))}, nil, c.nulls, 0)
+		default:
+			data = array.NewData(f.ArrowType(), g.n, []*memory.Buffer{validity, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(c.offs)), memory.NewBufferBytes(c.data)}, nil, c.nulls, 0)
+		}
+		arrs = append(arrs, array.MakeFromData(data))
+		data.Release()
+		if detach {
+			*c = chunkCol{}
+		}
+	}
+	rec := array.NewRecordBatch(schema, arrs, int64(g.n))
+	for _, a := range arrs {
+		a.Release()
+	}
+	return rec
 }

@@ -292,3 +292,62 @@ func TestSorterSpillErrorIsClear(t *testing.T) {
 		t.Fatalf("Add = %v, want ErrSpill", err)
 	}
 }
+
+// longKeyRows makes n rows whose keys share long prefixes (deep folders,
+// as in real inventories) and differ late, with NUL and 0xff bytes,
+// keys that are prefixes of others, and exact duplicates: the cases the
+// sort's tie breaking on later key bytes must get right.
+func longKeyRows(seed uint64, n int) []prow {
+	rnd := rand.New(rand.NewPCG(seed, 11))
+	const long = "data/warehouse/daily/2024/01/part-0000000000000000000000000000000/"
+	prefixes := []string{"", "a", "data/warehouse/daily/2024/01/part-\x00\x00", long}
+	for _, n := range []int{15, 16, 17, 21, 31, 32, 33, 34, 47, 48} {
+		prefixes = append(prefixes, long[:n]) // keys ending around the 16-byte steps
+	}
+	tails := []string{"", "\x00", "\x00\x00", "x", "\xff", "0", "00", "01", "1", "a/b", "a/b/c.parquet"}
+	rows := make([]prow, 0, n)
+	for len(rows) < n {
+		if len(rows) > 0 && rnd.IntN(8) == 0 {
+			rows = append(rows, rows[rnd.IntN(len(rows))])
+			continue
+		}
+		key := prefixes[rnd.IntN(len(prefixes))]
+		for k := rnd.IntN(4); k > 0; k-- {
+			key += tails[rnd.IntN(len(tails))]
+		}
+		r := prow{
+			Bucket:   []string{"b1", "b0"}[rnd.IntN(2)],
+			Key:      key,
+			Version:  fmt.Sprintf("v%d", rnd.IntN(4)),
+			Latest:   rnd.IntN(2) == 0,
+			Modified: int64(1 + rnd.IntN(3)*1000),
+			Size:     int64(len(rows)),
+		}
+		if rnd.IntN(10) == 0 {
+			r.Modified = 0
+		}
+		rows = append(rows, r)
+	}
+	return rows
+}
+
+func TestSorterLongSharedPrefixes(t *testing.T) {
+	rows := longKeyRows(5, 6000)
+	want, wantDups := refSort(rows)
+	for _, mem := range []int64{1 << 30, 64 << 10} {
+		t.Run(fmt.Sprint(mem), func(t *testing.T) {
+			got, st := runSort(t, rows, SortOptions{Memory: mem, TmpDir: t.TempDir(), Fields: sortTestFields, BatchRows: 100}, 500)
+			if st.Duplicates != int64(wantDups) {
+				t.Errorf("duplicates = %d, want %d", st.Duplicates, wantDups)
+			}
+			if len(got) != len(want) {
+				t.Fatalf("got %d rows, want %d", len(got), len(want))
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("row %d = %+v, want %+v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
