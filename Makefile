@@ -81,13 +81,14 @@ fuzz:
 fuzz-short: FUZZTIME = 10s
 FUZZPARALLEL ?=
 fuzz-short:
-	@start=$$(date +%s); n=0; \
+	@start=$$(date +%s); n=0; failed=""; \
 	for dir in $$(grep -rl --include='*_test.go' --exclude-dir=.cache --exclude-dir=node_modules '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6-); do \
 	    echo "== $$dir $$t"; n=$$((n+1)); \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $(if $(FUZZPARALLEL),-parallel $(FUZZPARALLEL)) $$dir || exit 1; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $(if $(FUZZPARALLEL),-parallel $(FUZZPARALLEL)) $$dir || failed="$$failed $$dir:$$t"; \
 	  done; \
-	done; echo "fuzz-short: $$n targets, $(FUZZTIME) each, $$(( $$(date +%s) - start )) s"
+	done; echo "fuzz-short: $$n targets, $(FUZZTIME) each, $$(( $$(date +%s) - start )) s"; \
+	if [ -n "$$failed" ]; then echo "fuzz-short: failed:$$failed"; exit 1; fi
 
 clean:
 	rm -rf bin $(CACHE)
