@@ -17,7 +17,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/s3batchkit/s3batchkit/bench"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/inventory/orc"
 )
@@ -115,52 +114,6 @@ func orcReport(t testing.TB, schema string, files [][]byte, mutate func(m map[st
 const orcBasicSchema = "struct<bucket:string,key:string,size:bigint>"
 
 var orcBasicFields = []orc.Field{{Name: "bucket", Kind: orc.String}, {Name: "key", Kind: orc.String}, {Name: "size", Kind: orc.Long}}
-
-// TestORCRoundTrip checks that gen --format orc and gen --format csv with
-// the same seed read back as the same rows, every field and null, with
-// batches that span stripes and files read in parallel.
-func TestORCRoundTrip(t *testing.T) {
-	for _, tc := range []struct {
-		name      string
-		rows      int64
-		files     int
-		versions  bool
-		batchRows int
-		workers   int
-	}{
-		{"versions/3files/small-batches", 9000, 3, true, 1000, 2},
-		{"no-versions/1file", 5000, 1, false, 0, 1},
-		{"versions/2-stripes", bench.ORCStripeRows + 3001, 1, true, 7000, 1},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			csvM := genReport(t, "csv", tc.rows, tc.files, tc.versions, 42)
-			orcM := genReport(t, "orc", tc.rows, tc.files, tc.versions, 42)
-			opts := inventory.ReaderOptions{BatchRows: tc.batchRows, Workers: tc.workers}
-			want, wantFields, err := scanRows(t, csvM, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, gotFields, err := scanRows(t, orcM, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if gotFields != wantFields {
-				t.Fatalf("fields %v, want %v", gotFields, wantFields)
-			}
-			if int64(len(want)) != tc.rows {
-				t.Fatalf("CSV gave %d rows, want %d", len(want), tc.rows)
-			}
-			diffRows(t, got, want)
-			nulls := 0
-			for _, r := range got {
-				nulls += strings.Count(r, "∅")
-			}
-			if nulls == 0 {
-				t.Error("no nulls in the report; the test does not cover them")
-			}
-		})
-	}
-}
 
 func TestORCProjection(t *testing.T) {
 	csvM := genReport(t, "csv", 3000, 1, true, 7)

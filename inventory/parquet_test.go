@@ -102,48 +102,59 @@ func diffRows(t *testing.T, got, want []string) {
 	}
 }
 
-// TestParquetRoundTrip checks that gen --format parquet and gen --format
-// csv with the same seed read back as the same rows, every field and null.
-func TestParquetRoundTrip(t *testing.T) {
-	for _, tc := range []struct {
+// TestFormatRoundTrip checks that gen --format parquet and --format orc
+// read back, for the same seed, as exactly the rows of gen --format csv:
+// every field and null, with several files read in parallel, small batches,
+// and batches that span row groups or stripes.
+func TestFormatRoundTrip(t *testing.T) {
+	type tcase struct {
 		name      string
 		rows      int64
 		files     int
 		versions  bool
 		batchRows int
 		workers   int
-	}{
+	}
+	common := []tcase{
 		{"versions/3files/small-batches", 9000, 3, true, 1000, 2},
 		{"no-versions/1file", 5000, 1, false, 0, 1},
-		{"versions/2-row-groups", bench.ParquetRowGroupRows + 3001, 1, true, 7000, 1},
+	}
+	for _, f := range []struct {
+		format string
+		span   tcase // a file of two row groups or stripes
+	}{
+		{"parquet", tcase{"versions/2-row-groups", bench.ParquetRowGroupRows + 3001, 1, true, 7000, 1}},
+		{"orc", tcase{"versions/2-stripes", bench.ORCStripeRows + 3001, 1, true, 7000, 1}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			csvM := genReport(t, "csv", tc.rows, tc.files, tc.versions, 42)
-			pqM := genReport(t, "parquet", tc.rows, tc.files, tc.versions, 42)
-			opts := inventory.ReaderOptions{BatchRows: tc.batchRows, Workers: tc.workers}
-			want, wantFields, err := scanRows(t, csvM, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, gotFields, err := scanRows(t, pqM, opts)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if gotFields != wantFields {
-				t.Fatalf("fields %v, want %v", gotFields, wantFields)
-			}
-			if int64(len(want)) != tc.rows {
-				t.Fatalf("CSV gave %d rows, want %d", len(want), tc.rows)
-			}
-			diffRows(t, got, want)
-			nulls := 0
-			for _, r := range got {
-				nulls += strings.Count(r, "∅")
-			}
-			if nulls == 0 {
-				t.Error("no nulls in the report; the test does not cover them")
-			}
-		})
+		for _, tc := range append(common, f.span) {
+			t.Run(f.format+"/"+tc.name, func(t *testing.T) {
+				csvM := genReport(t, "csv", tc.rows, tc.files, tc.versions, 42)
+				otherM := genReport(t, f.format, tc.rows, tc.files, tc.versions, 42)
+				opts := inventory.ReaderOptions{BatchRows: tc.batchRows, Workers: tc.workers}
+				want, wantFields, err := scanRows(t, csvM, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, gotFields, err := scanRows(t, otherM, opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if gotFields != wantFields {
+					t.Fatalf("fields %v, want %v", gotFields, wantFields)
+				}
+				if int64(len(want)) != tc.rows {
+					t.Fatalf("CSV gave %d rows, want %d", len(want), tc.rows)
+				}
+				diffRows(t, got, want)
+				nulls := 0
+				for _, r := range got {
+					nulls += strings.Count(r, "∅")
+				}
+				if nulls == 0 {
+					t.Error("no nulls in the report; the test does not cover them")
+				}
+			})
+		}
 	}
 }
 
