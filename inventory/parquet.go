@@ -835,14 +835,9 @@ func (r *ParquetReader) fillStrings(c *pqColumn, row, k int) error {
 			nulls++
 			continue
 		}
-		j := c.vpos
-		c.vpos++
-		if c.idx != nil {
-			x := c.idx[j]
-			if uint32(x) >= uint32(c.dictN) {
-				return r.corruptf(c, "dictionary index %d out of range [0,%d)", x, c.dictN)
-			}
-			j = int(x)
+		j, err := r.nextValue(c)
+		if err != nil {
+			return err
 		}
 		v := vdata[voffs[j]:voffs[j+1]]
 		switch {
@@ -909,6 +904,22 @@ func (r *ParquetReader) fillBools(c *pqColumn, row, k int) error {
 	return nil
 }
 
+// nextValue consumes c's next stored value and returns its index among
+// the page's values, or, for a dictionary-encoded page, among the
+// dictionary's, checked against its size.
+func (r *ParquetReader) nextValue(c *pqColumn) (int, error) {
+	j := c.vpos
+	c.vpos++
+	if c.idx == nil {
+		return j, nil
+	}
+	x := c.idx[j]
+	if uint32(x) >= uint32(c.dictN) {
+		return 0, r.corruptf(c, "dictionary index %d out of range [0,%d)", x, c.dictN)
+	}
+	return int(x), nil
+}
+
 func (r *ParquetReader) fillInts(c *pqColumn, row, k int) error {
 	cb := r.b.column(c.field)
 	ints, valid, nulls := cb.ints, cb.valid, cb.nulls
@@ -921,14 +932,9 @@ func (r *ParquetReader) fillInts(c *pqColumn, row, k int) error {
 			nulls++
 			continue
 		}
-		j := c.vpos
-		c.vpos++
-		if c.idx != nil {
-			x := c.idx[j]
-			if uint32(x) >= uint32(c.dictN) {
-				return r.corruptf(c, "dictionary index %d out of range [0,%d)", x, c.dictN)
-			}
-			j = int(x)
+		j, err := r.nextValue(c)
+		if err != nil {
+			return err
 		}
 		var v int64
 		switch c.phys {
