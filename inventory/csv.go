@@ -262,6 +262,17 @@ func (r *CSVReader) tokenize() (int, error) {
 		}
 		return tokMore, nil
 	}
+	// Fast path: a whole line of quoted fields without escapes.
+	if nl := bytes.IndexByte(buf[p:], '\n'); nl >= 0 {
+		line := buf[p : p+nl]
+		if len(line) > 0 && line[len(line)-1] == '\r' {
+			line = line[:len(line)-1]
+		}
+		if splitQuoted(line, r.vals) {
+			r.pos = p + nl + 1
+			return tokRecord, nil
+		}
+	}
 	r.scratch = r.scratch[:0]
 	n := len(r.cols)
 	for i := 0; i < n; i++ {
