@@ -43,10 +43,11 @@ var ErrSpill = errors.New("sort spill failed")
 
 // SortOptions configure a Sorter.
 type SortOptions struct {
-	// Memory bounds the bytes of rows held in memory. Half of it holds
-	// the current run; the rest covers the run's index and output while it
-	// is sorted, and the open runs while they are merged. Zero means
-	// DefaultSortMemory.
+	// Memory bounds the bytes of rows held in memory: at most three
+	// quarters of it hold runs (the first run up to half, later ones up to
+	// a quarter, one being written while the next is gathered); the rest
+	// covers a run's output while it is written, and the open runs while
+	// they are merged. Zero means DefaultSortMemory.
 	Memory int64
 	// TmpDir is where spill files go, in a folder of their own that Close
 	// removes; "" means os.TempDir().
@@ -72,34 +73,53 @@ type SortStats struct {
 // and version, newest first (last modified descending, then the current
 // version first, then version id), with rows of equal sort key kept in the
 // order they were added. Rows are added batch by batch; when the rows held
-// reach half the memory budget they are sorted and spilled to an
-// LZ4-compressed Arrow IPC file; Finish merges the runs and emits the
+// reach a run's share of the memory budget they are sorted and spilled to
+// an LZ4-compressed Arrow IPC file, in the background while the next run
+// is gathered; Finish merges the runs and emits the
 // sorted rows, each (bucket, key, version id) once: later duplicates are
 // dropped and counted.
 //
 // A Sorter is not safe for concurrent use. Close must be called, also
 // after an error; it removes the spill files.
 type Sorter struct {
-	o       SortOptions
-	schema  *arrow.Schema
-	list    []inventory.Field
-	mem     memory.Allocator
+	o      SortOptions
+	schema *arrow.Schema
+	list   []inventory.Field
+	mem    memory.Allocator
+	cur    *runSet // the rows being gathered for the next run
+	held   int64   // bytes of cur's batches
+	dir    string
+	runs   []string
+	maxRun int64 // largest decoded batch seen, for the merge fan-in
+	stats  SortStats
+	// fileSeq numbers the spill files; spilling is the spill in flight
+	// (nil when none), which writes one run in its own goroutine while
+	// Add gathers the next.
+	fileSeq  int
+	spilling chan spillResult
+	closed   bool
+}
+
+// runSet is the rows of one run, held until they are sorted and handed
+// over: the batches they come from and, while they are sorted and
+// gathered, the run's bucket names by rank (nil when one of them is null,
+// which a name cannot tell from empty), the chunk the run is gathered
+// into, and gather's scratch (touch keeps its cache-warming loads from
+// being optimized away).
+type runSet struct {
 	pending []pendingBatch
-	held    int64 // bytes of pending batches
-	dir     string
-	runs    []string
-	maxRun  int64 // largest decoded batch seen, for the merge fan-in
-	stats   SortStats
-	fileSeq int
-	closed  bool
-	// names are the buckets of the sorted run by rank (nil when one of
-	// them is null, which a name cannot tell from empty); g is the chunk
-	// the run is gathered into; spans and touch are gather's scratch
-	// (touch keeps its cache-warming loads from being optimized away).
-	names []string
-	g     chunk
-	spans [][2]int32
-	touch byte
+	names   []string
+	g       chunk
+	spans   [][2]int32
+	touch   byte
+}
+
+// spillResult is what a spill goroutine reports.
+type spillResult struct {
+	path     string
+	maxBatch int64
+	bytes    int64
+	err      error
 }
 
 type pendingBatch struct {
@@ -118,7 +138,7 @@ func NewSorter(o SortOptions) *Sorter {
 		o.BatchRows = DefaultSortBatchRows
 	}
 	o.Fields |= inventory.Fields(inventory.Bucket, inventory.Key)
-	return &Sorter{o: o, schema: inventory.Schema(o.Fields), list: o.Fields.List(), mem: memory.NewGoAllocator()}
+	return &Sorter{o: o, schema: inventory.Schema(o.Fields), list: o.Fields.List(), mem: memory.NewGoAllocator(), cur: &runSet{}}
 }
 
 // Fields returns the columns of the sorted batches.
@@ -132,13 +152,26 @@ func (s *Sorter) Add(ctx context.Context, rec arrow.RecordBatch, fields inventor
 		return nil
 	}
 	rec.Retain()
-	s.pending = append(s.pending, pendingBatch{rec: rec, cols: newCols(rec, fields), sel: slices.Clone(sel)})
+	s.cur.pending = append(s.cur.pending, pendingBatch{rec: rec, cols: newCols(rec, fields), sel: slices.Clone(sel)})
 	s.held += recordBytes(rec) + int64(len(sel))*refBytes
 	s.stats.Rows += int64(len(sel))
-	if s.held >= s.o.Memory/2 {
+	if s.held >= s.runLimit() {
 		return s.spill(ctx)
 	}
 	return nil
+}
+
+// runLimit is the size at which the pending rows are spilled as a run.
+// The first run may take half the budget, so that an input of up to that
+// size is sorted in memory without touching the disk. Later runs take a
+// quarter: one is written while the next is gathered (see spill), and
+// while the first one is written the next may already reach its quarter,
+// so at most three quarters of the budget are held at once.
+func (s *Sorter) runLimit() int64 {
+	if s.fileSeq == 0 {
+		return s.o.Memory / 2
+	}
+	return s.o.Memory / 4
 }
 
 // recordBytes is the memory a batch holds (capacities, not lengths: that
@@ -288,7 +321,7 @@ func samePrefix(x, y *ref) bool {
 	return x.k0 == y.k0 && x.k1 == y.k1 && x.bucket == y.bucket
 }
 
-func (s *Sorter) sortPending() []ref {
+func (s *runSet) sortPending() []ref {
 	n := 0
 	for _, p := range s.pending {
 		n += len(p.sel)
@@ -342,7 +375,7 @@ func (s *Sorter) sortPending() []ref {
 // The k0, k1 left in refs are the 16 key bytes at the depth of the last
 // tie the ref was part of: equal rows (bucket, key) end with equal
 // prefixes.
-func (s *Sorter) sortRefs(refs []ref, depth int) {
+func (s *runSet) sortRefs(refs []ref, depth int) {
 	sortPrefixes(refs)
 	for i := 0; i < len(refs); {
 		j := i + 1
@@ -358,7 +391,7 @@ func (s *Sorter) sortRefs(refs []ref, depth int) {
 
 // breakTie orders refs, which agree on their first depth key bytes
 // (zero-padded).
-func (s *Sorter) breakTie(refs []ref, depth int) {
+func (s *runSet) breakTie(refs []ref, depth int) {
 	// Skip the bytes that every key longer than depth shares past it.
 	// Shorter keys are prefixes of those (padded with zeros they agree on
 	// the first depth bytes) and pad with zeros wherever they are compared,
@@ -406,12 +439,12 @@ func commonPrefix(a, b []byte) int {
 	return i
 }
 
-func (s *Sorter) key(rf *ref) []byte {
+func (s *runSet) key(rf *ref) []byte {
 	return s.pending[rf.b].cols.sc[inventory.Key].at(int(rf.r))
 }
 
 // cmpFull orders refs by compareRows, then by the order they were added.
-func (s *Sorter) cmpFull(x, y ref) int {
+func (s *runSet) cmpFull(x, y ref) int {
 	if c := compareRows(&s.pending[x.b].cols, int(x.r), &s.pending[y.b].cols, int(y.r)); c != 0 {
 		return c
 	}
@@ -421,49 +454,86 @@ func (s *Sorter) cmpFull(x, y ref) int {
 	return int(x.r - y.r)
 }
 
-func (s *Sorter) releasePending() {
-	for _, p := range s.pending {
+// release drops the run's batches.
+func (rs *runSet) release() {
+	for _, p := range rs.pending {
 		p.rec.Release()
 	}
-	s.pending = s.pending[:0]
-	s.held = 0
+	rs.pending = nil
 }
 
-// spill sorts the pending rows and writes them as one run.
+// spill starts writing the pending rows as one run, in a goroutine of its
+// own, once the spill before it is done: a run is sorted and written while
+// the next one is gathered, so that reading and sorting overlap (see
+// runLimit for the memory this holds).
 func (s *Sorter) spill(ctx context.Context) error {
-	if len(s.pending) == 0 {
+	if err := s.waitSpill(); err != nil {
+		return err
+	}
+	if len(s.cur.pending) == 0 {
 		return nil
 	}
-	refs := s.sortPending()
-	w, err := s.newRun()
+	path, err := s.nextPath()
 	if err != nil {
 		return err
+	}
+	rs := s.cur
+	s.cur, s.held = &runSet{}, 0
+	ch := make(chan spillResult, 1)
+	s.spilling = ch
+	go func() {
+		res := s.writeRun(ctx, rs, path)
+		rs.release()
+		ch <- res
+	}()
+	return nil
+}
+
+// waitSpill waits for the spill in flight, if any, and records its run.
+func (s *Sorter) waitSpill() error {
+	if s.spilling == nil {
+		return nil
+	}
+	res := <-s.spilling
+	s.spilling = nil
+	s.stats.SpillBytes += res.bytes
+	if res.err != nil {
+		return res.err
+	}
+	s.maxRun = max(s.maxRun, res.maxBatch)
+	s.runs = append(s.runs, res.path)
+	s.stats.Runs++
+	return nil
+}
+
+// writeRun sorts rs and writes it to path as one run. It runs in the
+// spill goroutine: it uses only rs and the sorter's settings.
+func (s *Sorter) writeRun(ctx context.Context, rs *runSet, path string) spillResult {
+	refs := rs.sortPending()
+	w, err := s.newRun(path)
+	if err != nil {
+		return spillResult{err: err}
 	}
 	for i := 0; i < len(refs); i += s.o.BatchRows {
 		if ctx.Err() != nil {
 			w.abort()
-			return ctx.Err()
+			return spillResult{err: ctx.Err()}
 		}
-		s.gather(&s.g, s.list, refs[i:min(i+s.o.BatchRows, len(refs))], s.names)
+		rs.gather(&rs.g, s.list, refs[i:min(i+s.o.BatchRows, len(refs))], rs.names)
 		// The writer is done with the batch when write returns: the
 		// chunk's buffers are reused.
-		if err := w.write(s.g.record(s.schema, false)); err != nil {
-			return err
+		if err := w.write(rs.g.record(s.schema, false)); err != nil {
+			return spillResult{err: err}
 		}
 	}
 	if err := w.close(); err != nil {
-		return err
+		return spillResult{err: err}
 	}
-	s.maxRun = max(s.maxRun, w.maxBatch)
-	s.runs = append(s.runs, w.path)
-	s.stats.Runs++
-	s.releasePending()
-	return nil
+	return spillResult{path: path, maxBatch: w.maxBatch, bytes: w.cw.n}
 }
 
 // runWriter writes one spill file.
 type runWriter struct {
-	s        *Sorter
 	path     string
 	f        *os.File
 	bw       *bufio.Writer
@@ -483,21 +553,26 @@ func (c *countWriter) Write(p []byte) (int, error) {
 	return n, err
 }
 
-func (s *Sorter) newRun() (*runWriter, error) {
+// nextPath returns the path of a new spill file, creating the sort's
+// temp dir on first use.
+func (s *Sorter) nextPath() (string, error) {
 	if s.dir == "" {
 		dir, err := os.MkdirTemp(s.o.TmpDir, "s3batchkit-sort-")
 		if err != nil {
-			return nil, fmt.Errorf("%w: creating a temp dir in %q: %w", ErrSpill, s.o.TmpDir, err)
+			return "", fmt.Errorf("%w: creating a temp dir in %q: %w", ErrSpill, s.o.TmpDir, err)
 		}
 		s.dir = dir
 	}
 	s.fileSeq++
-	path := filepath.Join(s.dir, fmt.Sprintf("run-%06d.arrows", s.fileSeq))
+	return filepath.Join(s.dir, fmt.Sprintf("run-%06d.arrows", s.fileSeq)), nil
+}
+
+func (s *Sorter) newRun(path string) (*runWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrSpill, err)
 	}
-	rw := &runWriter{s: s, path: path, f: f}
+	rw := &runWriter{path: path, f: f}
 	rw.bw = bufio.NewWriterSize(f, 1<<20)
 	rw.cw = &countWriter{w: rw.bw}
 	// LZ4 rather than zstd: the spill is read back once, and zstd's
@@ -525,7 +600,6 @@ func (rw *runWriter) close() error {
 	if cerr := rw.f.Close(); err == nil {
 		err = cerr
 	}
-	rw.s.stats.SpillBytes += rw.cw.n
 	if err != nil {
 		os.Remove(rw.path)
 		return fmt.Errorf("%w: writing %s: %w", ErrSpill, rw.path, err)
@@ -573,15 +647,19 @@ func (s *Sorter) finishRows(ctx context.Context, out func(c *cols, r int) error)
 // (at most BatchRows rows) when they all fit in memory, else row by row
 // as the runs are merged.
 func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowOut func(c *cols, r int) error) (SortStats, error) {
+	if err := s.waitSpill(); err != nil {
+		return s.stats, err
+	}
 	if len(s.runs) == 0 {
 		// Everything fits: sort in memory, no disk. Both rows are at hand,
 		// so duplicates are found in place: rows of one object end the
 		// sort with equal refs (see sortRefs).
-		refs := s.sortPending()
+		rs := s.cur
+		refs := rs.sortPending()
 		kept := refs[:0]
 		var prev ref
 		for i, rf := range refs {
-			if i > 0 && samePrefix(&prev, &rf) && sameObject(&s.pending[prev.b].cols, int(prev.r), &s.pending[rf.b].cols, int(rf.r)) {
+			if i > 0 && samePrefix(&prev, &rf) && sameObject(&rs.pending[prev.b].cols, int(prev.r), &rs.pending[rf.b].cols, int(rf.r)) {
 				s.stats.Duplicates++
 				continue
 			}
@@ -592,19 +670,21 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 			if ctx.Err() != nil {
 				return s.stats, ctx.Err()
 			}
-			s.gather(&s.g, s.list, kept[i:min(i+s.o.BatchRows, len(kept))], s.names)
-			if err := chunkOut(&s.g); err != nil {
+			rs.gather(&rs.g, s.list, kept[i:min(i+s.o.BatchRows, len(kept))], rs.names)
+			if err := chunkOut(&rs.g); err != nil {
 				return s.stats, err
 			}
 		}
-		s.releasePending()
-		s.spans, s.g = nil, chunk{}
+		rs.release()
+		s.cur, s.held = &runSet{}, 0
 		return s.stats, nil
 	}
 	if err := s.spill(ctx); err != nil {
 		return s.stats, err
 	}
-	s.spans, s.g = nil, chunk{}
+	if err := s.waitSpill(); err != nil {
+		return s.stats, err
+	}
 	// Merge passes until the runs fit the fan-in.
 	fanIn := int(max(2, (s.o.Memory/2)/max(s.maxRun, 1)))
 	for len(s.runs) > fanIn {
@@ -616,7 +696,11 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 				next = append(next, group[0])
 				continue
 			}
-			w, err := s.newRun()
+			path, err := s.nextPath()
+			if err != nil {
+				return s.stats, err
+			}
+			w, err := s.newRun(path)
 			if err != nil {
 				return s.stats, err
 			}
@@ -633,6 +717,7 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 			}
 			if err == nil {
 				err = w.close()
+				s.stats.SpillBytes += w.cw.n
 			} else {
 				w.abort()
 			}
@@ -830,8 +915,11 @@ func (s *Sorter) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.releasePending()
-	s.spans, s.g = nil, chunk{}
+	if s.spilling != nil {
+		<-s.spilling // the spill goroutine has released its run
+		s.spilling = nil
+	}
+	s.cur.release()
 	if s.dir != "" {
 		return os.RemoveAll(s.dir)
 	}
@@ -1051,7 +1139,7 @@ func bitsFor(b []byte, n int) []byte {
 
 // gather fills g with the given fields of refs' rows, in order; buckets
 // come from the run's bucket names when names is not nil.
-func (s *Sorter) gather(g *chunk, fields []inventory.Field, refs []ref, names []string) {
+func (s *runSet) gather(g *chunk, fields []inventory.Field, refs []ref, names []string) {
 	n := len(refs)
 	g.n, g.fields, g.cols = n, fields, cols{}
 	for _, f := range fields {
