@@ -97,7 +97,11 @@ type Sorter struct {
 	// Add gathers the next.
 	fileSeq  int
 	spilling chan spillResult
-	closed   bool
+	// stop cancels the spill in flight; spills do not use the context of
+	// the Add that started them, which may end as soon as Add returns.
+	stopCtx context.Context
+	stop    context.CancelFunc
+	closed  bool
 }
 
 // runSet is the rows of one run, held until they are sorted and handed
@@ -138,7 +142,9 @@ func NewSorter(o SortOptions) *Sorter {
 		o.BatchRows = DefaultSortBatchRows
 	}
 	o.Fields |= inventory.Fields(inventory.Bucket, inventory.Key)
-	return &Sorter{o: o, schema: inventory.Schema(o.Fields), list: o.Fields.List(), mem: memory.NewGoAllocator(), cur: &runSet{}}
+	s := &Sorter{o: o, schema: inventory.Schema(o.Fields), list: o.Fields.List(), mem: memory.NewGoAllocator(), cur: &runSet{}}
+	s.stopCtx, s.stop = context.WithCancel(context.Background())
+	return s
 }
 
 // Fields returns the columns of the sorted batches.
@@ -467,7 +473,7 @@ func (rs *runSet) release() {
 // the next one is gathered, so that reading and sorting overlap (see
 // runLimit for the memory this holds).
 func (s *Sorter) spill(ctx context.Context) error {
-	if err := s.waitSpill(); err != nil {
+	if err := s.waitSpill(ctx); err != nil {
 		return err
 	}
 	if len(s.cur.pending) == 0 {
@@ -482,19 +488,31 @@ func (s *Sorter) spill(ctx context.Context) error {
 	ch := make(chan spillResult, 1)
 	s.spilling = ch
 	go func() {
-		res := s.writeRun(ctx, rs, path)
+		res := s.writeRun(s.stopCtx, rs, path)
 		rs.release()
 		ch <- res
 	}()
 	return nil
 }
 
-// waitSpill waits for the spill in flight, if any, and records its run.
-func (s *Sorter) waitSpill() error {
+// waitSpill waits for the spill in flight, if any, and records its run;
+// when ctx ends first, the spill is stopped.
+func (s *Sorter) waitSpill(ctx context.Context) error {
 	if s.spilling == nil {
 		return nil
 	}
-	res := <-s.spilling
+	var res spillResult
+	select {
+	case res = <-s.spilling:
+	case <-ctx.Done():
+		s.stop()
+		res = <-s.spilling
+		if res.err == nil {
+			os.Remove(res.path)
+		}
+		s.spilling = nil
+		return ctx.Err()
+	}
 	s.spilling = nil
 	s.stats.SpillBytes += res.bytes
 	if res.err != nil {
@@ -647,7 +665,7 @@ func (s *Sorter) finishRows(ctx context.Context, out func(c *cols, r int) error)
 // (at most BatchRows rows) when they all fit in memory, else row by row
 // as the runs are merged.
 func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowOut func(c *cols, r int) error) (SortStats, error) {
-	if err := s.waitSpill(); err != nil {
+	if err := s.waitSpill(ctx); err != nil {
 		return s.stats, err
 	}
 	if len(s.runs) == 0 {
@@ -682,7 +700,7 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 	if err := s.spill(ctx); err != nil {
 		return s.stats, err
 	}
-	if err := s.waitSpill(); err != nil {
+	if err := s.waitSpill(ctx); err != nil {
 		return s.stats, err
 	}
 	// Merge passes until the runs fit the fan-in.
@@ -915,6 +933,7 @@ func (s *Sorter) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.stop()
 	if s.spilling != nil {
 		<-s.spilling // the spill goroutine has released its run
 		s.spilling = nil

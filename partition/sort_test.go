@@ -171,7 +171,12 @@ func runSort(t *testing.T, rows []prow, o SortOptions, batchRows int) ([]prow, S
 			sel = append(sel, int32(len(withJunk)-1))
 		}
 		rec := makeBatch(t, withJunk, sortTestFields)
-		if err := s.Add(ctx, rec, sortTestFields, sel); err != nil {
+		// Each Add gets a context that ends when it returns, as a scan's
+		// errgroup context does: a spill it started must not depend on it.
+		addCtx, cancel := context.WithCancel(ctx)
+		err := s.Add(addCtx, rec, sortTestFields, sel)
+		cancel()
+		if err != nil {
 			t.Fatal(err)
 		}
 		rec.Release()
