@@ -703,7 +703,9 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 	if err := s.waitSpill(ctx); err != nil {
 		return s.stats, err
 	}
-	// Merge passes until the runs fit the fan-in.
+	// Merge passes until the runs fit the fan-in: a batch of each run
+	// open, and as many again at most kept for the rows in flight
+	// (mergeAsync), within the budget.
 	fanIn := int(max(2, (s.o.Memory/2)/max(s.maxRun, 1)))
 	for len(s.runs) > fanIn {
 		s.stats.Passes++
@@ -752,7 +754,7 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 	}
 	s.stats.Passes++
 	out := &deduper{out: rowOut}
-	if err := s.merge(ctx, s.runs, out.add); err != nil {
+	if err := s.mergeAsync(ctx, s.runs, out.add); err != nil {
 		return s.stats, err
 	}
 	s.stats.Duplicates += out.dups
@@ -822,9 +824,12 @@ type cursor struct {
 	f    *os.File
 	rd   *ipc.Reader
 	rec  arrow.RecordBatch
-	cols cols
+	cols *cols // of rec; a new one for each batch, so rows handed over stay valid
 	row  int
 	n    int
+	// retire takes the batch the cursor is done with: it releases it, or
+	// keeps it until the rows handed over from it are consumed.
+	retire func(arrow.RecordBatch)
 }
 
 func (c *cursor) next() (bool, error) {
@@ -833,7 +838,7 @@ func (c *cursor) next() (bool, error) {
 		return true, nil
 	}
 	if c.rec != nil {
-		c.rec.Release()
+		c.retire(c.rec)
 		c.rec = nil
 	}
 	for c.rd.Next() {
@@ -843,7 +848,8 @@ func (c *cursor) next() (bool, error) {
 		}
 		rec.Retain()
 		c.rec, c.row, c.n = rec, 0, int(rec.NumRows())
-		c.cols = newCols(rec, inventory.FieldSet(0))
+		cs := newCols(rec, inventory.FieldSet(0))
+		c.cols = &cs
 		return true, nil
 	}
 	if err := c.rd.Err(); err != nil {
@@ -856,7 +862,7 @@ type cursorHeap []*cursor
 
 func (h cursorHeap) Len() int { return len(h) }
 func (h cursorHeap) Less(i, j int) bool {
-	if c := compareRows(&h[i].cols, h[i].row, &h[j].cols, h[j].row); c != 0 {
+	if c := compareRows(h[i].cols, h[i].row, h[j].cols, h[j].row); c != 0 {
 		return c < 0
 	}
 	return h[i].run < h[j].run
@@ -871,14 +877,21 @@ func (h *cursorHeap) Pop() any {
 }
 
 // merge k-way merges the runs (each sorted; earlier runs hold earlier
-// input) and calls out with each row in order.
+// input) and calls out with each row in order; the row is valid during the
+// call.
 func (s *Sorter) merge(ctx context.Context, runs []string, out func(c *cols, r int) error) error {
+	return s.mergeWith(ctx, runs, out, arrow.RecordBatch.Release)
+}
+
+// mergeWith is merge handing each batch it is done with to retire, so
+// that the rows handed over can outlive the call to out.
+func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols, r int) error, retire func(arrow.RecordBatch)) error {
 	var h cursorHeap
 	var all []*cursor
 	defer func() {
 		for _, c := range all {
 			if c.rec != nil {
-				c.rec.Release()
+				retire(c.rec)
 			}
 			c.rd.Release()
 			c.f.Close()
@@ -894,7 +907,7 @@ func (s *Sorter) merge(ctx context.Context, runs []string, out func(c *cols, r i
 			f.Close()
 			return fmt.Errorf("%w: reading %s: %w", ErrSpill, p, err)
 		}
-		c := &cursor{run: i, f: f, rd: rd, row: -1}
+		c := &cursor{run: i, f: f, rd: rd, row: -1, retire: retire}
 		all = append(all, c)
 		ok, err := c.next()
 		if err != nil {
@@ -910,7 +923,7 @@ func (s *Sorter) merge(ctx context.Context, runs []string, out func(c *cols, r i
 			return ctx.Err()
 		}
 		c := h[0]
-		if err := out(&c.cols, c.row); err != nil {
+		if err := out(c.cols, c.row); err != nil {
 			return err
 		}
 		ok, err := c.next()
@@ -924,6 +937,103 @@ func (s *Sorter) merge(ctx context.Context, runs []string, out func(c *cols, r i
 		}
 	}
 	return nil
+}
+
+// mergeGroupRows is the number of merged rows handed over at once from
+// the merging goroutine to the consuming one.
+const mergeGroupRows = 4096
+
+// rowGroup is merged rows handed over, with the batches the merge finished
+// while producing them (released once the rows are consumed).
+type rowGroup struct {
+	rows []rowRef
+	done []arrow.RecordBatch
+}
+
+type rowRef struct {
+	c *cols
+	r int
+}
+
+// mergeAsync is merge with the merging (reading and decompressing the
+// runs, the heap) in a goroutine of its own and out called on the calling
+// goroutine, so that the two overlap. Rows go over in groups of
+// mergeGroupRows, a few groups in flight, and the batches they come from
+// are released when their group is consumed.
+func (s *Sorter) mergeAsync(ctx context.Context, runs []string, out func(c *cols, r int) error) error {
+	const groups = 4
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	full := make(chan *rowGroup, groups)
+	free := make(chan *rowGroup, groups)
+	for range groups {
+		free <- &rowGroup{rows: make([]rowRef, 0, mergeGroupRows)}
+	}
+	var mergeErr error
+	go func() {
+		defer close(full)
+		g := <-free
+		send := func() error {
+			select {
+			case full <- g:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			select {
+			case g = <-free:
+				return nil
+			case <-ctx.Done():
+				g = nil
+				return ctx.Err()
+			}
+		}
+		mergeErr = s.mergeWith(ctx, runs, func(c *cols, r int) error {
+			g.rows = append(g.rows, rowRef{c, r})
+			if len(g.rows) == mergeGroupRows {
+				return send()
+			}
+			return nil
+		}, func(rec arrow.RecordBatch) {
+			if g == nil {
+				rec.Release()
+				return
+			}
+			g.done = append(g.done, rec)
+		})
+		if g == nil {
+			return
+		}
+		if mergeErr == nil && (len(g.rows) > 0 || len(g.done) > 0) {
+			select {
+			case full <- g:
+				return
+			case <-ctx.Done():
+			}
+		}
+		for _, rec := range g.done {
+			rec.Release()
+		}
+	}()
+	var err error
+	for g := range full {
+		if err == nil {
+			for _, rr := range g.rows {
+				if err = out(rr.c, rr.r); err != nil {
+					cancel()
+					break
+				}
+			}
+		}
+		for _, rec := range g.done {
+			rec.Release()
+		}
+		g.rows, g.done = g.rows[:0], g.done[:0]
+		free <- g
+	}
+	if err != nil {
+		return err
+	}
+	return mergeErr
 }
 
 // Close releases held batches and removes the spill files. It is safe to

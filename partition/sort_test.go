@@ -356,3 +356,44 @@ func TestSorterLongSharedPrefixes(t *testing.T) {
 		})
 	}
 }
+
+// TestSorterMergeStopsOnConsumerError checks that an error from the
+// consumer of the merged rows (which runs apart from the merging
+// goroutine) ends Finish with that error and leaves nothing behind.
+func TestSorterMergeStopsOnConsumerError(t *testing.T) {
+	tmp := t.TempDir()
+	s := NewSorter(SortOptions{Memory: 64 << 10, TmpDir: tmp, Fields: sortTestFields, BatchRows: 64})
+	rows := randomRows(5, 20000)
+	rec := makeBatch(t, rows, sortTestFields)
+	defer rec.Release()
+	for part := 0; part < 4; part++ {
+		var sel []int32
+		for i := part; i < len(rows); i += 4 {
+			sel = append(sel, int32(i))
+		}
+		if err := s.Add(context.Background(), rec, sortTestFields, sel); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stop := errors.New("consumer stops")
+	seen := 0
+	_, err := s.finishRows(context.Background(), func(c *cols, r int) error {
+		if seen++; seen == 10000 {
+			return stop
+		}
+		return nil
+	})
+	if !errors.Is(err, stop) {
+		t.Fatalf("finishRows = %v, want the consumer's error", err)
+	}
+	if seen != 10000 {
+		t.Errorf("consumer called %d times, want it to stop at 10000", seen)
+	}
+	if st := s.stats; st.Runs < 2 {
+		t.Fatalf("runs = %d, want a merge of spilled runs", st.Runs)
+	}
+	s.Close()
+	if ents, _ := os.ReadDir(tmp); len(ents) != 0 {
+		t.Errorf("spill files left: %v", ents)
+	}
+}
