@@ -274,8 +274,8 @@ func crashSeeds() int {
 }
 
 // TestCrashPlanDiffReport kills plan, diff and report with SIGKILL at
-// random points (seeded) and reruns them. serve is left out here: the
-// local engine has its own tests.
+// random points (seeded) and reruns them. serve, a server rather than a
+// command that ends, has its own loop: TestCrashServe.
 func TestCrashPlanDiffReport(t *testing.T) {
 	bin := testBinary(t)
 	work := t.TempDir()
