@@ -575,7 +575,7 @@ func (c *countWriter) Write(p []byte) (int, error) {
 // temp dir on first use.
 func (s *Sorter) nextPath() (string, error) {
 	if s.dir == "" {
-		dir, err := os.MkdirTemp(s.o.TmpDir, "s3batchkit-sort-")
+		dir, err := newSpillDir(s.o.TmpDir)
 		if err != nil {
 			return "", fmt.Errorf("%w: creating a temp dir in %q: %w", ErrSpill, s.o.TmpDir, err)
 		}

@@ -1,0 +1,67 @@
+//go:build unix
+
+package partition
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// TestStaleSpillsRemoved: a spill folder left by a process that is gone
+// is removed when a sort next spills in the same temp dir; folders of live
+// processes, and folders whose names carry no process id, stay.
+func TestStaleSpillsRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	// A process that has exited: its id names no process (unless reused
+	// at once, which the live-folder check below would then also cover).
+	cmd := exec.Command("true")
+	if err := cmd.Run(); err != nil {
+		t.Skip("cannot run true:", err)
+	}
+	dead := cmd.Process.Pid
+	mk := func(name string) string {
+		p := filepath.Join(tmp, name)
+		if err := os.MkdirAll(filepath.Join(p, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(p, "run-000001.arrows"), []byte("spill"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	stale := mk(fmt.Sprintf("%s%d-123", spillDirPrefix, dead))
+	live := mk(fmt.Sprintf("%s%d-456", spillDirPrefix, os.Getppid()))
+	legacy := mk(spillDirPrefix + "789")
+	other := mk("unrelated-folder")
+
+	s := NewSorter(SortOptions{Memory: 16 << 10, TmpDir: tmp, Fields: sortTestFields, BatchRows: 64})
+	defer s.Close()
+	rows := randomRows(4, 2000)
+	rec := makeBatch(t, rows, sortTestFields)
+	defer rec.Release()
+	sel := make([]int32, len(rows))
+	for i := range sel {
+		sel[i] = int32(i)
+	}
+	if err := s.Add(context.Background(), rec, sortTestFields, sel); err != nil {
+		t.Fatal(err)
+	}
+	if s.dir == "" {
+		t.Fatal("the sort did not spill")
+	}
+	if _, err := os.Stat(stale); !os.IsNotExist(err) {
+		t.Errorf("stale spill folder of dead process %d still there (%v)", dead, err)
+	}
+	for _, p := range []string{live, legacy, other} {
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("%s removed: %v", filepath.Base(p), err)
+		}
+	}
+	if want := fmt.Sprintf("%s%d-", spillDirPrefix, os.Getpid()); filepath.Base(s.dir)[:len(want)] != want {
+		t.Errorf("spill folder %s does not carry this process id", s.dir)
+	}
+}
