@@ -34,8 +34,18 @@ type GenOptions struct {
 	Versions bool
 	// Files is the number of data files; zero means one per 500,000 rows.
 	Files int
-	// Bucket is the source bucket name; empty means "example-source-bucket".
+	// Bucket is the source bucket name; empty means
+	// "example-source-bucket", or "example-target-bucket" for a
+	// DiffTarget.
 	Bucket string
+	// DiffTarget writes, instead of the report these options describe,
+	// the target of a diff pair: that report's rows (the same Seed, Rows
+	// and Files, in Bucket, which should differ from the source's) with 1%
+	// of the objects different, chosen by row index i over the whole
+	// report: i%300 == 0 is missing, i%300 == 100 is one byte larger,
+	// i%300 == 200 is followed by an extra object, its key + ".extra".
+	// GenResult.Diff and DiffFiltered count them. Not with Versions.
+	DiffTarget bool
 	// Workers bounds files written at once; zero means GOMAXPROCS.
 	Workers int
 }
@@ -44,7 +54,68 @@ type GenOptions struct {
 type GenResult struct {
 	Manifest string // path of manifest.json
 	Files    int
+	Rows     int64 // rows written: Rows, less missing and plus extra objects in a diff target
 	Bytes    int64 // total data bytes
+	// Diff, for a diff target, is what a diff of the source report and
+	// this one must find; DiffFiltered what it must find with BenchFilter
+	// on both sides (the diff stage). They differ by the objects the
+	// filter drops, and by the changed objects it drops at the source
+	// only (1,023 bytes there, 1,024 at the target), which are extra.
+	Diff, DiffFiltered DiffCounts
+}
+
+// DiffCounts are the objects that differ between the two reports of a
+// diff pair.
+type DiffCounts struct {
+	Missing int64 `json:"missing"` // only in the source
+	Changed int64 `json:"changed"` // in both, with another size
+	Extra   int64 `json:"extra"`   // only in the target
+}
+
+func (d *DiffCounts) add(e DiffCounts) {
+	d.Missing += e.Missing
+	d.Changed += e.Changed
+	d.Extra += e.Extra
+}
+
+// diffTarget turns the rows of a report into those of its diff target
+// (GenOptions.DiffTarget) and counts the differences.
+type diffTarget struct {
+	all, filtered DiffCounts
+}
+
+// write writes with write what stands in the target for row r, row index
+// i of the whole report: nothing, r changed, or r and an extra object. It
+// may modify r.
+func (d *diffTarget) write(i int64, r *Row, write func(*Row) error) error {
+	kept := benchKeeps(r)
+	switch i % 300 {
+	case 0:
+		d.all.Missing++
+		if kept {
+			d.filtered.Missing++
+		}
+		return nil
+	case 100:
+		r.Size++
+		d.all.Changed++
+		switch {
+		case kept:
+			d.filtered.Changed++
+		case benchKeeps(r):
+			d.filtered.Extra++ // the filter drops it at the source only
+		}
+	case 200:
+		if err := write(r); err != nil {
+			return err
+		}
+		r.Key += ".extra"
+		d.all.Extra++
+		if kept {
+			d.filtered.Extra++
+		}
+	}
+	return write(r)
 }
 
 // fileWriter writes generated rows in one format.
@@ -85,7 +156,14 @@ func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
 	if int64(o.Files) > o.Rows {
 		o.Files = int(o.Rows)
 	}
-	if o.Bucket == "" {
+	if o.DiffTarget && o.Versions {
+		return nil, errors.New("gen: a diff target is generated without versions")
+	}
+	switch {
+	case o.Bucket != "":
+	case o.DiffTarget:
+		o.Bucket = "example-target-bucket"
+	default:
 		o.Bucket = "example-source-bucket"
 	}
 	if o.Workers <= 0 {
@@ -100,30 +178,38 @@ func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
 		MD5  string `json:"MD5checksum"`
 	}
 	files := make([]fileInfo, o.Files)
+	written := make([]fileResult, o.Files)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Workers)
+	var next int64 // row index of the next file's first row
 	for k := 0; k < o.Files; k++ {
 		rows := o.Rows / int64(o.Files)
 		if int64(k) < o.Rows%int64(o.Files) {
 			rows++
 		}
+		first := next
+		next += rows
 		g.Go(func() error {
 			sum := md5.Sum([]byte(fmt.Sprintf("%d/%d", o.Seed, k)))
 			key := "data/" + hex.EncodeToString(sum[:]) + spec.ext
-			size, md, err := writeFile(gctx, filepath.Join(o.Out, filepath.FromSlash(key)), spec, o, k, rows)
+			fr, err := writeFile(gctx, filepath.Join(o.Out, filepath.FromSlash(key)), spec, o, k, first, rows)
 			if err != nil {
 				return err
 			}
-			files[k] = fileInfo{Key: key, Size: size, MD5: md}
+			files[k] = fileInfo{Key: key, Size: fr.size, MD5: fr.md5}
+			written[k] = fr
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	var total int64
-	for _, f := range files {
-		total += f.Size
+	res := &GenResult{Files: o.Files}
+	for _, f := range written {
+		res.Bytes += f.size
+		res.Rows += f.rows
+		res.Diff.add(f.diff.all)
+		res.DiffFiltered.add(f.diff.filtered)
 	}
 	man := map[string]any{
 		"sourceBucket":      o.Bucket,
@@ -146,7 +232,8 @@ func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
 	if err := os.WriteFile(filepath.Join(o.Out, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644); err != nil {
 		return nil, err
 	}
-	return &GenResult{Manifest: mpath, Files: o.Files, Bytes: total}, nil
+	res.Manifest = mpath
+	return res, nil
 }
 
 type hashCounter struct {
@@ -160,33 +247,54 @@ func (c *hashCounter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-func writeFile(ctx context.Context, path string, spec formatSpec, o GenOptions, k int, rows int64) (int64, string, error) {
+// fileResult describes a written data file.
+type fileResult struct {
+	size int64
+	md5  string
+	rows int64
+	diff diffTarget // with GenOptions.DiffTarget
+}
+
+// writeFile writes data file k, whose rows are rows first to first+rows-1
+// of the report.
+func writeFile(ctx context.Context, path string, spec formatSpec, o GenOptions, k int, first, rows int64) (fileResult, error) {
+	var res fileResult
 	f, err := os.Create(path)
 	if err != nil {
-		return 0, "", err
+		return res, err
 	}
 	defer f.Close()
 	hc := &hashCounter{h: md5.New()}
 	fw, err := spec.newWriter(io.MultiWriter(f, hc), o.Versions)
 	if err != nil {
-		return 0, "", err
+		return res, err
+	}
+	write := func(r *Row) error {
+		res.rows++
+		return fw.Write(r)
 	}
 	gen := newRowGen(o.Seed, k, o.Bucket, o.Versions)
 	var r Row
 	for i := int64(0); i < rows; i++ {
 		if i&0xffff == 0 && ctx.Err() != nil {
-			return 0, "", ctx.Err()
+			return res, ctx.Err()
 		}
 		gen.next(&r)
-		if err := fw.Write(&r); err != nil {
-			return 0, "", err
+		if o.DiffTarget {
+			err = res.diff.write(first+i, &r, write)
+		} else {
+			err = write(&r)
+		}
+		if err != nil {
+			return res, err
 		}
 	}
 	if err := fw.Close(); err != nil {
-		return 0, "", err
+		return res, err
 	}
 	if err := f.Close(); err != nil {
-		return 0, "", err
+		return res, err
 	}
-	return hc.n, hex.EncodeToString(hc.h.Sum(nil)), nil
+	res.size, res.md5 = hc.n, hex.EncodeToString(hc.h.Sum(nil))
+	return res, nil
 }

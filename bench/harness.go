@@ -22,7 +22,7 @@ const (
 	StageFilter = "filter" // scan + filter (size and storage class)
 	StageSort   = "sort"   // scan + filter + external sort + shard cutting, writing nothing
 	StagePlan   = "plan"   // the whole plan, shards written to a temporary folder
-	StageDiff   = "diff"   // diff of two reports differing by 1% (needs package diff)
+	StageDiff   = "diff"   // scan + filter + sort of two reports differing by 1%, their merge, copy and delete shards (RegisterDiffStage)
 	StageReport = "report" // merge of synthetic completion reports
 )
 
@@ -177,8 +177,12 @@ type Output struct {
 type StageResult struct {
 	Format string `json:"format"` // "completion-csv" for the report stage
 	Stage  string `json:"stage"`
-	Rows   int64  `json:"rows"` // rows of the report (tasks for the report stage)
-	Files  int    `json:"files"`
+	// Rows is the rows of the report (tasks for the report stage; for the
+	// diff stage, the rows of both reports, TargetRows of them in the
+	// target).
+	Rows       int64 `json:"rows"`
+	TargetRows int64 `json:"target_rows,omitempty"`
+	Files      int   `json:"files"` // data files (of both reports for the diff stage)
 	// Skipped, when not empty, says why the stage was not measured.
 	Skipped string        `json:"skipped,omitempty"`
 	Runs    []Measurement `json:"runs,omitempty"`
@@ -264,8 +268,8 @@ func measureSize(ctx context.Context, o Options, p *progress, rows int64, stages
 				continue
 			}
 			sr := StageResult{Format: format, Stage: st, Rows: rows}
-			if st == StageDiff && diffStage == nil {
-				sr.Skipped = "package diff is not in this build yet"
+			if st == StageDiff && diffStage.Load() == nil {
+				sr.Skipped = ErrNoDiffStage.Error()
 				p.done += o.Runs
 				out = append(out, sr)
 				continue
@@ -288,6 +292,23 @@ func measureSize(ctx context.Context, o Options, p *progress, rows int64, stages
 			}
 			sr.Files = rep.Files
 			spec := RunSpec{Stage: st, Format: format, Manifest: rep.Manifest, Workers: o.Workers, TmpDir: o.TmpDir}
+			if st == StageDiff {
+				p.say(fmt.Sprintf("generating %s diff target of %s rows", format, count(rows)))
+				tgt, err := ensureDiffTarget(ctx, o, format, rows)
+				if err != nil {
+					if ctx.Err() != nil {
+						return nil, ctx.Err()
+					}
+					sr.Skipped = err.Error()
+					p.done += o.Runs
+					out = append(out, sr)
+					continue
+				}
+				spec.Target, spec.WantDiff = tgt.Manifest, tgt.Diff
+				sr.Rows += tgt.Rows
+				sr.TargetRows = tgt.Rows
+				sr.Files += tgt.Files
+			}
 			if err := measureStage(ctx, o, p, spec, &sr); err != nil {
 				return nil, err
 			}
@@ -397,7 +418,11 @@ func median(v []float64) float64 {
 type cachedReport struct {
 	Manifest string `json:"manifest"`
 	Files    int    `json:"files"`
+	Rows     int64  `json:"rows,omitempty"`
 	Bytes    int64  `json:"bytes"`
+	// Diff, for a diff target, is what the diff stage must find
+	// (GenResult.DiffFiltered).
+	Diff *DiffCounts `json:"diff,omitempty"`
 }
 
 const cacheMarker = "bench-complete.json"
@@ -405,6 +430,12 @@ const cacheMarker = "bench-complete.json"
 // ReportDir returns the cache folder of a generated report.
 func ReportDir(cache, format string, rows int64, files int, seed uint64) string {
 	return filepath.Join(cache, fmt.Sprintf("%s-%drows-%dfiles-seed%d", format, rows, files, seed))
+}
+
+// diffTargetDir returns the cache folder of the diff target of the
+// report in ReportDir.
+func diffTargetDir(cache, format string, rows int64, files int, seed uint64) string {
+	return ReportDir(cache, format, rows, files, seed) + "-diff-target"
 }
 
 // EnsureReport returns the manifest.json of the generated report for
@@ -422,26 +453,47 @@ func EnsureReport(ctx context.Context, o Options, format string, rows int64) (st
 }
 
 func ensureReport(ctx context.Context, o Options, format string, rows int64) (*cachedReport, error) {
-	dir := ReportDir(o.Dir, format, rows, o.Files, o.Seed)
-	marker := filepath.Join(dir, cacheMarker)
+	g := GenOptions{Rows: rows, Format: format, Out: ReportDir(o.Dir, format, rows, o.Files, o.Seed), Seed: o.Seed, Files: o.Files}
+	return ensureGenerated(ctx, g)
+}
+
+// ensureDiffTarget is ensureReport for the diff target of the report:
+// the same rows in another bucket, 1% different (GenOptions.DiffTarget).
+func ensureDiffTarget(ctx context.Context, o Options, format string, rows int64) (*cachedReport, error) {
+	g := GenOptions{Rows: rows, Format: format, Out: diffTargetDir(o.Dir, format, rows, o.Files, o.Seed), Seed: o.Seed, Files: o.Files,
+		DiffTarget: true}
+	return ensureGenerated(ctx, g)
+}
+
+// ensureGenerated returns the report g describes from the cache folder
+// g.Out if a complete one is there, else generates it into g.Out.
+func ensureGenerated(ctx context.Context, g GenOptions) (*cachedReport, error) {
+	marker := filepath.Join(g.Out, cacheMarker)
 	if raw, err := os.ReadFile(marker); err == nil {
 		var c cachedReport
-		if json.Unmarshal(raw, &c) == nil && c.Manifest != "" {
+		if json.Unmarshal(raw, &c) == nil && c.Manifest != "" && (c.Diff != nil) == g.DiffTarget {
 			if _, err := os.Stat(c.Manifest); err == nil {
 				return &c, nil
 			}
 		}
 	}
+	what := g.Format + " report"
+	if g.DiffTarget {
+		what = g.Format + " diff target"
+	}
 	// An incomplete folder (interrupted generation) is replaced.
-	if err := os.RemoveAll(dir); err != nil {
+	if err := os.RemoveAll(g.Out); err != nil {
 		return nil, err
 	}
-	g, err := Generate(ctx, GenOptions{Rows: rows, Format: format, Out: dir, Seed: o.Seed, Files: o.Files})
+	res, err := Generate(ctx, g)
 	if err != nil {
-		os.RemoveAll(dir)
-		return nil, fmt.Errorf("generating %s report: %w", format, err)
+		os.RemoveAll(g.Out)
+		return nil, fmt.Errorf("generating %s: %w", what, err)
 	}
-	c := cachedReport{Manifest: g.Manifest, Files: g.Files, Bytes: g.Bytes}
+	c := cachedReport{Manifest: res.Manifest, Files: res.Files, Rows: res.Rows, Bytes: res.Bytes}
+	if g.DiffTarget {
+		c.Diff = &res.DiffFiltered
+	}
 	raw, _ := json.Marshal(c)
 	if err := os.WriteFile(marker, raw, 0o644); err != nil {
 		return nil, err

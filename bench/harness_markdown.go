@@ -68,8 +68,13 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 		"Stages: `read` decodes the columns a plan needs; `filter` adds the filter;\n"+
 		"`sort` adds the external sort and the shard\n"+
 		"cutter (a dry run: nothing written); `plan` writes the shards and plan.json;\n"+
-		"`report` merges Batch Operations completion reports (1%% failed). \"10^9 rows\"\n"+
-		"projects the wall time linearly from the measured rate.\n\n", r.Filter)
+		"`diff` compares the report with a copy in another bucket that differs in 1%%\n"+
+		"of its objects (a third missing, a third one byte larger, a third extra): both\n"+
+		"read, filtered and sorted, merged, and written as copy and delete shards with\n"+
+		"diff.json; every run is checked to find exactly those differences, and its rows\n"+
+		"and bytes are those of both reports; `report` merges Batch Operations\n"+
+		"completion reports (1%% failed). \"10^9 rows\" projects the wall time linearly\n"+
+		"from the measured rate.\n\n", r.Filter)
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err
 	}

@@ -2,10 +2,13 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -31,6 +34,20 @@ func BenchFilter() inventory.FilterOptions {
 	return inventory.FilterOptions{MinSize: BenchMinSize, StorageClasses: BenchStorageClasses}
 }
 
+// benchKeeps tells whether BenchFilter keeps a generated row (of a report
+// without versions), for the counts of a diff target.
+func benchKeeps(r *Row) bool {
+	if r.SizeNull || r.Size < BenchMinSize {
+		return false
+	}
+	for _, c := range BenchStorageClasses {
+		if strings.EqualFold(r.StorageClass, c) {
+			return true
+		}
+	}
+	return false
+}
+
 // scanFields is the projection of the read and filter stages: the columns
 // a sorted plan reads (partition.Plan's cutter and sort fields), so that
 // read ⊂ filter ⊂ sort ⊂ plan measure growing shares of the same work.
@@ -44,16 +61,53 @@ type RunSpec struct {
 	Manifest string `json:"manifest"` // manifest.json; the report folder for the report stage
 	Workers  int    `json:"workers,omitempty"`
 	TmpDir   string `json:"tmp_dir,omitempty"`
+	// Target is the diff stage's second report (Manifest is the source):
+	// a diff target (GenOptions.DiffTarget) of Manifest's report, whose
+	// differences under BenchFilter are WantDiff.
+	Target   string      `json:"target,omitempty"`
+	WantDiff *DiffCounts `json:"want_diff,omitempty"`
 }
 
-// diffStage runs the diff stage; nil while package diff is not part of
-// the build. The file that adds it (harness_diff.go) also has to generate
-// the second report, 1% different from the first.
-var diffStage func(ctx context.Context, spec RunSpec) (Output, error)
+// DiffStage runs one diff for the diff stage: the report of
+// spec.Manifest (source) against that of spec.Target, with BenchFilter on
+// both sides, reports of different buckets allowed, spec.Workers data
+// files decoded at once, its output and sort spills under spec.TmpDir
+// and removed before it returns. It returns what it read (RowsRead and
+// InputBytes of both reports, RowsKept the rows compared) and the objects
+// it found only in the source (Missing), in both with a difference
+// (Changed) and only in the target (Extra).
+type DiffStage func(ctx context.Context, spec RunSpec) (Output, DiffCounts, error)
+
+// diffStage is the registered DiffStage, nil until RegisterDiffStage.
+var diffStage atomic.Pointer[DiffStage]
+
+// RegisterDiffStage makes fn the implementation of the diff stage, or,
+// with nil, leaves the stage without one (Run then reports it skipped).
+// Package bench cannot import package diff (whose tests import bench), so
+// the program that runs the harness registers it, from an init function
+// so that its child processes (ChildMain) have it too. It is safe to call
+// at any time; runs already started keep the stage they began with.
+func RegisterDiffStage(fn DiffStage) {
+	if fn == nil {
+		diffStage.Store(nil)
+		return
+	}
+	diffStage.Store(&fn)
+}
+
+// ErrNoDiffStage is returned by RunStage for the diff stage when no
+// DiffStage is registered; Run reports the stage skipped with it.
+var ErrNoDiffStage = errors.New("no diff implementation in this program (it must call bench.RegisterDiffStage, as s3batchkit does)")
+
+// ErrDiffMismatch is returned (wrapped) by RunStage when the diff stage
+// found other differences than the target report holds: a measurement
+// of a wrong result is no measurement.
+var ErrDiffMismatch = errors.New("bench: the diff found other differences than the target report holds")
 
 // RunStage runs one stage once in this process and returns what it did.
 // Sort and plan stages set the Go memory limit as `s3batchkit plan` does
-// (sort budget + 256 MiB) for their duration, unless GOMEMLIMIT is set.
+// (sort budget + 256 MiB), and the diff stage as `s3batchkit diff` does
+// (sort budget + 384 MiB), for their duration, unless GOMEMLIMIT is set.
 func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 	ro := inventory.ReaderOptions{Workers: spec.Workers}
 	switch spec.Stage {
@@ -86,10 +140,7 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 		}
 		return Output{RowsRead: plan.Counters.RowsRead, RowsKept: plan.Counters.RowsKept, InputBytes: stats.InputBytes}, nil
 	case StageDiff:
-		if diffStage == nil {
-			return Output{}, fmt.Errorf("%w: the diff stage needs package diff", ErrOptions)
-		}
-		return diffStage(ctx, spec)
+		return runDiffStage(ctx, spec)
 	case StageReport:
 		dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-report-")
 		if err != nil {
@@ -107,6 +158,29 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 		return Output{RowsRead: s.Tasks.Total, RowsKept: s.Tasks.Total, InputBytes: size}, nil
 	}
 	return Output{}, fmt.Errorf("%w: unknown stage %q", ErrOptions, spec.Stage)
+}
+
+func runDiffStage(ctx context.Context, spec RunSpec) (Output, error) {
+	fn := diffStage.Load()
+	if fn == nil {
+		return Output{}, ErrNoDiffStage
+	}
+	if spec.Target == "" || spec.WantDiff == nil {
+		return Output{}, fmt.Errorf("%w: the diff stage needs a target report and the differences it holds", ErrOptions)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 384<<20)
+		defer debug.SetMemoryLimit(prev)
+	}
+	out, got, err := (*fn)(ctx, spec)
+	if err != nil {
+		return Output{}, err
+	}
+	if want := *spec.WantDiff; got != want {
+		return Output{}, fmt.Errorf("%w: found %d missing, %d changed and %d extra objects, want %d, %d and %d (%s against %s)",
+			ErrDiffMismatch, got.Missing, got.Changed, got.Extra, want.Missing, want.Changed, want.Extra, spec.Manifest, spec.Target)
+	}
+	return out, nil
 }
 
 func scanStage(ctx context.Context, spec RunSpec, ro inventory.ReaderOptions) (Output, error) {

@@ -139,16 +139,29 @@ func groupTables(results []StageResult, byFormat bool) []*Table {
 		rows := groups[k]
 		t := &Table{}
 		if byFormat {
-			t.Title = fmt.Sprintf("%s, %s rows, %d file(s)", formatTitle(k.format), count(rows[0].Rows), rows[0].Files)
+			// The report's size, not the two reports of a diff.
+			first := rows[0]
+			for _, s := range rows {
+				if s.Stage != StageDiff {
+					first = s
+					break
+				}
+			}
+			if first.TargetRows > 0 { // a diff alone: its files are of both reports
+				t.Title = fmt.Sprintf("%s, %s rows", formatTitle(k.format), count(first.Rows-first.TargetRows))
+			} else {
+				t.Title = fmt.Sprintf("%s, %s rows, %d file(s)", formatTitle(k.format), count(first.Rows), first.Files)
+			}
 			t.Head = []string{"stage", "rows/s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
 		} else {
 			t.Title = fmt.Sprintf("%s, stage %s, by size", formatTitle(k.format), k.stage)
 			t.Head = []string{"rows", "rows/s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
 		}
+		diffNote := false
 		for _, s := range rows {
 			label := s.Stage
 			if !byFormat {
-				label = count(s.Rows)
+				label = count(s.Rows - s.TargetRows)
 			}
 			if s.Skipped != "" {
 				t.Rows = append(t.Rows, []string{label, "skipped", "", "", "", "", ""})
@@ -157,6 +170,10 @@ func groupTables(results []StageResult, byFormat bool) []*Table {
 			}
 			t.Rows = append(t.Rows, []string{label, Rate(s.RowsPerSec), fmt.Sprintf("%.1f", s.MBPerSec),
 				Seconds(s.WallSeconds), Seconds(s.CPUSeconds), Bytes(s.PeakBytes), Duration(s.Projected1e9)})
+			diffNote = diffNote || s.Stage == StageDiff && s.TargetRows > 0
+		}
+		if diffNote {
+			t.Notes = append(t.Notes, "diff: rows/s, input MB/s and 10^9 rows count the rows and bytes of both reports (the report and a target 1% different)")
 		}
 		out = append(out, t)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/xml"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -13,6 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
@@ -314,8 +318,8 @@ func TestRunInProcess(t *testing.T) {
 		if sorted.RowsKept != filter.RowsKept || plan.RowsKept != filter.RowsKept {
 			t.Errorf("%s kept: filter %d, sort %d, plan %d", f, filter.RowsKept, sorted.RowsKept, plan.RowsKept)
 		}
-		if got[f+"/diff"].Skipped == "" {
-			t.Errorf("%s diff not skipped", f)
+		if d := got[f+"/diff"]; d.Skipped != ErrNoDiffStage.Error() || len(d.Runs) != 0 {
+			t.Errorf("%s diff without a registered stage: skipped %q, %d runs; want skipped for lack of RegisterDiffStage", f, d.Skipped, len(d.Runs))
 		}
 		if plan.WallSeconds <= 0 || plan.PeakBytes <= 0 || plan.Projected1e9 <= 0 {
 			t.Errorf("%s plan measurements %+v", f, plan)
@@ -343,7 +347,7 @@ func TestRunInProcess(t *testing.T) {
 	if err := res.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CSV.gz, 3,000 rows, 2 file(s)", "Parquet, stage plan, by size", "diff skipped"} {
+	for _, want := range []string{"CSV.gz, 3,000 rows, 2 file(s)", "Parquet, stage plan, by size", "diff skipped: " + ErrNoDiffStage.Error()} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, b.String())
 		}
@@ -363,6 +367,235 @@ func TestRunInProcess(t *testing.T) {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("markdown lacks %q", want)
 		}
+	}
+}
+
+// reportObjects reads a report's objects, with BenchFilter if filter is
+// set: key → size and ETag. It also returns the report's bucket and rows.
+func reportObjects(t *testing.T, loc string, filter bool) (map[string]string, string, int64) {
+	t.Helper()
+	ctx := context.Background()
+	r, err := inventory.Open(ctx, loc, inventory.ReaderOptions{Fields: inventory.AllFields})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f *inventory.Filter
+	if filter {
+		if f, err = inventory.NewFilter(BenchFilter()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	objects := map[string]string{}
+	var bucket string
+	var rows int64
+	fields := r.Fields()
+	var sel []int32
+	err = r.Scan(ctx, func(rec arrow.RecordBatch) error {
+		b := inventory.Batch{Rec: rec, Fields: fields}
+		keys, buckets, etags := b.Strings(inventory.Key), b.Strings(inventory.Bucket), b.Strings(inventory.ETag)
+		sizes, _ := b.Int64s(inventory.Size)
+		sel = sel[:0]
+		for i := 0; i < int(rec.NumRows()); i++ {
+			sel = append(sel, int32(i))
+		}
+		if f != nil {
+			sel = f.Select(rec, fields, sel, inventory.Drops{})
+		}
+		rows += rec.NumRows()
+		for _, i := range sel {
+			k := string(inventory.StringBytes(keys, int(i)))
+			if _, dup := objects[k]; dup {
+				t.Errorf("%s: key %q twice", loc, k)
+			}
+			objects[k] = fmt.Sprintf("%d %s", sizes[i], inventory.StringBytes(etags, int(i)))
+			bucket = string(inventory.StringBytes(buckets, int(i)))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return objects, bucket, rows
+}
+
+// naiveDiff diffs two reports in memory, with BenchFilter if filter is
+// set, and returns the differences and the rows of both.
+func naiveDiff(t *testing.T, source, target string, filter bool) (DiffCounts, int64) {
+	t.Helper()
+	src, _, srcRows := reportObjects(t, source, filter)
+	tgt, _, tgtRows := reportObjects(t, target, filter)
+	var d DiffCounts
+	for k, v := range src {
+		switch w, ok := tgt[k]; {
+		case !ok:
+			d.Missing++
+		case w != v:
+			d.Changed++
+		}
+	}
+	for k := range tgt {
+		if _, ok := src[k]; !ok {
+			d.Extra++
+		}
+	}
+	return d, srcRows + tgtRows
+}
+
+// TestGenerateDiffTarget checks, in every format, that a diff target
+// differs from its source report in just the objects its counts say, the
+// row index running across data files.
+func TestGenerateDiffTarget(t *testing.T) {
+	const rows = 3001 // files of 1001, 1000 and 1000 rows
+	for _, format := range Formats {
+		t.Run(format, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := context.Background()
+			src, err := Generate(ctx, GenOptions{Rows: rows, Format: format, Out: filepath.Join(dir, "src"), Seed: 7, Files: 3})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tgt, err := Generate(ctx, GenOptions{Rows: rows, Format: format, Out: filepath.Join(dir, "tgt"), Seed: 7, Files: 3, DiffTarget: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Row indexes 0, 300, …, 3000 are missing; 100, …, 2900
+			// changed; 200, …, 2900 followed by an extra object.
+			want := DiffCounts{Missing: 11, Changed: 10, Extra: 10}
+			if tgt.Diff != want {
+				t.Errorf("Diff = %+v, want %+v", tgt.Diff, want)
+			}
+			if src.Rows != rows || tgt.Rows != rows-want.Missing+want.Extra || tgt.Files != 3 {
+				t.Errorf("rows: source %d, target %d in %d files; want %d and %d in 3", src.Rows, tgt.Rows, tgt.Files, rows, rows-want.Missing+want.Extra)
+			}
+			if src.Diff != (DiffCounts{}) || src.DiffFiltered != (DiffCounts{}) {
+				t.Errorf("a source report counts differences: %+v %+v", src.Diff, src.DiffFiltered)
+			}
+			got, both := naiveDiff(t, src.Manifest, tgt.Manifest, false)
+			if got != tgt.Diff || both != src.Rows+tgt.Rows {
+				t.Errorf("the reports differ by %+v in %d rows; the target says %+v in %d", got, both, tgt.Diff, src.Rows+tgt.Rows)
+			}
+			got, _ = naiveDiff(t, src.Manifest, tgt.Manifest, true)
+			if got != tgt.DiffFiltered || got.Missing == 0 || got.Changed == 0 || got.Extra == 0 {
+				t.Errorf("with the bench filter the reports differ by %+v; the target says %+v", got, tgt.DiffFiltered)
+			}
+			_, sb, _ := reportObjects(t, src.Manifest, false)
+			_, tb, _ := reportObjects(t, tgt.Manifest, false)
+			if sb != "example-source-bucket" || tb != "example-target-bucket" {
+				t.Errorf("buckets %q and %q", sb, tb)
+			}
+		})
+	}
+	if _, err := Generate(context.Background(), GenOptions{Rows: 10, Out: t.TempDir(), DiffTarget: true, Versions: true}); err == nil {
+		t.Error("a diff target with versions was generated")
+	}
+}
+
+// TestDiffTargetFilter checks the filtered counts where the change
+// crosses the filter: a 1,023-byte object that grows to 1,024 bytes is
+// dropped at the source only, so a filtered diff sees it as extra.
+func TestDiffTargetFilter(t *testing.T) {
+	tests := []struct {
+		name          string
+		i             int64
+		row           Row
+		wantRows      []string // keys and sizes written
+		all, filtered DiffCounts
+	}{
+		{"unchanged", 1, Row{Key: "a", Size: 5000, StorageClass: "STANDARD"}, []string{"a 5000"}, DiffCounts{}, DiffCounts{}},
+		{"missing", 300, Row{Key: "a", Size: 5000, StorageClass: "STANDARD"}, nil, DiffCounts{Missing: 1}, DiffCounts{Missing: 1}},
+		{"missing, filtered out", 0, Row{Key: "a", Size: 5000, StorageClass: "GLACIER"}, nil, DiffCounts{Missing: 1}, DiffCounts{}},
+		{"changed", 100, Row{Key: "a", Size: 5000, StorageClass: "STANDARD"}, []string{"a 5001"}, DiffCounts{Changed: 1}, DiffCounts{Changed: 1}},
+		{"changed across the filter", 400, Row{Key: "a", Size: 1023, StorageClass: "STANDARD_IA"}, []string{"a 1024"}, DiffCounts{Changed: 1}, DiffCounts{Extra: 1}},
+		{"changed, filtered out", 100, Row{Key: "a", Size: 10, StorageClass: "STANDARD"}, []string{"a 11"}, DiffCounts{Changed: 1}, DiffCounts{}},
+		{"extra", 200, Row{Key: "a", Size: 5000, StorageClass: "INTELLIGENT_TIERING"}, []string{"a 5000", "a.extra 5000"}, DiffCounts{Extra: 1}, DiffCounts{Extra: 1}},
+		{"extra, filtered out", 500, Row{Key: "a", Size: 5000, StorageClass: "DEEP_ARCHIVE"}, []string{"a 5000", "a.extra 5000"}, DiffCounts{Extra: 1}, DiffCounts{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var d diffTarget
+			var got []string
+			r := tt.row
+			err := d.write(tt.i, &r, func(r *Row) error {
+				got = append(got, fmt.Sprintf("%s %d", r.Key, r.Size))
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "|") != strings.Join(tt.wantRows, "|") || d.all != tt.all || d.filtered != tt.filtered {
+				t.Errorf("wrote %q, counted %+v and %+v filtered; want %q, %+v and %+v", got, d.all, d.filtered, tt.wantRows, tt.all, tt.filtered)
+			}
+		})
+	}
+}
+
+// TestRunDiffStage runs the diff stage with a registered stand-in (the
+// real one, package diff, is registered and tested by cmd/s3batchkit):
+// the harness must generate the target, hand both reports to the stage,
+// count the rows of both, and refuse a result that misses the
+// differences generated.
+func TestRunDiffStage(t *testing.T) {
+	t.Cleanup(func() { RegisterDiffStage(nil) })
+	var specs []RunSpec
+	var lie DiffCounts // added to what the stand-in finds
+	RegisterDiffStage(func(ctx context.Context, spec RunSpec) (Output, DiffCounts, error) {
+		specs = append(specs, spec)
+		d, rows := naiveDiff(t, spec.Manifest, spec.Target, true)
+		d.Missing += lie.Missing
+		return Output{RowsRead: rows, RowsKept: rows, InputBytes: 1}, d, nil
+	})
+	dir := t.TempDir()
+	o := Options{Rows: 3000, Formats: []string{"csv"}, Stages: []string{StageDiff}, Runs: 2, Files: 2, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Stages) != 1 || len(specs) != 2 {
+		t.Fatalf("%d results, %d runs; want 1 and 2", len(res.Stages), len(specs))
+	}
+	sr := res.Stages[0]
+	want := *specs[0].WantDiff
+	if sr.Skipped != "" || len(sr.Runs) != 2 || sr.TargetRows != 3000-want.Missing+want.Extra || sr.Rows != 3000+sr.TargetRows || sr.Files != 4 || sr.RowsPerSec <= 0 {
+		t.Errorf("diff stage %+v", sr)
+	}
+	if s := specs[0]; s.Stage != StageDiff || s.Target == "" || s.Target == s.Manifest || s.TmpDir != dir {
+		t.Errorf("spec %+v", s)
+	}
+	var b bytes.Buffer
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"CSV.gz, 3,000 rows\n", "  diff ", "diff: rows/s"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, b.String())
+		}
+	}
+
+	// A second run finds both reports in the cache.
+	entries, _ := os.ReadDir(o.Dir)
+	if len(entries) != 2 {
+		t.Errorf("cache holds %d entries, want the report and its diff target", len(entries))
+	}
+	o.Runs = 1
+	lie = DiffCounts{Missing: 1}
+	if _, err := Run(context.Background(), o); !errors.Is(err, ErrDiffMismatch) {
+		t.Errorf("a diff finding one more missing object: err %v, want ErrDiffMismatch", err)
+	}
+	if again, _ := os.ReadDir(o.Dir); len(again) != len(entries) {
+		t.Errorf("cache grew from %d to %d entries on a repeated run", len(entries), len(again))
+	}
+
+	// Without a stage, the stage is skipped, and RunStage says why.
+	RegisterDiffStage(nil)
+	res, err = Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sr := res.Stages[0]; sr.Skipped != ErrNoDiffStage.Error() || len(sr.Runs) != 0 {
+		t.Errorf("unregistered diff stage %+v", sr)
+	}
+	if _, err := RunStage(context.Background(), specs[0]); !errors.Is(err, ErrNoDiffStage) {
+		t.Errorf("RunStage without a diff stage: err %v, want ErrNoDiffStage", err)
 	}
 }
 

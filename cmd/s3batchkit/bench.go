@@ -34,7 +34,10 @@ set) and the wall time 10^9 rows would take at the measured rate.
 Stages: read (decode the columns a plan needs), filter (+ size >= 1 KiB and
 storage class STANDARD, STANDARD_IA or INTELLIGENT_TIERING), sort (+ external
 sort and shard cutting, writing nothing), plan (the whole plan, shards
-written to a temporary folder), diff (needs the diff package), report
+written to a temporary folder), diff (the report against a copy in another
+bucket that differs in 1% of its objects, generated and kept beside it: both
+filtered and sorted, then merged into copy and delete shards; each run must
+find exactly those differences; rows and bytes count both reports), report
 (merge of synthetic completion reports, 1% failed).
 
 Examples:
@@ -43,6 +46,9 @@ Examples:
 
    # CSV.gz only, 10M rows, plan stage, as JSON
    s3batchkit bench --rows 1e7 --formats csv --stages plan --json > bench.json
+
+   # the diff stage alone, 1M rows against 1M rows, one run per format
+   s3batchkit bench --stages diff --runs 1
 
    # does time grow linearly and memory stay flat? (plan stage by default)
    s3batchkit bench --scale 1e6,1e7,1e8 --formats csv,parquet --runs 1 --plot scale.svg
