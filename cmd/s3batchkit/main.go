@@ -122,6 +122,10 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Category: cat, Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Usage: "custom S3 endpoint `URL` (MinIO, Ceph, versitygw …), addressed path-style"},
 		&cli.StringFlag{Category: cat, Name: "region", EnvVars: []string{"AWS_REGION"}, Usage: "AWS `REGION` (default: from the profile, else us-east-1)"},
 		&cli.StringFlag{Category: cat, Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Usage: "shared-config `PROFILE`"},
+		&cli.IntFlag{Category: cat, Name: "max-attempts", EnvVars: []string{"AWS_MAX_ATTEMPTS"}, DefaultText: fmt.Sprintf("the profile's max_attempts, else %d", objio.DefaultRetryMaxAttempts),
+			Usage: "attempts per AWS request `N` (throttling, 5xx, connection errors and answers cut short are retried with backoff)"},
+		&cli.DurationFlag{Category: cat, Name: "retry-max-backoff", EnvVars: []string{"S3BATCHKIT_RETRY_MAX_BACKOFF"}, Value: objio.DefaultRetryMaxBackoff,
+			Usage: "longest wait `DURATION` between two attempts of an S3 request"},
 	}
 }
 
@@ -132,7 +136,17 @@ func configureStorage(c *cli.Context) error {
 	if ep != "" && !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
 		return usagef("--endpoint-url must start with http:// or https://, got %q", ep)
 	}
-	objio.Configure(objio.Config{EndpointURL: ep, Region: c.String("region"), Profile: c.String("profile")})
+	if n := c.Int("max-attempts"); c.IsSet("max-attempts") && (n < 1 || n > 100) {
+		return usagef("--max-attempts must be 1 to 100, got %d", n)
+	}
+	if d := c.Duration("retry-max-backoff"); d <= 0 {
+		return usagef("--retry-max-backoff must be positive, got %v", d)
+	}
+	cfg := objio.Config{EndpointURL: ep, Region: c.String("region"), Profile: c.String("profile"), RetryMaxBackoff: c.Duration("retry-max-backoff")}
+	if c.IsSet("max-attempts") {
+		cfg.RetryMaxAttempts = c.Int("max-attempts")
+	}
+	objio.Configure(cfg)
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -197,6 +198,9 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 	if s.Sort.Runs > 0 {
 		fmt.Fprintf(w, "  sort: %d runs spilled (%s), %d merge passes\n", s.Sort.Runs, humanBytes(s.Sort.SpillBytes), s.Sort.Passes)
 	}
+	if line := s3StatsLine(objio.Stats()); line != "" {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
 	secs := s.Elapsed.Seconds()
 	fmt.Fprintf(w, "  %.2f s, %.2f M rows/s, %.0f MB/s of input\n", secs, float64(c.RowsRead)/secs/1e6, float64(s.InputBytes)/secs/1e6)
 }
@@ -214,6 +218,7 @@ func printPlanJSON(w io.Writer, o partition.Options, p *manifest.Plan, s *partit
 		"elapsed_seconds": s.Elapsed.Seconds(),
 		"input_bytes":     s.InputBytes,
 		"rows_per_second": float64(p.Counters.RowsRead) / s.Elapsed.Seconds(),
+		"s3":              objio.Stats(),
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

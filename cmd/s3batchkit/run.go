@@ -107,6 +107,14 @@ Examples:
 				fmt.Fprintln(w, line)
 			}
 			res, err := local.RunPlan(c.Context, o)
+			// The S3 requests of the run and their retries close the
+			// summary, also after a failure.
+			if line := s3StatsLine(objio.Stats()); line != "" {
+				if res != nil {
+					line += fmt.Sprintf("; %s task attempts retried", humanCount(res.TaskRetries))
+				}
+				defer fmt.Fprintln(w, line)
+			}
 			if err != nil {
 				return jobsError(err)
 			}

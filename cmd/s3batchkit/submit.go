@@ -229,6 +229,9 @@ func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 				res.PlanID, res.Created, res.Uploaded, res.Existing, objio.Join(o.Plan, jobs.JobsFile))
 		}
 	}
+	if line := s3StatsLine(objio.Stats()); line != "" {
+		fmt.Fprintln(w, line)
+	}
 	if err != nil && res != nil && res.Created > 0 {
 		err = fmt.Errorf("%w (the %d jobs created are recorded: run the same command again to create the rest)", err, res.Created)
 	}

@@ -9,10 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -105,6 +107,7 @@ func s3Open(ctx context.Context, loc string) (Object, error) {
 		ctx: ctx, cl: cl, bucket: bucket, key: key, loc: loc,
 		etag: `"` + info.ETag + `"`, size: info.Size,
 		part: cfg.PartSize, conc: cfg.Concurrency,
+		attempts: cfg.RetryMaxAttempts, maxBackoff: cfg.RetryMaxBackoff, stats: currentStats(),
 	}
 	return o, nil
 }
@@ -128,6 +131,9 @@ type s3Object struct {
 	size                   int64
 	part                   int64
 	conc                   int
+	attempts               int           // GETs for one range whose bodies end early
+	maxBackoff             time.Duration // caps the wait before reading the rest
+	stats                  *counters
 
 	rd     *prefetcher // Read's stream; only Read touches it
 	seqMu  sync.Mutex
@@ -218,20 +224,30 @@ func (o *s3Object) Close() error {
 	return nil
 }
 
-// get reads n bytes at off with one ranged GET into a pooled buffer
-// (return it with putBuf). A connection dropped mid-body is retried.
+// get reads n bytes at off with a ranged GET into a pooled buffer
+// (return it with putBuf). The answer must be exactly the range asked
+// for; a body that ends early (a connection dropped mid-body) is not
+// accepted: the rest of the range is read again, after a backoff, up to
+// Config.RetryMaxAttempts GETs in all.
 func (o *s3Object) get(ctx context.Context, off, n int64) ([]byte, error) {
-	rng := fmt.Sprintf("bytes=%d-%d", off, off+n-1)
 	buf := getBuf(n)
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
+	var got int64 // bytes of the range in buf
+	for attempt := 1; ; attempt++ {
+		from := off + got
+		rng := fmt.Sprintf("bytes=%d-%d", from, off+n-1)
 		out, err := o.cl.GetObject(ctx, &s3.GetObjectInput{Bucket: &o.bucket, Key: &o.key, Range: &rng, IfMatch: &o.etag})
 		if err != nil {
 			putBuf(buf)
 			return nil, s3Error("reading", o.loc, err)
 		}
-		m, err := io.ReadFull(out.Body, buf)
+		if out.ContentLength != nil && *out.ContentLength != n-got {
+			out.Body.Close()
+			putBuf(buf)
+			return nil, fmt.Errorf("reading %s: asked for bytes %d-%d, the server answered %d bytes", o.loc, from, off+n-1, *out.ContentLength)
+		}
+		m, err := io.ReadFull(out.Body, buf[got:])
 		out.Body.Close()
+		got += int64(m)
 		if err == nil {
 			return buf, nil
 		}
@@ -239,10 +255,37 @@ func (o *s3Object) get(ctx context.Context, off, n int64) ([]byte, error) {
 			putBuf(buf)
 			return nil, fmt.Errorf("reading %s: %w", o.loc, ctx.Err())
 		}
-		lastErr = fmt.Errorf("reading %s at byte %d: got %d of %d bytes: %w", o.loc, off, m, n, err)
+		if attempt >= o.attempts {
+			putBuf(buf)
+			return nil, fmt.Errorf("reading %s: bytes %d-%d: the answer ended after %d of %d bytes, %d times: %w", o.loc, off, off+n-1, m, off+n-from, attempt, err)
+		}
+		o.stats.truncated.Add(1)
+		if err := sleepCtx(ctx, retryWait(attempt, o.maxBackoff)); err != nil {
+			putBuf(buf)
+			return nil, fmt.Errorf("reading %s: %w", o.loc, err)
+		}
 	}
-	putBuf(buf)
-	return nil, lastErr
+}
+
+// retryWait is the wait before retry number i (1 for the first) of a
+// read: full jitter over 50 ms × 2^(i-1), capped at maxWait.
+func retryWait(i int, maxWait time.Duration) time.Duration {
+	d := maxWait
+	if i < 20 {
+		d = min(50*time.Millisecond<<(i-1), maxWait)
+	}
+	return time.Duration(rand.Int64N(int64(d) + 1))
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // bufPool recycles read-ahead buffers of the default part size.
@@ -404,6 +447,7 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 	}
 	nparts := int((size + partSize - 1) / partSize)
 	parts := make([]types.CompletedPart, nparts)
+	sums := make([][]byte, nparts) // each part's MD5
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(cfg.Concurrency)
 	for i := range nparts {
@@ -415,6 +459,7 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 				return err
 			}
 			raw, _ := hex.DecodeString(sum)
+			sums[i] = raw
 			num := int32(i + 1)
 			out, err := cl.UploadPart(gctx, &s3.UploadPartInput{
 				Bucket: &bucket, Key: &key, UploadId: mu.UploadId, PartNumber: &num,
@@ -437,10 +482,29 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 		MultipartUpload: &types.CompletedMultipartUpload{Parts: parts},
 	})
 	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchUpload" {
+			// A retry of a CompleteMultipartUpload whose answer was lost
+			// finds the upload gone: the first call made the object,
+			// which has the ETag of exactly these parts.
+			if info, _, serr := s3Stat(ctx, loc); serr == nil && info.ETag == multipartETag(sums) && info.Size == size {
+				return info, nil
+			}
+		}
 		abortUpload(ctx, cl, bucket, key, mu.UploadId)
 		return ObjectInfo{}, s3Error("completing upload of", loc, err)
 	}
 	return ObjectInfo{Name: loc, Size: size, ETag: unquote(aws.ToString(out.ETag))}, nil
+}
+
+// multipartETag is S3's ETag of a multipart object: the MD5 of its
+// parts' MD5s, a dash and the number of parts.
+func multipartETag(sums [][]byte) string {
+	h := md5.New()
+	for _, s := range sums {
+		h.Write(s)
+	}
+	return fmt.Sprintf("%s-%d", hex.EncodeToString(h.Sum(nil)), len(sums))
 }
 
 // abortUpload frees the parts of a failed upload, also when ctx is

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,6 +122,8 @@ type Engine struct {
 	slots chan struct{} // one per task in flight
 	wg    sync.WaitGroup
 
+	taskRetries atomic.Int64 // task attempts repeated after a transient error
+
 	mu     sync.Mutex
 	log    *stateLog
 	jobs   map[string]*job
@@ -134,6 +137,7 @@ type job struct {
 	rec         jobRecord
 	succeeded   int64
 	failed      int64
+	lastFailure string    // status, code and message of the last failed task recorded
 	running     bool      // a goroutine prepares or runs it
 	activeSince time.Time // zero when not running Active
 	stopTasks   context.CancelFunc
@@ -545,7 +549,7 @@ func (e *Engine) checkThreshold(j *job) {
 	if j.rec.Status == types.JobStatusActive && run >= FailureThreshold && 2*j.failed > run {
 		j.rec.FailureReasons = append(j.rec.FailureReasons, types.JobFailure{
 			FailureCode:   aws.String("TaskFailureThresholdExceeded"),
-			FailureReason: aws.String(fmt.Sprintf("Job failed: %d of the %d tasks run failed, over the 50%% allowed once 1,000 tasks have run", j.failed, run)),
+			FailureReason: aws.String(fmt.Sprintf("Job failed: %d of the %d tasks run failed, over the 50%% allowed once 1,000 tasks have run%s", j.failed, run, lastFailure(j))),
 		})
 		e.setStatus(j, types.JobStatusFailing, "")
 		if j.stopTasks != nil {
@@ -553,6 +557,21 @@ func (e *Engine) checkThreshold(j *job) {
 		}
 	}
 }
+
+// lastFailure names the last failed task of j for a failure reason; the
+// caller holds e.mu.
+func lastFailure(j *job) string {
+	if j.lastFailure == "" {
+		return ""
+	}
+	return "; the last failure: " + j.lastFailure
+}
+
+// TaskRetries returns the number of task attempts the engine repeated
+// after a transient error (throttling, 5xx, no answer, Lambda
+// TemporaryFailure) since it started; each attempt's S3 requests were
+// retried by the SDK first (objio.Stats counts those).
+func (e *Engine) TaskRetries() int64 { return e.taskRetries.Load() }
 
 // dispatch reads the manifest and runs every task not yet recorded, with
 // at most Workers tasks in flight over all jobs, until the manifest ends
@@ -599,6 +618,7 @@ func (e *Engine) dispatch(ctx context.Context, j *job, res *resultLog) error {
 					j.succeeded++
 				} else {
 					j.failed++
+					j.lastFailure = fmt.Sprintf("%d %s: %s", t.HTTP, t.Code, t.Message)
 				}
 				e.checkThreshold(j)
 				e.mu.Unlock()

@@ -120,6 +120,7 @@ func (x *executor) do(ctx context.Context, row manifest.Row, t *taskResult) bool
 		if !sleep(ctx, d) {
 			return false
 		}
+		x.e.taskRetries.Add(1)
 		backoff = min(2*backoff, 20*time.Second)
 	}
 }

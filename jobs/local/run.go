@@ -61,6 +61,9 @@ type RunJob struct {
 type RunResult struct {
 	PlanID string
 	Jobs   []RunJob // in plan order
+	// TaskRetries counts the task attempts repeated after a transient
+	// error (Engine.TaskRetries).
+	TaskRetries int64
 }
 
 // RunPlan runs one job per selected shard of a plan in an engine of its
@@ -148,6 +151,7 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 	for i, sh := range shards {
 		d, err := e.Wait(ctx, LocalAccount, ids[i])
 		if err != nil {
+			res.TaskRetries = e.TaskRetries()
 			return res, err
 		}
 		rj := RunJob{Shard: sh.Path, Route: sh.Route, JobID: ids[i], Status: d.Status}
@@ -165,6 +169,7 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 			o.OnJob(rj)
 		}
 	}
+	res.TaskRetries = e.TaskRetries()
 	return res, e.Close()
 }
 

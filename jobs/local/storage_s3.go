@@ -184,8 +184,9 @@ func s3TaskError(err error, versioned bool) error {
 		code, msg = ae.ErrorCode(), ae.ErrorMessage()
 	}
 	switch {
-	case status == 0:
-		// No answer (connection refused, reset, timeout).
+	case status == 0 || (status < 300 && errors.Is(err, io.ErrUnexpectedEOF)):
+		// No answer (connection refused, reset, timeout), or a success
+		// cut short.
 		return &TaskError{HTTPStatus: 503, Code: "ServiceUnavailable", Message: s3Message(msg, 503, "ServiceUnavailable"), Retryable: true}
 	case status == 404 && (code == "" || code == "NotFound"):
 		if versioned {
