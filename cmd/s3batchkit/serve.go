@@ -28,7 +28,8 @@ func engineFlags() []cli.Flag {
 		&cli.IntFlag{Category: catEngine, Name: "workers", Value: local.DefaultWorkers, Usage: "at most `N` tasks in flight across all jobs"},
 		&cli.IntFlag{Category: catEngine, Name: "max-active-jobs", Value: local.DefaultMaxActiveJobs, Usage: "at most `N` jobs Active at once (higher priority first)"},
 		&cli.IntFlag{Category: catEngine, Name: "task-attempts", Value: local.DefaultTaskAttempts, Usage: "attempts per task on transient errors (throttling, 5xx, Lambda TemporaryFailure)"},
-		&cli.BoolFlag{Category: catEngine, Name: "skip-copy-size-check", Usage: "leave the 5 GB copy-source limit to the server (saves a HEAD per copy; AWS S3 enforces it, most others do not)"},
+		&cli.StringFlag{Category: catEngine, Name: "copy-size-check", Value: "auto", Usage: "`WHEN` a copy HEADs its source to fail sources over 5 GB as AWS does: auto (except the copy route of a plan, whose objects were routed by their inventory size), always, never (leave it to the server: AWS S3 enforces it, most others do not)"},
+		&cli.BoolFlag{Category: catEngine, Name: "skip-copy-size-check", Hidden: true, Usage: "same as --copy-size-check never"},
 	}
 }
 
@@ -60,8 +61,16 @@ func checkEngineFlags(c *cli.Context) error {
 func engineOptions(c *cli.Context) (local.Options, error) {
 	o := local.Options{
 		LambdaURL: c.String("lambda-url"), Workers: c.Int("workers"), MaxActiveJobs: c.Int("max-active-jobs"),
-		TaskAttempts: c.Int("task-attempts"), SkipCopySizeCheck: c.Bool("skip-copy-size-check"), Region: c.String("region"),
+		TaskAttempts: c.Int("task-attempts"), Region: c.String("region"),
 	}
+	check, err := local.ParseCopySizeCheck(c.String("copy-size-check"))
+	if err != nil {
+		return o, usagef("--copy-size-check: %v", err)
+	}
+	if c.Bool("skip-copy-size-check") {
+		check = local.CopySizeNever
+	}
+	o.CopySizeCheck = check
 	if root := c.String("local-root"); root != "" {
 		o.Storage = &local.DirStorage{Root: root}
 		return o, nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
+	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -59,17 +60,20 @@ func BenchmarkCopyThroughput(b *testing.B) {
 	}
 
 	run := 0
-	engine := func(skipHead bool) func(b *testing.B) {
+	engine := func(check CopySizeCheck, route string) func(b *testing.B) {
 		return func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				run++
-				e, err := New(Options{StateDir: b.TempDir(), Storage: st, SkipCopySizeCheck: skipHead})
+				e, err := New(Options{StateDir: b.TempDir(), Storage: st, CopySizeCheck: check})
 				if err != nil {
 					b.Fatal(err)
 				}
 				in := createInput("bench-"+strconv.Itoa(run), "bench.csv", info.ETag, copyOp(dst, "run"+strconv.Itoa(run)))
 				in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + src + "/manifests/bench.csv")
 				in.Report.Bucket = aws.String("arn:aws:s3:::" + dst)
+				if route != "" {
+					in.Tags = []types.S3Tag{{Key: aws.String(jobs.TagRoute), Value: aws.String(route)}}
+				}
 				start := time.Now()
 				id, err := e.CreateJob(ctx, testAccount, in)
 				if err != nil {
@@ -85,8 +89,12 @@ func BenchmarkCopyThroughput(b *testing.B) {
 			}
 		}
 	}
-	b.Run("engine", engine(false))
-	b.Run("engine-skip-size-check", engine(true))
+	// The default (auto) on a plan's copy-route shard, as run --plan and
+	// submit tag it; the default on an untagged job (a HEAD per copy); and
+	// the check turned off.
+	b.Run("engine-plan-copy-route", engine(CopySizeAuto, "copy"))
+	b.Run("engine-untagged-job", engine(CopySizeAuto, ""))
+	b.Run("engine-check-never", engine(CopySizeNever, ""))
 	b.Run("plain-CopyObject-loop", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
 			run++

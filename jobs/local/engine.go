@@ -72,10 +72,9 @@ type Options struct {
 	// SyncInterval is the longest a finished task waits to be made
 	// durable. Zero: DefaultSyncInterval.
 	SyncInterval time.Duration
-	// SkipCopySizeCheck leaves the 5 GB copy-source rule to the server
-	// (AWS S3 enforces it itself), saving a HEAD per copy. Off: every
-	// copy source is HEADed first and larger ones fail as on AWS.
-	SkipCopySizeCheck bool
+	// CopySizeCheck says when a copy source is HEADed first to apply the
+	// 5 GB copy-source rule (see CopySizeCheck). Zero: CopySizeAuto.
+	CopySizeCheck CopySizeCheck
 	// Region goes into job ARNs. Empty: DefaultRegion.
 	Region string
 	// Logf, when set, receives one line per job status change.

@@ -38,8 +38,9 @@ func (e *Engine) newExecutor(rec *jobRecord) (*executor, error) {
 		}
 		dst := m[1] + m[2]
 		prefix := targetPrefix(aws.ToString(c.TargetKeyPrefix))
+		checkSize := e.o.CopySizeCheck.checksCopySize(rec.Tags)
 		x.task = func(ctx context.Context, o ObjectRef, t *taskResult) error {
-			if !e.o.SkipCopySizeCheck {
+			if checkSize {
 				meta, err := st.Head(ctx, o)
 				if err != nil {
 					return err

@@ -12,11 +12,14 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+
+	"github.com/s3batchkit/s3batchkit/jobs"
 )
 
 // transitions records status changes per job.
@@ -358,5 +361,68 @@ func TestCopySizeRule(t *testing.T) {
 	}
 	if _, ok := env.get("dst-bucket", "huge.bin"); ok {
 		t.Fatal("the huge source was copied")
+	}
+}
+
+// headCounter counts the HEADs a storage is asked for.
+type headCounter struct {
+	Storage
+	heads atomic.Int64
+}
+
+func (h *headCounter) Head(ctx context.Context, o ObjectRef) (ObjectMeta, error) {
+	h.heads.Add(1)
+	return h.Storage.Head(ctx, o)
+}
+
+// TestCopySizeCheckModes: which copy jobs HEAD their sources first. auto
+// trusts only the copy route of a plan (tag s3batchkit:route=copy);
+// always and never do what they say.
+func TestCopySizeCheckModes(t *testing.T) {
+	tag := func(route string) []types.S3Tag {
+		return []types.S3Tag{{Key: aws.String("s3batchkit:plan"), Value: aws.String("p")}, {Key: aws.String(jobs.TagRoute), Value: aws.String(route)}}
+	}
+	for _, tc := range []struct {
+		mode  string
+		tags  []types.S3Tag
+		heads bool
+	}{
+		{"auto", nil, true},
+		{"auto", tag("copy"), false},
+		{"auto", tag("all"), true},
+		{"auto", tag("large"), true},
+		{"auto", tag("restore"), true},
+		{"always", tag("copy"), true},
+		{"always", nil, true},
+		{"never", nil, false},
+		{"never", tag("large"), false},
+	} {
+		check, err := ParseCopySizeCheck(tc.mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := newDirEnv(t, "src-bucket", "dst-bucket", "reports")
+		keys := keysN("k", 20)
+		for _, k := range keys {
+			env.put("src-bucket", k, "data "+k)
+		}
+		mkey, etag := env.manifestOf("m.csv", "src-bucket", keys)
+		st := &headCounter{Storage: env.st}
+		e := newTestEngine(t, Options{Storage: st, CopySizeCheck: check})
+		in := createInput("tok", mkey, etag, copyOp("dst-bucket", ""))
+		in.Tags = tc.tags
+		id, err := e.CreateJob(context.Background(), testAccount, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := waitStatus(t, e, id); *d.ProgressSummary.NumberOfTasksSucceeded != int64(len(keys)) {
+			t.Fatalf("%s %v: %+v", tc.mode, tc.tags, d.ProgressSummary)
+		}
+		if got := st.heads.Load(); (got == int64(len(keys))) != tc.heads || (got != 0 && got != int64(len(keys))) {
+			t.Errorf("mode %s, tags %v: %d HEADs for %d copies, want HEADs %v", tc.mode, tc.tags, got, len(keys), tc.heads)
+		}
+	}
+	if _, err := ParseCopySizeCheck("sometimes"); err == nil {
+		t.Error("ParseCopySizeCheck accepted \"sometimes\"")
 	}
 }

@@ -141,6 +141,12 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 			},
 			Report: &types.JobReport{Enabled: o.Report != "", Bucket: aws.String(reportBucket),
 				Format: types.JobReportFormatReportCsv20180820, ReportScope: o.ReportScope},
+			// The tags submit gives the same shard's job on AWS.
+			Tags: []types.S3Tag{
+				{Key: aws.String(jobs.TagPlan), Value: aws.String(planID)},
+				{Key: aws.String(jobs.TagShard), Value: aws.String(sh.Path)},
+				{Key: aws.String(jobs.TagRoute), Value: aws.String(sh.Route)},
+			},
 		}
 		id, err := e.CreateLocalJob(ctx, LocalAccount, JobSpec{Input: in, ManifestLoc: objio.Join(o.Plan, sh.Path), ReportLoc: o.Report})
 		if err != nil {

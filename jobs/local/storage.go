@@ -8,7 +8,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+
+	"github.com/s3batchkit/s3batchkit/jobs"
 )
 
 // Storage is where tasks act: an S3-compatible endpoint (S3Storage) or a
@@ -64,6 +67,64 @@ func (e *TaskError) Error() string {
 // MaxCopySourceSize is the largest object S3PutObjectCopy copies:
 // 5 GB (formats.md §5.4). Larger sources fail with 400 InvalidRequest.
 const MaxCopySourceSize = 5368709120
+
+// CopySizeCheck says when S3PutObjectCopy checks its source against the 5
+// GB copy-source limit itself, with a HEAD before the copy. AWS S3 applies
+// the limit on the server; most other stores copy larger objects, so an
+// engine that left it to them would succeed where Batch Operations fails.
+// The HEAD costs a request per object, about a third of the throughput of
+// small copies on a local server.
+type CopySizeCheck int
+
+const (
+	// CopySizeAuto checks every copy source except those of jobs tagged
+	// s3batchkit:route=copy: shards of the copy route of a plan made by
+	// plan or diff (submitted by submit, or run by run --plan), whose
+	// objects were routed by their inventory size (larger ones go to the
+	// large route). An object that grew past 5 GB after the inventory
+	// would then be copied here while AWS fails it; use CopySizeAlways to
+	// rule that out.
+	CopySizeAuto CopySizeCheck = iota
+	// CopySizeAlways checks every copy source.
+	CopySizeAlways
+	// CopySizeNever leaves the limit to the server.
+	CopySizeNever
+)
+
+// ParseCopySizeCheck parses auto, always or never.
+func ParseCopySizeCheck(s string) (CopySizeCheck, error) {
+	switch s {
+	case "auto", "":
+		return CopySizeAuto, nil
+	case "always":
+		return CopySizeAlways, nil
+	case "never":
+		return CopySizeNever, nil
+	}
+	return 0, fmt.Errorf("copy size check %q: want auto, always or never", s)
+}
+
+// plannedCopyRoute is the route tag value of shards whose objects a plan
+// routed as copyable (at most 5 GB): partition.RouteCopy, which this
+// package does not import.
+const plannedCopyRoute = "copy"
+
+// checksCopySize reports whether copies of a job with tags HEAD their
+// source first.
+func (c CopySizeCheck) checksCopySize(tags []types.S3Tag) bool {
+	switch c {
+	case CopySizeAlways:
+		return true
+	case CopySizeNever:
+		return false
+	}
+	for _, t := range tags {
+		if aws.ToString(t.Key) == jobs.TagRoute && aws.ToString(t.Value) == plannedCopyRoute {
+			return false
+		}
+	}
+	return true
+}
 
 // checkCopySource applies the copy job's 5 GB rule, with S3's message.
 func checkCopySource(size int64) *TaskError {
