@@ -197,7 +197,10 @@ func (b *BatchBuilder) Build() arrow.RecordBatch {
 		}
 		cols = append(cols, array.MakeFromData(data))
 		data.Release()
-		c.reset(f.Kind(), max(n, 1024), max(len(c.data), 1024))
+		// The next batch's text gets the bytes of this one and a
+		// sixteenth: batches of similar rows then rarely outgrow it
+		// (growing copies the whole buffer into a new one).
+		c.reset(f.Kind(), max(n, 1024), max(len(c.data)+len(c.data)/16, 1024))
 	}
 	rec := array.NewRecordBatch(b.schema, cols, int64(n))
 	for _, a := range cols {

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
+	"slices"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -16,7 +19,11 @@ import (
 )
 
 // DefaultORCReadAhead is how many stripes an ORCReader opened for a report
-// decodes ahead of the one being converted (see NewORCReader).
+// decodes ahead of the one being converted (see NewORCReader), at most:
+// when the report's files are read Workers at a time, each decodes
+// GOMAXPROCS/Workers stripes ahead (at least one), since read-ahead only
+// helps while the files being read leave cores idle, and each stripe
+// ahead holds memory.
 const DefaultORCReadAhead = 2
 
 // orcColumn is one projected field and the file column it comes from.
@@ -27,7 +34,29 @@ type orcColumn struct {
 	kind  orc.Kind // the file column's type
 
 	isKey, isEnum, nonEmpty bool
+
+	// For the current stripe, when the column is kept as a dictionary
+	// (orc.ReadOptions.Dictionaries): the entries' bytes, upper-cased for
+	// enum fields, and for the key which entries are not valid UTF-8 (nil
+	// when all are).
+	dictData []byte
+	badUTF8  []bool
+	upper    []byte // memory of dictData when it is a copy
+	badBuf   []bool // memory of badUTF8
+	maxLen   int    // longest entry
+	wide     bool   // entries fit fillDict's fixed-size copies
 }
+
+// orcBatches holds decoded stripes that have been converted, so that later
+// stripes, of this file or the next, are decoded into their memory
+// (orc.ReadStripeInto) rather than into fresh allocations. A reader has at
+// most readAhead+2 stripes out of the pool at a time.
+var orcBatches sync.Pool // of *orc.Batch
+
+// orcReadOptions keeps dictionaries: fillDict copies each row's value
+// straight from the dictionary, and enum dictionaries are upper-cased and
+// keys checked once per entry rather than once per row.
+var orcReadOptions = &orc.ReadOptions{Dictionaries: true}
 
 // stripeResult is one decoded stripe, handed from a read-ahead worker to
 // Next through the stripe's own slot.
@@ -52,7 +81,11 @@ type stripeResult struct {
 // With a read-ahead of k > 0, up to k stripes after the current one are
 // decoded in parallel by background goroutines, and the results are
 // consumed in stripe order; memory is bounded by k+1 decoded stripes of
-// the projected columns plus one batch.
+// the projected columns plus one batch. Decoded stripes are recycled (see
+// orcBatches): a stripe is decoded into the memory of one already
+// converted, of this file or an earlier one, with dictionary-encoded
+// strings kept as dictionaries (orc.ReadOptions.Dictionaries), so that
+// reading allocates little beyond the batches it returns.
 //
 // The reader never panics on bad input: a corrupt file gives a *DataError
 // naming the file, the stripe and the column, that unwraps to both
@@ -232,6 +265,7 @@ func (r *ORCReader) Close() error {
 		r.g.Wait()
 		r.cancel = nil
 	}
+	r.recycle(r.cur)
 	r.cur, r.curCols = nil, nil
 	if r.closer != nil {
 		err := r.closer.Close()
@@ -241,14 +275,29 @@ func (r *ORCReader) Close() error {
 	return nil
 }
 
-// decode decodes stripe i of the projected columns.
+// decode decodes stripe i of the projected columns, into the memory of a
+// converted stripe when there is one.
 func (r *ORCReader) decode(i int) (b *orc.Batch, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			b, err = nil, fmt.Errorf("%w: orc decoder failed: %v", orc.ErrCorrupt, p)
 		}
 	}()
-	return r.file.ReadStripe(i, r.names)
+	b, _ = orcBatches.Get().(*orc.Batch)
+	if b == nil {
+		b = &orc.Batch{}
+	}
+	if err := r.file.ReadStripeInto(b, i, r.names, orcReadOptions); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// recycle hands the converted stripe b to decode for reuse.
+func (r *ORCReader) recycle(b *orc.Batch) {
+	if b != nil {
+		orcBatches.Put(b)
+	}
 }
 
 // startReadAhead starts the producer; see ORCReader.slots.
@@ -278,6 +327,7 @@ func (r *ORCReader) startReadAhead() {
 
 // nextStripe makes the next stripe current; io.EOF after the last.
 func (r *ORCReader) nextStripe(ctx context.Context) error {
+	r.recycle(r.cur)
 	r.cur, r.curCols = nil, nil
 	i := r.stripe + 1
 	if i >= r.file.NumStripes() {
@@ -315,11 +365,14 @@ func (r *ORCReader) nextStripe(ctx context.Context) error {
 	for k := range r.cols {
 		if x := r.cols[k].index; x >= 0 {
 			c := b.Columns[x]
-			if c == nil || c.Len != b.NumRows || (c.Valid != nil && len(c.Valid) != c.Len) {
+			if c == nil || c.Len != b.NumRows || (c.Valid != nil && len(c.Valid) != c.Len) || (c.Dict != nil && len(c.Index) != c.Len) {
 				return r.orcErr(i, &orc.CorruptError{Section: "stripe", Stripe: i, Column: -1, Offset: -1,
 					Msg: fmt.Sprintf("column %s does not hold the stripe's %d rows", r.cols[k].name, b.NumRows)})
 			}
 			cols[k] = c
+			if c.Dict != nil {
+				r.cols[k].useDict(c.Dict)
+			}
 		}
 	}
 	if r.stripe >= 0 {
@@ -428,6 +481,19 @@ func (r *ORCReader) fill(c *orcColumn, col *orc.Column, row, n int) error {
 		}
 	}
 	isSize := c.field.Kind() == KindInt64
+	if ok == nil && mul == 1 {
+		// No nulls, no conversion: one copy and one pass of checks.
+		if isSize {
+			for k, v := range vs {
+				if v < 0 {
+					return r.valueErr(c, k, fmt.Append(nil, v), "a non-negative size", ErrBadValue)
+				}
+			}
+		}
+		ints = append(ints, vs...)
+		setValidRange(valid, row, n)
+		return nil
+	}
 	for k, v := range vs {
 		if ok != nil && !ok[r.pos+k] {
 			ints = append(ints, 0)
@@ -459,13 +525,16 @@ func (r *ORCReader) fill(c *orcColumn, col *orc.Column, row, n int) error {
 // fields) and rebases its offsets. Empty values (nulls included: their
 // slots are empty) are null; bucket and key must not be.
 func (r *ORCReader) fillStrings(c *orcColumn, cb *colBuf, col *orc.Column, row, n int) error {
+	if col.Dict != nil {
+		return r.fillDict(c, cb, col, row, n)
+	}
 	offs := col.Offsets[r.pos : r.pos+n+1]
 	src := col.Bytes[offs[0]:offs[n]]
 	if int64(len(cb.data))+int64(len(src)) > math.MaxInt32 {
 		return r.valueErr(c, 0, nil, "at most 2 GiB of text per batch (use smaller batches)", ErrBadValue)
 	}
 	start := len(cb.data)
-	data := cb.data
+	data := reserveBytes(cb.data, len(src))
 	if c.isEnum {
 		data = AppendUpperASCII(data, src)
 	} else {
@@ -503,6 +572,186 @@ func (r *ORCReader) fillStrings(c *orcColumn, cb *colBuf, col *orc.Column, row, 
 	return nil
 }
 
+// useDict prepares column c for the current stripe, whose values come
+// from dictionary d: enum entries are upper-cased once, key entries
+// checked for valid UTF-8 once, and short entries padded for fillDict's
+// fixed-size copies.
+func (c *orcColumn) useDict(d *orc.Column) {
+	offs := d.Offsets
+	c.dictData, c.badUTF8, c.maxLen, c.wide = d.Bytes, nil, 0, false
+	for x := range d.Len {
+		c.maxLen = max(c.maxLen, int(offs[x+1]-offs[x]))
+	}
+	if c.isEnum || (!c.isKey && c.maxLen <= wideCopy && len(d.Bytes) <= 64<<10) {
+		buf := c.upper[:0]
+		if c.isEnum {
+			buf = AppendUpperASCII(buf, d.Bytes)
+		} else {
+			buf = append(buf, d.Bytes...)
+		}
+		c.upper = append(buf, make([]byte, wideCopy)...)
+		c.dictData = c.upper
+		c.wide = c.maxLen <= wideCopy // and not the key: wide copies skip its UTF-8 check
+	}
+	if !c.isKey {
+		return
+	}
+	// As in fillStrings: if the entries are valid UTF-8 as a whole and
+	// none starts inside a multi-byte sequence, each one is valid.
+	valid := utf8.Valid(d.Bytes)
+	for x := 0; valid && x < d.Len; x++ {
+		if lo := offs[x]; lo < offs[x+1] && d.Bytes[lo]&0xc0 == 0x80 {
+			valid = false
+		}
+	}
+	if valid {
+		return
+	}
+	c.badBuf = slices.Grow(c.badBuf[:0], d.Len)[:d.Len]
+	for x := range d.Len {
+		c.badBuf[x] = !utf8.Valid(d.Bytes[offs[x]:offs[x+1]])
+	}
+	c.badUTF8 = c.badBuf
+}
+
+// wideCopy is the size of the fixed-size copies fillDict makes for
+// dictionaries whose entries are all at most this long (storage classes,
+// tiers, statuses): one pair of 16-byte moves instead of a call to memmove
+// per row, writing past the value into room that the next value (or the
+// buffer's spare capacity) overwrites.
+const wideCopy = 32
+
+// fillDict is fillStrings for a column kept as a dictionary: each row's
+// value is copied from the dictionary (upper-cased there for enum
+// fields). Errors are those of fillStrings, in the same order: an empty
+// bucket or key at once, an invalid key after the run.
+func (r *ORCReader) fillDict(c *orcColumn, cb *colBuf, col *orc.Column, row, n int) error {
+	offs, src := col.Dict.Offsets, c.dictData
+	idx := col.Index[r.pos : r.pos+n]
+	var ok []bool
+	if col.Valid != nil {
+		ok = col.Valid[r.pos : r.pos+n]
+	}
+	// The run's bytes: exact when the dictionary is small (its entries
+	// stay in cache) or the run might not fit in 2 GiB, otherwise
+	// estimated from the dictionary's average entry (a large dictionary is
+	// read at random; a second pass over it costs as much as the copies).
+	need := 0
+	if c.wide || int64(len(cb.data))+int64(n)*int64(c.maxLen) > math.MaxInt32 {
+		for k, x := range idx {
+			if ok == nil || ok[k] {
+				need += int(offs[x+1] - offs[x])
+			}
+		}
+		if int64(len(cb.data))+int64(need) > math.MaxInt32 {
+			return r.valueErr(c, 0, nil, "at most 2 GiB of text per batch (use smaller batches)", ErrBadValue)
+		}
+	} else if d := col.Dict; d.Len > 0 {
+		need = n * ((len(d.Bytes) + d.Len - 1) / d.Len)
+	}
+	if col.Dict.Len == 1 && ok == nil && offs[1] > 0 && c.badUTF8 == nil {
+		return r.fillRepeat(cb, src[:offs[1]], row, n)
+	}
+	if c.wide {
+		need += wideCopy
+	}
+	data := reserveBytes(cb.data, need)
+	offsets, valid, nulls := cb.offsets, cb.valid, cb.nulls
+	bad := -1
+	if c.wide {
+		// Fixed-size copies into data's spare capacity, which holds the
+		// run and wideCopy bytes more; src is padded likewise.
+		end := len(data)
+		buf := data[:cap(data)]
+		for k, x := range idx {
+			lo, hi := offs[x], offs[x+1]
+			if hi == lo || (ok != nil && !ok[k]) {
+				if c.nonEmpty {
+					return r.valueErr(c, k, nil, "a non-empty value (bucket and key are required)", emptyORCSentinel(c))
+				}
+				nulls++
+			} else {
+				*(*[wideCopy]byte)(buf[end:]) = *(*[wideCopy]byte)(src[lo:])
+				end += int(hi - lo)
+				i := row + k
+				valid[i>>3] |= 1 << (i & 7)
+			}
+			offsets = append(offsets, int32(end))
+		}
+		clear(buf[end:min(end+wideCopy, len(buf))])
+		data = data[:end]
+	} else {
+		for k, x := range idx {
+			lo, hi := offs[x], offs[x+1]
+			if hi == lo || (ok != nil && !ok[k]) {
+				if c.nonEmpty {
+					return r.valueErr(c, k, nil, "a non-empty value (bucket and key are required)", emptyORCSentinel(c))
+				}
+				nulls++
+			} else {
+				if c.badUTF8 != nil && bad < 0 && c.badUTF8[x] {
+					bad = k
+				}
+				data = append(data, src[lo:hi]...)
+				i := row + k
+				valid[i>>3] |= 1 << (i & 7)
+			}
+			offsets = append(offsets, int32(len(data)))
+		}
+	}
+	if bad >= 0 {
+		x := idx[bad]
+		return r.valueErr(c, bad, col.Dict.Bytes[offs[x]:offs[x+1]], "a key of valid UTF-8", ErrBadKey)
+	}
+	cb.data, cb.offsets, cb.nulls = data, offsets, nulls
+	return nil
+}
+
+// fillRepeat appends n rows of the non-empty value v (a one-entry
+// dictionary and no nulls: the bucket), doubling the copied region.
+func (r *ORCReader) fillRepeat(cb *colBuf, v []byte, row, n int) error {
+	start := len(cb.data)
+	data := reserveBytes(cb.data, n*len(v))
+	data = append(data, v...)
+	for total := n * len(v); len(data)-start < total; {
+		data = append(data, data[start:start+min(len(data)-start, total-(len(data)-start))]...)
+	}
+	offsets := cb.offsets
+	for k := 1; k <= n; k++ {
+		offsets = append(offsets, int32(start+k*len(v)))
+	}
+	setValidRange(cb.valid, row, n)
+	cb.data, cb.offsets = data, offsets
+	return nil
+}
+
+// reserveBytes makes room for n more bytes in b, growing it once to what
+// is needed plus a quarter rather than by doubling while appending (the
+// builder sizes each batch's buffer to the last batch's bytes, so a run
+// that does not fit usually needs a little more).
+func reserveBytes(b []byte, n int) []byte {
+	if cap(b)-len(b) >= n {
+		return b
+	}
+	nb := make([]byte, len(b), len(b)+n+(len(b)+n)/4)
+	copy(nb, b)
+	return nb
+}
+
+// setValidRange sets the validity bits of rows from..from+n-1.
+func setValidRange(valid []byte, from, n int) {
+	end := from + n
+	for ; from < end && from&7 != 0; from++ {
+		valid[from>>3] |= 1 << (from & 7)
+	}
+	for ; from+8 <= end; from += 8 {
+		valid[from>>3] = 0xff
+	}
+	for ; from < end; from++ {
+		valid[from>>3] |= 1 << (from & 7)
+	}
+}
+
 func emptyORCSentinel(c *orcColumn) error {
 	if c.isKey {
 		return ErrBadKey
@@ -527,7 +776,8 @@ func openORC(ctx context.Context, m *Manifest, df *DataFile, set FieldSet, o *Re
 			return nil, err
 		}
 	}
-	r, err := NewORCReader(obj, obj.Size(), obj, df.Location, set, o.BatchRows, DefaultORCReadAhead)
+	ahead := min(DefaultORCReadAhead, max(1, runtime.GOMAXPROCS(0)/max(o.Workers, 1)))
+	r, err := NewORCReader(obj, obj.Size(), obj, df.Location, set, o.BatchRows, ahead)
 	if err != nil {
 		return nil, err
 	}

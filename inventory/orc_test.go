@@ -30,6 +30,12 @@ type orcMillis int64
 // rows per stripe.
 func writeORC(t testing.TB, stripeRows int, fields []orc.Field, rows [][]any) []byte {
 	t.Helper()
+	return writeORCOpts(t, &orc.WriterOptions{StripeRows: stripeRows}, fields, rows)
+}
+
+// writeORCOpts is writeORC with writer options.
+func writeORCOpts(t testing.TB, opts *orc.WriterOptions, fields []orc.Field, rows [][]any) []byte {
+	t.Helper()
 	schema, err := orc.NewSchema(fields...)
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +76,7 @@ func writeORC(t testing.TB, stripeRows int, fields []orc.Field, rows [][]any) []
 		b.Columns = append(b.Columns, c)
 	}
 	var buf bytes.Buffer
-	w, err := orc.NewWriter(&buf, schema, &orc.WriterOptions{StripeRows: stripeRows})
+	w, err := orc.NewWriter(&buf, schema, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -353,6 +359,100 @@ func TestORCBadInput(t *testing.T) {
 			}
 			t.Log(err)
 		})
+	}
+}
+
+// TestORCDictionaryEncodings writes the same rows with every string
+// column dictionary encoded and with none, and checks that the reader
+// gives the same rows, or the same error (sentinel, row, field and value),
+// for both: dictionary columns are copied from the dictionary (with
+// fixed-size copies for short entries, doubling copies for a one-entry
+// dictionary) and direct ones in one piece per run.
+func TestORCDictionaryEncodings(t *testing.T) {
+	fields := []orc.Field{
+		{Name: "bucket", Kind: orc.String},
+		{Name: "key", Kind: orc.String},
+		{Name: "storage_class", Kind: orc.String},
+		{Name: "e_tag", Kind: orc.String},
+		{Name: "version_id", Kind: orc.String},
+	}
+	set := inventory.Fields(inventory.Bucket, inventory.Key, inventory.StorageClass, inventory.ETag, inventory.VersionID)
+	classes := []any{"standard", "Glacier", nil, "", "INTELLIGENT_TIERING", "DEEP_ARCHIVE"}
+	long := strings.Repeat("x", 40)
+	base := func(n int) [][]any {
+		rows := make([][]any, n)
+		for i := range rows {
+			var etag any = fmt.Sprintf("e%d", i%3)
+			if i%5 == 0 {
+				etag = long + fmt.Sprint(i%2) // a short dictionary with long entries
+			}
+			var vid any = "v"
+			if i%4 == 1 {
+				vid = nil
+			}
+			rows[i] = []any{"bucket-1", fmt.Sprintf("k/%d/naïve", i%37), classes[i%len(classes)], etag, vid}
+		}
+		return rows
+	}
+	with := func(n int, edit func(rows [][]any)) [][]any {
+		rows := base(n)
+		edit(rows)
+		return rows
+	}
+	for _, tc := range []struct {
+		name string
+		rows [][]any
+	}{
+		{"values", base(300)},
+		{"bucket-null", with(300, func(r [][]any) { r[170][0] = nil })},
+		{"bucket-empty", with(300, func(r [][]any) { r[3][0] = "" })},
+		{"key-null", with(300, func(r [][]any) { r[250][1] = nil })},
+		{"key-empty", with(300, func(r [][]any) { r[0][1] = "" })},
+		{"key-not-utf8", with(300, func(r [][]any) { r[140][1], r[141][1] = "bad\xff", "bad\xff" })},
+		{"key-starts-mid-rune", with(300, func(r [][]any) { r[99][1], r[98][1] = "\xa9", "ok\xc3" })},
+		{"key-not-utf8-then-empty", with(300, func(r [][]any) { r[20][1], r[21][1], r[24][1] = "bad\xff", "bad\xff", "" })},
+	} {
+		dict := writeORCOpts(t, &orc.WriterOptions{StripeRows: 128, DictionaryThreshold: 1}, fields, tc.rows)
+		direct := writeORCOpts(t, &orc.WriterOptions{StripeRows: 128, DictionaryThreshold: -1}, fields, tc.rows)
+		for _, f := range []struct {
+			data []byte
+			dict bool
+		}{{dict, true}, {direct, false}} {
+			of, err := orc.Open(bytes.NewReader(f.data), int64(len(f.data)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b orc.Batch
+			if err := of.ReadStripeInto(&b, 0, nil, &orc.ReadOptions{Dictionaries: true}); err != nil {
+				t.Fatal(err)
+			}
+			for k, c := range b.Columns {
+				if (c.Dict != nil) != f.dict {
+					t.Fatalf("%s: column %s kept as a dictionary: %v, want %v", tc.name, b.Names[k], c.Dict != nil, f.dict)
+				}
+			}
+		}
+		for _, batch := range []int{1, 7, 100, 1000} {
+			t.Run(fmt.Sprintf("%s/batch%d", tc.name, batch), func(t *testing.T) {
+				want, werr := readORC(t, direct, set, batch, 1)
+				got, gerr := readORC(t, dict, set, batch, 1)
+				diffRows(t, got, want)
+				var wde, gde *inventory.DataError
+				if (werr == nil) != (gerr == nil) {
+					t.Fatalf("direct: %v; dictionary: %v", werr, gerr)
+				}
+				if werr == nil {
+					return
+				}
+				if !errors.As(werr, &wde) || !errors.As(gerr, &gde) {
+					t.Fatalf("direct: %T %v; dictionary: %T %v, want *DataError", werr, werr, gerr, gerr)
+				}
+				if gde.Line != wde.Line || gde.Field != wde.Field || gde.Value != wde.Value || gde.Expected != wde.Expected ||
+					errors.Is(gerr, inventory.ErrBadKey) != errors.Is(werr, inventory.ErrBadKey) {
+					t.Fatalf("direct: %v; dictionary: %v", werr, gerr)
+				}
+			})
+		}
 	}
 }
 

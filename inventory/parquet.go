@@ -78,8 +78,13 @@ type pqColumn struct {
 	dInts []int64
 	dI32  []int32
 	dI96  []deprecated.Int96
-	// dUpper is dData upper-cased, for enum fields.
-	dUpper []byte
+	// dVals holds the dictionary's values as fillDictStrings copies them:
+	// dData, or a copy of it upper-cased for enum fields and padded with
+	// wideCopy bytes when dWide (every entry at most wideCopy bytes, not
+	// the key) allows fixed-size copies.
+	dVals  []byte
+	dWide  bool
+	dUpper []byte // memory of dVals when it is a copy
 	// utf8OK says every key of the current page (or dictionary) is valid
 	// UTF-8 provided it does not start with a continuation byte.
 	utf8OK bool
@@ -740,8 +745,24 @@ func (r *ParquetReader) loadDict(c *pqColumn, d parquet.Dictionary) error {
 		if have >= 0 && int(c.dOffs[len(c.dOffs)-1]) > len(c.dData) {
 			have = -1
 		}
-		if c.isEnum {
-			c.dUpper = AppendUpperASCII(c.dUpper[:0], c.dData)
+		c.dVals, c.dWide = c.dData, false
+		if have < 0 {
+			break
+		}
+		maxLen := 0
+		for j := range have {
+			maxLen = max(maxLen, int(c.dOffs[j+1])-int(c.dOffs[j]))
+		}
+		wide := !c.isKey && maxLen <= wideCopy && len(c.dData) <= 64<<10
+		if c.isEnum || wide {
+			buf := c.dUpper[:0]
+			if c.isEnum {
+				buf = AppendUpperASCII(buf, c.dData)
+			} else {
+				buf = append(buf, c.dData...)
+			}
+			c.dUpper = append(buf, make([]byte, wideCopy)...)
+			c.dVals, c.dWide = c.dUpper, wide
 		}
 	case parquet.Int64:
 		c.dInts = vals.Int64()
@@ -803,62 +824,163 @@ func (r *ParquetReader) valueErr(c *pqColumn, v []byte, expected string, sentine
 }
 
 func (r *ParquetReader) fillStrings(c *pqColumn, row, k int) error {
+	if c.idx != nil {
+		return r.fillDictStrings(c, row, k)
+	}
 	cb := r.b.column(c.field)
 	data, offsets, valid, nulls := cb.data, cb.offsets, cb.valid, cb.nulls
 	defer func() { cb.data, cb.offsets, cb.nulls = data, offsets, nulls }()
 
-	// Values come from the page (offs into data) or from the dictionary;
-	// enum dictionaries are upper-cased once when loaded.
-	vdata, voffs := c.data, c.offs
-	if c.idx != nil {
-		vdata, voffs = c.dData, c.dOffs
-		if c.isEnum {
-			vdata = c.dUpper
+	// The run's values are consecutive in the page: copy them in one
+	// piece (upper-cased for enum fields), then rebase their offsets.
+	nv := k
+	if c.defs != nil {
+		nv = 0
+		for _, d := range c.defs[c.pos : c.pos+k] {
+			if d == c.maxDef {
+				nv++
+			}
 		}
-	} else if len(c.offs) == 0 {
-		vdata, voffs = nil, nil // an all-null page
-	} else if need := int(c.offs[min(c.vpos+k, len(c.offs)-1)] - c.offs[c.vpos]); cap(data)-len(data) < need {
-		// Grow once, exactly, rather than by doubling while appending.
-		nd := make([]byte, len(data), len(data)+need+len(data)/4)
-		copy(nd, data)
-		data = nd
 	}
-	upper := c.isEnum && c.idx == nil
+	var base int32
+	if nv > 0 {
+		from, to := c.offs[c.vpos], c.offs[c.vpos+nv]
+		start := len(data)
+		data = reserveBytes(data, int(to-from))
+		if c.isEnum {
+			data = AppendUpperASCII(data, c.data[from:to])
+		} else {
+			data = append(data, c.data[from:to]...)
+		}
+		base = int32(start) - int32(from)
+	}
 	checkKey := c.isKey && !c.utf8OK
 	end := c.pos + k
+	cur := int32(len(cb.data))
 	for ; c.pos < end; c.pos, row = c.pos+1, row+1 {
 		if c.defs != nil && c.defs[c.pos] != c.maxDef {
 			if c.nonEmpty {
 				return r.valueErr(c, nil, "a value (bucket and key are required)", emptySentinel(c))
 			}
-			offsets = append(offsets, int32(len(data)))
+			offsets = append(offsets, cur)
+			nulls++
+			continue
+		}
+		j := c.vpos
+		c.vpos++
+		lo, hi := c.offs[j], c.offs[j+1]
+		switch {
+		case hi == lo:
+			if c.nonEmpty {
+				return r.valueErr(c, c.data[lo:hi], "a non-empty value", emptySentinel(c))
+			}
+			offsets = append(offsets, cur) // an empty value is no value, as in CSV
+			nulls++
+			continue
+		case c.isKey && (checkKey || c.data[lo]&0xc0 == 0x80) && !utf8.Valid(c.data[lo:hi]):
+			return r.valueErr(c, c.data[lo:hi], "a key of valid UTF-8", ErrBadKey)
+		}
+		cur = int32(hi) + base
+		offsets = append(offsets, cur)
+		valid[row>>3] |= 1 << (row & 7)
+	}
+	return nil
+}
+
+// fillDictStrings is fillStrings for a dictionary-encoded page: each
+// row's value is copied from the dictionary (upper-cased there for enum
+// fields), with fixed-size copies when the entries are short and doubling
+// copies when a one-entry dictionary fills the run.
+func (r *ParquetReader) fillDictStrings(c *pqColumn, row, k int) error {
+	cb := r.b.column(c.field)
+	data, offsets, valid, nulls := cb.data, cb.offsets, cb.valid, cb.nulls
+	defer func() { cb.data, cb.offsets, cb.nulls = data, offsets, nulls }()
+
+	vdata, voffs := c.dVals, c.dOffs
+	if c.dictN == 1 && c.defs == nil && c.vpos+k <= len(c.idx) && voffs[1] > voffs[0] &&
+		(!c.isKey || (c.utf8OK && vdata[voffs[0]]&0xc0 != 0x80)) && allZero(c.idx[c.vpos:c.vpos+k]) {
+		start := len(data)
+		v := vdata[voffs[0]:voffs[1]]
+		data = reserveBytes(data, k*len(v))
+		data = append(data, v...)
+		for total := k * len(v); len(data)-start < total; {
+			data = append(data, data[start:start+min(len(data)-start, total-(len(data)-start))]...)
+		}
+		for i := 1; i <= k; i++ {
+			offsets = append(offsets, int32(start+i*len(v)))
+		}
+		setValidRange(valid, row, k)
+		c.pos += k
+		c.vpos += k
+		return nil
+	}
+	if c.dWide {
+		// Room for the run and wideCopy bytes more, so that each value
+		// is one fixed-size copy into data's spare capacity.
+		need := wideCopy
+		for _, x := range c.idx[c.vpos:min(c.vpos+k, len(c.idx))] {
+			if uint32(x) < uint32(c.dictN) {
+				need += int(voffs[x+1] - voffs[x])
+			}
+		}
+		data = reserveBytes(data, need)
+	}
+	buf := data[:cap(data)]
+	n := len(data)
+	checkKey := c.isKey && !c.utf8OK
+	end := c.pos + k
+	for ; c.pos < end; c.pos, row = c.pos+1, row+1 {
+		if c.defs != nil && c.defs[c.pos] != c.maxDef {
+			if c.nonEmpty {
+				data = data[:n]
+				return r.valueErr(c, nil, "a value (bucket and key are required)", emptySentinel(c))
+			}
+			offsets = append(offsets, int32(n))
 			nulls++
 			continue
 		}
 		j, err := r.nextValue(c)
 		if err != nil {
+			data = data[:n]
 			return err
 		}
-		v := vdata[voffs[j]:voffs[j+1]]
+		lo, hi := voffs[j], voffs[j+1]
 		switch {
-		case len(v) == 0:
+		case hi == lo:
 			if c.nonEmpty {
-				return r.valueErr(c, v, "a non-empty value", emptySentinel(c))
+				data = data[:n]
+				return r.valueErr(c, vdata[lo:hi], "a non-empty value", emptySentinel(c))
 			}
-			offsets = append(offsets, int32(len(data))) // an empty value is no value, as in CSV
+			offsets = append(offsets, int32(n)) // an empty value is no value, as in CSV
 			nulls++
 			continue
-		case upper:
-			data = AppendUpperASCII(data, v)
-		case c.isKey && (checkKey || v[0]&0xc0 == 0x80) && !utf8.Valid(v):
-			return r.valueErr(c, v, "a key of valid UTF-8", ErrBadKey)
+		case c.dWide:
+			*(*[wideCopy]byte)(buf[n:]) = *(*[wideCopy]byte)(vdata[lo:])
+			n += int(hi - lo)
+		case c.isKey && (checkKey || vdata[lo]&0xc0 == 0x80) && !utf8.Valid(vdata[lo:hi]):
+			data = data[:n]
+			return r.valueErr(c, vdata[lo:hi], "a key of valid UTF-8", ErrBadKey)
 		default:
-			data = append(data, v...)
+			data = append(data[:n], vdata[lo:hi]...)
+			buf, n = data[:cap(data)], len(data)
 		}
-		offsets = append(offsets, int32(len(data)))
+		offsets = append(offsets, int32(n))
 		valid[row>>3] |= 1 << (row & 7)
 	}
+	if c.dWide {
+		clear(buf[n:min(n+wideCopy, len(buf))])
+	}
+	data = data[:n]
 	return nil
+}
+
+func allZero(s []int32) bool {
+	for _, x := range s {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // concatValidUTF8 reports whether the values of c's current page (or its
@@ -887,6 +1009,16 @@ func emptySentinel(c *pqColumn) error {
 func (r *ParquetReader) fillBools(c *pqColumn, row, k int) error {
 	cb := r.b.column(c.field)
 	bools, valid := cb.bools, cb.valid
+	if allDefined(c, k) {
+		for i, j := row, c.vpos; i < row+k; i, j = i+1, j+1 {
+			if c.bits[j>>3]>>(j&7)&1 != 0 {
+				bools[i>>3] |= 1 << (i & 7)
+			}
+		}
+		setValidRange(valid, row, k)
+		c.pos, c.vpos = c.pos+k, c.vpos+k
+		return nil
+	}
 	end := c.pos + k
 	for ; c.pos < end; c.pos, row = c.pos+1, row+1 {
 		if c.defs != nil && c.defs[c.pos] != c.maxDef {
@@ -925,6 +1057,22 @@ func (r *ParquetReader) fillInts(c *pqColumn, row, k int) error {
 	ints, valid, nulls := cb.ints, cb.valid, cb.nulls
 	defer func() { cb.ints, cb.nulls = ints, nulls }()
 	isSize := c.field.Kind() == KindInt64
+	if c.idx == nil && c.phys == parquet.Int64 && c.div <= 1 && allDefined(c, k) {
+		// Plain values, no nulls, no conversion: one copy.
+		vs := c.ints[c.vpos : c.vpos+k]
+		if isSize {
+			for i, v := range vs {
+				if v < 0 {
+					c.pos, c.vpos = c.pos+i, c.vpos+i
+					return r.valueErr(c, fmt.Append(nil, v), "a non-negative size", ErrBadValue)
+				}
+			}
+		}
+		ints = append(ints, vs...)
+		setValidRange(valid, row, k)
+		c.pos, c.vpos = c.pos+k, c.vpos+k
+		return nil
+	}
 	end := c.pos + k
 	for ; c.pos < end; c.pos, row = c.pos+1, row+1 {
 		if c.defs != nil && c.defs[c.pos] != c.maxDef {
@@ -967,6 +1115,19 @@ func (r *ParquetReader) fillInts(c *pqColumn, row, k int) error {
 		valid[row>>3] |= 1 << (row & 7)
 	}
 	return nil
+}
+
+// allDefined reports whether the next k rows of c's page all have values.
+func allDefined(c *pqColumn, k int) bool {
+	if c.defs == nil {
+		return true
+	}
+	for _, d := range c.defs[c.pos : c.pos+k] {
+		if d != c.maxDef {
+			return false
+		}
+	}
+	return true
 }
 
 func floorDiv(a, b int64) int64 {

@@ -397,6 +397,121 @@ func TestParquetBadInput(t *testing.T) {
 	}
 }
 
+// TestParquetDictionaryPages writes the same rows with the text columns
+// dictionary encoded and plain, in small pages and row groups, and checks
+// that the reader gives the same rows, or the same error (sentinel, row,
+// field and value), for both: plain pages are copied in one piece per
+// run, dictionary pages value by value (fixed-size copies for short
+// entries, doubling copies for a one-entry dictionary).
+func TestParquetDictionaryPages(t *testing.T) {
+	type dictRow struct {
+		Bucket  string  `parquet:"bucket,dict"`
+		Key     string  `parquet:"key,dict"`
+		Version *string `parquet:"version_id,optional,dict"`
+		Latest  *bool   `parquet:"is_latest,optional"`
+		Size    *int64  `parquet:"size,optional"`
+		ETag    string  `parquet:"e_tag,optional,dict"`
+		Class   string  `parquet:"storage_class,optional,dict"`
+	}
+	type plainRow struct {
+		Bucket  string  `parquet:"bucket"`
+		Key     string  `parquet:"key"`
+		Version *string `parquet:"version_id,optional"`
+		Latest  *bool   `parquet:"is_latest,optional"`
+		Size    *int64  `parquet:"size,optional"`
+		ETag    string  `parquet:"e_tag,optional"`
+		Class   string  `parquet:"storage_class,optional"`
+	}
+	const schema = "message s3.inventory { required binary bucket (UTF8); required binary key (UTF8); optional binary version_id (UTF8); " +
+		"optional boolean is_latest; optional int64 size; optional binary e_tag (UTF8); optional binary storage_class (UTF8); }"
+	write := func(rows []dictRow, dict bool) []byte {
+		var buf bytes.Buffer
+		opts := []parquet.WriterOption{parquet.PageBufferSize(512), parquet.MaxRowsPerRowGroup(170)}
+		var err error
+		if dict {
+			w := parquet.NewGenericWriter[dictRow](&buf, opts...)
+			if _, err = w.Write(rows); err == nil {
+				err = w.Close()
+			}
+		} else {
+			plain := make([]plainRow, len(rows))
+			for i, r := range rows {
+				plain[i] = plainRow(r)
+			}
+			w := parquet.NewGenericWriter[plainRow](&buf, opts...)
+			if _, err = w.Write(plain); err == nil {
+				err = w.Close()
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	classes := []string{"standard", "Glacier", "", "INTELLIGENT_TIERING", "DEEP_ARCHIVE"}
+	v, empty := "3HL4kqtJlcpXroDTDmJ", ""
+	base := func(n int) []dictRow {
+		rows := make([]dictRow, n)
+		for i := range rows {
+			r := dictRow{Bucket: "bucket-1", Key: fmt.Sprintf("k/%d/naïve", i%37), Class: classes[i%len(classes)], ETag: fmt.Sprintf("e%d", i%3)}
+			if i%5 == 0 {
+				r.ETag = strings.Repeat("x", 40) + fmt.Sprint(i%2) // a short dictionary with long entries
+			}
+			switch i % 4 {
+			case 0:
+				r.Version = &v
+			case 1:
+				r.Version = &empty
+			}
+			if i%3 != 0 {
+				latest, size := i%2 == 0, int64(i*1000)
+				r.Latest, r.Size = &latest, &size
+			}
+			rows[i] = r
+		}
+		return rows
+	}
+	with := func(n int, edit func(rows []dictRow)) []dictRow {
+		rows := base(n)
+		edit(rows)
+		return rows
+	}
+	for _, tc := range []struct {
+		name string
+		rows []dictRow
+	}{
+		{"values", base(500)},
+		{"bucket-empty", with(500, func(r []dictRow) { r[333].Bucket = "" })},
+		{"key-empty", with(500, func(r []dictRow) { r[0].Key = "" })},
+		{"key-not-utf8", with(500, func(r []dictRow) { r[140].Key, r[141].Key = "bad\xff", "bad\xff" })},
+		{"key-starts-mid-rune", with(500, func(r []dictRow) { r[99].Key, r[98].Key = "\xa9", "ok\xc3" })},
+		{"size-negative", with(500, func(r []dictRow) { n := int64(-1); r[401].Size = &n })},
+	} {
+		dict, plain := write(tc.rows, true), write(tc.rows, false)
+		for _, batch := range []int{1, 7, 100, 1000} {
+			t.Run(fmt.Sprintf("%s/batch%d", tc.name, batch), func(t *testing.T) {
+				want, _, werr := scanRows(t, pqReport(t, schema, [][]byte{plain}, nil), inventory.ReaderOptions{BatchRows: batch})
+				got, _, gerr := scanRows(t, pqReport(t, schema, [][]byte{dict}, nil), inventory.ReaderOptions{BatchRows: batch})
+				if (werr == nil) != (gerr == nil) {
+					t.Fatalf("plain: %v; dictionary: %v", werr, gerr)
+				}
+				if werr == nil {
+					diffRows(t, got, want)
+					return
+				}
+				var wde, gde *inventory.DataError
+				if !errors.As(werr, &wde) || !errors.As(gerr, &gde) {
+					t.Fatalf("plain: %T %v; dictionary: %T %v, want *DataError", werr, werr, gerr, gerr)
+				}
+				if gde.Line != wde.Line || gde.Field != wde.Field || gde.Value != wde.Value || gde.Expected != wde.Expected ||
+					errors.Is(gerr, inventory.ErrBadKey) != errors.Is(werr, inventory.ErrBadKey) {
+					t.Fatalf("plain: %v; dictionary: %v", werr, gerr)
+				}
+			})
+		}
+	}
+}
+
 // TestParquetErrorRow checks that a bad value's error names its row.
 func TestParquetErrorRow(t *testing.T) {
 	type row struct {

@@ -59,7 +59,9 @@ func inventoryFile(b *testing.B, n int) ([]byte, *Type) {
 }
 
 // BenchmarkReadInventory decodes an inventory-shaped file (key, size,
-// last_modified_date, storage_class, is_latest) of 1M rows.
+// last_modified_date, storage_class, is_latest) of 1M rows: with
+// ReadStripe (a new Batch per stripe), and with ReadStripeInto into one
+// reused Batch, keeping dictionaries.
 func BenchmarkReadInventory(b *testing.B) {
 	const n = 1_000_000
 	data, _ := inventoryFile(b, n)
@@ -70,17 +72,28 @@ func BenchmarkReadInventory(b *testing.B) {
 	for _, cols := range []struct {
 		name string
 		cols []string
+		into bool
 	}{
-		{"all", nil},
-		{"key+size+mtime+class", []string{"key", "size", "last_modified_date", "storage_class"}},
+		{"all", nil, false},
+		{"key+size+mtime+class", []string{"key", "size", "last_modified_date", "storage_class"}, false},
+		{"into/all", nil, true},
+		{"into/key+size+mtime+class", []string{"key", "size", "last_modified_date", "storage_class"}, true},
 	} {
 		b.Run(cols.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			rows := 0
+			var reused Batch
+			opts := &ReadOptions{Dictionaries: true}
 			for range b.N {
 				for s := range f.NumStripes() {
-					batch, err := f.ReadStripe(s, cols.cols)
+					batch := &reused
+					var err error
+					if cols.into {
+						err = f.ReadStripeInto(batch, s, cols.cols, opts)
+					} else {
+						batch, err = f.ReadStripe(s, cols.cols)
+					}
 					if err != nil {
 						b.Fatal(err)
 					}

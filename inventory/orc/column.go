@@ -20,7 +20,12 @@ import (
 //   - Float: Float32. Double: Float64.
 //   - String, Varchar, Char, Binary: value i is
 //     Bytes[Offsets[i]:Offsets[i+1]]; len(Offsets) == Len+1, Offsets[0] == 0
-//     (Arrow's String/Binary layout).
+//     (Arrow's String/Binary layout). A dictionary-encoded column read
+//     with ReadOptions.Dictionaries has instead Dict, a column of the same
+//     type holding the dictionary's entries (no nulls), and Index, with
+//     len(Index) == Len: value i is Dict's value Index[i] (Arrow's
+//     dictionary layout). Index values are in range; a null row's is 0.
+//     Value works with either layout.
 //   - Timestamp, TimestampInstant: Int64 holds seconds since the Unix epoch
 //     and Nanos the nanoseconds (0..999,999,999) of the instant, UTC.
 //     UnixNanos converts to Arrow's timestamp[ns] representation.
@@ -32,7 +37,8 @@ import (
 // Ownership: ReadStripe allocates every Column afresh; the caller owns it
 // and may keep or modify it. A child's Valid may share memory with its
 // parent's Valid, and Bytes may share memory with the stripe's read buffer,
-// which is not used for anything else.
+// which is not used for anything else. ReadStripeInto reuses the Columns
+// of the Batch it is given, and their memory, for the next stripe.
 type Column struct {
 	Type     *Type
 	Len      int
@@ -44,6 +50,8 @@ type Column struct {
 	Float64  []float64
 	Bytes    []byte
 	Offsets  []int32
+	Dict     *Column
+	Index    []int32
 	Children []*Column
 }
 
@@ -65,8 +73,13 @@ func (c *Column) NullCount() int {
 }
 
 // Value returns row i of a string, varchar, char or binary column. The
-// result aliases c.Bytes.
-func (c *Column) Value(i int) []byte { return c.Bytes[c.Offsets[i]:c.Offsets[i+1]] }
+// result aliases c.Bytes (or the dictionary's Bytes).
+func (c *Column) Value(i int) []byte {
+	if c.Dict != nil {
+		return c.Dict.Value(int(c.Index[i]))
+	}
+	return c.Bytes[c.Offsets[i]:c.Offsets[i+1]]
+}
 
 // UnixNanos appends the timestamps of a Timestamp column as nanoseconds
 // since the Unix epoch (null rows as 0) to dst. It fails if a value does
@@ -94,6 +107,8 @@ type Batch struct {
 	NumRows int
 	Names   []string // top-level column names, parallel to Columns
 	Columns []*Column
+
+	scratch *stripeScratch // memory ReadStripeInto reuses
 }
 
 // Column returns the column with the given top-level name, or nil.

@@ -76,11 +76,18 @@ func newCodec(kind CompressionKind, blockSize uint64) (codec, error) {
 // decompress returns the decompressed contents of the stream in src. With
 // no compression the result aliases src. Offsets in errors are relative to
 // the start of src.
-func (c codec) decompress(src []byte) ([]byte, error) {
+func (c codec) decompress(src []byte) ([]byte, error) { return c.decompressTo(nil, src) }
+
+// decompressTo is decompress writing into dst's memory (from dst[:0]) when
+// it is large enough, for buffers reused from stripe to stripe.
+func (c codec) decompressTo(dst, src []byte) ([]byte, error) {
 	if c.kind == CompressionNone {
 		return src, nil
 	}
-	out := make([]byte, 0, c.sizeHint(src))
+	out := dst[:0]
+	if h := c.sizeHint(src); cap(out) < h {
+		out = make([]byte, 0, h)
+	}
 	pos := 0
 	for pos < len(src) {
 		if len(src)-pos < chunkHeaderLen {
@@ -202,8 +209,9 @@ type inflater struct {
 	br bytes.Reader
 }
 
-// inflate appends the raw-deflate decompression of chunk to dst.
-func inflate(dst, chunk []byte, limit int) ([]byte, error) {
+// inflateGo appends the raw-deflate decompression of chunk to dst, with
+// the pure-Go decoder; see inflate.
+func inflateGo(dst, chunk []byte, limit int) ([]byte, error) {
 	inf, _ := inflaters.Get().(*inflater)
 	if inf == nil {
 		inf = &inflater{}

@@ -6,9 +6,12 @@ import (
 	"compress/gzip"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -47,15 +50,18 @@ func pacific(t testing.TB) *time.Location {
 	return loc
 }
 
+// sampleCase is one sample file and what its tail says.
+type sampleCase struct {
+	file     string
+	rows     int64
+	stripes  int // -1: don't check
+	compress CompressionKind
+}
+
 func TestSampleFilesMatchExpectedJSON(t *testing.T) {
 	dir := sampleDir(t)
 	la := pacific(t)
-	tests := []struct {
-		file     string
-		rows     int64
-		stripes  int // -1: don't check
-		compress CompressionKind
-	}{
+	tests := []sampleCase{
 		{"TestOrcFile.test1.orc", 2, 1, CompressionZlib},
 		{"TestOrcFile.testTimestamp.orc", 12, -1, CompressionZlib},
 		{"TestOrcFile.testSnappy.orc", 10000, -1, CompressionSnappy},
@@ -70,40 +76,62 @@ func TestSampleFilesMatchExpectedJSON(t *testing.T) {
 		{"TestOrcFile.emptyFile.orc", 0, 0, -1},
 		{"TestVectorOrcFile.testLz4.orc", 10000, -1, CompressionLZ4},
 	}
+	// Each file is read three ways: a fresh Batch per stripe, and one
+	// Batch reused from stripe to stripe, with dictionaries materialised
+	// and kept.
+	modes := []struct {
+		name string
+		read func(f *File, b *Batch, s int) (*Batch, error)
+	}{
+		{"ReadStripe", func(f *File, _ *Batch, s int) (*Batch, error) { return f.ReadStripe(s, nil) }},
+		{"ReadStripeInto", func(f *File, b *Batch, s int) (*Batch, error) { return b, f.ReadStripeInto(b, s, nil, nil) }},
+		{"ReadStripeInto/dictionaries", func(f *File, b *Batch, s int) (*Batch, error) {
+			return b, f.ReadStripeInto(b, s, nil, &ReadOptions{Dictionaries: true})
+		}},
+	}
 	for _, tc := range tests {
-		t.Run(tc.file, func(t *testing.T) {
-			t.Parallel()
-			f := openSample(t, tc.file, &Options{DefaultTimezone: la})
-			if f.NumRows() != tc.rows {
-				t.Errorf("NumRows = %d, want %d", f.NumRows(), tc.rows)
+		for _, mode := range modes {
+			t.Run(tc.file+"/"+mode.name, func(t *testing.T) {
+				t.Parallel()
+				checkSample(t, dir, la, tc, mode.read)
+			})
+		}
+	}
+}
+
+// checkSample reads every stripe of a sample file with read (given a
+// Batch to reuse) and compares the rows with the expected JSON.
+func checkSample(t *testing.T, dir string, la *time.Location, tc sampleCase, read func(f *File, b *Batch, s int) (*Batch, error)) {
+	f := openSample(t, tc.file, &Options{DefaultTimezone: la})
+	if f.NumRows() != tc.rows {
+		t.Errorf("NumRows = %d, want %d", f.NumRows(), tc.rows)
+	}
+	if tc.stripes >= 0 && f.NumStripes() != tc.stripes {
+		t.Errorf("NumStripes = %d, want %d", f.NumStripes(), tc.stripes)
+	}
+	if tc.compress >= 0 && f.Compression() != tc.compress {
+		t.Errorf("Compression = %v, want %v", f.Compression(), tc.compress)
+	}
+	want := readExpected(t, filepath.Join(dir, "expected", tc.file[:len(tc.file)-len(".orc")]+".jsn.gz"))
+	row := 0
+	reused := &Batch{}
+	for s := range f.NumStripes() {
+		b, err := read(f, reused, s)
+		if err != nil {
+			t.Fatalf("stripe %d: %v", s, err)
+		}
+		for i := range b.NumRows {
+			if row >= len(want) {
+				t.Fatalf("more rows than the %d expected", len(want))
 			}
-			if tc.stripes >= 0 && f.NumStripes() != tc.stripes {
-				t.Errorf("NumStripes = %d, want %d", f.NumStripes(), tc.stripes)
+			if d := compareJSON(batchRow(b, i, la), want[row], "row"); d != "" {
+				t.Fatalf("stripe %d row %d (file row %d): %s", s, i, row, d)
 			}
-			if tc.compress >= 0 && f.Compression() != tc.compress {
-				t.Errorf("Compression = %v, want %v", f.Compression(), tc.compress)
-			}
-			want := readExpected(t, filepath.Join(dir, "expected", tc.file[:len(tc.file)-len(".orc")]+".jsn.gz"))
-			row := 0
-			for s := range f.NumStripes() {
-				b, err := f.ReadStripe(s, nil)
-				if err != nil {
-					t.Fatalf("ReadStripe(%d): %v", s, err)
-				}
-				for i := range b.NumRows {
-					if row >= len(want) {
-						t.Fatalf("more rows than the %d expected", len(want))
-					}
-					if d := compareJSON(batchRow(b, i, la), want[row], "row"); d != "" {
-						t.Fatalf("stripe %d row %d (file row %d): %s", s, i, row, d)
-					}
-					row++
-				}
-			}
-			if row != len(want) {
-				t.Fatalf("read %d rows, expected file has %d", row, len(want))
-			}
-		})
+			row++
+		}
+	}
+	if row != len(want) {
+		t.Fatalf("read %d rows, expected file has %d", row, len(want))
 	}
 }
 
@@ -249,18 +277,114 @@ func TestCorruptFiles(t *testing.T) {
 	}
 }
 
-// readAll opens data and decodes every stripe.
+// readAll opens data and decodes every stripe, with ReadStripe and, into
+// one reused Batch, with ReadStripeInto (keeping dictionaries in every
+// other stripe); both must agree.
 func readAll(data []byte, opts *Options) error {
 	f, err := Open(bytes.NewReader(data), int64(len(data)), opts)
 	if err != nil {
 		return err
 	}
+	var reused Batch
 	for s := range f.NumStripes() {
-		if _, err := f.ReadStripe(s, nil); err != nil {
+		b, err := f.ReadStripe(s, nil)
+		err2 := f.ReadStripeInto(&reused, s, nil, &ReadOptions{Dictionaries: s%2 == 0})
+		if (err == nil) != (err2 == nil) {
+			return fmt.Errorf("stripe %d: ReadStripe and ReadStripeInto disagree: %v / %v", s, err, err2)
+		}
+		if err != nil {
 			return err
+		}
+		if d := diffBatches(b, &reused); d != "" {
+			return fmt.Errorf("stripe %d: ReadStripe and ReadStripeInto disagree: %s", s, d)
 		}
 	}
 	return nil
 }
 
+// diffBatches compares the values of two batches and describes the first
+// difference, or returns "".
+func diffBatches(a, b *Batch) string {
+	if a.NumRows != b.NumRows || !slices.Equal(a.Names, b.Names) || len(a.Columns) != len(b.Columns) {
+		return fmt.Sprintf("%d rows %q, %d rows %q", a.NumRows, a.Names, b.NumRows, b.Names)
+	}
+	for k := range a.Columns {
+		for i := range a.NumRows {
+			va := fmt.Sprint(rowValue(a.Columns[k], i, time.UTC))
+			vb := fmt.Sprint(rowValue(b.Columns[k], i, time.UTC))
+			if va != vb {
+				return fmt.Sprintf("column %s row %d: %s, %s", a.Names[k], i, va, vb)
+			}
+		}
+	}
+	return ""
+}
+
 var _ = io.EOF
+
+// TestReadStripeIntoReuse reads an inventory-shaped file (nulls, a
+// dictionary-encoded storage class, direct keys) stripe by stripe into
+// one Batch, keeping dictionaries, and checks the values against
+// ReadStripe, that the dictionary is kept, and that a warm Batch decodes
+// a stripe with a handful of small allocations (footer parsing), none
+// proportional to the rows.
+func TestReadStripeIntoReuse(t *testing.T) {
+	schema := inventorySchema(t)
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, schema, &WriterOptions{StripeRows: 3000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for first := 0; first < 10_000; first += 2500 {
+		if err := w.Write(inventoryBatch(schema, r, first, 2500, true)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	f, err := Open(bytes.NewReader(data), int64(len(data)), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.NumStripes() < 3 {
+		t.Fatalf("%d stripes, want several", f.NumStripes())
+	}
+	opts := &ReadOptions{Dictionaries: true}
+	var reused Batch
+	for s := range f.NumStripes() {
+		want, err := f.ReadStripe(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.ReadStripeInto(&reused, s, nil, opts); err != nil {
+			t.Fatal(err)
+		}
+		if d := diffBatches(want, &reused); d != "" {
+			t.Fatalf("stripe %d: %s", s, d)
+		}
+		if c := reused.Column("storage_class"); c.Dict == nil || c.Bytes != nil {
+			t.Errorf("stripe %d: storage_class not kept as a dictionary", s)
+		}
+		if c := want.Column("storage_class"); c.Dict != nil {
+			t.Errorf("stripe %d: ReadStripe kept a dictionary", s)
+		}
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if err := f.ReadStripeInto(&reused, 1, nil, opts); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 30 {
+		t.Errorf("ReadStripeInto of a warm Batch: %v allocations per stripe, want at most 30", allocs)
+	}
+	// An error leaves the Batch usable.
+	if err := f.ReadStripeInto(&reused, f.NumStripes(), nil, opts); !errors.Is(err, ErrStripeRange) {
+		t.Fatalf("err = %v, want ErrStripeRange", err)
+	}
+	if err := f.ReadStripeInto(&reused, 0, []string{"key"}, opts); err != nil || reused.NumRows == 0 || len(reused.Columns) != 1 {
+		t.Fatalf("after an error: %v, %d rows, %d columns", err, reused.NumRows, len(reused.Columns))
+	}
+}

@@ -76,8 +76,14 @@ func decodeByteRLE(src []byte, dst []byte) (int, error) {
 // decodeBoolRLE fills dst from the boolean-RLE stream src (bits most
 // significant first).
 func decodeBoolRLE(src []byte, dst []bool) error {
+	var tmp arena[byte]
+	return decodeBoolRLEBuf(src, dst, &tmp)
+}
+
+// decodeBoolRLEBuf is decodeBoolRLE taking the packed bytes from tmp.
+func decodeBoolRLEBuf(src []byte, dst []bool, tmp *arena[byte]) error {
 	nb := (len(dst) + 7) / 8
-	bytes := make([]byte, nb)
+	bytes := tmp.alloc(nb)
 	if _, err := decodeByteRLE(src, bytes); err != nil {
 		return err
 	}
@@ -108,10 +114,19 @@ func decodeBoolRLE(src []byte, dst []bool) error {
 // zigzag decoded; unsigned values are returned as their two's complement
 // bit pattern.
 func decodeIntRLEv1(src []byte, dst []int64, signed bool) error {
-	pos, n := 0, 0
+	var r intReader
+	r.reset(src, signed, false, len(dst))
+	return r.read(dst)
+}
+
+// readV1 decodes the next len(dst) values of an RLE v1 stream; already
+// counts the values read before them, for errors.
+func (r *intReader) readV1(dst []int64, already int) error {
+	src, pos, n := r.src, r.pos, 0
+	defer func() { r.pos = pos }()
 	for n < len(dst) {
 		if pos >= len(src) {
-			return corruptf(pos, "integer RLE v1 stream ended after %d of %d values", n, len(dst))
+			return corruptf(pos, "integer RLE v1 stream ended after %d of %d values", already+n, r.want)
 		}
 		h := src[pos]
 		pos++
@@ -128,32 +143,30 @@ func decodeIntRLEv1(src []byte, dst []int64, signed bool) error {
 			}
 			pos = p
 			base := int64(u)
-			if signed {
+			if r.signed {
 				base = unzigzag(u)
 			}
-			run = min(run, len(dst)-n)
-			d := dst[n : n+run]
-			for i := range d {
-				d[i] = base + int64(i)*delta
+			out := r.runBuffer(dst[n:], run)
+			for i := range out {
+				out[i] = base + int64(i)*delta
 			}
-			n += run
+			n = r.keep(dst, n, out)
 		} else {
 			lit := 256 - int(h)
-			for range lit {
+			out := r.runBuffer(dst[n:], lit)
+			for i := range out {
 				u, p, err := readUvarint(src, pos)
 				if err != nil {
 					return err
 				}
 				pos = p
-				if n < len(dst) {
-					if signed {
-						dst[n] = unzigzag(u)
-					} else {
-						dst[n] = int64(u)
-					}
-					n++
+				if r.signed {
+					out[i] = unzigzag(u)
+				} else {
+					out[i] = int64(u)
 				}
 			}
+			n = r.keep(dst, n, out)
 		}
 	}
 	return nil
@@ -161,8 +174,65 @@ func decodeIntRLEv1(src []byte, dst []int64, signed bool) error {
 
 // decodeInts dispatches to RLE v1 or v2.
 func decodeInts(src []byte, dst []int64, signed, v2 bool) error {
-	if v2 {
-		return decodeIntRLEv2(src, dst, signed)
+	var r intReader
+	r.reset(src, signed, v2, len(dst))
+	return r.read(dst)
+}
+
+// intReader decodes an integer RLE stream (version 1 or 2) a piece at a
+// time, so that a caller can convert the values through a small buffer
+// rather than hold all of them. Values are produced exactly as one
+// decodeInts call over the whole stream would, with the same errors.
+type intReader struct {
+	src        []byte
+	pos        int
+	signed, v2 bool
+	want, done int // values the caller reads in all, and has read (for errors)
+	// run[lo:hi] are values of the last run decoded past what was asked.
+	// (Indexes, not a slice: a pointer into itself would move the reader
+	// to the heap.)
+	lo, hi int
+	run    [512]int64
+}
+
+func (r *intReader) reset(src []byte, signed, v2 bool, want int) {
+	r.src, r.pos, r.signed, r.v2, r.want, r.done, r.lo, r.hi = src, 0, signed, v2, want, 0, 0, 0
+}
+
+// read fills dst with the next len(dst) values.
+func (r *intReader) read(dst []int64) error {
+	n := copy(dst, r.run[r.lo:r.hi])
+	r.lo += n
+	var err error
+	if n < len(dst) {
+		if r.v2 {
+			err = r.readV2(dst[n:], r.done+n)
+		} else {
+			err = r.readV1(dst[n:], r.done+n)
+		}
 	}
-	return decodeIntRLEv1(src, dst, signed)
+	r.done += len(dst)
+	return err
+}
+
+// runBuffer returns where to decode a run of length values when rest is
+// what the caller still wants: rest itself when the run fits, else the
+// reader's run buffer.
+func (r *intReader) runBuffer(rest []int64, length int) []int64 {
+	if length > len(rest) {
+		return r.run[:length]
+	}
+	return rest[:length]
+}
+
+// keep accounts for a run decoded into out (from runBuffer) after n
+// values of dst: a run decoded into the run buffer is copied to dst and
+// its remainder kept for the next read. It returns the new n.
+func (r *intReader) keep(dst []int64, n int, out []int64) int {
+	if len(out) > len(dst)-n {
+		r.lo = copy(dst[n:], out) // out is r.run[:len(out)]
+		r.hi = len(out)
+		return len(dst)
+	}
+	return n + len(out)
 }

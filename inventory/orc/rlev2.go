@@ -125,17 +125,21 @@ func unpackBits(src []byte, pos int, dst []int64, w int) (int, error) {
 	return pos + need, nil
 }
 
-// rlev2Scratch holds one run when the run is longer than what the caller
-// still needs (the rest is discarded).
-type rlev2Scratch [512]int64
-
 // decodeIntRLEv2 fills dst from an integer RLE v2 stream.
 func decodeIntRLEv2(src []byte, dst []int64, signed bool) error {
-	pos, n := 0, 0
-	var scratch *rlev2Scratch
+	var r intReader
+	r.reset(src, signed, true, len(dst))
+	return r.read(dst)
+}
+
+// readV2 decodes the next len(dst) values of an RLE v2 stream; already
+// counts the values read before them, for errors.
+func (r *intReader) readV2(dst []int64, already int) error {
+	src, pos, n := r.src, r.pos, 0
+	defer func() { r.pos = pos }()
 	for n < len(dst) {
 		if pos >= len(src) {
-			return corruptf(pos, "integer RLE v2 stream ended after %d of %d values", n, len(dst))
+			return corruptf(pos, "integer RLE v2 stream ended after %d of %d values", already+n, r.want)
 		}
 		h := src[pos]
 		start := pos
@@ -154,46 +158,33 @@ func decodeIntRLEv2(src []byte, dst []int64, signed bool) error {
 			}
 			pos += wb
 			v := int64(u)
-			if signed {
+			if r.signed {
 				v = unzigzag(u)
 			}
-			cnt = min(cnt, len(dst)-n)
-			for i := range cnt {
-				dst[n+i] = v
+			out := r.runBuffer(dst[n:], cnt)
+			for i := range out {
+				out[i] = v
 			}
-			n += cnt
+			n = r.keep(dst, n, out)
 			continue
 		}
 		if len(src)-pos < 2 {
 			return corruptf(start, "truncated integer RLE v2 header")
 		}
 		length := (int(h&1)<<8 | int(src[pos+1])) + 1
-		out := dst[n:]
-		if length > len(out) {
-			if scratch == nil {
-				scratch = new(rlev2Scratch)
-			}
-			out = scratch[:length]
-		} else {
-			out = out[:length]
-		}
+		out := r.runBuffer(dst[n:], length)
 		switch h >> 6 {
 		case rleDirect:
-			pos, err = decodeDirect(src, pos, out, signed)
+			pos, err = decodeDirect(src, pos, out, r.signed)
 		case rlePatchedBase:
 			pos, err = decodePatchedBase(src, pos, out)
 		case rleDelta:
-			pos, err = decodeDelta(src, pos, out, signed)
+			pos, err = decodeDelta(src, pos, out, r.signed)
 		}
 		if err != nil {
 			return err
 		}
-		if length > len(dst)-n {
-			copy(dst[n:], out)
-			n = len(dst)
-		} else {
-			n += length
-		}
+		n = r.keep(dst, n, out)
 	}
 	return nil
 }

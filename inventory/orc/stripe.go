@@ -56,16 +56,146 @@ type streamLoc struct {
 	off, length int64 // absolute file offset and compressed length
 }
 
-// stripeReader decodes the projected columns of one stripe.
+// stripeReader decodes the projected columns of one stripe into the
+// buffers of a stripeScratch.
 type stripeReader struct {
 	f        *File
 	idx      int
 	info     StripeInfo
+	opts     ReadOptions
+	s        *stripeScratch
+	t        *transient
 	footer   stripeFooterProto
-	locs     map[streamKey]streamLoc
-	data     map[streamKey][]byte // decompressed streams of wanted columns
-	tsBase   int64                // seconds of 2015-01-01 00:00:00 in the writer's zone
+	tsBase   int64 // seconds of 2015-01-01 00:00:00 in the writer's zone
 	tsBaseOK bool
+}
+
+// stripeScratch holds the memory a Batch keeps from one ReadStripeInto
+// call to the next: the decoded values of every column and the streams
+// they alias. Nothing in it is shared with another Batch.
+type stripeScratch struct {
+	footRaw, footBuf []byte
+	raw              []byte                  // the wanted streams, when uncompressed (they alias it)
+	locs             map[streamKey]streamLoc // every stream of the stripe
+	data             map[streamKey][]byte    // decompressed wanted streams of this stripe
+	bufs             map[streamKey][]byte    // decompression buffers of the streams values alias
+	keys             []streamKey
+	cols             []*colScratch // by column id
+	columns          []*Column     // backs Batch.Columns
+}
+
+// transient holds the memory needed only while a stripe is decoded: the
+// compressed streams, the streams no decoded value aliases (presence,
+// lengths, integers, dictionary indexes), and intermediate integers. It
+// goes back to a pool after each stripe, so that Batches waiting to be
+// consumed do not each keep a copy.
+type transient struct {
+	raw   []byte
+	bufs  map[streamKey][]byte
+	ints  arena[int64]
+	bytes arena[byte]
+	ints1 intStream
+}
+
+var transients = sync.Pool{New: func() any { return &transient{bufs: map[streamKey][]byte{}} }}
+
+// arena hands out slices that stay valid until reset, carved from chunks
+// kept across resets.
+type arena[T any] struct {
+	chunks [][]T
+	cur    int // chunk being carved
+	off    int // elements of chunks[cur] handed out
+}
+
+// alloc returns a slice of n elements (not cleared).
+func (a *arena[T]) alloc(n int) []T {
+	for ; a.cur < len(a.chunks); a.cur, a.off = a.cur+1, 0 {
+		if c := a.chunks[a.cur]; len(c)-a.off >= n {
+			a.off += n
+			return c[a.off-n : a.off : a.off]
+		}
+	}
+	size := max(n, 16<<10)
+	if k := len(a.chunks); k > 0 {
+		size = max(size, 2*len(a.chunks[k-1]))
+	}
+	a.chunks = append(a.chunks, make([]T, size))
+	a.cur, a.off = len(a.chunks)-1, n
+	return a.chunks[a.cur][:n:n]
+}
+
+// reset makes the arena's memory available again, invalidating every
+// slice it handed out. Memory that came in several chunks is replaced by
+// one chunk of the size used, so that the next stripe of a file, about
+// as large, fits in it without the doubling's waste.
+func (a *arena[T]) reset() {
+	if len(a.chunks) > 1 {
+		used := a.off
+		for _, c := range a.chunks[:a.cur] {
+			used += len(c)
+		}
+		a.chunks = append(a.chunks[:0], make([]T, used+used/8))
+	}
+	a.cur, a.off = 0, 0
+}
+
+func newStripeScratch() *stripeScratch {
+	return &stripeScratch{locs: map[streamKey]streamLoc{}, data: map[streamKey][]byte{}, bufs: map[streamKey][]byte{}}
+}
+
+// col returns the buffers of column id.
+func (s *stripeScratch) col(id int) *colScratch {
+	if id >= len(s.cols) {
+		s.cols = append(s.cols, make([]*colScratch, id+1-len(s.cols))...)
+	}
+	cs := s.cols[id]
+	if cs == nil {
+		cs = &colScratch{}
+		s.cols[id] = cs
+	}
+	return cs
+}
+
+// colScratch holds the reusable buffers of one column. The exported
+// fields of col are views of them (or of the stripe's streams).
+type colScratch struct {
+	col      Column
+	dict     Column // the dictionary, with ReadOptions.Dictionaries
+	children []*Column
+	valid    []bool  // validity spread over the parent's rows
+	bits     []bool  // the PRESENT stream's bits
+	bools    []bool  // boolean values
+	ints     []int64 // Int64
+	dictOffs []int32 // dictionary entry offsets (kept dictionaries)
+	nanos    []int32
+	f32      []float32
+	f64      []float64
+	offsets  []int32
+	bytes    []byte // materialised dictionary values
+	index    []int32
+}
+
+// sized returns *b resized to n elements, reallocating only when its
+// capacity is too small. The contents are not cleared: callers write
+// every element.
+func sized[T any](b *[]T, n int) []T {
+	if cap(*b) < n {
+		*b = make([]T, n)
+	}
+	*b = (*b)[:n]
+	return *b
+}
+
+// ReadOptions tune ReadStripeInto. The zero value decodes as ReadStripe
+// does.
+type ReadOptions struct {
+	// Dictionaries keeps every dictionary-encoded string, varchar, char
+	// or binary column as its dictionary (Column.Dict) and one index per
+	// row (Column.Index), instead of copying each row's value into Bytes
+	// and Offsets. A reader that copies the values anyway (into Arrow
+	// arrays, say) saves one copy, and can transform each distinct value
+	// once. Default: false.
+	Dictionaries bool
 }
 
 // ReadStripe decodes stripe i (0 <= i < NumStripes()). columns names the
@@ -80,30 +210,72 @@ type stripeReader struct {
 // ErrUnsupportedType (union columns, decimals wider than 64 bits),
 // ErrUnsupportedEncoding, ErrUnknownTimezone or ErrTooLarge.
 func (f *File) ReadStripe(i int, columns []string) (*Batch, error) {
+	b := &Batch{}
+	if err := f.readStripe(b, newStripeScratch(), i, columns, ReadOptions{}); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// ReadStripeInto decodes stripe i as ReadStripe does, into dst, reusing
+// the memory dst kept from an earlier ReadStripeInto call: decoding stripe
+// after stripe into the same Batch allocates next to nothing once its
+// buffers have grown to the largest stripe. o may be nil.
+//
+// Every value dst held before the call is overwritten, so no slice taken
+// from dst's Columns may be used after it; a Batch from ReadStripe (or the
+// zero Batch) starts with no memory to reuse. After an error, dst's
+// contents are unspecified, but it may be used again. ReadStripeInto is
+// safe for concurrent use with distinct Batches; the errors are
+// ReadStripe's.
+func (f *File) ReadStripeInto(dst *Batch, i int, columns []string, o *ReadOptions) error {
+	if dst.scratch == nil {
+		dst.scratch = newStripeScratch()
+	}
+	var opts ReadOptions
+	if o != nil {
+		opts = *o
+	}
+	if err := f.readStripe(dst, dst.scratch, i, columns, opts); err != nil {
+		dst.NumRows, dst.Names, dst.Columns = 0, nil, nil
+		return err
+	}
+	return nil
+}
+
+func (f *File) readStripe(b *Batch, s *stripeScratch, i int, columns []string, opts ReadOptions) error {
 	if i < 0 || i >= len(f.stripes) {
-		return nil, fmt.Errorf("%w: %d (file has %d stripes)", ErrStripeRange, i, len(f.stripes))
+		return fmt.Errorf("%w: %d (file has %d stripes)", ErrStripeRange, i, len(f.stripes))
 	}
 	names, types, err := f.project(columns)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	sr := &stripeReader{f: f, idx: i, info: f.stripes[i]}
+	t := transients.Get().(*transient)
+	t.ints.reset()
+	t.bytes.reset()
+	defer func() {
+		t.ints1.sr, t.ints1.rd.src = nil, nil // keep nothing of this stripe alive
+		transients.Put(t)
+	}()
+	sr := &stripeReader{f: f, idx: i, info: f.stripes[i], opts: opts, s: s, t: t}
 	if err := sr.readFooter(); err != nil {
-		return nil, err
+		return err
 	}
 	if err := sr.readStreams(types); err != nil {
-		return nil, err
+		return err
 	}
 	n := int(sr.info.NumRows)
-	b := &Batch{NumRows: n, Names: names, Columns: make([]*Column, len(types))}
+	cols := sized(&s.columns, len(types))
 	for k, t := range types {
 		c, err := sr.decode(t, n, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		b.Columns[k] = c
+		cols[k] = c
 	}
-	return b, nil
+	b.NumRows, b.Names, b.Columns = n, names, cols
+	return nil
 }
 
 // project resolves top-level column names to types.
@@ -155,15 +327,19 @@ func (sr *stripeReader) where(column int, kind uint64) where {
 }
 
 func (sr *stripeReader) readFooter() error {
+	s := sr.s
 	off := sr.info.Offset + sr.info.IndexLength + sr.info.DataLength
 	w := where{section: "stripe footer", stripe: sr.idx, column: -1, base: off}
-	raw := make([]byte, sr.info.FooterLength)
+	raw := sized(&s.footRaw, int(sr.info.FooterLength))
 	if err := sr.f.readAt(raw, off); err != nil {
 		return err
 	}
-	buf, err := sr.f.codec.decompress(raw)
+	buf, err := sr.f.codec.decompressTo(s.footBuf, raw)
 	if err != nil {
 		return w.wrap(err)
+	}
+	if sr.f.codec.kind != CompressionNone {
+		s.footBuf = buf
 	}
 	sr.footer, err = parseStripeFooter(buf)
 	if err != nil {
@@ -175,28 +351,32 @@ func (sr *stripeReader) readFooter() error {
 	}
 	// Streams are laid out back to back from the start of the stripe, in
 	// footer order, index streams first.
-	sr.locs = make(map[streamKey]streamLoc, len(sr.footer.streams))
+	clear(s.locs)
 	pos := sr.info.Offset
 	end := sr.info.Offset + sr.info.IndexLength + sr.info.DataLength
-	for _, s := range sr.footer.streams {
-		if s.length > uint64(end-pos) {
+	for _, st := range sr.footer.streams {
+		if st.length > uint64(end-pos) {
 			return w.errorf(off, "stream %s of column %d (%d bytes at offset %d) overruns the stripe's data, which ends at %d",
-				streamName(s.kind), s.column, s.length, pos, end)
+				streamName(st.kind), st.column, st.length, pos, end)
 		}
-		k := streamKey{column: int(min(s.column, math.MaxInt32)), kind: s.kind}
-		if _, dup := sr.locs[k]; dup && s.length > 0 {
-			return w.errorf(off, "stream %s of column %d appears twice", streamName(s.kind), s.column)
+		k := streamKey{column: int(min(st.column, math.MaxInt32)), kind: st.kind}
+		if _, dup := s.locs[k]; dup && st.length > 0 {
+			return w.errorf(off, "stream %s of column %d appears twice", streamName(st.kind), st.column)
 		}
-		sr.locs[k] = streamLoc{off: pos, length: int64(s.length)}
-		pos += int64(s.length)
+		s.locs[k] = streamLoc{off: pos, length: int64(st.length)}
+		pos += int64(st.length)
 	}
 	return nil
 }
 
+// dataStreamKinds are the streams a column's values may use.
+var dataStreamKinds = [...]uint64{streamPresent, streamData, streamLength, streamDictionaryData, streamSecondary}
+
 // readStreams reads and decompresses the streams of the given columns and
 // their descendants, coalescing nearby reads.
 func (sr *stripeReader) readStreams(types []*Type) error {
-	var keys []streamKey
+	s := sr.s
+	keys := s.keys[:0]
 	var add func(t *Type) error
 	add = func(t *Type) error {
 		if t.ID >= len(sr.footer.encodings) {
@@ -205,9 +385,9 @@ func (sr *stripeReader) readStreams(types []*Type) error {
 		if err := checkEncoding(t, sr.footer.encodings[t.ID]); err != nil {
 			return sr.where(t.ID, math.MaxUint64).wrap(err)
 		}
-		for _, kind := range []uint64{streamPresent, streamData, streamLength, streamDictionaryData, streamSecondary} {
+		for _, kind := range dataStreamKinds {
 			k := streamKey{t.ID, kind}
-			if l, ok := sr.locs[k]; ok && l.length > 0 {
+			if l, ok := s.locs[k]; ok && l.length > 0 {
 				keys = append(keys, k)
 			}
 		}
@@ -223,40 +403,91 @@ func (sr *stripeReader) readStreams(types []*Type) error {
 			return err
 		}
 	}
+	s.keys = keys
 	slices.SortFunc(keys, func(a, b streamKey) int {
-		return int(sr.locs[a].off - sr.locs[b].off)
+		return int(s.locs[a].off - s.locs[b].off)
 	})
-	sr.data = make(map[streamKey][]byte, len(keys))
+	// One buffer holds every coalesced range, read back to back: without
+	// compression the streams alias it.
+	total := int64(0)
 	for i := 0; i < len(keys); {
-		first := sr.locs[keys[i]]
-		end := first.off + first.length
-		j := i + 1
-		for j < len(keys) {
-			l := sr.locs[keys[j]]
-			if l.off-end > coalesceGap {
-				break
-			}
-			end = max(end, l.off+l.length)
-			j++
-		}
-		buf := make([]byte, end-first.off)
+		first, end, j := sr.coalesce(keys, i)
+		total += end - first.off
+		i = j
+	}
+	// Uncompressed streams alias the read buffer, which the Batch then
+	// keeps; compressed ones are decompressed into the Batch's buffers
+	// when decoded values alias them, else into transient ones.
+	var raw []byte
+	compressed := sr.f.codec.kind != CompressionNone
+	if compressed {
+		raw = sized(&sr.t.raw, int(total))
+	} else {
+		raw = sized(&s.raw, int(total))
+	}
+	clear(s.data)
+	at := int64(0)
+	for i := 0; i < len(keys); {
+		first, end, j := sr.coalesce(keys, i)
+		buf := raw[at : at+end-first.off]
+		at += end - first.off
 		if err := sr.f.readAt(buf, first.off); err != nil {
 			return err
 		}
 		for _, k := range keys[i:j] {
-			l := sr.locs[k]
+			l := s.locs[k]
 			raw := buf[l.off-first.off : l.off-first.off+l.length : l.off-first.off+l.length]
-			dec, err := sr.f.codec.decompress(raw)
+			bufs := sr.t.bufs
+			if sr.aliased(k) {
+				bufs = s.bufs
+			}
+			dec, err := sr.f.codec.decompressTo(bufs[k], raw)
 			if err != nil {
 				w := sr.where(k.column, k.kind)
 				w.base = l.off
 				return w.wrap(err)
 			}
-			sr.data[k] = dec
+			if compressed {
+				bufs[k] = dec
+			}
+			s.data[k] = dec
 		}
 		i = j
 	}
 	return nil
+}
+
+// aliased says whether decoded values alias stream k (the DATA of a
+// direct string column, a kept dictionary's DICTIONARY_DATA), which must
+// then live as long as the Batch.
+func (sr *stripeReader) aliased(k streamKey) bool {
+	switch k.kind {
+	case streamData:
+		switch sr.f.types[k.column].Kind {
+		case String, Varchar, Char, Binary:
+			enc := sr.footer.encodings[k.column].kind
+			return enc == encDirect || enc == encDirectV2
+		}
+	case streamDictionaryData:
+		return sr.opts.Dictionaries
+	}
+	return false
+}
+
+// coalesce returns the range from the stream keys[i] through the last of
+// the following streams whose gaps are at most coalesceGap, and the index
+// of the first stream after the range.
+func (sr *stripeReader) coalesce(keys []streamKey, i int) (first streamLoc, end int64, j int) {
+	first = sr.s.locs[keys[i]]
+	end = first.off + first.length
+	for j = i + 1; j < len(keys); j++ {
+		l := sr.s.locs[keys[j]]
+		if l.off-end > coalesceGap {
+			break
+		}
+		end = max(end, l.off+l.length)
+	}
+	return first, end, j
 }
 
 func checkEncoding(t *Type, e encodingProto) error {
@@ -273,7 +504,7 @@ func checkEncoding(t *Type, e encodingProto) error {
 	return nil
 }
 
-func (sr *stripeReader) stream(col int, kind uint64) []byte { return sr.data[streamKey{col, kind}] }
+func (sr *stripeReader) stream(col int, kind uint64) []byte { return sr.s.data[streamKey{col, kind}] }
 
 // need returns the stream, or an error if it is missing while values are
 // expected.
@@ -298,8 +529,10 @@ func (sr *stripeReader) plausible(col int, kind uint64, values int, stream []byt
 // rows where the parent is present; rows where it is not have no entries
 // in this column's streams and are null.
 func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, error) {
-	c := &Column{Type: t, Len: n}
-	valid, nv, err := sr.present(t, n, parentValid)
+	cs := sr.s.col(t.ID)
+	c := &cs.col
+	*c = Column{Type: t, Len: n}
+	valid, nv, err := sr.present(cs, t, n, parentValid)
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +548,7 @@ func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, err
 	}
 	switch t.Kind {
 	case Struct:
-		c.Children = make([]*Column, len(t.Children))
+		c.Children = sized(&cs.children, len(t.Children))
 		for i, ct := range t.Children {
 			if c.Children[i], err = sr.decode(ct, n, valid); err != nil {
 				return nil, err
@@ -329,8 +562,8 @@ func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, err
 		if err := sr.plausible(id, streamData, nv, data); err != nil {
 			return nil, err
 		}
-		c.Bool = make([]bool, n)
-		if err := wrap(streamData, decodeBoolRLE(data, c.Bool[:nv])); err != nil {
+		c.Bool = sized(&cs.bools, n)
+		if err := wrap(streamData, decodeBoolRLEBuf(data, c.Bool[:nv], &sr.t.bytes)); err != nil {
 			return nil, err
 		}
 		scatter(c.Bool, nv, valid)
@@ -342,17 +575,17 @@ func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, err
 		if err := sr.plausible(id, streamData, nv, data); err != nil {
 			return nil, err
 		}
-		tmp := make([]byte, nv)
+		tmp := sr.t.bytes.alloc(nv)
 		if _, err := decodeByteRLE(data, tmp); err != nil {
 			return nil, wrap(streamData, err)
 		}
-		c.Int64 = make([]int64, n)
+		c.Int64 = sized(&cs.ints, n)
 		for i, b := range tmp {
 			c.Int64[i] = int64(int8(b))
 		}
 		scatter(c.Int64, nv, valid)
 	case Short, Int, Long, Date:
-		c.Int64, err = sr.ints(id, streamData, n, nv, true, v2)
+		c.Int64, err = sr.ints(&cs.ints, id, streamData, n, nv, true, v2)
 		if err != nil {
 			return nil, err
 		}
@@ -370,14 +603,14 @@ func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, err
 			return nil, sr.where(id, streamData).errorf(int64(len(data)), "%d %v values need %d bytes, stream has %d", nv, t.Kind, nv*width, len(data))
 		}
 		if t.Kind == Float {
-			c.Float32 = make([]float32, n)
+			c.Float32 = sized(&cs.f32, n)
 			for i := range nv {
 				b := data[4*i : 4*i+4 : 4*i+4]
 				c.Float32[i] = math.Float32frombits(uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24)
 			}
 			scatter(c.Float32, nv, valid)
 		} else {
-			c.Float64 = make([]float64, n)
+			c.Float64 = sized(&cs.f64, n)
 			for i := range nv {
 				b := data[8*i : 8*i+8 : 8*i+8]
 				c.Float64[i] = math.Float64frombits(uint64(b[0]) | uint64(b[1])<<8 | uint64(b[2])<<16 | uint64(b[3])<<24 |
@@ -387,27 +620,28 @@ func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, err
 		}
 	case String, Varchar, Char, Binary:
 		if enc.kind == encDictionary || enc.kind == encDictionaryV2 {
-			err = sr.dictionary(c, enc, nv, v2)
+			err = sr.dictionary(cs, enc, nv, v2)
 		} else {
-			err = sr.direct(c, nv, v2)
+			err = sr.direct(cs, nv, v2)
 		}
 		if err != nil {
 			return nil, err
 		}
 	case Timestamp, TimestampInstant:
-		if err := sr.timestamps(c, nv, v2); err != nil {
+		if err := sr.timestamps(cs, nv, v2); err != nil {
 			return nil, err
 		}
 	case Decimal:
-		if err := sr.decimals(c, nv, v2); err != nil {
+		if err := sr.decimals(cs, nv, v2); err != nil {
 			return nil, err
 		}
 	case List, Map:
-		lengths, err := sr.ints(id, streamLength, nv, nv, false, v2)
+		lengths, err := sr.ints(nil, id, streamLength, nv, nv, false, v2)
 		if err != nil {
 			return nil, err
 		}
-		c.Offsets = make([]int32, n+1)
+		c.Offsets = sized(&cs.offsets, n+1)
+		c.Offsets[0] = 0
 		var total int64
 		j := 0
 		for i := range n {
@@ -421,7 +655,7 @@ func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, err
 			}
 			c.Offsets[i+1] = int32(total)
 		}
-		c.Children = make([]*Column, len(t.Children))
+		c.Children = sized(&cs.children, len(t.Children))
 		for i, ct := range t.Children {
 			if c.Children[i], err = sr.decode(ct, int(total), nil); err != nil {
 				return nil, err
@@ -435,7 +669,7 @@ func (sr *stripeReader) decode(t *Type, n int, parentValid []bool) (*Column, err
 
 // present decodes the PRESENT stream of column t. It returns the validity
 // (nil when every row is valid) and the number of valid rows.
-func (sr *stripeReader) present(t *Type, n int, parentValid []bool) ([]bool, int, error) {
+func (sr *stripeReader) present(cs *colScratch, t *Type, n int, parentValid []bool) ([]bool, int, error) {
 	parentCount := n
 	if parentValid != nil {
 		parentCount = countTrue(parentValid)
@@ -447,18 +681,20 @@ func (sr *stripeReader) present(t *Type, n int, parentValid []bool) ([]bool, int
 	if err := sr.plausible(t.ID, streamPresent, parentCount, p); err != nil {
 		return nil, 0, err
 	}
-	bits := make([]bool, parentCount)
-	if err := decodeBoolRLE(p, bits); err != nil {
+	bits := sized(&cs.bits, parentCount)
+	if err := decodeBoolRLEBuf(p, bits, &sr.t.bytes); err != nil {
 		return nil, 0, sr.where(t.ID, streamPresent).wrap(err)
 	}
 	valid := bits
 	if parentValid != nil {
-		valid = make([]bool, n)
+		valid = sized(&cs.valid, n)
 		j := 0
 		for i, pv := range parentValid {
 			if pv {
 				valid[i] = bits[j]
 				j++
+			} else {
+				valid[i] = false
 			}
 		}
 	}
@@ -497,8 +733,9 @@ func scatter[T any](vals []T, nv int, valid []bool) {
 	}
 }
 
-// ints decodes nv integers of a stream into a slice of length size.
-func (sr *stripeReader) ints(col int, kind uint64, size, nv int, signed, v2 bool) ([]int64, error) {
+// ints decodes nv integers of a stream into *buf, resized to size, or,
+// when buf is nil, into transient memory.
+func (sr *stripeReader) ints(buf *[]int64, col int, kind uint64, size, nv int, signed, v2 bool) ([]int64, error) {
 	data, err := sr.need(col, kind, nv)
 	if err != nil {
 		return nil, err
@@ -506,7 +743,12 @@ func (sr *stripeReader) ints(col int, kind uint64, size, nv int, signed, v2 bool
 	if err := sr.plausible(col, kind, nv, data); err != nil {
 		return nil, err
 	}
-	out := make([]int64, size)
+	var out []int64
+	if buf != nil {
+		out = sized(buf, size)
+	} else {
+		out = sr.t.ints.alloc(size)
+	}
 	if err := decodeInts(data, out[:nv], signed, v2); err != nil {
 		return nil, sr.where(col, kind).wrap(err)
 	}
@@ -514,26 +756,29 @@ func (sr *stripeReader) ints(col int, kind uint64, size, nv int, signed, v2 bool
 }
 
 // direct decodes a DIRECT / DIRECT_V2 string or binary column.
-func (sr *stripeReader) direct(c *Column, nv int, v2 bool) error {
+func (sr *stripeReader) direct(cs *colScratch, nv int, v2 bool) error {
+	c := &cs.col
 	id := c.Type.ID
-	lengths, err := sr.ints(id, streamLength, nv, nv, false, v2)
+	lengths, err := sr.intStream(id, streamLength, nv, false, v2)
 	if err != nil {
 		return err
 	}
 	data := sr.stream(id, streamData)
-	c.Offsets = make([]int32, c.Len+1)
+	c.Offsets = sized(&cs.offsets, c.Len+1)
+	c.Offsets[0] = 0
 	var off int64
 	limit := int64(min(len(data), math.MaxInt32))
-	j := 0
 	for i := range c.Len {
 		if c.Valid == nil || c.Valid[i] {
-			l := lengths[j]
-			j++
+			l, err := lengths.next()
+			if err != nil {
+				return err
+			}
 			if l < 0 || l > limit-off {
 				if l >= 0 && int64(len(data)) > limit {
-					return sr.where(id, streamData).wrap(unsupportedf(ErrTooLarge, "more than 2 GiB of string data in one stripe"))
+					return lengths.check(sr.where(id, streamData).wrap(unsupportedf(ErrTooLarge, "more than 2 GiB of string data in one stripe")))
 				}
-				return sr.where(id, streamLength).errorf(-1, "length %d at row %d overruns the %d-byte DATA stream (at %d)", uint64(l), i, len(data), off)
+				return lengths.check(sr.where(id, streamLength).errorf(-1, "length %d at row %d overruns the %d-byte DATA stream (at %d)", uint64(l), i, len(data), off))
 			}
 			off += l
 		}
@@ -543,8 +788,80 @@ func (sr *stripeReader) direct(c *Column, nv int, v2 bool) error {
 	return nil
 }
 
-// dictionary decodes a DICTIONARY / DICTIONARY_V2 string column.
-func (sr *stripeReader) dictionary(c *Column, enc encodingProto, nv int, v2 bool) error {
+// intStreamChunk is how many values an intStream decodes at a time.
+const intStreamChunk = 1024
+
+// intStream hands out the values of an integer stream one at a time,
+// decoding them intStreamChunk at a time, for callers that check or
+// convert each value once: no buffer of the whole stream's values.
+type intStream struct {
+	sr   *stripeReader
+	col  int
+	kind uint64
+	rd   intReader
+	left int // values not decoded yet
+	i, n int // next value of buf, values in buf
+	buf  [intStreamChunk]int64
+}
+
+// intStream starts reading the nv values of a stream, after the checks
+// ints makes. The stripe reader has one intStream: a new call ends the
+// previous one.
+func (sr *stripeReader) intStream(col int, kind uint64, nv int, signed, v2 bool) (*intStream, error) {
+	data, err := sr.need(col, kind, nv)
+	if err != nil {
+		return nil, err
+	}
+	if err := sr.plausible(col, kind, nv, data); err != nil {
+		return nil, err
+	}
+	s := &sr.t.ints1
+	s.sr, s.col, s.kind, s.left, s.i, s.n = sr, col, kind, nv, 0, 0
+	s.rd.reset(data, signed, v2, nv)
+	return s, nil
+}
+
+// next returns the next value; the caller reads at most the nv values.
+func (s *intStream) next() (int64, error) {
+	if s.i < s.n {
+		s.i++
+		return s.buf[s.i-1], nil
+	}
+	return s.refill()
+}
+
+func (s *intStream) refill() (int64, error) {
+	m := min(len(s.buf), s.left)
+	if m == 0 {
+		return 0, s.sr.where(s.col, s.kind).errorf(-1, "read past the stream's values")
+	}
+	if err := s.rd.read(s.buf[:m]); err != nil {
+		return 0, s.sr.where(s.col, s.kind).wrap(err)
+	}
+	s.left -= m
+	s.i, s.n = 1, m
+	return s.buf[0], nil
+}
+
+// check returns the error to report when a value read failed a check
+// with verr: an error decoding a later value of the stream, if there is
+// one, as when the whole stream was decoded before any check; else verr.
+func (s *intStream) check(verr error) error {
+	for s.left > 0 {
+		m := min(len(s.buf), s.left)
+		if err := s.rd.read(s.buf[:m]); err != nil {
+			return s.sr.where(s.col, s.kind).wrap(err)
+		}
+		s.left -= m
+	}
+	return verr
+}
+
+// dictionary decodes a DICTIONARY / DICTIONARY_V2 string column: into
+// Bytes and Offsets, or, with ReadOptions.Dictionaries, into Dict and
+// Index.
+func (sr *stripeReader) dictionary(cs *colScratch, enc encodingProto, nv int, v2 bool) error {
+	c := &cs.col
 	id := c.Type.ID
 	lenStream := sr.stream(id, streamLength)
 	if enc.dictSize > math.MaxInt32 {
@@ -557,21 +874,68 @@ func (sr *stripeReader) dictionary(c *Column, enc encodingProto, nv int, v2 bool
 	if dictSize == 0 && nv > 0 {
 		return sr.where(id, streamData).errorf(-1, "%d values refer to an empty dictionary", nv)
 	}
-	dictLens, err := sr.ints(id, streamLength, dictSize, dictSize, false, v2)
+	dictLens, err := sr.intStream(id, streamLength, dictSize, false, v2)
 	if err != nil {
 		return err
 	}
 	dict := sr.stream(id, streamDictionaryData)
-	dictOff := make([]int64, dictSize+1)
+	keep := sr.opts.Dictionaries
+	var dictOff []int64
+	var dictOffs []int32
+	if keep {
+		dictOffs = sized(&cs.dictOffs, dictSize+1)
+		dictOffs[0] = 0
+	} else {
+		dictOff = sr.t.ints.alloc(dictSize + 1)
+		dictOff[0] = 0
+	}
 	var off int64
-	for i, l := range dictLens {
+	for i := range dictSize {
+		l, err := dictLens.next()
+		if err != nil {
+			return err
+		}
 		if l < 0 || l > int64(len(dict))-off {
-			return sr.where(id, streamLength).errorf(-1, "dictionary entry %d has length %d, overrunning the %d-byte DICTIONARY_DATA stream (at %d)", i, l, len(dict), off)
+			return dictLens.check(sr.where(id, streamLength).errorf(-1, "dictionary entry %d has length %d, overrunning the %d-byte DICTIONARY_DATA stream (at %d)", i, l, len(dict), off))
 		}
 		off += l
-		dictOff[i+1] = off
+		if keep {
+			if off > math.MaxInt32 {
+				return dictLens.check(sr.where(id, streamDictionaryData).wrap(unsupportedf(ErrTooLarge, "more than 2 GiB of dictionary data in one stripe")))
+			}
+			dictOffs[i+1] = int32(off)
+		} else {
+			dictOff[i+1] = off
+		}
 	}
-	idx, err := sr.ints(id, streamData, nv, nv, false, v2)
+	if keep {
+		idx, err := sr.intStream(id, streamData, nv, false, v2)
+		if err != nil {
+			return err
+		}
+		d := &cs.dict
+		*d = Column{Type: c.Type, Len: dictSize, Bytes: dict[:off:off], Offsets: dictOffs}
+		c.Dict = d
+		c.Index = sized(&cs.index, c.Len)
+		j := 0
+		for i := range c.Len {
+			if c.Valid != nil && !c.Valid[i] {
+				c.Index[i] = 0
+				continue
+			}
+			x, err := idx.next()
+			if err != nil {
+				return err
+			}
+			if x < 0 || x >= int64(dictSize) {
+				return idx.check(sr.where(id, streamData).errorf(-1, "dictionary index %d at value %d out of range (dictionary has %d entries)", uint64(x), j, dictSize))
+			}
+			j++
+			c.Index[i] = int32(x)
+		}
+		return nil
+	}
+	idx, err := sr.ints(nil, id, streamData, nv, nv, false, v2)
 	if err != nil {
 		return err
 	}
@@ -585,8 +949,9 @@ func (sr *stripeReader) dictionary(c *Column, enc encodingProto, nv int, v2 bool
 			return sr.where(id, streamData).wrap(unsupportedf(ErrTooLarge, "more than 2 GiB of string data in one stripe"))
 		}
 	}
-	c.Bytes = make([]byte, total)
-	c.Offsets = make([]int32, c.Len+1)
+	c.Bytes = sized(&cs.bytes, int(total))
+	c.Offsets = sized(&cs.offsets, c.Len+1)
+	c.Offsets[0] = 0
 	pos := 0
 	j := 0
 	for i := range c.Len {
@@ -639,34 +1004,39 @@ func (sr *stripeReader) timestampBase(t *Type) (int64, error) {
 	return sr.tsBase, nil
 }
 
-func (sr *stripeReader) timestamps(c *Column, nv int, v2 bool) error {
+func (sr *stripeReader) timestamps(cs *colScratch, nv int, v2 bool) error {
+	c := &cs.col
 	id := c.Type.ID
 	base, err := sr.timestampBase(c.Type)
 	if err != nil {
 		return err
 	}
-	secs, err := sr.ints(id, streamData, c.Len, nv, true, v2)
+	secs, err := sr.ints(&cs.ints, id, streamData, c.Len, nv, true, v2)
 	if err != nil {
 		return err
 	}
-	nanos, err := sr.ints(id, streamSecondary, nv, nv, false, v2)
+	nanos, err := sr.intStream(id, streamSecondary, nv, false, v2)
 	if err != nil {
 		return err
 	}
-	c.Nanos = make([]int32, c.Len)
+	c.Nanos = sized(&cs.nanos, c.Len)
 	for i := range nv {
-		ns := uint64(nanos[i])
+		v, err := nanos.next()
+		if err != nil {
+			return err
+		}
+		ns := uint64(v)
 		z := ns & 7
 		ns >>= 3
 		if z != 0 { // 1..7 mean 2..8 trailing zeros were removed
 			ns *= uint64(pow10[z+1])
 		}
 		if ns > 999_999_999 {
-			return sr.where(id, streamSecondary).errorf(-1, "nanoseconds %d at value %d out of range", ns, i)
+			return nanos.check(sr.where(id, streamSecondary).errorf(-1, "nanoseconds %d at value %d out of range", ns, i))
 		}
 		s := secs[i]
 		if (s > 0 && base > math.MaxInt64-s) || (s < 0 && base < math.MinInt64-s) {
-			return sr.where(id, streamData).errorf(-1, "seconds %d at value %d out of range", s, i)
+			return nanos.check(sr.where(id, streamData).errorf(-1, "seconds %d at value %d out of range", s, i))
 		}
 		s += base
 		// Writers truncate toward zero when splitting a pre-1970 time
@@ -685,7 +1055,8 @@ func (sr *stripeReader) timestamps(c *Column, nv int, v2 bool) error {
 
 var pow10 = [19]int64{1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18}
 
-func (sr *stripeReader) decimals(c *Column, nv int, v2 bool) error {
+func (sr *stripeReader) decimals(cs *colScratch, nv int, v2 bool) error {
+	c := &cs.col
 	id := c.Type.ID
 	if c.Type.Scale > 18 {
 		return sr.where(id, math.MaxUint64).wrap(unsupportedf(ErrUnsupportedType, "decimal scale %d > 18", c.Type.Scale))
@@ -697,11 +1068,11 @@ func (sr *stripeReader) decimals(c *Column, nv int, v2 bool) error {
 	if nv > len(data) {
 		return sr.where(id, streamData).errorf(-1, "%d decimals cannot fit in %d bytes", nv, len(data))
 	}
-	scales, err := sr.ints(id, streamSecondary, nv, nv, true, v2)
+	scales, err := sr.ints(nil, id, streamSecondary, nv, nv, true, v2)
 	if err != nil {
 		return err
 	}
-	c.Int64 = make([]int64, c.Len)
+	c.Int64 = sized(&cs.ints, c.Len)
 	pos := 0
 	for i := range nv {
 		u, p, err := readUvarint(data, pos)
