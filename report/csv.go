@@ -3,11 +3,14 @@ package report
 import (
 	"bytes"
 	"crypto/md5"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
+	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -61,31 +64,44 @@ type Row struct {
 	Line       int64  // 1-based line the record starts on
 }
 
-// rowOff holds a parsed row's bounds in its batch's buffer until the
-// buffer stops growing (see fix).
+// rowOff is a parsed row: its fields' bounds in its batch's buffer and
+// what the merger needs of it, computed by the reader (in parallel with
+// other readers) rather than by the merger.
 type rowOff struct {
-	off  [5]int32 // start of Bucket, Key, VersionId, ErrorCode, ResultMessage
-	ends [5]int32 // their ends
-	fail bool
-	http int
-	line int64
+	off   [5]int32 // start of Bucket, Key, VersionId, ErrorCode, ResultMessage
+	ends  [5]int32 // their ends
+	pend  int32    // end of the key's prefix (see Merger.prefix)
+	http  int32
+	fail  bool
+	skip  bool // a success whose object never failed (the tracker's filter says so)
+	line  int64
+	hash  uint64 // objectHash of bucket, key, version
+	phash uint64 // prefixHash of bucket and key prefix
 }
 
 // Batch is a group of rows of one result file, with their bytes in one
-// flat buffer. The caller owns it; a ResultReader refills it with
-// ReadBatch. A Batch may be handed to another goroutine and back.
+// buffer. The caller owns it; a ResultReader refills it with ReadBatch. A
+// Batch may be handed to another goroutine and back.
 type Batch struct {
+	// Rows are the rows, filled by ResultReader.ReadBatch. (Run's own
+	// pipeline leaves them empty and reads the parsed bounds instead.)
 	Rows []Row
 	// Source tells which job and file the rows come from; set by whoever
 	// drives the reader (see Run), not by ReadBatch.
 	Source *ResultFile
 
-	buf  []byte
-	offs []rowOff
+	buf   []byte
+	offs  []rowOff
+	depth int    // PrefixDepth the rows' pend and phash were computed for
+	blk   *block // the pooled block buf belongs to, if any
 }
+
+// Len returns the number of rows in the batch.
+func (b *Batch) Len() int { return len(b.offs) }
 
 // Reset empties the batch, keeping its memory.
 func (b *Batch) Reset() {
+	b.release()
 	b.Rows = b.Rows[:0]
 	b.buf = b.buf[:0]
 	b.offs = b.offs[:0]
@@ -106,6 +122,16 @@ type ReaderOptions struct {
 	PlusAsSpace bool
 	// Job is the job id named in errors; may be empty.
 	Job string
+
+	// prefixDepth is the PrefixDepth rows' key prefixes are computed for;
+	// zero means DefaultPrefixDepth.
+	prefixDepth int
+	// filter, when set, marks successes of objects that never failed
+	// (Run's pipeline only).
+	filter *hashFilter
+	// blockSize is the bytes Run's pipeline reads at once; zero means
+	// blockSize (tests make it small).
+	blockSize int
 }
 
 // ResultReader streams the rows of one result CSV file. It parses RFC 4180
@@ -114,20 +140,15 @@ type ReaderOptions struct {
 // status and HTTP status, percent-decodes keys, and verifies the file's MD5
 // at its end. Not safe for concurrent use.
 type ResultReader struct {
-	name string
-	opt  ReaderOptions
-	src  io.Reader
-	md5  hash.Hash
+	p   rowParser
+	src io.Reader
+	md5 hash.Hash
 
 	buf      []byte
 	pos, end int
 	eof      bool
-	line     int64 // line number of the next record
 	done     bool
 	err      error // sticky
-
-	order ColumnOrder
-	fld   [8][2]int32 // per field: start, end in the batch buffer
 }
 
 // NewResultReader reads the result file r, named name in errors.
@@ -135,7 +156,7 @@ func NewResultReader(r io.Reader, name string, opt ReaderOptions) *ResultReader 
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = DefaultBatchRows
 	}
-	rr := &ResultReader{name: name, opt: opt, src: r, buf: make([]byte, 256<<10), line: 1}
+	rr := &ResultReader{p: newRowParser(name, opt), src: r, buf: make([]byte, 256<<10)}
 	if opt.WantMD5 != "" {
 		rr.md5 = md5.New()
 	}
@@ -143,10 +164,10 @@ func NewResultReader(r io.Reader, name string, opt ReaderOptions) *ResultReader 
 }
 
 // Order returns the column order the file was found to follow.
-func (r *ResultReader) Order() ColumnOrder { return r.order }
+func (r *ResultReader) Order() ColumnOrder { return r.p.order }
 
 // Lines returns the number of lines read so far.
-func (r *ResultReader) Lines() int64 { return r.line - 1 }
+func (r *ResultReader) Lines() int64 { return r.p.line - 1 }
 
 // ReadBatch empties b and fills it with up to BatchRows rows. It returns
 // io.EOF, possibly together with rows, once the file is read whole and its
@@ -154,38 +175,59 @@ func (r *ResultReader) Lines() int64 { return r.line - 1 }
 // sticks: later calls return it again.
 func (r *ResultReader) ReadBatch(b *Batch) error {
 	b.Reset()
+	b.depth = r.p.depth
 	if r.err != nil {
 		return r.err
 	}
 	if r.done {
 		return io.EOF
 	}
-	for len(b.offs) < r.opt.BatchRows {
-		ok, err := r.record(b)
+	var o rowOff
+	for len(b.offs) < r.p.opt.BatchRows {
+		next, ok, err := r.p.next(r.buf[:r.end], r.pos, r.eof, &o)
 		if err != nil {
 			r.err = err
 			b.Reset()
 			return err
 		}
 		if !ok {
+			r.pos = next
+			if !r.eof {
+				if err := r.fill(); err != nil {
+					r.err = err
+					b.Reset()
+					return err
+				}
+				continue
+			}
 			if err := r.finish(); err != nil {
 				r.err = err
-				r.fix(b)
+				b.fix()
 				return err
 			}
 			r.done = true
 			break
 		}
+		// Copy the row's bytes out of the read buffer, which moves.
+		delta := int32(len(b.buf)) - o.off[0]
+		b.buf = append(b.buf, r.buf[o.off[0]:o.ends[4]]...)
+		for i := range o.off {
+			o.off[i] += delta
+			o.ends[i] += delta
+		}
+		o.pend += delta
+		b.offs = append(b.offs, o)
+		r.pos = next
 	}
-	r.fix(b)
+	b.fix()
 	if r.done {
 		return io.EOF
 	}
 	return nil
 }
 
-// fix turns the batch's offsets into slices once its buffer stops growing.
-func (r *ResultReader) fix(b *Batch) {
+// fix fills b.Rows from the parsed bounds.
+func (b *Batch) fix() {
 	if cap(b.Rows) < len(b.offs) {
 		b.Rows = make([]Row, len(b.offs))
 	}
@@ -200,7 +242,7 @@ func (r *ResultReader) fix(b *Batch) {
 			ErrorCode:  buf[o.off[3]:o.ends[3]:o.ends[3]],
 			Message:    buf[o.off[4]:o.ends[4]:o.ends[4]],
 			Failed:     o.fail,
-			HTTPStatus: o.http,
+			HTTPStatus: int(o.http),
 			Line:       o.line,
 		}
 	}
@@ -208,26 +250,21 @@ func (r *ResultReader) fix(b *Batch) {
 
 func (r *ResultReader) finish() error {
 	if r.md5 != nil {
-		got := hex.EncodeToString(r.md5.Sum(nil))
-		if got != r.opt.WantMD5 {
-			return &DataError{Job: r.opt.Job, File: r.name, Value: got, Expected: "MD5 " + r.opt.WantMD5 + " as the report manifest says", Err: ErrChecksum}
-		}
+		return r.p.checkMD5(r.md5.Sum(nil))
 	}
 	return nil
 }
 
-// fill makes room and reads more bytes, keeping buf[r.pos:r.end].
+// fill makes room and reads more bytes, keeping buf[r.pos:r.end]. At the
+// end of the input it sets r.eof.
 func (r *ResultReader) fill() error {
-	if r.eof {
-		return io.EOF
-	}
 	if r.pos > 0 {
 		n := copy(r.buf, r.buf[r.pos:r.end])
 		r.pos, r.end = 0, n
 	}
 	if r.end == len(r.buf) {
 		if len(r.buf) >= maxRecordBytes {
-			return &DataError{Job: r.opt.Job, File: r.name, Line: r.line, Expected: fmt.Sprintf("a record shorter than %d bytes", maxRecordBytes), Err: ErrSyntax}
+			return r.p.tooLong()
 		}
 		nb := make([]byte, 2*len(r.buf))
 		copy(nb, r.buf[:r.end])
@@ -243,13 +280,10 @@ func (r *ResultReader) fill() error {
 		}
 		if err == io.EOF {
 			r.eof = true
-			if n > 0 {
-				return nil
-			}
-			return io.EOF
+			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("reading %s: %w", r.name, err)
+			return fmt.Errorf("reading %s: %w", r.p.name, err)
 		}
 		if n > 0 {
 			return nil
@@ -257,146 +291,255 @@ func (r *ResultReader) fill() error {
 	}
 }
 
+// rowParser parses the records of one result file in place: quoted
+// fields are unescaped and keys percent-decoded within the bytes they
+// were read into, and rows point into them. It keeps the line count and
+// the column order from record to record.
+type rowParser struct {
+	name  string
+	opt   ReaderOptions
+	line  int64 // line number of the next record
+	order ColumnOrder
+	depth int
+	fld   [8]field
+
+	bucket     []byte // the last row's bucket
+	bucketHash uint64 // and its bucketHash
+}
+
+// field is a field's bounds in the buffer; esc marks a quoted field
+// holding doubled quotes still to unescape.
+type field struct {
+	s, e int32
+	esc  bool
+}
+
+func newRowParser(name string, opt ReaderOptions) rowParser {
+	d := opt.prefixDepth
+	if d <= 0 {
+		d = DefaultPrefixDepth
+	}
+	return rowParser{name: name, opt: opt, line: 1, depth: d, bucketHash: bucketHash(nil)}
+}
+
+func (p *rowParser) checkMD5(sum []byte) error {
+	if got := hex.EncodeToString(sum); got != p.opt.WantMD5 {
+		return &DataError{Job: p.opt.Job, File: p.name, Value: got, Expected: "MD5 " + p.opt.WantMD5 + " as the report manifest says", Err: ErrChecksum}
+	}
+	return nil
+}
+
+func (p *rowParser) tooLong() error {
+	return &DataError{Job: p.opt.Job, File: p.name, Line: p.line, Expected: fmt.Sprintf("a record shorter than %d bytes", maxRecordBytes), Err: ErrSyntax}
+}
+
 // errIncomplete signals that the record runs past the bytes in the buffer.
 var errIncomplete = errors.New("incomplete record")
 
-// record parses the next record into b. It returns false at the end of
-// the file.
-func (r *ResultReader) record(b *Batch) (bool, error) {
-	for {
-		// Skip blank lines.
-		for r.pos < r.end && (r.buf[r.pos] == '\n' || r.buf[r.pos] == '\r') {
-			if r.buf[r.pos] == '\n' {
-				r.line++
-			}
-			r.pos++
+// next parses the record at buf[at:], after any blank lines. It returns
+// the position after it, with the row in *o, or ok false with the position the
+// record starts at when buf ends before the record does, or holds no more
+// record. final says that no byte follows buf: a last record without a
+// final newline is then complete. A record is modified in place only once
+// it is known complete, so an incomplete one can be parsed again later
+// with more bytes after it.
+func (p *rowParser) next(buf []byte, at int, final bool, o *rowOff) (next int, ok bool, err error) {
+	for at < len(buf) && (buf[at] == '\n' || buf[at] == '\r') {
+		if buf[at] == '\n' {
+			p.line++
 		}
-		if r.pos == r.end {
-			if err := r.fill(); err == io.EOF {
-				return false, nil
-			} else if err != nil {
-				return false, err
-			}
-			continue
-		}
-		mark := len(b.buf)
-		n, next, nl, err := r.parse(b)
-		if err == errIncomplete {
-			b.buf = b.buf[:mark]
-			if ferr := r.fill(); ferr == io.EOF {
-				if r.pos < r.end {
-					// The file ends without a final newline: parse what is
-					// left as the last record.
-					n, next, nl, err = r.parseFinal(b, mark)
-					if err != nil {
-						return false, err
-					}
-					return true, r.emit(b, n, next, nl)
-				}
-				return false, nil
-			} else if ferr != nil {
-				return false, ferr
-			}
-			continue
-		}
-		if err != nil {
-			return false, err
-		}
-		return true, r.emit(b, n, next, nl)
+		at++
 	}
-}
-
-// parseFinal parses the last record of a file that lacks a final newline,
-// by appending a virtual one.
-func (r *ResultReader) parseFinal(b *Batch, mark int) (int, int, int64, error) {
-	if r.end == len(r.buf) {
-		nb := make([]byte, len(r.buf)+1)
-		copy(nb, r.buf)
-		r.buf = nb
+	if at == len(buf) {
+		return at, false, nil
 	}
-	r.buf[r.end] = '\n'
-	r.end++
-	n, next, nl, err := r.parse(b)
+	if len(buf) > math.MaxInt32 {
+		return at, false, p.tooLong()
+	}
+	nf, next, nl, err := p.scan(buf, at, final)
 	if err == errIncomplete {
-		b.buf = b.buf[:mark]
-		// Only an unterminated quoted field can still be incomplete.
-		return 0, 0, 0, &DataError{Job: r.opt.Job, File: r.name, Line: r.line, Expected: "a closing quote before the end of the file", Err: ErrSyntax}
+		return at, false, nil
 	}
-	return n, next, nl, err
+	if err != nil {
+		return at, false, err
+	}
+	line := p.line
+	p.line += nl
+	if err := p.row(buf, nf, line, o); err != nil {
+		return at, false, err
+	}
+	return next, true, nil
 }
 
-// parse parses one record starting at r.pos, appending its unquoted fields
-// to b.buf and their bounds to r.fld. It returns the number of fields, the
-// buffer position after the record, and the newlines it spans.
-func (r *ResultReader) parse(b *Batch) (nf int, next int, nl int64, err error) {
-	buf := r.buf[:r.end]
-	p := r.pos
+// scan finds the fields of the record at buf[p:] (not blank) and notes
+// them in p.fld. It returns the number of fields, the position after the
+// record and the newlines it spans.
+func (p *rowParser) scan(buf []byte, at int, final bool) (nf int, next int, nl int64, err error) {
+	if buf[at] != '"' {
+		if nf, next, ok := p.scanPlain(buf, at); ok {
+			return nf, next, 1, nil
+		}
+	}
+	n := len(buf)
 	for {
-		start := int32(len(b.buf))
-		if p < len(buf) && buf[p] == '"' {
-			p++
+		if at < n && buf[at] == '"' {
+			q := at + 1
+			esc := false
 			for {
-				q := bytes.IndexByte(buf[p:], '"')
-				if q < 0 {
+				i := bytes.IndexByte(buf[q:], '"')
+				if i < 0 {
+					if final {
+						return 0, 0, 0, &DataError{Job: p.opt.Job, File: p.name, Line: p.line, Expected: "a closing quote before the end of the file", Err: ErrSyntax}
+					}
 					return 0, 0, 0, errIncomplete
 				}
-				seg := buf[p : p+q]
-				nl += int64(bytes.Count(seg, nlByte))
-				b.buf = append(b.buf, seg...)
-				p += q + 1
-				if p == len(buf) {
-					return 0, 0, 0, errIncomplete
-				}
-				if buf[p] == '"' { // doubled quote
-					b.buf = append(b.buf, '"')
-					p++
+				q += i + 1
+				if q < n && buf[q] == '"' { // a doubled quote
+					esc = true
+					q++
 					continue
+				}
+				if q == n && !final {
+					return 0, 0, 0, errIncomplete // the next byte may be a quote
 				}
 				break
 			}
-			if nf < len(r.fld) {
-				r.fld[nf] = [2]int32{start, int32(len(b.buf))}
+			if bytes.IndexByte(buf[at+1:q-1], '\n') >= 0 {
+				nl += int64(bytes.Count(buf[at+1:q-1], nlByte))
+			}
+			if nf < len(p.fld) {
+				p.fld[nf] = field{int32(at + 1), int32(q - 1), esc}
 			}
 			nf++
 			switch {
-			case buf[p] == ',':
-				p++
+			case q == n: // final
+				return nf, n, nl + 1, nil
+			case buf[q] == ',':
+				at = q + 1
 				continue
-			case buf[p] == '\n':
-				return nf, p + 1, nl + 1, nil
-			case buf[p] == '\r':
-				if p+1 == len(buf) {
+			case buf[q] == '\n':
+				return nf, q + 1, nl + 1, nil
+			case buf[q] == '\r':
+				if q+1 == n {
+					if final {
+						return nf, n, nl + 1, nil
+					}
 					return 0, 0, 0, errIncomplete
 				}
-				if buf[p+1] == '\n' {
-					return nf, p + 2, nl + 1, nil
+				if buf[q+1] == '\n' {
+					return nf, q + 2, nl + 1, nil
 				}
 			}
-			return 0, 0, 0, &DataError{Job: r.opt.Job, File: r.name, Line: r.line + nl, Field: fieldName(nf - 1), Value: shorten(buf[p:min(p+16, len(buf))]), Expected: "a comma or line end after a closing quote", Err: ErrSyntax}
+			return 0, 0, 0, &DataError{Job: p.opt.Job, File: p.name, Line: p.line + nl, Field: fieldName(nf - 1), Value: shorten(buf[q:min(q+16, n)]), Expected: "a comma or line end after a closing quote", Err: ErrSyntax}
 		}
 		// Unquoted field: up to the next comma or newline. A quote inside
 		// is kept as a character (lenient, as most CSV writers expect).
-		e := p
-		for e < len(buf) && buf[e] != ',' && buf[e] != '\n' {
-			e++
-		}
-		if e == len(buf) {
-			return 0, 0, 0, errIncomplete
+		e := indexCommaNL(buf, at)
+		last := e < 0
+		if last {
+			if !final {
+				return 0, 0, 0, errIncomplete
+			}
+			e = n
 		}
 		fe := e
-		if buf[e] == '\n' && fe > p && buf[fe-1] == '\r' {
+		if (last || buf[e] == '\n') && fe > at && buf[fe-1] == '\r' {
 			fe--
 		}
-		b.buf = append(b.buf, buf[p:fe]...)
-		if nf < len(r.fld) {
-			r.fld[nf] = [2]int32{start, int32(len(b.buf))}
+		if nf < len(p.fld) {
+			p.fld[nf] = field{int32(at), int32(fe), false}
 		}
 		nf++
+		if last {
+			return nf, n, nl + 1, nil
+		}
 		if buf[e] == '\n' {
 			return nf, e + 1, nl + 1, nil
 		}
-		p = e + 1
+		at = e + 1
 	}
+}
+
+// scanPlain notes the fields of the record at buf[at:] when it holds no
+// quote and ends with a '\n' within buf (ok false otherwise: scan's
+// general path takes it). It looks for commas, newlines and quotes 8
+// bytes at a time, in one pass.
+func (p *rowParser) scanPlain(buf []byte, at int) (nf int, next int, ok bool) {
+	const (
+		ones  = 0x0101010101010101
+		lo7   = 0x7f7f7f7f7f7f7f7f
+		comma = ',' * ones
+		nl    = '\n' * ones
+		quote = '"' * ones
+	)
+	// zero marks the zero bytes of c with their top bit, exactly:
+	// nothing carries from byte to byte.
+	zero := func(c uint64) uint64 { return ^((c&lo7 + lo7) | c | lo7) }
+	start, i, n := at, at, len(buf)
+	field := func(e int) {
+		if nf < len(p.fld) {
+			p.fld[nf] = field{int32(start), int32(e), false}
+		}
+		nf++
+		start = e + 1
+	}
+	end := -1
+	for ; i+8 <= n; i += 8 {
+		x := binary.LittleEndian.Uint64(buf[i:])
+		mc := zero(x ^ comma)
+		if stop := zero(x^nl) | zero(x^quote); stop != 0 {
+			k := bits.TrailingZeros64(stop)
+			mc &= 1<<k - 1 // the commas before it
+			for ; mc != 0; mc &= mc - 1 {
+				field(i + bits.TrailingZeros64(mc)/8)
+			}
+			end = i + k/8
+			break
+		}
+		for ; mc != 0; mc &= mc - 1 {
+			field(i + bits.TrailingZeros64(mc)/8)
+		}
+	}
+	if end < 0 {
+		for ; i < n; i++ {
+			if c := buf[i]; c == ',' {
+				field(i)
+			} else if c == '\n' || c == '"' {
+				end = i
+				break
+			}
+		}
+	}
+	if end < 0 || buf[end] == '"' {
+		return 0, 0, false
+	}
+	fe := end
+	if fe > start && buf[fe-1] == '\r' {
+		fe--
+	}
+	field(fe)
+	return nf, end + 1, true
+}
+
+// indexCommaNL returns the position of the first ',' or '\n' in buf at or
+// after p, or -1. It tests 8 bytes at a time.
+func indexCommaNL(buf []byte, p int) int {
+	const lo, hi = 0x0101010101010101, 0x8080808080808080
+	for ; p+8 <= len(buf); p += 8 {
+		x := binary.LittleEndian.Uint64(buf[p:])
+		c := x ^ (',' * lo)
+		n := x ^ ('\n' * lo)
+		// A zero byte of c or n marks a match; the lowest is exact.
+		if m := ((c-lo)&^c | (n-lo)&^n) & hi; m != 0 {
+			return p + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; p < len(buf); p++ {
+		if buf[p] == ',' || buf[p] == '\n' {
+			return p
+		}
+	}
+	return -1
 }
 
 var nlByte = []byte{'\n'}
@@ -408,34 +551,52 @@ func fieldName(i int) string {
 	return fmt.Sprintf("column %d", i+1)
 }
 
-// emit validates the parsed record and adds it to the batch.
-func (r *ResultReader) emit(b *Batch, nf, next int, nl int64) error {
-	line := r.line
-	r.pos = next
-	r.line += nl
+// unescape removes the doubled quotes of f in place.
+func unescape(buf []byte, f *field) {
+	w := f.s
+	for r := f.s; r < f.e; r++ {
+		buf[w] = buf[r]
+		if buf[r] == '"' {
+			r++
+		}
+		w++
+	}
+	f.e = w
+}
+
+// row validates the scanned record, unescapes and decodes it in place and
+// sets *o to its bounds and what the merger needs of it.
+func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
 	if nf != 7 {
-		b.buf = b.buf[:r.fld[0][0]]
-		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Value: fmt.Sprintf("%d fields", nf), Expected: "7 fields: Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage", Err: ErrFieldCount}
+		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Value: fmt.Sprintf("%d fields", nf), Expected: "7 fields: Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage", Err: ErrFieldCount}
 	}
-	f := &r.fld
-	val := func(i int) []byte { return b.buf[f[i][0]:f[i][1]] }
+	f := &p.fld
+	for i := range 7 {
+		if f[i].esc {
+			unescape(buf, &f[i])
+		}
+	}
+	val := func(i int) []byte { return buf[f[i].s:f[i].e] }
 	bad := func(i int, name, expected string, err error) error {
-		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: name, Value: shorten(val(i)), Expected: expected, Err: err}
+		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: name, Value: shorten(val(i)), Expected: expected, Err: err}
 	}
-	if f[0][0] == f[0][1] {
+	if f[0].s == f[0].e {
 		return bad(0, "Bucket", "a bucket name", ErrBadValue)
 	}
-	var o rowOff
 	o.line = line
+	o.fail, o.skip = false, false
 	switch st := val(3); {
-	case string(st) == "failed" || bytes.EqualFold(st, []byte("failed")):
+	case string(st) == "succeeded":
+	case string(st) == "failed":
 		o.fail = true
-	case string(st) == "succeeded" || bytes.EqualFold(st, []byte("succeeded")):
+	case bytes.EqualFold(st, []byte("succeeded")):
+	case bytes.EqualFold(st, []byte("failed")):
+		o.fail = true
 	default:
 		return bad(3, "TaskStatus", "succeeded or failed", ErrBadValue)
 	}
 	httpCol, codeCol := 4, 5
-	order := r.order
+	order := p.order
 	if order == OrderUnknown {
 		order = OrderPhysical
 		if _, ok := parseHTTP(val(4)); !ok {
@@ -455,25 +616,55 @@ func (r *ResultReader) emit(b *Batch, nf, next int, nl int64) error {
 		}
 		return bad(httpCol, "HTTPStatusCode", exp, ErrBadValue)
 	}
-	r.order = order
-	o.http = code
+	p.order = order
+	o.http = int32(code)
 	// Key: decode in place (decoding only shrinks).
-	ks, ke := f[1][0], f[1][1]
+	ks, ke := f[1].s, f[1].e
 	if ks == ke {
 		return bad(1, "Key", "a non-empty key", ErrBadValue)
 	}
-	n, derr := decodeInPlace(b.buf[ks:ke], r.opt.PlusAsSpace)
+	n, derr := decodeInPlace(buf[ks:ke], p.opt.PlusAsSpace)
 	if derr != nil {
-		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: derr.Error(), Err: ErrBadEscape}
+		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: derr.Error(), Err: ErrBadEscape}
 	}
-	if !utf8.Valid(b.buf[ks : ks+int32(n)]) {
+	key := buf[ks : ks+int32(n)]
+	if !utf8.Valid(key) {
 		// S3 keys are UTF-8; a re-run manifest could not carry this one.
-		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
+		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
 	}
-	o.off = [5]int32{f[0][0], ks, f[2][0], f[codeCol][0], f[6][0]}
-	o.ends = [5]int32{f[0][1], ks + int32(n), f[2][1], f[codeCol][1], f[6][1]}
-	b.offs = append(b.offs, o)
+	cf := &f[codeCol&7]
+	o.off[0], o.ends[0] = f[0].s, f[0].e
+	o.off[1], o.ends[1] = ks, ks+int32(n)
+	o.off[2], o.ends[2] = f[2].s, f[2].e
+	o.off[3], o.ends[3] = cf.s, cf.e
+	o.off[4], o.ends[4] = f[6].s, f[6].e
+	// Rows of a file mostly share their bucket: hash it once.
+	bucket := val(0)
+	if string(bucket) != string(p.bucket) {
+		p.bucket = append(p.bucket[:0], bucket...)
+		p.bucketHash = bucketHash(bucket)
+	}
+	o.hash = objectHashFrom(p.bucketHash, key, val(2))
+	pl := prefixLen(key, p.depth)
+	o.pend = ks + int32(pl)
+	o.phash = prefixHashFrom(p.bucketHash, key[:pl])
 	return nil
+}
+
+// prefixLen returns the length of key's prefix at depth: the key up to its
+// depth-th '/', or up to its last '/' when it has fewer.
+func prefixLen(key []byte, depth int) int {
+	end, n := 0, 0
+	for {
+		i := bytes.IndexByte(key[end:], '/')
+		if i < 0 {
+			return end
+		}
+		end += i + 1
+		if n++; n == depth {
+			return end
+		}
+	}
 }
 
 // parseHTTP parses a 3-digit HTTP status.
@@ -493,18 +684,43 @@ func parseHTTP(v []byte) (int, bool) {
 
 // decodeInPlace percent-decodes v into itself and returns the new length.
 func decodeInPlace(v []byte, plusAsSpace bool) (int, error) {
+	if plusAsSpace {
+		return decodeFormInPlace(v)
+	}
 	i := bytes.IndexByte(v, '%')
-	if i < 0 && !plusAsSpace {
+	if i < 0 {
 		return len(v), nil
 	}
-	if i < 0 || (plusAsSpace && bytes.IndexByte(v[:i], '+') >= 0) {
-		i = 0
-	}
 	w := i
-	for r := i; r < len(v); r++ {
+	for {
+		// v[i] is '%'; v[w:] is free.
+		if i+2 >= len(v) {
+			return 0, fmt.Errorf("a complete %%XX escape at byte %d", i)
+		}
+		h, ok1 := unhex(v[i+1])
+		l, ok2 := unhex(v[i+2])
+		if !ok1 || !ok2 {
+			return 0, fmt.Errorf("a valid %%XX escape at byte %d", i)
+		}
+		v[w] = h<<4 | l
+		w++
+		i += 3
+		j := bytes.IndexByte(v[i:], '%')
+		if j < 0 {
+			return w + copy(v[w:], v[i:]), nil
+		}
+		w += copy(v[w:], v[i:i+j])
+		i += j
+	}
+}
+
+// decodeFormInPlace is decodeInPlace with '+' decoded as a space.
+func decodeFormInPlace(v []byte) (int, error) {
+	w := 0
+	for r := 0; r < len(v); r++ {
 		c := v[r]
-		switch {
-		case c == '%':
+		switch c {
+		case '%':
 			if r+2 >= len(v) {
 				return 0, fmt.Errorf("a complete %%XX escape at byte %d", r)
 			}
@@ -515,7 +731,7 @@ func decodeInPlace(v []byte, plusAsSpace bool) (int, error) {
 			}
 			c = h<<4 | l
 			r += 2
-		case c == '+' && plusAsSpace:
+		case '+':
 			c = ' '
 		}
 		v[w] = c

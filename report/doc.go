@@ -22,7 +22,14 @@
 // ReportSchema order instead (column 5 not numeric, column 6 numeric) is
 // accepted and counted in the summary.
 //
-// Memory is bounded by the number of distinct failed objects, not by the
-// number of rows: see Options.MaxTrackedFailures and the Summary's Objects
-// section for what is exact and what is estimated.
+// Memory is bounded whatever the number of rows or failures: counters are
+// per job, code, status and (up to MaxPrefixes) prefix; failed objects are
+// followed across jobs exactly through external sorts that spill to disk
+// past MergeOptions.SortMemory (see tracker); the objects to re-run are
+// sorted the same way before they are cut into shards. The Summary's
+// Objects section says what is exact and what is estimated.
+//
+// Each result file is read by two goroutines (one reads and hashes blocks,
+// one parses them in place), up to Options.Workers files at once, and one
+// goroutine merges; see pipeline.go.
 package report

@@ -37,6 +37,10 @@ var (
 	// ErrClasses is returned when a --classes file cannot be parsed or names
 	// a class other than retryable, permanent, unknown or success.
 	ErrClasses = errors.New("invalid classes file")
+	// ErrSpill is returned (wrapped) when a temporary file of the report's
+	// external sorts cannot be written or read back, for example when the
+	// disk is full. The files are removed by Merger.Close.
+	ErrSpill = errors.New("spill file failed")
 )
 
 // DataError describes bad data at a known place: which job, which file,

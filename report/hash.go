@@ -22,17 +22,26 @@ func mum(a, b uint64) uint64 {
 	return hi ^ lo
 }
 
-// hashBytes mixes b into h, wyhash-style, 8 bytes at a time.
+// hashBytes mixes b into h, wyhash-style, 8 bytes at a time; the last
+// 1 to 7 bytes are mixed as one little-endian word.
 func hashBytes(h uint64, b []byte) uint64 {
-	h = mum(h^uint64(len(b)), hashP1)
-	for len(b) >= 8 {
-		h = mum(h^binary.LittleEndian.Uint64(b), hashP2)
-		b = b[8:]
+	n := len(b)
+	h = mum(h^uint64(n), hashP1)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		h = mum(h^binary.LittleEndian.Uint64(b[i:]), hashP2)
 	}
-	if len(b) > 0 {
+	if r := n - i; r > 0 {
 		var t uint64
-		for i, c := range b {
-			t |= uint64(c) << (8 * i)
+		switch {
+		case n >= 8:
+			// The last 8 bytes, shifted down to the r not mixed yet.
+			t = binary.LittleEndian.Uint64(b[n-8:]) >> (8 * (8 - r))
+		case r >= 4:
+			// Two overlapping 4-byte loads.
+			t = uint64(binary.LittleEndian.Uint32(b)) | uint64(binary.LittleEndian.Uint32(b[r-4:]))<<(8*(r-4))
+		default:
+			t = uint64(b[0]) | uint64(b[r/2])<<(8*(r/2)) | uint64(b[r-1])<<(8*(r-1))
 		}
 		h = mum(h^t, hashP2)
 	}
@@ -41,8 +50,15 @@ func hashBytes(h uint64, b []byte) uint64 {
 
 // objectHash identifies an object version.
 func objectHash(bucket, key, version []byte) uint64 {
-	h := hashBytes(hashSeed, bucket)
-	h = hashBytes(h, key)
+	return objectHashFrom(bucketHash(bucket), key, version)
+}
+
+// bucketHash is the state of objectHash and prefixHash after the bucket.
+func bucketHash(bucket []byte) uint64 { return hashBytes(hashSeed, bucket) }
+
+// objectHashFrom is objectHash from bucketHash(bucket).
+func objectHashFrom(hb uint64, key, version []byte) uint64 {
+	h := hashBytes(hb, key)
 	h = hashBytes(h, version)
 	return mum(h, hashP1^hashP2)
 }
@@ -79,4 +95,12 @@ func (s *hll) estimate() int64 {
 		e = m * math.Log(m/float64(zeros))
 	}
 	return int64(e + 0.5)
+}
+
+// prefixHash identifies a bucket and key prefix (see Merger.prefix).
+func prefixHash(bucket, prefix []byte) uint64 { return prefixHashFrom(bucketHash(bucket), prefix) }
+
+// prefixHashFrom is prefixHash from bucketHash(bucket).
+func prefixHashFrom(hb uint64, prefix []byte) uint64 {
+	return mum(hashBytes(hb^hashP2, prefix), hashP1)
 }

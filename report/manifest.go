@@ -103,6 +103,8 @@ type ResultFile struct {
 	Location string // resolved location of the file
 	Failed   bool   // TaskExecutionStatus is failed
 	MD5      string // expected hex MD5
+
+	index int // position in Job.Files
 }
 
 // openJob reads and parses a job's manifest and resolves its files.
@@ -133,7 +135,7 @@ func openJob(ctx context.Context, manifestLoc, id string) (*Job, error) {
 			}
 			return nil, err
 		}
-		j.Files = append(j.Files, ResultFile{Job: j, Location: loc, Failed: r.TaskExecutionStatus == "failed", MD5: r.MD5Checksum})
+		j.Files = append(j.Files, ResultFile{Job: j, Location: loc, Failed: r.TaskExecutionStatus == "failed", MD5: r.MD5Checksum, index: i})
 	}
 	return j, nil
 }

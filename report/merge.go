@@ -8,10 +8,14 @@ import (
 
 // Defaults of MergeOptions.
 const (
-	DefaultPrefixDepth        = 1
-	DefaultMaxPrefixes        = 100_000
-	DefaultMaxMessages        = 10_000
-	DefaultMaxCodes           = 10_000
+	DefaultPrefixDepth = 1
+	DefaultMaxPrefixes = 100_000
+	DefaultMaxMessages = 10_000
+	DefaultMaxCodes    = 10_000
+	// DefaultMaxTrackedFailures is the default of the ignored
+	// MergeOptions.MaxTrackedFailures.
+	//
+	// Deprecated: failed objects are followed without a bound.
 	DefaultMaxTrackedFailures = 10_000_000
 	DefaultTop                = 20
 )
@@ -31,18 +35,23 @@ type MergeOptions struct {
 	// the listed messages are then lower bounds, and the summary says so.
 	// Default 10,000.
 	MaxMessages int
-	// MaxTrackedFailures bounds the distinct failed objects whose latest
-	// outcome is tracked across jobs (about 40 bytes each: 10 million, the
-	// default, take about 400 MiB). Failures past the bound still go to the
-	// re-run manifests, but without de-duplication or the check for a
-	// later success; the summary counts them and warns.
+	// MaxTrackedFailures is ignored.
+	//
+	// Deprecated: failed objects are now followed exactly in bounded memory
+	// (external sorts that spill to SpillDir, see SortMemory), so there is
+	// no bound on how many are followed.
 	MaxTrackedFailures int
+	// SortMemory bounds the bytes of failed rows (and of successes of
+	// objects that failed) each of the merger's external sorts holds in
+	// memory before it writes a sorted run to SpillDir; three such sorts
+	// exist (failures, later successes, re-run rows). Default 1 MiB.
+	SortMemory int
 	// Top is the number of messages, codes and prefixes the text table
 	// shows; summary.json lists up to 10×Top messages and all codes.
 	// Default 20.
 	Top int
-	// SpillDir receives the temporary file of failed rows; "" means the
-	// system's temporary folder. The file is removed by Close.
+	// SpillDir receives the temporary files of the external sorts; ""
+	// means the system's temporary folder. They are removed by Close.
 	SpillDir string
 	// Classes classifies failures; nil means NewClassifier().
 	Classes *Classifier
@@ -58,8 +67,8 @@ func (o *MergeOptions) setDefaults() {
 	if o.MaxMessages <= 0 {
 		o.MaxMessages = DefaultMaxMessages
 	}
-	if o.MaxTrackedFailures <= 0 {
-		o.MaxTrackedFailures = DefaultMaxTrackedFailures
+	if o.SortMemory <= 0 {
+		o.SortMemory = DefaultSortMemory
 	}
 	if o.Top <= 0 {
 		o.Top = DefaultTop
@@ -81,17 +90,22 @@ type codeStat struct {
 	byHTTP map[int]int64
 }
 
-type prefixStat struct{ tasks, failed int64 }
+type prefixStat struct {
+	tasks, failed int64
+	name          string // bucket/prefix
+	bucketLen     int
+}
 
 type msgStat struct {
 	count   int64
 	code    string
 	example string
+	at      rowPos // where example is
 }
 
 // Merger folds batches of result rows into one summary. Add must be
 // called from one goroutine at a time; Close must be called (it removes
-// the spill file).
+// the spill files).
 type Merger struct {
 	opt  MergeOptions
 	jobs []*Job
@@ -103,6 +117,7 @@ type Merger struct {
 	codes                     map[string]*codeStat
 	otherCodes                int64
 	prefixes                  map[string]*prefixStat
+	prefixByHash              map[uint64]*prefixStat
 	otherPrefix               prefixStat
 	msgs                      map[string]*msgStat
 	msgPruneAt                int64
@@ -120,13 +135,14 @@ type Merger struct {
 func NewMerger(jobs []*Job, opt MergeOptions) (*Merger, error) {
 	opt.setDefaults()
 	m := &Merger{
-		opt:      opt,
-		jobs:     jobs,
-		js:       make([]jobStat, len(jobs)),
-		codes:    map[string]*codeStat{},
-		prefixes: map[string]*prefixStat{},
-		msgs:     map[string]*msgStat{},
-		routeIdx: map[string]uint16{},
+		opt:          opt,
+		jobs:         jobs,
+		js:           make([]jobStat, len(jobs)),
+		codes:        map[string]*codeStat{},
+		prefixes:     map[string]*prefixStat{},
+		prefixByHash: map[uint64]*prefixStat{},
+		msgs:         map[string]*msgStat{},
+		routeIdx:     map[string]uint16{},
 	}
 	for i, j := range jobs {
 		if j.Order != i {
@@ -142,11 +158,7 @@ func NewMerger(jobs []*Job, opt MergeOptions) (*Merger, error) {
 		}
 		m.js[i].files = len(j.Files)
 	}
-	t, err := newTracker(opt.SpillDir, opt.MaxTrackedFailures)
-	if err != nil {
-		return nil, err
-	}
-	m.track = t
+	m.track = newTracker(opt.SpillDir, opt.SortMemory)
 	return m, nil
 }
 
@@ -168,47 +180,72 @@ func (m *Merger) FileDone(f *ResultFile, order ColumnOrder, rows int64) {
 	js.rows += rows
 }
 
-// Add folds the rows of b. It returns an error only when the spill file
-// cannot be written.
+// Add folds the rows of b, as ResultReader.ReadBatch or Run's pipeline
+// parsed them (not b.Rows, which are only their view). It returns an
+// error only when a spill file cannot be written (wrapping ErrSpill).
 func (m *Merger) Add(b *Batch) error {
 	job := b.Source.Job
 	js := &m.js[job.Order]
 	seq := uint32(job.Order + 1)
 	route := m.routeIdx[routeName(job)]
-	for i := range b.Rows {
-		r := &b.Rows[i]
-		h := objectHash(r.Bucket, r.Key, r.VersionID)
-		m.sketch.add(h)
-		m.total++
-		js.tasks++
-		if r.HTTPStatus >= 0 && r.HTTPStatus < len(m.http) {
-			m.http[r.HTTPStatus]++
-		}
-		ps := m.prefix(r.Bucket, r.Key)
+	if b.depth != m.opt.PrefixDepth {
+		b.setPrefixes(m.opt.PrefixDepth)
+	}
+	n := int64(len(b.offs))
+	m.total += n
+	js.tasks += n
+	buf := b.buf
+	for i := range b.offs {
+		o := &b.offs[i]
+		m.sketch.add(o.hash)
+		m.http[o.http]++ // parseHTTP accepts 100 to 999
+		ps := m.prefix(o.phash, buf[o.off[0]:o.ends[0]], buf[o.off[1]:o.pend])
 		ps.tasks++
-		if !r.Failed {
+		if !o.fail {
 			m.succeeded++
 			js.succeeded++
-			m.track.succeed(h, seq)
+			if !o.skip && m.track.mayHaveFailed(o.hash) {
+				if err := m.track.succeed(o.hash, seq); err != nil {
+					return err
+				}
+			}
 			continue
 		}
-		cl := m.opt.Classes.Classify(r.HTTPStatus, r.ErrorCode)
-		m.code(r.ErrorCode, r.HTTPStatus, cl)
+		code := buf[o.off[3]:o.ends[3]]
+		http := int(o.http)
+		cl := m.opt.Classes.Classify(http, code)
+		m.code(code, http, cl)
 		if cl == Success {
 			m.treated++
 			js.treated++
-			m.track.succeed(h, seq)
+			if m.track.mayHaveFailed(o.hash) {
+				if err := m.track.succeed(o.hash, seq); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		m.byClass[cl]++
 		js.byClass[cl]++
 		ps.failed++
-		m.message(r)
-		if err := m.track.fail(h, seq, cl, route, r); err != nil {
+		m.message(code, buf[o.off[4]:o.ends[4]], rowPos{job.Order, b.Source.index, o.line})
+		if err := m.track.fail(o.hash, seq, cl, route, buf[o.off[0]:o.ends[0]], buf[o.off[1]:o.ends[1]], buf[o.off[2]:o.ends[2]]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// setPrefixes computes the rows' key prefixes for depth.
+func (b *Batch) setPrefixes(depth int) {
+	for i := range b.offs {
+		o := &b.offs[i]
+		key := b.buf[o.off[1]:o.ends[1]]
+		pl := prefixLen(key, depth)
+		o.pend = o.off[1] + int32(pl)
+		o.phash = prefixHash(b.buf[o.off[0]:o.ends[0]], key[:pl])
+	}
+	b.depth = depth
 }
 
 func routeName(j *Job) string {
@@ -231,44 +268,69 @@ func (m *Merger) code(code []byte, http int, cl Class) {
 	cs.byHTTP[http]++
 }
 
-// prefix returns the counters of the row's key prefix: the key up to its
-// PrefixDepth-th '/', or up to its last '/' when it has fewer.
-func (m *Merger) prefix(bucket, key []byte) *prefixStat {
-	end, n := 0, 0
-	for i, c := range key {
-		if c == '/' {
-			end = i + 1
-			n++
-			if n == m.opt.PrefixDepth {
-				break
-			}
-		}
+// prefix returns the counters of a key prefix: the key up to its
+// PrefixDepth-th '/', or up to its last '/' when it has fewer. h is
+// prefixHash(bucket, prefix): the prefix is looked up by it first, and by
+// its name only the first time (or on a collision of hashes).
+func (m *Merger) prefix(h uint64, bucket, prefix []byte) *prefixStat {
+	if ps, ok := m.prefixByHash[h]; ok && ps.is(bucket, prefix) {
+		return ps
 	}
 	s := append(m.scratch[:0], bucket...)
 	s = append(s, '/')
-	s = append(s, key[:end]...)
+	s = append(s, prefix...)
 	m.scratch = s
 	ps, ok := m.prefixes[string(s)]
 	if !ok {
 		if len(m.prefixes) >= m.opt.MaxPrefixes {
 			return &m.otherPrefix
 		}
-		ps = &prefixStat{}
-		m.prefixes[string(s)] = ps
+		ps = &prefixStat{name: string(s), bucketLen: len(bucket)}
+		m.prefixes[ps.name] = ps
+	}
+	if _, taken := m.prefixByHash[h]; !taken {
+		m.prefixByHash[h] = ps
 	}
 	return ps
 }
 
-func (m *Merger) message(r *Row) {
-	s := AppendNormalized(m.scratch[:0], r.Message)
+// is tells whether ps counts bucket/prefix.
+func (ps *prefixStat) is(bucket, prefix []byte) bool {
+	return len(ps.name) == len(bucket)+1+len(prefix) && ps.bucketLen == len(bucket) &&
+		ps.name[:len(bucket)] == string(bucket) && ps.name[len(bucket)+1:] == string(prefix)
+}
+
+// rowPos is where a row is: its job, its file in the job, its line.
+type rowPos struct {
+	job, file int
+	line      int64
+}
+
+func (a rowPos) before(b rowPos) bool {
+	if a.job != b.job {
+		return a.job < b.job
+	}
+	if a.file != b.file {
+		return a.file < b.file
+	}
+	return a.line < b.line
+}
+
+// message counts a failure's normalised message. The example kept (and
+// the code shown) is the one of the first row in job, file and line
+// order, whatever order the files are read in.
+func (m *Merger) message(code, msg []byte, at rowPos) {
+	s := AppendNormalized(m.scratch[:0], msg)
 	m.scratch = s
 	ms, ok := m.msgs[string(s)]
 	if !ok {
 		if len(m.msgs) >= m.opt.MaxMessages {
 			m.pruneMessages()
 		}
-		ms = &msgStat{code: string(r.ErrorCode), example: shortenMsg(r.Message)}
+		ms = &msgStat{code: string(code), example: shortenMsg(msg), at: at}
 		m.msgs[string(s)] = ms
+	} else if at.before(ms.at) {
+		ms.code, ms.example, ms.at = string(code), shortenMsg(msg), at
 	}
 	ms.count++
 }
@@ -296,7 +358,7 @@ func shortenMsg(v []byte) string {
 	return string(v)
 }
 
-// Close removes the merger's spill file.
+// Close removes the merger's spill files.
 func (m *Merger) Close() error { return m.track.close() }
 
 // Summary is summary.json.
@@ -404,7 +466,7 @@ type MessageCount struct {
 // ObjectSummary counts objects (bucket, key, version id) rather than
 // tasks: an object in several jobs counts once, with its latest outcome
 // (the outcome in the newest job; a success in the same job as a failure
-// wins). Failed objects are tracked exactly up to MaxTrackedFailures;
+// wins). Failed objects are followed exactly, in bounded memory;
 // DistinctEstimate counts all objects with a HyperLogLog sketch (about
 // 0.8% standard error).
 type ObjectSummary struct {
@@ -417,10 +479,12 @@ type ObjectSummary struct {
 	LaterSucceeded int64 `json:"later_succeeded"`
 	// FailedSeveralTimes counts objects with more than one failed task.
 	FailedSeveralTimes int64 `json:"failed_several_times"`
-	// LatestByClass splits LatestFailed (and untracked failures) by the
-	// class of the latest failure: what the rerun manifests hold.
+	// LatestByClass splits LatestFailed by the class of the latest
+	// failure: what the rerun manifests hold.
 	LatestByClass map[string]int64 `json:"latest_by_class"`
-	// Untracked counts failed tasks past MaxTrackedFailures.
+	// Untracked is always zero: every failure is followed.
+	//
+	// Deprecated: kept so that older summaries still decode.
 	Untracked int64 `json:"untracked_failures,omitempty"`
 }
 

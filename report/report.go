@@ -8,13 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"sync/atomic"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -99,7 +96,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		mo.SpillDir = o.Out // else the system's temporary folder
 		// A run that was killed left its spill file and a half-written
 		// summary.json behind; the output folder has one writer at a time.
-		for _, pattern := range []string{".s3batchkit-report-spill-*", "." + SummaryFile + ".tmp-*"} {
+		for _, pattern := range []string{spillPattern, "." + SummaryFile + ".tmp-*"} {
 			stale, _ := filepath.Glob(filepath.Join(o.Out, pattern))
 			for _, f := range stale {
 				os.Remove(f)
@@ -126,10 +123,14 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			}
 		}
 	}
-	for _, files := range [][]*ResultFile{failedFiles, okFiles} {
-		if err := mergeFiles(ctx, files, m, o); err != nil {
-			return nil, err
-		}
+	if err := mergeFiles(ctx, failedFiles, m, o); err != nil {
+		return nil, err
+	}
+	if err := m.track.startSuccesses(); err != nil {
+		return nil, err
+	}
+	if err := mergeFiles(ctx, okFiles, m, o); err != nil {
+		return nil, err
 	}
 	s := m.summary()
 	// summary.json is the commit marker of the output folder: drop the old
@@ -220,159 +221,42 @@ func FindJobs(ctx context.Context, planDir string, prefixes []string, skip func(
 	return jobs, nil
 }
 
-// item is what the file readers send to the merging goroutine: a batch of
-// rows, or the end of a file (done), possibly with the error that ended it.
-type item struct {
-	batch *Batch
-	file  *ResultFile
-	done  bool
-	order ColumnOrder
-	rows  int64
-	err   error
-}
-
-// mergeFiles reads files in parallel and merges their rows here.
-//
-// Channels: items carries batches and end-of-file notes from the readers
-// to this goroutine; the feeder goroutine closes it once every reader has
-// returned. free hands emptied batches back to the readers; nobody closes
-// it. Every send watches ctx.Done().
-func mergeFiles(ctx context.Context, files []*ResultFile, m *Merger, o Options) error {
-	if len(files) == 0 {
-		return nil
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	items := make(chan item, 2*o.Workers)
-	free := make(chan *Batch, 4*o.Workers)
-	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(items)
-		rg, rctx := errgroup.WithContext(gctx)
-		rg.SetLimit(o.Workers)
-		for _, f := range files {
-			if rctx.Err() != nil {
-				break
-			}
-			rg.Go(func() error { return readFile(rctx, f, o, items, free) })
-		}
-		return rg.Wait()
-	})
-	var merr error
-	for it := range items {
-		if merr != nil {
-			continue // drain
-		}
-		switch {
-		case it.done && it.err != nil:
-			if !o.KeepGoing {
-				merr = it.err
-				cancel()
-				continue
-			}
-			m.Warn("%v (%d rows read from the file before the error are counted)", it.err, it.rows)
-			m.FileDone(it.file, it.order, it.rows)
-		case it.done:
-			m.FileDone(it.file, it.order, it.rows)
-			if o.Progress != nil {
-				o.Progress.Files.Add(1)
-			}
-		default:
-			if err := m.Add(it.batch); err != nil {
-				merr = err
-				cancel()
-				continue
-			}
-			if o.Progress != nil {
-				o.Progress.Rows.Add(int64(len(it.batch.Rows)))
-			}
-			select {
-			case free <- it.batch:
-			default:
-			}
-		}
-	}
-	gerr := g.Wait()
-	if merr != nil {
-		return merr
-	}
-	if gerr != nil {
-		return gerr
-	}
-	return ctx.Err()
-}
-
-func readFile(ctx context.Context, f *ResultFile, o Options, items chan<- item, free chan *Batch) error {
-	send := func(it item) error {
-		select {
-		case items <- it:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	obj, err := objio.Open(ctx, f.Location)
-	if err != nil {
-		if errors.Is(err, objio.ErrNotFound) {
-			err = &DataError{Job: f.Job.ID, File: f.Location, Expected: "the result file named in " + f.Job.Manifest, Err: ErrMissingFile}
-		}
-		return send(item{file: f, done: true, err: err})
-	}
-	defer obj.Close()
-	rr := NewResultReader(obj, f.Location, ReaderOptions{BatchRows: o.BatchRows, WantMD5: f.MD5, PlusAsSpace: o.PlusAsSpace, Job: f.Job.ID})
-	var rows int64
-	for {
-		var b *Batch
-		select {
-		case b = <-free:
-		default:
-			b = &Batch{}
-		}
-		err := rr.ReadBatch(b)
-		if len(b.Rows) > 0 {
-			b.Source = f
-			rows += int64(len(b.Rows))
-			if serr := send(item{batch: b, file: f}); serr != nil {
-				return serr
-			}
-		}
-		if err == io.EOF {
-			return send(item{file: f, done: true, order: rr.Order(), rows: rows})
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return send(item{file: f, done: true, order: rr.Order(), rows: rows, err: err})
-		}
-	}
-}
-
-// finishRerun reads the spilled failures back, fills s.Objects and writes
-// the rerun plan directories.
+// finishRerun merges the tracked failures with the successes, fills
+// s.Objects and writes the rerun plan directories.
 func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Options) error {
-	var sets [numClasses]rerunSet
 	var counts [numClasses]rerunCounts
-	err := m.track.finish(&s.Objects, &counts, func(r *spilled) error {
-		if !o.NoRerun {
-			sets[r.class].add(r)
+	var classPos [numClasses]int
+	for i, cl := range FailureClasses {
+		classPos[cl] = i
+	}
+	var rs *rerunSorter
+	if !o.NoRerun {
+		rs = newRerunSorter(m.opt.SpillDir, m.opt.SortMemory, m.routes)
+		defer rs.s.close()
+	}
+	err := m.track.finish(&s.Objects, &counts, func(f *failure) error {
+		if rs == nil {
+			return nil
 		}
-		return nil
+		return rs.add(classPos[f.class], f)
 	})
 	if err != nil {
 		return err
 	}
-	if s.Objects.Untracked > 0 {
-		s.Warnings = append(s.Warnings, fmt.Sprintf("%d failed tasks past --max-tracked (%d objects) were not de-duplicated nor checked for a later success; they are all in the rerun manifests", s.Objects.Untracked, m.opt.MaxTrackedFailures))
-	}
 	if o.NoRerun {
 		return nil
 	}
+	it, err := rs.s.iter()
+	if err != nil {
+		return err
+	}
+	defer it.close()
+	pending, consumed := it.next(), false
 	var inputs []manifest.Input
 	for _, j := range jobs {
 		inputs = append(inputs, manifest.Input{Manifest: j.Manifest, MD5: j.ManifestMD5, ChecksumVerified: true, Format: ReportFormat, CreationTimestamp: j.Report.ReportCreationDate, Files: len(j.Files), Columns: "Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage"})
 	}
-	for _, cl := range FailureClasses {
+	for pos, cl := range FailureClasses {
 		c := counts[cl]
 		dir := objio.Join(objio.Join(o.Out, RerunDir), cl.String())
 		plan := &manifest.Plan{
@@ -383,7 +267,22 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 				"superseded":      c.superseded,
 			}},
 		}
-		p, err := writeRerun(ctx, dir, &sets[cl], m.routes, o.MaxShardObjects, plan)
+		next := func() (rerunRow, bool, error) {
+			if consumed {
+				// The previous row was valid until now.
+				pending, consumed = it.next(), false
+			}
+			if !pending {
+				return rerunRow{}, false, it.err
+			}
+			r := rs.decode(it.rec)
+			if r.classPos != pos {
+				return rerunRow{}, false, nil
+			}
+			consumed = true
+			return r, true, nil
+		}
+		p, err := writeRerun(ctx, dir, next, m.routes, o.MaxShardObjects, plan)
 		if err != nil {
 			return err
 		}

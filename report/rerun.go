@@ -2,9 +2,11 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
-	"sort"
+	"slices"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -18,84 +20,132 @@ const DefaultMaxShardObjects = 1_000_000
 // directory per failure class.
 const RerunDir = "rerun"
 
-// rerunSet collects the objects of one class before they are sorted and
-// cut into shards. The objects live in one flat buffer.
+// rerunSorter orders the objects to re-run of every class before they are
+// cut into shards, in bounded memory (an external sort): by class (in
+// FailureClasses order), route name, bucket, without version ids before
+// with, key, then version id.
 //
-// Memory: the objects to re-run of the class are held here (their bytes
-// plus 28 bytes each) until written; that is bounded by the failed
-// objects, not by the report rows. An external sort would bound it
-// further; see the package's open items.
-type rerunSet struct {
-	buf  []byte
-	recs []rerunRec
+// A record is the class's position in FailureClasses, the route's rank
+// among the route names (2 bytes, big-endian), the bucket, key and version
+// lengths (4 bytes each), then the three byte strings.
+type rerunSorter struct {
+	s     *recSorter
+	rank  []uint16 // route index → rank of its name
+	byIdx []uint16 // rank → route index
+	rec   []byte
 }
 
-type rerunRec struct {
-	route      uint16
-	b, k, v    uint32 // offsets
-	bl, kl, vl uint32 // lengths
+const rerunHeader = 1 + 2 + 12
+
+func newRerunSorter(dir string, mem int, routes []string) *rerunSorter {
+	r := &rerunSorter{s: newRecSorter(dir, mem, cmpRerun), rank: make([]uint16, len(routes))}
+	for i := range routes {
+		r.byIdx = append(r.byIdx, uint16(i))
+	}
+	slices.SortFunc(r.byIdx, func(a, b uint16) int { return cmp.Compare(routes[a], routes[b]) })
+	for rk, i := range r.byIdx {
+		r.rank[i] = uint16(rk)
+	}
+	return r
 }
 
-func (s *rerunSet) add(r *spilled) {
-	off := uint32(len(s.buf))
-	s.buf = append(s.buf, r.bucket...)
-	s.buf = append(s.buf, r.key...)
-	s.buf = append(s.buf, r.version...)
-	bl, kl, vl := uint32(len(r.bucket)), uint32(len(r.key)), uint32(len(r.version))
-	s.recs = append(s.recs, rerunRec{route: r.route, b: off, bl: bl, k: off + bl, kl: kl, v: off + bl + kl, vl: vl})
+func (r *rerunSorter) add(classPos int, f *failure) error {
+	b := append(r.rec[:0], byte(classPos), 0, 0)
+	binary.BigEndian.PutUint16(b[1:], r.rank[f.route])
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.bucket)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.key)))
+	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.version)))
+	b = append(b, f.bucket...)
+	b = append(b, f.key...)
+	b = append(b, f.version...)
+	r.rec = b
+	return r.s.add(b)
 }
 
-func (s *rerunSet) bytes(off, n uint32) []byte { return s.buf[off : off+n] }
-
-// sort orders the objects by route, bucket, with or without version id,
-// key, then version id: the order shards are cut in.
-func (s *rerunSet) sort(routes []string) {
-	sort.Slice(s.recs, func(i, j int) bool {
-		a, b := &s.recs[i], &s.recs[j]
-		if a.route != b.route {
-			return routes[a.route] < routes[b.route]
-		}
-		if c := bytes.Compare(s.bytes(a.b, a.bl), s.bytes(b.b, b.bl)); c != 0 {
-			return c < 0
-		}
-		if (a.vl > 0) != (b.vl > 0) {
-			return a.vl == 0
-		}
-		if c := bytes.Compare(s.bytes(a.k, a.kl), s.bytes(b.k, b.kl)); c != 0 {
-			return c < 0
-		}
-		return bytes.Compare(s.bytes(a.v, a.vl), s.bytes(b.v, b.vl)) < 0
-	})
+// rerunRow is a decoded record of the rerun sort.
+type rerunRow struct {
+	classPos             int
+	route                uint16 // route index
+	bucket, key, version []byte
 }
 
-// writeRerun writes dir as a plan directory holding the set's objects:
+func (r *rerunSorter) decode(b []byte) rerunRow {
+	bl := binary.LittleEndian.Uint32(b[3:])
+	kl := binary.LittleEndian.Uint32(b[7:])
+	vl := binary.LittleEndian.Uint32(b[11:])
+	rest := b[rerunHeader:]
+	return rerunRow{
+		classPos: int(b[0]),
+		route:    r.byIdx[binary.BigEndian.Uint16(b[1:])],
+		bucket:   rest[:bl], key: rest[bl : bl+kl], version: rest[bl+kl : bl+kl+vl],
+	}
+}
+
+func cmpRerun(a, b []byte) int {
+	if c := bytes.Compare(a[:3], b[:3]); c != 0 { // class, route rank
+		return c
+	}
+	abl, bbl := binary.LittleEndian.Uint32(a[3:]), binary.LittleEndian.Uint32(b[3:])
+	akl, bkl := binary.LittleEndian.Uint32(a[7:]), binary.LittleEndian.Uint32(b[7:])
+	avl, bvl := binary.LittleEndian.Uint32(a[11:]), binary.LittleEndian.Uint32(b[11:])
+	ar, br := a[rerunHeader:], b[rerunHeader:]
+	if c := bytes.Compare(ar[:abl], br[:bbl]); c != 0 {
+		return c
+	}
+	if (avl > 0) != (bvl > 0) {
+		if avl == 0 {
+			return -1
+		}
+		return 1
+	}
+	if c := bytes.Compare(ar[abl:abl+akl], br[bbl:bbl+bkl]); c != 0 {
+		return c
+	}
+	return bytes.Compare(ar[abl+akl:abl+akl+avl], br[bbl+bkl:bbl+bkl+bvl])
+}
+
+// writeRerun writes dir as a plan directory holding the rows next returns
+// (sorted by route, bucket, with or without version id, key, version id):
 // shards/<route>/<n>.csv, never mixing routes, buckets, or rows with and
-// without version ids, at most maxObjects each, and plan.json. An empty
-// set gives a plan with no shards, so that a stale plan from an earlier
-// run is replaced.
-func writeRerun(ctx context.Context, dir string, s *rerunSet, routes []string, maxObjects int64, plan *manifest.Plan) (*manifest.Plan, error) {
-	s.sort(routes)
+// without version ids, at most maxObjects each, and plan.json. next
+// returns false after the last row; its row's slices are valid until the
+// following call; an error it returns aborts the plan. No rows give a plan with no shards, so that a stale plan
+// from an earlier run is replaced.
+func writeRerun(ctx context.Context, dir string, next func() (rerunRow, bool, error), routes []string, maxObjects int64, plan *manifest.Plan) (*manifest.Plan, error) {
 	pd, err := manifest.CreatePlanDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}
 	var w *manifest.ShardWriter
-	var cur rerunRec
-	for i := range s.recs {
-		r := &s.recs[i]
-		bucket := s.bytes(r.b, r.bl)
-		if w == nil || w.Objects() >= maxObjects || r.route != cur.route || (r.vl > 0) != (cur.vl > 0) ||
-			!bytes.Equal(bucket, s.bytes(cur.b, cur.bl)) {
-			if w, err = pd.NewShard(routes[r.route], string(bucket), r.vl > 0); err != nil {
-				pd.Abort()
-				return nil, err
-			}
-			cur = *r
-		}
-		if err := w.Add(bucket, s.bytes(r.k, r.kl), s.bytes(r.v, r.vl), 0); err != nil {
+	var curRoute uint16
+	var curBucket []byte
+	var curVersioned bool
+	for {
+		r, ok, err := next()
+		if err != nil {
 			pd.Abort()
 			return nil, err
 		}
+		if !ok {
+			break
+		}
+		versioned := len(r.version) > 0
+		if w == nil || w.Objects() >= maxObjects || r.route != curRoute || versioned != curVersioned || !bytes.Equal(r.bucket, curBucket) {
+			if w, err = pd.NewShard(routes[r.route], string(r.bucket), versioned); err != nil {
+				pd.Abort()
+				return nil, err
+			}
+			curRoute, curVersioned = r.route, versioned
+			curBucket = append(curBucket[:0], r.bucket...)
+		}
+		if err := w.Add(r.bucket, r.key, r.version, 0); err != nil {
+			pd.Abort()
+			return nil, err
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		pd.Abort()
+		return nil, err
 	}
 	if err := pd.Commit(ctx, plan); err != nil {
 		pd.Abort()

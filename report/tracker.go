@@ -2,196 +2,329 @@ package report
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"os"
+	"sync/atomic"
 )
 
-// tracker follows failed objects across jobs in bounded memory.
+// tracker follows failed objects across jobs in bounded memory, exactly
+// (objects are told apart by their 64-bit hash, see hash.go).
 //
-// Only objects that failed at least once are tracked: a map from the
-// object's 64-bit hash to the newest job (seq) in which it failed and the
-// newest in which it succeeded. Every failed row is also appended to a
-// spill file (sequential writes, on disk, not in memory). Run reads the
-// failed result files of all jobs before the succeeded ones, so a success
-// always finds the failures it may supersede already in the map; a success
-// of an object never seen failing costs one map lookup and no memory.
+// Every failed task becomes a record of an external sort by object hash,
+// newest job first (fails). Successes matter only for objects that also
+// failed: those that may have (the filter says so) become records of a
+// second sort by hash (oks). Run reads the failed result files of all
+// jobs before the succeeded ones: until startSuccesses every success is
+// recorded; then the filter is built from the hashes of the failures seen
+// so far, sized to them, and a success whose object never failed costs one
+// filter probe and no memory. A failure found after that (in a succeeded
+// file) is added to the filter, and the successes read after it see it.
 //
-// At the end the spill is read once: a row goes to the re-run manifests
-// when it is its object's newest failure and no success came in the same
-// or a newer job. Memory: about 40 bytes per distinct failed object, up
-// to max; failures past max are spilled as untracked and always re-run.
+// At the end both sorts are merged by hash: each failed object's newest
+// failure goes to the re-run manifests unless a success came in the same
+// or a newer job.
+//
+// Memory: the two sorts' buffers (MergeOptions.SortMemory each, then they
+// spill to disk), and the filter: 2 to 4 bytes per failed object, at
+// most maxFilterBytes (past that it lets more successes through to oks,
+// which stays exact but uses more disk).
 type tracker struct {
-	max       int
-	m         map[uint64]trackEntry
-	f         *os.File
-	w         *bufio.Writer
-	records   int64
-	untracked int64
-	hdr       [20]byte
+	dir    string
+	fails  *recSorter
+	oks    *recSorter
+	filter *hashFilter // nil: every success is recorded
+
+	// Hashes of the failures seen before the filter exists, to build it.
+	hashFile *os.File
+	hashW    *bufio.Writer
+	hashes   int64
+
+	rec []byte // scratch
 }
 
-type trackEntry struct {
-	fail, ok uint32 // newest job (Order+1) with a failure, with a success
-	fails    uint32 // failed tasks; the top bit marks "emitted"
-}
+// Records of fails: hash (8 bytes, big-endian), ^seq (4, big-endian: the
+// newest job first), class, route (2), bucket, key and version lengths
+// (4 each), then the three byte strings. Records of oks: hash, ^seq.
+const (
+	failHeader = 8 + 4 + 1 + 2 + 12
+	okRecord   = 8 + 4
+)
 
-const emittedBit = 1 << 31
-
-func newTracker(dir string, max int) (*tracker, error) {
-	f, err := os.CreateTemp(dir, ".s3batchkit-report-spill-*")
-	if err != nil {
-		return nil, fmt.Errorf("creating spill file: %w", err)
+func cmpHashSeq(a, b []byte) int {
+	if x, y := binary.BigEndian.Uint64(a), binary.BigEndian.Uint64(b); x != y {
+		return cmp.Compare(x, y)
 	}
-	return &tracker{max: max, m: map[uint64]trackEntry{}, f: f, w: bufio.NewWriterSize(f, 1<<20)}, nil
+	return cmp.Compare(binary.BigEndian.Uint32(a[8:]), binary.BigEndian.Uint32(b[8:]))
 }
 
-func (t *tracker) succeed(h uint64, seq uint32) {
-	if e, ok := t.m[h]; ok && seq > e.ok {
-		e.ok = seq
-		t.m[h] = e
+func newTracker(dir string, sortMem int) *tracker {
+	return &tracker{
+		dir:   dir,
+		fails: newRecSorter(dir, sortMem, cmpHashSeq),
+		oks:   newRecSorter(dir, sortMem, cmpHashSeq),
 	}
 }
 
-// spill record: seq u32, class u8, untracked u8, route u16, bucket len
-// u32, key len u32, version len u32, then the three byte strings.
-func (t *tracker) fail(h uint64, seq uint32, cl Class, route uint16, r *Row) error {
-	var untracked byte
-	e, ok := t.m[h]
-	if ok || len(t.m) < t.max {
-		if seq > e.fail {
-			e.fail = seq
+func putHashSeq(b []byte, h uint64, seq uint32) {
+	binary.BigEndian.PutUint64(b, h)
+	binary.BigEndian.PutUint32(b[8:], ^seq)
+}
+
+// succeed records a success in job seq of an object that may have failed.
+func (t *tracker) succeed(h uint64, seq uint32) error {
+	var b [okRecord]byte
+	putHashSeq(b[:], h, seq)
+	return t.oks.add(b[:])
+}
+
+// mayHaveFailed tells whether a success of h must be recorded.
+func (t *tracker) mayHaveFailed(h uint64) bool { return t.filter == nil || t.filter.has(h) }
+
+// fail records a failed task.
+func (t *tracker) fail(h uint64, seq uint32, cl Class, route uint16, bucket, key, version []byte) error {
+	b := t.rec[:0]
+	b = append(b, make([]byte, failHeader)...)
+	putHashSeq(b, h, seq)
+	b[12] = byte(cl)
+	binary.LittleEndian.PutUint16(b[13:], route)
+	binary.LittleEndian.PutUint32(b[15:], uint32(len(bucket)))
+	binary.LittleEndian.PutUint32(b[19:], uint32(len(key)))
+	binary.LittleEndian.PutUint32(b[23:], uint32(len(version)))
+	b = append(b, bucket...)
+	b = append(b, key...)
+	b = append(b, version...)
+	t.rec = b
+	if err := t.fails.add(b); err != nil {
+		return err
+	}
+	if t.filter != nil {
+		t.filter.add(h)
+		return nil
+	}
+	if t.hashFile == nil {
+		f, err := os.CreateTemp(t.dir, spillPattern)
+		if err != nil {
+			return fmt.Errorf("creating a spill file: %w: %w", ErrSpill, err)
 		}
-		e.fails++
-		t.m[h] = e
-	} else {
-		untracked = 1
-		t.untracked++
+		t.hashFile, t.hashW = f, bufio.NewWriterSize(f, 64<<10)
 	}
-	b := t.hdr[:]
-	binary.LittleEndian.PutUint32(b[0:], seq)
-	b[4] = byte(cl)
-	b[5] = untracked
-	binary.LittleEndian.PutUint16(b[6:], route)
-	binary.LittleEndian.PutUint32(b[8:], uint32(len(r.Bucket)))
-	binary.LittleEndian.PutUint32(b[12:], uint32(len(r.Key)))
-	binary.LittleEndian.PutUint32(b[16:], uint32(len(r.VersionID)))
-	t.w.Write(b)
-	t.w.Write(r.Bucket)
-	t.w.Write(r.Key)
-	if _, err := t.w.Write(r.VersionID); err != nil {
-		return fmt.Errorf("writing spill file %s: %w", t.f.Name(), err)
+	var hb [8]byte
+	binary.LittleEndian.PutUint64(hb[:], h)
+	if _, err := t.hashW.Write(hb[:]); err != nil {
+		return fmt.Errorf("writing spill file %s: %w: %w", t.hashFile.Name(), ErrSpill, err)
 	}
-	t.records++
+	t.hashes++
 	return nil
 }
 
-// spilled is one failed row read back from the spill file; its slices are
-// valid until the next record.
-type spilled struct {
+// startSuccesses builds the filter from the failures recorded so far.
+// Call it once no goroutine probes the filter (between the failed and the
+// succeeded files).
+func (t *tracker) startSuccesses() error {
+	if t.filter != nil {
+		return nil
+	}
+	f := newHashFilter(t.hashes)
+	if t.hashFile != nil {
+		name := t.hashFile.Name()
+		err := t.hashW.Flush()
+		if err == nil {
+			_, err = t.hashFile.Seek(0, io.SeekStart)
+		}
+		if err == nil {
+			br := bufio.NewReaderSize(t.hashFile, 64<<10)
+			var hb [8]byte
+			for i := int64(0); i < t.hashes && err == nil; i++ {
+				if _, err = io.ReadFull(br, hb[:]); err == nil {
+					f.add(binary.LittleEndian.Uint64(hb[:]))
+				}
+			}
+		}
+		t.closeHashes()
+		if err != nil {
+			return fmt.Errorf("reading spill file %s: %w: %w", name, ErrSpill, err)
+		}
+	}
+	t.filter = f
+	return nil
+}
+
+func (t *tracker) closeHashes() error {
+	if t.hashFile == nil {
+		return nil
+	}
+	name := t.hashFile.Name()
+	err := t.hashFile.Close()
+	if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
+		err = rerr
+	}
+	t.hashFile, t.hashW = nil, nil
+	return err
+}
+
+// failure is one failed task handed to finish's emit; its slices are
+// valid until emit returns.
+type failure struct {
 	seq                  uint32
 	class                Class
-	untracked            bool
 	route                uint16
 	bucket, key, version []byte
 }
 
-// rerunCounts accounts for every failed row of one class.
-type rerunCounts struct {
-	rows, kept, laterSucceeded, superseded, untracked int64
+func decodeFailure(b []byte) (h uint64, f failure) {
+	h = binary.BigEndian.Uint64(b)
+	f.seq = ^binary.BigEndian.Uint32(b[8:])
+	f.class = Class(b[12])
+	f.route = binary.LittleEndian.Uint16(b[13:])
+	bl := binary.LittleEndian.Uint32(b[15:])
+	kl := binary.LittleEndian.Uint32(b[19:])
+	vl := binary.LittleEndian.Uint32(b[23:])
+	rest := b[failHeader:]
+	f.bucket, f.key, f.version = rest[:bl], rest[bl:bl+kl], rest[bl+kl:bl+kl+vl]
+	return h, f
 }
 
-// finish reads the spill back and calls emit for each object to re-run,
-// once per object, with the class of its newest failure. It fills the
-// object counters of s.
-func (t *tracker) finish(s *ObjectSummary, counts *[numClasses]rerunCounts, emit func(*spilled) error) error {
-	if err := t.w.Flush(); err != nil {
-		return fmt.Errorf("writing spill file %s: %w", t.f.Name(), err)
+// rerunCounts accounts for every failed row of one class.
+type rerunCounts struct {
+	rows, kept, laterSucceeded, superseded int64
+}
+
+// finish merges the failures with the successes and calls emit for each
+// object to re-run, once per object, with its newest failure (the first
+// one read, among several in the newest job). It fills the object
+// counters of s and counts by the class of each failed row.
+func (t *tracker) finish(s *ObjectSummary, counts *[numClasses]rerunCounts, emit func(*failure) error) error {
+	if err := t.closeHashes(); err != nil {
+		return fmt.Errorf("%w: %w", ErrSpill, err)
 	}
 	s.LatestByClass = map[string]int64{}
 	for _, cl := range FailureClasses {
 		s.LatestByClass[cl.String()] = 0
 	}
-	for _, e := range t.m {
-		s.FailedObjects++
-		if e.fail > e.ok {
-			s.LatestFailed++
-		} else {
-			s.LaterSucceeded++
-		}
-		if e.fails > 1 {
-			s.FailedSeveralTimes++
-		}
-	}
-	s.Untracked = t.untracked
-	if _, err := t.f.Seek(0, io.SeekStart); err != nil {
+	fi, err := t.fails.iter()
+	if err != nil {
 		return err
 	}
-	br := bufio.NewReaderSize(t.f, 1<<20)
-	var rec spilled
-	var buf []byte
-	for i := int64(0); i < t.records; i++ {
-		b := t.hdr[:]
-		if _, err := io.ReadFull(br, b); err != nil {
-			return fmt.Errorf("reading spill file %s: %w", t.f.Name(), err)
-		}
-		rec.seq = binary.LittleEndian.Uint32(b[0:])
-		rec.class = Class(b[4])
-		rec.untracked = b[5] == 1
-		rec.route = binary.LittleEndian.Uint16(b[6:])
-		bl := int(binary.LittleEndian.Uint32(b[8:]))
-		kl := int(binary.LittleEndian.Uint32(b[12:]))
-		vl := int(binary.LittleEndian.Uint32(b[16:]))
-		if cap(buf) < bl+kl+vl {
-			buf = make([]byte, bl+kl+vl)
-		}
-		buf = buf[:bl+kl+vl]
-		if _, err := io.ReadFull(br, buf); err != nil {
-			return fmt.Errorf("reading spill file %s: %w", t.f.Name(), err)
-		}
-		rec.bucket, rec.key, rec.version = buf[:bl], buf[bl:bl+kl], buf[bl+kl:]
-		c := &counts[rec.class]
-		c.rows++
-		if rec.untracked {
-			c.untracked++
-			c.kept++
-			s.LatestByClass[rec.class.String()]++
-			if err := emit(&rec); err != nil {
-				return err
+	defer fi.close()
+	oi, err := t.oks.iter()
+	if err != nil {
+		return err
+	}
+	defer oi.close()
+	haveOK := oi.next()
+	var (
+		group       bool
+		gh          uint64
+		gfail, gok  uint32
+		gn          int64
+		endOfObject = func() {
+			s.FailedObjects++
+			if gok >= gfail {
+				s.LaterSucceeded++
+			} else {
+				s.LatestFailed++
 			}
-			continue
+			if gn > 1 {
+				s.FailedSeveralTimes++
+			}
 		}
-		h := objectHash(rec.bucket, rec.key, rec.version)
-		e := t.m[h]
+	)
+	for fi.next() {
+		h, f := decodeFailure(fi.rec)
+		first := !group || h != gh
+		if first {
+			if group {
+				endOfObject()
+			}
+			group, gh, gfail, gok, gn = true, h, f.seq, 0, 0
+			for haveOK && binary.BigEndian.Uint64(oi.rec) < h {
+				haveOK = oi.next()
+			}
+			if haveOK && binary.BigEndian.Uint64(oi.rec) == h {
+				gok = ^binary.BigEndian.Uint32(oi.rec[8:])
+			}
+		}
+		gn++
+		c := &counts[f.class]
+		c.rows++
 		switch {
-		case e.ok >= e.fail:
+		case gok >= gfail:
 			c.laterSucceeded++
-		case rec.seq != e.fail || e.fails&emittedBit != 0:
+		case !first:
 			c.superseded++
 		default:
-			e.fails |= emittedBit
-			t.m[h] = e
 			c.kept++
-			s.LatestByClass[rec.class.String()]++
-			if err := emit(&rec); err != nil {
+			s.LatestByClass[f.class.String()]++
+			if err := emit(&f); err != nil {
 				return err
 			}
 		}
 	}
-	return nil
+	if group {
+		endOfObject()
+	}
+	if fi.err != nil {
+		return fi.err
+	}
+	return oi.err
 }
 
 func (t *tracker) close() error {
-	if t.f == nil {
-		return nil
+	err := t.closeHashes()
+	if e := t.fails.close(); err == nil {
+		err = e
 	}
-	name := t.f.Name()
-	err := t.f.Close()
-	if rerr := os.Remove(name); rerr != nil && !errors.Is(rerr, os.ErrNotExist) && err == nil {
-		err = rerr
+	if e := t.oks.close(); err == nil {
+		err = e
 	}
-	t.f = nil
 	return err
+}
+
+// maxFilterBytes bounds the filter: 16 bits per failed object up to 8
+// million of them.
+const maxFilterBytes = 16 << 20
+
+// hashFilter is a Bloom filter of object hashes, blocked to one 64-bit
+// word per object (one memory access per probe) with 4 bits set in it.
+// At 16 bits per object about 0.5% of the objects that never failed pass.
+// add and has may run in several goroutines at once.
+type hashFilter struct {
+	words []uint64
+	mask  uint64
+}
+
+// newHashFilter returns a filter sized for n objects.
+func newHashFilter(n int64) *hashFilter {
+	words := uint64(64) // 512 bytes
+	for words*64 < uint64(n)*16 && words*8 < maxFilterBytes {
+		words *= 2
+	}
+	return &hashFilter{words: make([]uint64, words), mask: words - 1}
+}
+
+// filterBits picks 4 bits from the top 24 bits of h; the word index
+// comes from the low bits.
+func filterBits(h uint64) uint64 {
+	return 1<<(h>>58) | 1<<(h>>52&63) | 1<<(h>>46&63) | 1<<(h>>40&63)
+}
+
+func (f *hashFilter) add(h uint64) { atomic.OrUint64(&f.words[h&f.mask], filterBits(h)) }
+
+func (f *hashFilter) has(h uint64) bool {
+	m := filterBits(h)
+	return atomic.LoadUint64(&f.words[h&f.mask])&m == m
+}
+
+// fill is for tests: the share of bits set.
+func (f *hashFilter) fill() float64 {
+	n := 0
+	for _, w := range f.words {
+		n += bits.OnesCount64(w)
+	}
+	return float64(n) / float64(64*len(f.words))
 }

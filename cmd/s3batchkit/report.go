@@ -77,7 +77,7 @@ Examples:
 			&cli.BoolFlag{Name: "keep-going", Usage: "turn bad or missing report files into warnings in the summary"},
 			&cli.BoolFlag{Name: "fail-on-failures", Usage: "exit 4 when any task failed"},
 			&cli.Int64Flag{Name: "max-objects", Value: report.DefaultMaxShardObjects, Usage: "at most `N` objects per re-run shard"},
-			&cli.IntFlag{Name: "max-tracked", Value: report.DefaultMaxTrackedFailures, Usage: "distinct failed objects followed across jobs (`N`, ~40 bytes each)"},
+			&cli.IntFlag{Name: "max-tracked", Value: report.DefaultMaxTrackedFailures, Hidden: true, Usage: "no effect, kept for scripts: failed objects are now followed across jobs exactly, in bounded memory (external sorts)"},
 			&cli.IntFlag{Name: "workers", Usage: "result files read at once (default: number of CPUs)"},
 			&cli.BoolFlag{Name: "plus-as-space", Usage: "decode '+' in report keys as a space (for manifests written form-style by other tools)"},
 			&cli.BoolFlag{Name: "no-rerun", Usage: "do not write rerun/"},
