@@ -519,34 +519,36 @@ func FuzzORCReader(f *testing.F) {
 	}
 	f.Add(seed)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := inventory.NewORCReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.orc", inventory.AllFields, 128, 2)
-		if err != nil {
-			var de *inventory.DataError
-			if !errors.As(err, &de) {
-				t.Fatalf("open: %T %v, want a *DataError", err, err)
-			}
-			return
-		}
-		defer r.Close()
-		var n int64
-		for {
-			rec, err := r.Next(context.Background())
-			if err == io.EOF {
-				break
-			}
+		checkAllocs(t, len(data), func() {
+			r, err := inventory.NewORCReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.orc", inventory.AllFields, 128, 2)
 			if err != nil {
 				var de *inventory.DataError
 				if !errors.As(err, &de) {
-					t.Fatalf("next: %T %v, want a *DataError", err, err)
+					t.Fatalf("open: %T %v, want a *DataError", err, err)
 				}
 				return
 			}
-			n += rec.NumRows()
-			rec.Release()
-		}
-		if n != r.NumRows() {
-			t.Fatalf("read %d rows, footer claims %d", n, r.NumRows())
-		}
+			defer r.Close()
+			var n int64
+			for {
+				rec, err := r.Next(context.Background())
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					var de *inventory.DataError
+					if !errors.As(err, &de) {
+						t.Fatalf("next: %T %v, want a *DataError", err, err)
+					}
+					return
+				}
+				n += rec.NumRows()
+				rec.Release()
+			}
+			if n != r.NumRows() {
+				t.Fatalf("read %d rows, footer claims %d", n, r.NumRows())
+			}
+		})
 	})
 }
 

@@ -556,30 +556,32 @@ func FuzzParquetReader(f *testing.F) {
 	one, std := int64(1), "standard"
 	f.Add(writeParquet(f, []row{{"b", "k", &one, &std}, {"b", "k2", nil, nil}}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := inventory.NewParquetReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.parquet", inventory.AllFields, 64)
-		if err != nil {
-			var de *inventory.DataError
-			if !errors.As(err, &de) {
-				t.Fatalf("error %T is not a *DataError: %v", err, err)
-			}
-			return
-		}
-		defer r.Close()
-		var rows int64
-		for {
-			rec, err := r.Next(context.Background())
+		checkAllocs(t, len(data), func() {
+			r, err := inventory.NewParquetReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.parquet", inventory.AllFields, 64)
 			if err != nil {
 				var de *inventory.DataError
-				if !errors.Is(err, io.EOF) && !errors.As(err, &de) {
+				if !errors.As(err, &de) {
 					t.Fatalf("error %T is not a *DataError: %v", err, err)
 				}
-				break
+				return
 			}
-			rows += rec.NumRows()
-			rec.Release()
-			if rows > r.NumRows() {
-				t.Fatalf("read %d rows, the file claims %d", rows, r.NumRows())
+			defer r.Close()
+			var rows int64
+			for {
+				rec, err := r.Next(context.Background())
+				if err != nil {
+					var de *inventory.DataError
+					if !errors.Is(err, io.EOF) && !errors.As(err, &de) {
+						t.Fatalf("error %T is not a *DataError: %v", err, err)
+					}
+					break
+				}
+				rows += rec.NumRows()
+				rec.Release()
+				if rows > r.NumRows() {
+					t.Fatalf("read %d rows, the file claims %d", rows, r.NumRows())
+				}
 			}
-		}
+		})
 	})
 }
