@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
 )
 
@@ -90,22 +90,11 @@ Examples:
 					}
 					return nil
 				}
-				if err := sleepCtx(c.Context, c.Duration("interval")); err != nil {
+				if err := objio.Sleep(c.Context, c.Duration("interval")); err != nil {
 					return err
 				}
 			}
 		},
-	}
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -260,7 +260,7 @@ func (o *s3Object) get(ctx context.Context, off, n int64) ([]byte, error) {
 			return nil, fmt.Errorf("reading %s: bytes %d-%d: the answer ended after %d of %d bytes, %d times: %w", o.loc, off, off+n-1, m, off+n-from, attempt, err)
 		}
 		o.stats.truncated.Add(1)
-		if err := sleepCtx(ctx, retryWait(attempt, o.maxBackoff)); err != nil {
+		if err := Sleep(ctx, retryWait(attempt, o.maxBackoff)); err != nil {
 			putBuf(buf)
 			return nil, fmt.Errorf("reading %s: %w", o.loc, err)
 		}
@@ -277,7 +277,9 @@ func retryWait(i int, maxWait time.Duration) time.Duration {
 	return time.Duration(rand.Int64N(int64(d) + 1))
 }
 
-func sleepCtx(ctx context.Context, d time.Duration) error {
+// Sleep waits for d or until ctx ends, whichever comes first, and returns
+// ctx's error in the second case.
+func Sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
