@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -447,6 +448,16 @@ func FuzzCSVReader(f *testing.F) {
 		zw := gzip.NewWriter(&z)
 		zw.Write(data)
 		zw.Close()
+		// Allocations are capped by the input: the reader's buffers, one
+		// batch, and what its records need (the cap is generous).
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		defer func() {
+			runtime.ReadMemStats(&after)
+			if got, max := after.TotalAlloc-before.TotalAlloc, uint64(64<<20)+1024*uint64(len(data)); got > max {
+				t.Fatalf("reading %d bytes allocated %d bytes, over the cap of %d", len(data), got, max)
+			}
+		}()
 		r := NewCSVReader(bytes.NewReader(z.Bytes()), nil, "fuzz", cols, AllFields, 3, "", -1)
 		defer r.Close()
 		rows := int64(0)
