@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"sync"
 	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -131,7 +132,25 @@ func (r *Report) OpenFile(ctx context.Context, i int) (FileReader, error) {
 // a time; the batch is released after fn returns, so fn must Retain it to
 // keep it. The first error (from a file or from fn) stops the scan and is
 // returned.
+//
+// Keeping that order costs parallelism: while files[0] is consumed, the
+// workers reading the files after it stop once they are a few batches
+// ahead. ScanUnordered does not wait for them.
 func (r *Report) Scan(ctx context.Context, fn func(arrow.RecordBatch) error) error {
+	return r.scan(ctx, true, fn)
+}
+
+// ScanUnordered is Scan handing over the batches in the order they are
+// read: the batches of one file in file order, those of different files
+// interleaved as the workers produce them, which differs from run to run.
+// It suits consumers whose result does not depend on the order, such as a
+// sort, and keeps every worker busy. fn runs on the calling goroutine, one
+// batch at a time, as with Scan.
+func (r *Report) ScanUnordered(ctx context.Context, fn func(arrow.RecordBatch) error) error {
+	return r.scan(ctx, false, fn)
+}
+
+func (r *Report) scan(ctx context.Context, ordered bool, fn func(arrow.RecordBatch) error) error {
 	n := len(r.Manifest.Files)
 	if n == 0 {
 		return nil
@@ -140,25 +159,47 @@ func (r *Report) Scan(ctx context.Context, fn func(arrow.RecordBatch) error) err
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
 
-	// outs[i] carries file i's batches from its worker to the consumer
-	// below; the worker closes it when the file ends or fails.
-	outs := make([]chan arrow.RecordBatch, n)
-	for i := range outs {
-		outs[i] = make(chan arrow.RecordBatch, 2)
+	// Ordered, outs[i] carries file i's batches from its worker to the
+	// consumer below; the worker closes it when the file ends or fails.
+	// Unordered, every worker sends to one channel, closed when they have
+	// all ended.
+	var outs []chan arrow.RecordBatch
+	var shared chan arrow.RecordBatch
+	if ordered {
+		outs = make([]chan arrow.RecordBatch, n)
+		for i := range outs {
+			outs[i] = make(chan arrow.RecordBatch, 2)
+		}
+	} else {
+		shared = make(chan arrow.RecordBatch, 2*r.opts.Workers)
 	}
-	// Files start in order, at most Workers at once; since the consumer
-	// drains files in the same order, the oldest running file always
-	// progresses and the pipeline cannot deadlock.
+	// Files start in order, at most Workers at once; since the ordered
+	// consumer drains files in the same order, the oldest running file
+	// always progresses and the pipeline cannot deadlock.
 	sem := make(chan struct{}, r.opts.Workers)
+	var workers sync.WaitGroup
 	g.Go(func() error {
+		defer func() {
+			if shared != nil {
+				go func() {
+					workers.Wait()
+					close(shared)
+				}()
+			}
+		}()
 		for i := 0; i < n; i++ {
 			select {
 			case sem <- struct{}{}:
 			case <-gctx.Done():
 				return nil
 			}
+			workers.Add(1)
 			g.Go(func() error {
+				defer workers.Done()
 				defer func() { <-sem }()
+				if shared != nil {
+					return r.readFile(gctx, i, shared)
+				}
 				defer close(outs[i])
 				return r.readFile(gctx, i, outs[i])
 			})
@@ -167,38 +208,70 @@ func (r *Report) Scan(ctx context.Context, fn func(arrow.RecordBatch) error) err
 	})
 
 	var ferr error
-consume:
-	for i := 0; i < n; i++ {
-		for {
-			select {
-			case rec, ok := <-outs[i]:
-				if !ok {
-					continue consume
-				}
-				err := fn(rec)
-				rec.Release()
-				if err != nil {
-					ferr = err
-					cancel()
+	take := func(rec arrow.RecordBatch) bool {
+		err := fn(rec)
+		rec.Release()
+		if err != nil {
+			ferr = err
+			cancel()
+			return false
+		}
+		return true
+	}
+	if ordered {
+	consume:
+		for i := 0; i < n; i++ {
+			for {
+				select {
+				case rec, ok := <-outs[i]:
+					if !ok {
+						continue consume
+					}
+					if !take(rec) {
+						break consume
+					}
+				case <-gctx.Done():
 					break consume
 				}
+			}
+		}
+	} else {
+	consumeAny:
+		for {
+			select {
+			case rec, ok := <-shared:
+				if !ok || !take(rec) {
+					break consumeAny
+				}
 			case <-gctx.Done():
-				break consume
+				break consumeAny
 			}
 		}
 	}
 	werr := g.Wait()
-	for i := range outs {
+	drain := func(ch chan arrow.RecordBatch) {
 		for {
 			select {
-			case rec, ok := <-outs[i]:
+			case rec, ok := <-ch:
 				if ok {
 					rec.Release()
 					continue
 				}
 			default:
 			}
-			break
+			return
+		}
+	}
+	if ordered {
+		for i := range outs {
+			drain(outs[i])
+		}
+	} else {
+		// The workers have ended; the closer may not have run yet, so
+		// wait for it rather than draining a channel still open.
+		workers.Wait()
+		for rec := range shared {
+			rec.Release()
 		}
 	}
 	if ferr != nil {
