@@ -5,29 +5,89 @@ import (
 	"encoding/hex"
 	"hash"
 	"os"
+	"sync/atomic"
 )
 
 const flushBytes = 1 << 20
 
 // ShardWriter writes one manifest file, computing its MD5 as it goes.
-// Rows are buffered and written in 1 MiB blocks. Add is allocation-free
-// once the buffer has grown. Not safe for concurrent use.
+// Rows are buffered in 1 MiB blocks, which a goroutine of the writer's
+// own hashes and writes while Add fills the next block, so that the
+// caller (the planner's single ordered output) spends its time encoding
+// rows only. Add is allocation-free once the buffers have grown. Not safe
+// for concurrent use.
 type ShardWriter struct {
 	f    *os.File
 	buf  []byte
-	md5  hash.Hash
 	info Shard
-	err  error // first write error; sticky
-	done bool
+	err  error // first error seen by the caller's goroutine; sticky
+	done bool  // Close or abort has run
 	lk   []byte
+
+	// The background writer: full carries blocks to it, free brings them
+	// back; it ends, after syncing and closing f, when full is closed,
+	// and then closes exited with its result in bgErr and sum.
+	full    chan []byte
+	free    chan []byte
+	exited  chan struct{}
+	bgErr   error
+	sum     []byte
+	closing bool        // full is closed
+	discard atomic.Bool // set by abort: skip the sync
+	// writeErr is the background writer's first write error, set before
+	// failed, so that Add stops soon after it (a full disk) rather than
+	// at Close.
+	writeErr error
+	failed   atomic.Bool
 }
+
+// writerBlocks is the number of blocks per writer: one filled by Add
+// while the others are hashed and written.
+const writerBlocks = 2
 
 func newShardWriter(path string) (*ShardWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
-	return &ShardWriter{f: f, buf: make([]byte, 0, flushBytes+8192), md5: md5.New()}, nil
+	w := &ShardWriter{
+		f:      f,
+		buf:    make([]byte, 0, flushBytes+8192),
+		full:   make(chan []byte, writerBlocks),
+		free:   make(chan []byte, writerBlocks),
+		exited: make(chan struct{}),
+	}
+	for range writerBlocks - 1 {
+		w.free <- make([]byte, 0, flushBytes+8192)
+	}
+	go w.background(md5.New())
+	return w, nil
+}
+
+// background hashes and writes the blocks sent on full; after the last
+// it syncs and closes the file (so that the caller of Close does not wait
+// for the disk while it has rows to encode for other shards).
+func (w *ShardWriter) background(h hash.Hash) {
+	defer close(w.exited)
+	var err error
+	for b := range w.full {
+		if err == nil {
+			h.Write(b)
+			if _, err = w.f.Write(b); err != nil {
+				w.writeErr = err
+				w.failed.Store(true)
+			}
+		}
+		w.free <- b[:0]
+	}
+	if err == nil && !w.discard.Load() {
+		err = w.f.Sync()
+	}
+	if cerr := w.f.Close(); err == nil {
+		err = cerr
+	}
+	w.bgErr = err
+	w.sum = h.Sum(nil)
 }
 
 // Add appends one object. key and versionID are the real (decoded) bytes;
@@ -66,39 +126,64 @@ func (w *ShardWriter) Bytes() int64 { return w.info.Bytes }
 // ManifestBytes returns the shard file's size so far.
 func (w *ShardWriter) ManifestBytes() int64 { return w.info.ManifestBytes }
 
+// flush hands the filled block to the background writer and takes an
+// empty one. A write error of the background writer shows at the next
+// flush (and at Close).
 func (w *ShardWriter) flush() {
 	if len(w.buf) == 0 || w.err != nil {
 		return
 	}
-	w.md5.Write(w.buf)
-	_, w.err = w.f.Write(w.buf)
-	w.buf = w.buf[:0]
+	if w.failed.Load() {
+		w.err = w.writeErr
+		return
+	}
+	w.full <- w.buf
+	w.buf = <-w.free
 }
 
-// Close flushes and closes the file and fixes the shard's MD5. It is safe
-// to call more than once.
+// CloseAsync hands the last rows to the background writer, which syncs
+// and closes the file on its own; Close waits for it. The shard takes no
+// more rows.
+func (w *ShardWriter) CloseAsync() {
+	if w.closing {
+		return
+	}
+	w.flush()
+	w.closing = true
+	close(w.full)
+}
+
+// Close flushes and closes the file (waiting for the background writer)
+// and fixes the shard's MD5 and last key. It is safe to call more than
+// once, and after CloseAsync.
 func (w *ShardWriter) Close() error {
 	if w.done {
 		return w.err
 	}
 	w.done = true
-	w.flush()
-	if err := w.f.Sync(); err != nil && w.err == nil {
-		w.err = err
+	w.CloseAsync()
+	<-w.exited
+	if w.err == nil {
+		w.err = w.bgErr
 	}
-	if err := w.f.Close(); err != nil && w.err == nil {
-		w.err = err
-	}
-	w.info.MD5 = hex.EncodeToString(w.md5.Sum(nil))
+	w.info.MD5 = hex.EncodeToString(w.sum)
 	w.info.LastKey = string(w.lk)
 	return w.err
 }
 
+// abort stops the background writer and closes the file, for a plan that
+// is discarded.
 func (w *ShardWriter) abort() {
-	if !w.done {
-		w.done = true
-		w.f.Close()
+	if w.done {
+		return
 	}
+	w.done = true
+	w.discard.Store(true)
+	if !w.closing {
+		w.closing = true
+		close(w.full)
+	}
+	<-w.exited
 }
 
 // Info returns the shard's description; complete after Close.

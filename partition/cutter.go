@@ -139,9 +139,9 @@ func (c *cutter) close(sh *shard) error {
 		return nil
 	}
 	sh.closed = true
-	if err := sh.out.Close(); err != nil {
-		return fmt.Errorf("closing shard: %w", err)
-	}
+	// The shard's file is synced and closed in the background; Commit
+	// waits for it and reports its errors.
+	sh.out.CloseAsync()
 	if c.b.MinObjects > 0 && sh.objects < c.b.MinObjects {
 		info := sh.out.Info()
 		c.warnings = append(c.warnings, fmt.Sprintf(
