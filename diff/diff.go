@@ -317,7 +317,8 @@ func scanSide(ctx context.Context, s *side, filter *inventory.Filter, km *KeyMap
 	var sel []int32
 	var mapped []bool
 	var kb keyBuilder
-	return s.report.Scan(ctx, func(rec arrow.RecordBatch) error {
+	// The sorter does not depend on the order of the batches.
+	return s.report.ScanUnordered(ctx, func(rec arrow.RecordBatch) error {
 		s.stats.RowsRead += rec.NumRows()
 		in := rec
 		if km != nil && target {

@@ -206,7 +206,13 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 	scan := func(r *inventory.Report, fn func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error) error {
 		fields := r.Fields()
 		var sel []int32
-		return r.Scan(ctx, func(rec arrow.RecordBatch) error {
+		// Sorted, the order batches arrive in does not matter (see
+		// Sorter), so no worker waits for the files before its own.
+		scanFn := r.Scan
+		if o.Sort {
+			scanFn = r.ScanUnordered
+		}
+		return scanFn(ctx, func(rec arrow.RecordBatch) error {
 			plan.Counters.RowsRead += rec.NumRows()
 			sel = filter.Select(rec, fields, sel, plan.Counters.Dropped)
 			plan.Counters.RowsKept += int64(len(sel))
@@ -358,6 +364,8 @@ type shardSink interface {
 
 type shardOut interface {
 	Add(bucket, key, versionID []byte, size int64) error
+	// CloseAsync ends the shard; errors show at Close, which Commit calls.
+	CloseAsync()
 	Close() error
 	Info() manifest.Shard
 }
@@ -399,6 +407,8 @@ func (d *dryShard) Add(bucket, key, versionID []byte, size int64) error {
 	d.lk = append(d.lk[:0], key...)
 	return nil
 }
+
+func (d *dryShard) CloseAsync() { d.Close() }
 
 func (d *dryShard) Close() error {
 	d.info.LastKey = string(d.lk)

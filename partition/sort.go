@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -13,7 +12,9 @@ import (
 	"math/bits"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -58,7 +59,16 @@ type SortOptions struct {
 	// BatchRows is the number of rows per spilled and emitted batch; zero
 	// means DefaultSortBatchRows.
 	BatchRows int
+	// SpillWorkers is the number of goroutines that sort and write a
+	// spill, each its share of the rows as a run of its own; zero means
+	// DefaultSpillWorkers, capped by GOMAXPROCS.
+	SpillWorkers int
 }
+
+// DefaultSpillWorkers is the default SortOptions.SpillWorkers: sorting and
+// writing a run costs about as much CPU as reading its rows, so two
+// goroutines keep up with the readers of a two-core machine.
+const DefaultSpillWorkers = 2
 
 // SortStats describe a finished sort.
 type SortStats struct {
@@ -71,13 +81,14 @@ type SortStats struct {
 
 // Sorter is an external merge sort of inventory rows by bucket, key bytes
 // and version, newest first (last modified descending, then the current
-// version first, then version id), with rows of equal sort key kept in the
-// order they were added. Rows are added batch by batch; when the rows held
-// reach a run's share of the memory budget they are sorted and spilled to
-// an LZ4-compressed Arrow IPC file, in the background while the next run
-// is gathered; Finish merges the runs and emits the
-// sorted rows, each (bucket, key, version id) once: later duplicates are
-// dropped and counted.
+// version first, then version id; rows equal on those, duplicates, by
+// their other columns, so the output does not depend on the order rows
+// are added in). Rows are added batch by batch; when the rows held
+// reach a run's share of the memory budget they are sorted and spilled as
+// LZ4-compressed Arrow IPC files (SpillWorkers of them, written in
+// parallel), in the background while the next run is gathered; Finish
+// merges the runs and emits the sorted rows, each (bucket, key, version id) once: the duplicates after
+// the first in that order are dropped and counted.
 //
 // A Sorter is not safe for concurrent use. Close must be called, also
 // after an error; it removes the spill files.
@@ -118,9 +129,10 @@ type runSet struct {
 	touch   byte
 }
 
-// spillResult is what a spill goroutine reports.
+// spillResult is what a spill goroutine reports: the runs it wrote (in
+// the order of their rows' arrival, which the merge needs not know).
 type spillResult struct {
-	path     string
+	paths    []string
 	maxBatch int64
 	bytes    int64
 	err      error
@@ -140,6 +152,9 @@ func NewSorter(o SortOptions) *Sorter {
 	}
 	if o.BatchRows <= 0 {
 		o.BatchRows = DefaultSortBatchRows
+	}
+	if o.SpillWorkers <= 0 {
+		o.SpillWorkers = min(DefaultSpillWorkers, runtime.GOMAXPROCS(0))
 	}
 	o.Fields |= inventory.Fields(inventory.Bucket, inventory.Key)
 	s := &Sorter{o: o, schema: inventory.Schema(o.Fields), list: o.Fields.List(), mem: memory.NewGoAllocator(), cur: &runSet{}}
@@ -479,20 +494,73 @@ func (s *Sorter) spill(ctx context.Context) error {
 	if len(s.cur.pending) == 0 {
 		return nil
 	}
-	path, err := s.nextPath()
-	if err != nil {
-		return err
+	parts := s.cur.split(s.o.SpillWorkers)
+	paths := make([]string, len(parts))
+	for i := range parts {
+		var err error
+		if paths[i], err = s.nextPath(); err != nil {
+			return err
+		}
 	}
 	rs := s.cur
 	s.cur, s.held = &runSet{}, 0
 	ch := make(chan spillResult, 1)
 	s.spilling = ch
 	go func() {
-		res := s.writeRun(s.stopCtx, rs, path)
+		results := make([]spillResult, len(parts))
+		var wg sync.WaitGroup
+		for i, part := range parts {
+			wg.Go(func() { results[i] = s.writeRun(s.stopCtx, part, paths[i]) })
+		}
+		wg.Wait()
 		rs.release()
+		var res spillResult
+		for _, r := range results {
+			res.bytes += r.bytes
+			res.maxBatch = max(res.maxBatch, r.maxBatch)
+			if r.err != nil && res.err == nil {
+				res.err = r.err
+			}
+			res.paths = append(res.paths, r.paths...)
+		}
+		if res.err != nil {
+			// A failed writeRun removed its own file; the others go too,
+			// so that the caller has nothing to track.
+			for _, p := range res.paths {
+				os.Remove(p)
+			}
+			res.paths = nil
+		}
 		ch <- res
 	}()
 	return nil
+}
+
+// split divides the run's batches into at most n parts of about equal
+// rows, each sorted and written as a run of its own, in parallel: a
+// spill's sort, gather and compression cost more than reading the rows.
+// The parts share the batches, which rs releases once they are written.
+func (rs *runSet) split(n int) []*runSet {
+	if n <= 1 || len(rs.pending) < n {
+		return []*runSet{{pending: rs.pending}}
+	}
+	total := 0
+	for _, p := range rs.pending {
+		total += len(p.sel)
+	}
+	parts := make([]*runSet, 0, n)
+	cur := &runSet{}
+	rows := 0
+	for i, p := range rs.pending {
+		cur.pending = append(cur.pending, p)
+		rows += len(p.sel)
+		left := len(rs.pending) - i - 1
+		if len(parts) < n-1 && left > 0 && rows >= total*(len(parts)+1)/n {
+			parts = append(parts, cur)
+			cur = &runSet{}
+		}
+	}
+	return append(parts, cur)
 }
 
 // waitSpill waits for the spill in flight, if any, and records its run;
@@ -507,8 +575,8 @@ func (s *Sorter) waitSpill(ctx context.Context) error {
 	case <-ctx.Done():
 		s.stop()
 		res = <-s.spilling
-		if res.err == nil {
-			os.Remove(res.path)
+		for _, p := range res.paths {
+			os.Remove(p)
 		}
 		s.spilling = nil
 		return ctx.Err()
@@ -519,8 +587,8 @@ func (s *Sorter) waitSpill(ctx context.Context) error {
 		return res.err
 	}
 	s.maxRun = max(s.maxRun, res.maxBatch)
-	s.runs = append(s.runs, res.path)
-	s.stats.Runs++
+	s.runs = append(s.runs, res.paths...)
+	s.stats.Runs += len(res.paths)
 	return nil
 }
 
@@ -547,7 +615,7 @@ func (s *Sorter) writeRun(ctx context.Context, rs *runSet, path string) spillRes
 	if err := w.close(); err != nil {
 		return spillResult{err: err}
 	}
-	return spillResult{path: path, maxBatch: w.maxBatch, bytes: w.cw.n}
+	return spillResult{paths: []string{path}, maxBatch: w.maxBatch, bytes: w.cw.n}
 }
 
 // runWriter writes one spill file.
@@ -754,7 +822,7 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 	}
 	s.stats.Passes++
 	out := &deduper{out: rowOut}
-	if err := s.mergeAsync(ctx, s.runs, out.add); err != nil {
+	if err := s.mergeAsync(ctx, s.runs, out.add, out.detach); err != nil {
 		return s.stats, err
 	}
 	s.stats.Duplicates += out.dups
@@ -762,14 +830,30 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 }
 
 // deduper passes on the first row of each (bucket, key, version id) and
-// counts the others, for rows that do not outlive the call (the merge); it
-// keeps a copy of the last row's identity.
+// counts the others. It compares each row with the one before: in place
+// while that row is valid (the rows of one group of the merge), else with
+// a copy of its identity, which detach makes before the group's batches
+// are released.
 type deduper struct {
 	out     func(c *cols, r int) error
 	dups    int64
 	started bool
+	prev    *cols // the previous row, r; nil when only the copy is left
+	prevR   int
 	pb, pk  []byte
 	pv      []byte
+}
+
+// detach copies the previous row's identity, which is about to become
+// invalid.
+func (d *deduper) detach() {
+	if d.prev == nil {
+		return
+	}
+	d.pb = append(d.pb[:0], d.prev.str(inventory.Bucket, d.prevR)...)
+	d.pk = append(d.pk[:0], d.prev.str(inventory.Key, d.prevR)...)
+	d.pv = append(d.pv[:0], d.prev.str(inventory.VersionID, d.prevR)...)
+	d.prev = nil
 }
 
 // sameObject reports whether rows i of a and j of b have the same key and
@@ -781,15 +865,24 @@ func sameObject(a *cols, i int, b *cols, j int) bool {
 }
 
 func (d *deduper) add(c *cols, r int) error {
-	bkt, key, ver := c.str(inventory.Bucket, r), c.str(inventory.Key, r), c.str(inventory.VersionID, r)
-	if d.started && bytes.Equal(key, d.pk) && bytes.Equal(bkt, d.pb) && bytes.Equal(ver, d.pv) {
-		d.dups++
-		return nil
+	if d.started {
+		key := c.str(inventory.Key, r)
+		var same bool
+		if d.prev != nil {
+			p, pr := d.prev, d.prevR
+			same = bytes.Equal(key, p.str(inventory.Key, pr)) && bytes.Equal(c.str(inventory.Bucket, r), p.str(inventory.Bucket, pr)) &&
+				bytes.Equal(c.str(inventory.VersionID, r), p.str(inventory.VersionID, pr))
+		} else {
+			same = bytes.Equal(key, d.pk) && bytes.Equal(c.str(inventory.Bucket, r), d.pb) && bytes.Equal(c.str(inventory.VersionID, r), d.pv)
+		}
+		if same {
+			// The row kept stays the one compared with.
+			d.dups++
+			return nil
+		}
 	}
 	d.started = true
-	d.pb = append(d.pb[:0], bkt...)
-	d.pk = append(d.pk[:0], key...)
-	d.pv = append(d.pv[:0], ver...)
+	d.prev, d.prevR = c, r
 	return d.out(c, r)
 }
 
@@ -827,12 +920,24 @@ type cursor struct {
 	cols *cols // of rec; a new one for each batch, so rows handed over stay valid
 	row  int
 	n    int
+	// key and bkt are the current row's key and bucket, at hand for the
+	// merge's comparisons (most decided by the keys alone).
+	key, bkt []byte
 	// retire takes the batch the cursor is done with: it releases it, or
 	// keeps it until the rows handed over from it are consumed.
 	retire func(arrow.RecordBatch)
 }
 
 func (c *cursor) next() (bool, error) {
+	ok, err := c.advance()
+	if ok {
+		c.key = c.cols.sc[inventory.Key].at(c.row)
+		c.bkt = c.cols.sc[inventory.Bucket].at(c.row)
+	}
+	return ok, err
+}
+
+func (c *cursor) advance() (bool, error) {
 	c.row++
 	if c.row < c.n {
 		return true, nil
@@ -858,22 +963,80 @@ func (c *cursor) next() (bool, error) {
 	return false, nil
 }
 
-type cursorHeap []*cursor
+// loserTree picks the smallest row among the cursors of a merge: a
+// tournament whose inner nodes keep the loser of their match, so that
+// replacing the winner replays one match per level, log2(k) comparisons,
+// about half what a binary heap needs. Leaves are nodes k to 2k-1 (cursor
+// node-k), inner nodes 1 to k-1, and node 0 holds the winner. An ended
+// cursor loses every match; equal rows go to the earlier run.
+type loserTree struct {
+	c    []*cursor
+	done []bool
+	node []int
+}
 
-func (h cursorHeap) Len() int { return len(h) }
-func (h cursorHeap) Less(i, j int) bool {
-	if c := compareRows(h[i].cols, h[i].row, h[j].cols, h[j].row); c != 0 {
+func newLoserTree(c []*cursor, done []bool) *loserTree {
+	t := &loserTree{c: c, done: done, node: make([]int, max(len(c), 1))}
+	if len(c) > 1 {
+		t.node[0] = t.build(1)
+	}
+	return t
+}
+
+// build plays the matches under node n and returns their winner.
+func (t *loserTree) build(n int) int {
+	k := len(t.c)
+	if n >= k {
+		return n - k
+	}
+	a, b := t.build(2*n), t.build(2*n+1)
+	if t.beats(b, a) {
+		a, b = b, a
+	}
+	t.node[n] = b
+	return a
+}
+
+// beats says whether cursor a's row comes before cursor b's.
+func (t *loserTree) beats(a, b int) bool {
+	switch {
+	case t.done[a]:
+		return false
+	case t.done[b]:
+		return true
+	}
+	ca, cb := t.c[a], t.c[b]
+	// compareRows, with the key and bucket at hand.
+	if c := bytes.Compare(ca.key, cb.key); c != 0 {
+		if bytes.Equal(ca.bkt, cb.bkt) {
+			return c < 0
+		}
+		return bytes.Compare(ca.bkt, cb.bkt) < 0
+	}
+	if c := compareRows(ca.cols, ca.row, cb.cols, cb.row); c != 0 {
 		return c < 0
 	}
-	return h[i].run < h[j].run
+	return a < b
 }
-func (h cursorHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *cursorHeap) Push(x any)   { *h = append(*h, x.(*cursor)) }
-func (h *cursorHeap) Pop() any {
-	old := *h
-	c := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return c
+
+// winner returns the cursor with the smallest row, or -1 when all ended.
+func (t *loserTree) winner() int {
+	if w := t.node[0]; !t.done[w] {
+		return w
+	}
+	return -1
+}
+
+// replay re-plays the matches of the winner's leaf after its cursor moved
+// (or ended).
+func (t *loserTree) replay() {
+	w := t.node[0]
+	for n := (w + len(t.c)) / 2; n > 0; n /= 2 {
+		if t.beats(t.node[n], w) {
+			w, t.node[n] = t.node[n], w
+		}
+	}
+	t.node[0] = w
 }
 
 // merge k-way merges the runs (each sorted; earlier runs hold earlier
@@ -886,7 +1049,6 @@ func (s *Sorter) merge(ctx context.Context, runs []string, out func(c *cols, r i
 // mergeWith is merge handing each batch it is done with to retire, so
 // that the rows handed over can outlive the call to out.
 func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols, r int) error, retire func(arrow.RecordBatch)) error {
-	var h cursorHeap
 	var all []*cursor
 	defer func() {
 		for _, c := range all {
@@ -897,6 +1059,7 @@ func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols,
 			c.f.Close()
 		}
 	}()
+	done := make([]bool, len(runs))
 	for i, p := range runs {
 		f, err := os.Open(p)
 		if err != nil {
@@ -913,16 +1076,21 @@ func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols,
 		if err != nil {
 			return err
 		}
-		if ok {
-			h = append(h, c)
-		}
+		done[i] = !ok
 	}
-	heap.Init(&h)
-	for n := 0; len(h) > 0; n++ {
+	if len(all) == 0 {
+		return nil
+	}
+	t := newLoserTree(all, done)
+	for n := 0; ; n++ {
 		if n&4095 == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		c := h[0]
+		w := t.winner()
+		if w < 0 {
+			return nil
+		}
+		c := all[w]
 		if err := out(c.cols, c.row); err != nil {
 			return err
 		}
@@ -930,13 +1098,9 @@ func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols,
 		if err != nil {
 			return err
 		}
-		if ok {
-			heap.Fix(&h, 0)
-		} else {
-			heap.Pop(&h)
-		}
+		done[w] = !ok
+		t.replay()
 	}
-	return nil
 }
 
 // mergeGroupRows is the number of merged rows handed over at once from
@@ -956,11 +1120,11 @@ type rowRef struct {
 }
 
 // mergeAsync is merge with the merging (reading and decompressing the
-// runs, the heap) in a goroutine of its own and out called on the calling
-// goroutine, so that the two overlap. Rows go over in groups of
+// runs, the tournament) in a goroutine of its own and out called on the
+// calling goroutine, so that the two overlap. Rows go over in groups of
 // mergeGroupRows, a few groups in flight, and the batches they come from
-// are released when their group is consumed.
-func (s *Sorter) mergeAsync(ctx context.Context, runs []string, out func(c *cols, r int) error) error {
+// are released when their group is consumed, after endGroup.
+func (s *Sorter) mergeAsync(ctx context.Context, runs []string, out func(c *cols, r int) error, endGroup func()) error {
 	const groups = 4
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -1024,6 +1188,7 @@ func (s *Sorter) mergeAsync(ctx context.Context, runs []string, out func(c *cols
 				}
 			}
 		}
+		endGroup()
 		for _, rec := range g.done {
 			rec.Release()
 		}
@@ -1208,7 +1373,63 @@ func compareRows(a *cols, i int, b *cols, j int) int {
 		}
 		return 1
 	}
-	return bytes.Compare(a.str(inventory.VersionID, i), b.str(inventory.VersionID, j))
+	if c := bytes.Compare(a.str(inventory.VersionID, i), b.str(inventory.VersionID, j)); c != 0 {
+		return c
+	}
+	return compareRest(a, i, b, j)
+}
+
+// compareRest orders rows that agree on everything compareRows looks at
+// (duplicates of one object version) by their other columns, null first,
+// so that rows which still compare equal are identical in every column
+// the sort carries. Which of them a sort keeps, or hands over first, then
+// makes no difference: the sorted output does not depend on the order
+// the rows were added in, and batches may be added as they are read.
+func compareRest(a *cols, i int, b *cols, j int) int {
+	for f := range inventory.Field(inventory.NumFields) {
+		switch f {
+		case inventory.Bucket, inventory.Key, inventory.LastModifiedDate, inventory.IsLatest, inventory.VersionID:
+			continue
+		}
+		var c int
+		switch {
+		case a.sc[f].offs != nil || b.sc[f].offs != nil:
+			va, vb := a.sc[f].offs != nil && a.sc[f].valid.valid(i), b.sc[f].offs != nil && b.sc[f].valid.valid(j)
+			if c = compareValid(va, vb); c == 0 && va {
+				c = bytes.Compare(a.sc[f].at(i), b.sc[f].at(j))
+			}
+		case a.ints[f] != nil || b.ints[f] != nil:
+			x, va := a.int(f, i)
+			y, vb := b.int(f, j)
+			if c = compareValid(va, vb); c == 0 {
+				c = cmp.Compare(x, y)
+			}
+		case a.bhas[f] || b.bhas[f]:
+			x, va := a.boolean(f, i)
+			y, vb := b.boolean(f, j)
+			if c = compareValid(va, vb); c == 0 && x != y {
+				c = 1
+				if !x {
+					c = -1
+				}
+			}
+		}
+		if c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// compareValid orders a missing value before a present one.
+func compareValid(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 // appendRow copies row r of c into b, field by field (nulls where c lacks

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 
@@ -126,7 +127,15 @@ func refSort(rows []prow) (out []prow, dups int) {
 		if a.Latest != b.Latest {
 			return a.Latest
 		}
-		return a.Version < b.Version
+		if a.Version != b.Version {
+			return a.Version < b.Version
+		}
+		// Duplicates: by the other columns in field order (Size, then
+		// StorageClass; a null class, "", first).
+		if a.Size != b.Size {
+			return a.Size < b.Size
+		}
+		return a.Class < b.Class
 	})
 	for i, r := range s {
 		if i > 0 && r.Bucket == s[i-1].Bucket && r.Key == s[i-1].Key && r.Version == s[i-1].Version {
@@ -237,7 +246,7 @@ func TestSorterDedupe(t *testing.T) {
 	rows := []prow{
 		{Bucket: "b", Key: "k", Version: "v1", Modified: 2000, Size: 1, Latest: true},
 		{Bucket: "b", Key: "k", Version: "v2", Modified: 1000, Size: 2},
-		{Bucket: "b", Key: "k", Version: "v1", Modified: 2000, Size: 3, Latest: true}, // duplicate of the first: dropped
+		{Bucket: "b", Key: "k", Version: "v1", Modified: 2000, Size: 3, Latest: true}, // duplicate of the first: dropped (the larger size)
 		{Bucket: "c", Key: "k", Version: "v1", Modified: 2000, Size: 4},               // other bucket: kept
 		{Bucket: "b", Key: "k", Version: "", Modified: 500, Size: 5},                  // null version
 		{Bucket: "b", Key: "k", Version: "", Modified: 500, Size: 6},                  // duplicate null version
@@ -250,12 +259,68 @@ func TestSorterDedupe(t *testing.T) {
 				sizes = append(sizes, r.Size)
 			}
 			if want := []int64{1, 2, 5, 4}; !reflect.DeepEqual(sizes, want) {
-				t.Errorf("kept sizes %v, want %v (first occurrence wins)", sizes, want)
+				t.Errorf("kept sizes %v, want %v (the smallest duplicate wins)", sizes, want)
 			}
 			if st.Duplicates != 2 {
 				t.Errorf("duplicates = %d, want 2", st.Duplicates)
 			}
 		})
+	}
+}
+
+// TestSorterOrderIndependent adds the same rows, rich in duplicates that
+// differ in their other columns, in several orders and batch sizes, in
+// memory and spilled: the output must be the same every time, since
+// plan and diff add batches in the order the workers read them.
+func TestSorterOrderIndependent(t *testing.T) {
+	base := randomRows(5, 3000)
+	// Make a third of the rows duplicates of others that differ in size
+	// or storage class.
+	rng := rand.New(rand.NewPCG(5, 6))
+	for i := range base {
+		if i%3 == 0 && i > 0 {
+			d := base[rng.IntN(i)]
+			switch rng.IntN(3) {
+			case 0:
+				d.Size++
+			case 1:
+				d.Class = "GLACIER"
+			case 2:
+				d.Class = ""
+			}
+			base[i] = d
+		}
+	}
+	var first []prow
+	for trial := 0; trial < 6; trial++ {
+		rows := slices.Clone(base)
+		if trial > 0 {
+			rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
+		}
+		mem := int64(1 << 30)
+		if trial%2 == 1 {
+			mem = 48 << 10
+		}
+		got, st := runSort(t, rows, SortOptions{Memory: mem, TmpDir: t.TempDir(), Fields: sortTestFields, BatchRows: 64}, 1+trial*37)
+		if trial%2 == 1 && st.Runs < 2 {
+			t.Fatalf("trial %d: %d runs, want a spilled sort", trial, st.Runs)
+		}
+		if trial == 0 {
+			first = got
+			want, _ := refSort(base)
+			if !reflect.DeepEqual(got, want) {
+				t.Fatalf("trial 0 differs from the reference")
+			}
+			continue
+		}
+		if !reflect.DeepEqual(got, first) {
+			for i := range min(len(got), len(first)) {
+				if got[i] != first[i] {
+					t.Fatalf("trial %d: row %d = %+v, want %+v", trial, i, got[i], first[i])
+				}
+			}
+			t.Fatalf("trial %d: %d rows, want %d", trial, len(got), len(first))
+		}
 	}
 }
 
