@@ -106,16 +106,22 @@ func BenchmarkCSVToManifest(b *testing.B) {
 		}
 		b.ReportMetric(1e6*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
+	// Ordered is Scan (file order, what an unsorted plan needs); unordered
+	// is ScanUnordered (what a sorted plan and diff use), which lets each
+	// worker run ahead.
 	for _, tc := range []struct {
-		name    string
-		rows    int64
-		files   int
-		workers int
+		name      string
+		rows      int64
+		files     int
+		workers   int
+		unordered bool
 	}{
-		{"1file-1worker", 1_000_000, 1, 1},
-		{"1file-2workers", 1_000_000, 1, 2},
-		{"4files-1worker", 1_000_000, 4, 1},
-		{"4files-2workers", 1_000_000, 4, 2},
+		{"1file-1worker", 1_000_000, 1, 1, false},
+		{"1file-2workers", 1_000_000, 1, 2, false},
+		{"4files-1worker", 1_000_000, 4, 1, false},
+		{"4files-2workers", 1_000_000, 4, 2, false},
+		{"4files-1worker-unordered", 1_000_000, 4, 1, true},
+		{"4files-2workers-unordered", 1_000_000, 4, 2, true},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			m, size := benchInventory(b, tc.rows, tc.files, "csv")
@@ -123,7 +129,7 @@ func BenchmarkCSVToManifest(b *testing.B) {
 			b.ReportAllocs()
 			var rows int64
 			for i := 0; i < b.N; i++ {
-				rows = scanToManifest(b, m, tc.workers)
+				rows = scanToManifest(b, m, tc.workers, tc.unordered)
 			}
 			if rows != tc.rows {
 				b.Fatalf("read %d rows, want %d", rows, tc.rows)
@@ -133,7 +139,7 @@ func BenchmarkCSVToManifest(b *testing.B) {
 	}
 }
 
-func scanToManifest(b *testing.B, m string, workers int) int64 {
+func scanToManifest(b *testing.B, m string, workers int, unordered bool) int64 {
 	r, err := inventory.Open(context.Background(), m, inventory.ReaderOptions{Workers: workers, Fields: planFields})
 	if err != nil {
 		b.Fatal(err)
@@ -141,7 +147,11 @@ func scanToManifest(b *testing.B, m string, workers int) int64 {
 	fields := r.Fields()
 	var rows int64
 	buf := make([]byte, 0, 1<<20)
-	err = r.Scan(context.Background(), func(rec arrow.RecordBatch) error {
+	scan := r.Scan
+	if unordered {
+		scan = r.ScanUnordered
+	}
+	err = scan(context.Background(), func(rec arrow.RecordBatch) error {
 		buckets := rec.Column(fields.ColumnIndex(inventory.Bucket)).(*array.String)
 		keys := rec.Column(fields.ColumnIndex(inventory.Key)).(*array.String)
 		for i := 0; i < int(rec.NumRows()); i++ {
