@@ -1065,7 +1065,8 @@ func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols,
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrSpill, err)
 		}
-		rd, err := ipc.NewReader(bufio.NewReaderSize(f, 256<<10), ipc.WithAllocator(s.mem), ipc.WithSchema(s.schema))
+		// A small read buffer: a merge may have hundreds of runs open.
+		rd, err := ipc.NewReader(bufio.NewReaderSize(f, 64<<10), ipc.WithAllocator(s.mem), ipc.WithSchema(s.schema))
 		if err != nil {
 			f.Close()
 			return fmt.Errorf("%w: reading %s: %w", ErrSpill, p, err)
