@@ -105,9 +105,9 @@ var ErrNoDiffStage = errors.New("no diff implementation in this program (it must
 var ErrDiffMismatch = errors.New("bench: the diff found other differences than the target report holds")
 
 // RunStage runs one stage once in this process and returns what it did.
-// Sort and plan stages set the Go memory limit as `s3batchkit plan` does
-// (sort budget + 256 MiB), and the diff stage as `s3batchkit diff` does
-// (sort budget + 384 MiB), for their duration, unless GOMEMLIMIT is set.
+// Sort, plan and diff stages set the Go memory limit as `s3batchkit plan`
+// and `s3batchkit diff` do (sort budget + 256 MiB), for their duration,
+// unless GOMEMLIMIT is set.
 func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 	ro := inventory.ReaderOptions{Workers: spec.Workers}
 	switch spec.Stage {
@@ -169,7 +169,7 @@ func runDiffStage(ctx context.Context, spec RunSpec) (Output, error) {
 		return Output{}, fmt.Errorf("%w: the diff stage needs a target report and the differences it holds", ErrOptions)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 384<<20)
+		prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)
 		defer debug.SetMemoryLimit(prev)
 	}
 	out, got, err := (*fn)(ctx, spec)

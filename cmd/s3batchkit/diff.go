@@ -110,12 +110,14 @@ Examples:
 			o.Reader.Progress = progress
 			if os.Getenv("GOMEMLIMIT") == "" {
 				// As plan does: keep the heap near the sorts' budget plus the
-				// readers' share.
+				// readers' share. Without it the collector lets the heap
+				// grow with the run's length (50 M rows a side: 920 MiB
+				// against 796 MiB, at the same CPU time).
 				budget := o.SortMemory
 				if budget == 0 {
 					budget = partition.DefaultSortMemory
 				}
-				debug.SetMemoryLimit(budget + 384<<20)
+				debug.SetMemoryLimit(budget + 256<<20)
 			}
 			stderr := c.App.ErrWriter
 			stop := func() {}
