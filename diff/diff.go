@@ -220,7 +220,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		sortFields &^= inventory.Fields(inventory.VersionID, inventory.IsLatest)
 	}
 	for _, s := range sides {
-		s.sorter = partition.NewSorter(partition.SortOptions{Memory: mem / 2, TmpDir: o.TmpDir, Fields: s.report.Fields() & sortFields})
+		s.sorter = partition.NewSorter(partition.SortOptions{Memory: mem / 2, TmpDir: o.TmpDir, Fields: s.report.Fields() & sortFields, Progress: ro.Progress})
 		defer s.sorter.Close()
 	}
 	g, gctx := errgroup.WithContext(ctx)

@@ -57,6 +57,11 @@ type Progress struct {
 	// progress line can show the share done.
 	TotalFiles atomic.Int64
 	TotalBytes atomic.Int64
+	// Merging and Merged count the rows of the final merge of a sort
+	// (plan, diff): those it will hand over once reading is done, and
+	// those handed over so far.
+	Merging atomic.Int64
+	Merged  atomic.Int64
 }
 
 type progressReader struct {

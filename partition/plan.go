@@ -268,7 +268,7 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields inventory.FieldSet,
 	scan func(*inventory.Report, func(arrow.RecordBatch, inventory.FieldSet, []int32) error) error,
 	c *cutter, plan *manifest.Plan, stats *Stats) error {
-	s := NewSorter(SortOptions{Memory: o.SortMemory, TmpDir: o.TmpDir, Fields: fields & (cutterFields | sortFields)})
+	s := NewSorter(SortOptions{Memory: o.SortMemory, TmpDir: o.TmpDir, Fields: fields & (cutterFields | sortFields), Progress: o.Reader.Progress})
 	defer s.Close()
 	for _, r := range group {
 		err := scan(r, func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error {

@@ -63,6 +63,9 @@ type SortOptions struct {
 	// spill, each its share of the rows as a run of its own; zero means
 	// DefaultSpillWorkers, capped by GOMAXPROCS.
 	SpillWorkers int
+	// Progress, when not nil, counts the rows of the final merge
+	// (Merging, Merged).
+	Progress *inventory.Progress
 }
 
 // DefaultSpillWorkers is the default SortOptions.SpillWorkers: sorting and
@@ -821,6 +824,9 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 		s.runs = slices.Clip(s.runs)
 	}
 	s.stats.Passes++
+	if p := s.o.Progress; p != nil {
+		p.Merging.Add(s.stats.Rows)
+	}
 	out := &deduper{out: rowOut}
 	if err := s.mergeAsync(ctx, s.runs, out.add, out.detach); err != nil {
 		return s.stats, err
@@ -1190,6 +1196,9 @@ func (s *Sorter) mergeAsync(ctx context.Context, runs []string, out func(c *cols
 			}
 		}
 		endGroup()
+		if p := s.o.Progress; p != nil {
+			p.Merged.Add(int64(len(g.rows)))
+		}
 		for _, rec := range g.done {
 			rec.Release()
 		}

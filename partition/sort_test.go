@@ -324,6 +324,20 @@ func TestSorterOrderIndependent(t *testing.T) {
 	}
 }
 
+// TestSorterProgress checks that a spilled sort counts its final merge:
+// every row added, duplicates included, is merged.
+func TestSorterProgress(t *testing.T) {
+	rows := randomRows(3, 5000)
+	p := &inventory.Progress{}
+	_, st := runSort(t, rows, SortOptions{Memory: 64 << 10, TmpDir: t.TempDir(), Fields: sortTestFields, BatchRows: 64, Progress: p}, 100)
+	if st.Runs < 2 {
+		t.Fatalf("%d runs, want a spilled sort", st.Runs)
+	}
+	if p.Merging.Load() != int64(len(rows)) || p.Merged.Load() != int64(len(rows)) {
+		t.Errorf("merging %d, merged %d, want %d and %d", p.Merging.Load(), p.Merged.Load(), len(rows), len(rows))
+	}
+}
+
 func TestSorterCleansUpOnCancel(t *testing.T) {
 	tmp := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())

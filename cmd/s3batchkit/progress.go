@@ -36,22 +36,32 @@ func startProgress(w io.Writer, p *inventory.Progress, totalFiles int, totalByte
 				return
 			case <-t.C:
 				el := time.Since(start).Seconds()
-				rows := p.Rows.Load()
-				in := p.InputBytes.Load()
 				files, bytes := int64(totalFiles), totalBytes
 				if files == 0 {
 					files, bytes = p.TotalFiles.Load(), p.TotalBytes.Load()
 				}
-				pct := ""
-				if bytes > 0 {
-					pct = fmt.Sprintf("%5.1f%% ", 100*float64(in)/float64(bytes))
-				}
-				fmt.Fprintf(w, "\r\033[K%sfiles %d/%d, %s rows, %.2f M rows/s, %s of %s read",
-					pct, p.FilesDone.Load(), files, humanCount(rows), float64(rows)/el/1e6, humanBytes(in), humanBytes(bytes))
+				fmt.Fprint(w, progressLine(p, el, files, bytes))
 			}
 		}
 	}()
 	return func() { close(done); <-finished }
+}
+
+// progressLine is the progress report after el seconds: reading, then,
+// once a sort's final merge has started, the merge.
+func progressLine(p *inventory.Progress, el float64, files, bytes int64) string {
+	rows, in := p.Rows.Load(), p.InputBytes.Load()
+	if merging := p.Merging.Load(); merging > 0 {
+		merged := p.Merged.Load()
+		return fmt.Sprintf("\r\033[K%5.1f%% merging sorted runs: %s of %s rows (%s rows read)",
+			100*float64(merged)/float64(merging), humanCount(merged), humanCount(merging), humanCount(rows))
+	}
+	pct := ""
+	if bytes > 0 {
+		pct = fmt.Sprintf("%5.1f%% ", 100*float64(in)/float64(bytes))
+	}
+	return fmt.Sprintf("\r\033[K%sfiles %d/%d, %s rows, %.2f M rows/s, %s of %s read",
+		pct, p.FilesDone.Load(), files, humanCount(rows), float64(rows)/el/1e6, humanBytes(in), humanBytes(bytes))
 }
 
 func humanBytes(n int64) string {
