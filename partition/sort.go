@@ -86,12 +86,13 @@ type SortStats struct {
 // and version, newest first (last modified descending, then the current
 // version first, then version id; rows equal on those, duplicates, by
 // their other columns, so the output does not depend on the order rows
-// are added in). Rows are added batch by batch; when the rows held
-// reach a run's share of the memory budget they are sorted and spilled as
+// are added in). Rows are added batch by batch; when the rows held reach
+// a run's share of the memory budget they are sorted and spilled as
 // LZ4-compressed Arrow IPC files (SpillWorkers of them, written in
-// parallel), in the background while the next run is gathered; Finish
-// merges the runs and emits the sorted rows, each (bucket, key, version id) once: the duplicates after
-// the first in that order are dropped and counted.
+// parallel), in the background while the next run is gathered. Finish
+// merges the runs and emits the sorted rows, each (bucket, key, version
+// id) once: the duplicates after the first in that order are dropped and
+// counted.
 //
 // A Sorter is not safe for concurrent use. Close must be called, also
 // after an error; it removes the spill files.
@@ -132,8 +133,8 @@ type runSet struct {
 	touch   byte
 }
 
-// spillResult is what a spill goroutine reports: the runs it wrote (in
-// the order of their rows' arrival, which the merge needs not know).
+// spillResult is what a spill goroutine reports: the runs it wrote, in
+// any order (the sorted output does not depend on it).
 type spillResult struct {
 	paths    []string
 	maxBatch int64
