@@ -837,30 +837,29 @@ func (s *Sorter) finish(ctx context.Context, chunkOut func(g *chunk) error, rowO
 }
 
 // deduper passes on the first row of each (bucket, key, version id) and
-// counts the others. It compares each row with the one before: in place
-// while that row is valid (the rows of one group of the merge), else with
-// a copy of its identity, which detach makes before the group's batches
-// are released.
+// counts the others. It compares each row with the identity of the last
+// row passed on: slices of that row while it is valid (the rows of one
+// group of the merge), copied into buf by detach before the group's
+// batches are released.
 type deduper struct {
-	out     func(c *cols, r int) error
-	dups    int64
-	started bool
-	prev    *cols // the previous row, r; nil when only the copy is left
-	prevR   int
-	pb, pk  []byte
-	pv      []byte
+	out        func(c *cols, r int) error
+	dups       int64
+	started    bool
+	pb, pk, pv []byte // the last row's bucket, key and version id
+	owned      bool   // pb, pk and pv are in buf
+	buf        []byte
 }
 
-// detach copies the previous row's identity, which is about to become
+// detach copies the last row's identity, which is about to become
 // invalid.
 func (d *deduper) detach() {
-	if d.prev == nil {
+	if d.owned {
 		return
 	}
-	d.pb = append(d.pb[:0], d.prev.str(inventory.Bucket, d.prevR)...)
-	d.pk = append(d.pk[:0], d.prev.str(inventory.Key, d.prevR)...)
-	d.pv = append(d.pv[:0], d.prev.str(inventory.VersionID, d.prevR)...)
-	d.prev = nil
+	nb, nk := len(d.pb), len(d.pk)
+	d.buf = append(append(append(d.buf[:0], d.pb...), d.pk...), d.pv...)
+	d.pb, d.pk, d.pv = d.buf[:nb], d.buf[nb:nb+nk], d.buf[nb+nk:]
+	d.owned = true
 }
 
 // sameObject reports whether rows i of a and j of b have the same key and
@@ -872,24 +871,14 @@ func sameObject(a *cols, i int, b *cols, j int) bool {
 }
 
 func (d *deduper) add(c *cols, r int) error {
-	if d.started {
-		key := c.str(inventory.Key, r)
-		var same bool
-		if d.prev != nil {
-			p, pr := d.prev, d.prevR
-			same = bytes.Equal(key, p.str(inventory.Key, pr)) && bytes.Equal(c.str(inventory.Bucket, r), p.str(inventory.Bucket, pr)) &&
-				bytes.Equal(c.str(inventory.VersionID, r), p.str(inventory.VersionID, pr))
-		} else {
-			same = bytes.Equal(key, d.pk) && bytes.Equal(c.str(inventory.Bucket, r), d.pb) && bytes.Equal(c.str(inventory.VersionID, r), d.pv)
-		}
-		if same {
-			// The row kept stays the one compared with.
-			d.dups++
-			return nil
-		}
+	bkt, key, ver := c.str(inventory.Bucket, r), c.str(inventory.Key, r), c.str(inventory.VersionID, r)
+	if d.started && bytes.Equal(key, d.pk) && bytes.Equal(bkt, d.pb) && bytes.Equal(ver, d.pv) {
+		// The row kept stays the one compared with.
+		d.dups++
+		return nil
 	}
 	d.started = true
-	d.prev, d.prevR = c, r
+	d.pb, d.pk, d.pv, d.owned = bkt, key, ver, false
 	return d.out(c, r)
 }
 
@@ -920,7 +909,6 @@ func (e *emitter) flush() error {
 
 // cursor reads one run during a merge.
 type cursor struct {
-	run  int
 	f    *os.File
 	rd   *ipc.Reader
 	rec  arrow.RecordBatch
@@ -1078,7 +1066,7 @@ func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols,
 			f.Close()
 			return fmt.Errorf("%w: reading %s: %w", ErrSpill, p, err)
 		}
-		c := &cursor{run: i, f: f, rd: rd, row: -1, retire: retire}
+		c := &cursor{f: f, rd: rd, row: -1, retire: retire}
 		all = append(all, c)
 		ok, err := c.next()
 		if err != nil {
