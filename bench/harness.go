@@ -268,10 +268,16 @@ func measureSize(ctx context.Context, o Options, p *progress, rows int64, stages
 				continue
 			}
 			sr := StageResult{Format: format, Stage: st, Rows: rows}
-			if st == StageDiff && diffStage.Load() == nil {
-				sr.Skipped = ErrNoDiffStage.Error()
+			// skip records a stage that cannot run: a format whose writer
+			// or reader is not ready is reported, not fatal, and the
+			// other formats still run.
+			skip := func(reason error) {
+				sr.Skipped = reason.Error()
 				p.done += o.Runs
 				out = append(out, sr)
+			}
+			if st == StageDiff && diffStage.Load() == nil {
+				skip(ErrNoDiffStage)
 				continue
 			}
 			if rep == nil {
@@ -281,11 +287,7 @@ func measureSize(ctx context.Context, o Options, p *progress, rows int64, stages
 					if ctx.Err() != nil {
 						return nil, ctx.Err()
 					}
-					// A format whose writer or reader is not ready is
-					// reported, not fatal: the other formats still run.
-					sr.Skipped = err.Error()
-					p.done += o.Runs
-					out = append(out, sr)
+					skip(err)
 					continue
 				}
 				rep = r
@@ -299,9 +301,7 @@ func measureSize(ctx context.Context, o Options, p *progress, rows int64, stages
 					if ctx.Err() != nil {
 						return nil, ctx.Err()
 					}
-					sr.Skipped = err.Error()
-					p.done += o.Runs
-					out = append(out, sr)
+					skip(err)
 					continue
 				}
 				spec.Target, spec.WantDiff = tgt.Manifest, tgt.Diff
