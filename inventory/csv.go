@@ -26,7 +26,6 @@ const maxRecordBytes = 16 << 20
 type csvColumn struct {
 	name  string
 	field Field
-	want  bool // known and in the projection
 }
 
 // CSVReader streams one gzip-compressed S3 Inventory CSV data file as
@@ -56,6 +55,7 @@ type CSVReader struct {
 	recStart  int
 
 	cols      []csvColumn
+	conv      []csvConv // the projected columns, in file order
 	vals      [][]byte
 	scratch   []byte
 	b         *BatchBuilder
@@ -86,9 +86,10 @@ func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 	var proj FieldSet
 	for _, c := range cols {
 		want := c.Known && set.Has(c.Field)
-		cr.cols = append(cr.cols, csvColumn{name: c.Name, field: c.Field, want: want})
+		cr.cols = append(cr.cols, csvColumn{name: c.Name, field: c.Field})
 		if want {
 			proj |= Fields(c.Field)
+			cr.conv = append(cr.conv, csvConv{col: len(cr.cols) - 1, field: c.Field, kind: c.Field.Kind(), key: c.Field == Key})
 		}
 	}
 	cr.vals = make([][]byte, len(cols))
@@ -395,62 +396,81 @@ func indexQuote(b []byte) int {
 	return -1
 }
 
-// convert appends the tokenized record to the batch.
+// csvConv is one column the reader converts: its index in the file and
+// its field, with the key singled out (it is form-decoded).
+type csvConv struct {
+	col   int
+	field Field
+	kind  Kind
+	key   bool
+}
+
+// convert appends the tokenized record to the batch. It writes the
+// builder's column buffers directly: this is the per-row inner loop of
+// every CSV read.
 func (r *CSVReader) convert() error {
 	b := r.b
-	for i := range r.cols {
-		c := &r.cols[i]
-		if !c.want {
-			continue
-		}
-		v := r.vals[i]
+	row := b.n
+	for _, c := range r.conv {
+		v := r.vals[c.col]
 		f := c.field
 		if len(v) == 0 {
 			if f == Bucket || f == Key {
 				b.Truncate()
-				return r.errAt(i, v, "a non-empty value", ErrBadValue)
+				return r.errAt(c.col, v, "a non-empty value", ErrBadValue)
 			}
 			b.AppendNull(f)
 			continue
 		}
-		switch f.Kind() {
+		col := &b.cols[f]
+		switch c.kind {
 		case KindString:
-			if f == Key {
-				if err := b.AppendStringFunc(f, func(dst []byte) ([]byte, error) { return AppendDecodedKey(dst, v) }); err != nil {
+			if c.key {
+				d, err := AppendDecodedKey(col.data, v)
+				if err != nil {
 					b.Truncate()
 					exp := "valid %XX escapes"
 					if errors.Is(err, ErrBadKey) {
 						exp = "a key that decodes to valid UTF-8"
 					}
-					return r.errAt(i, v, exp, err)
+					return r.errAt(c.col, v, exp, err)
 				}
-				continue
+				col.data = d
+			} else {
+				col.data = append(col.data, v...)
 			}
-			b.AppendString(f, v)
+			col.offsets = append(col.offsets, int32(len(col.data)))
 		case KindEnum:
-			_ = b.AppendStringFunc(f, func(dst []byte) ([]byte, error) { return AppendUpperASCII(dst, v), nil })
+			col.data = AppendUpperASCII(col.data, v)
+			col.offsets = append(col.offsets, int32(len(col.data)))
 		case KindBool:
 			x, ok := ParseBool(v)
 			if !ok {
 				b.Truncate()
-				return r.errAt(i, v, "true or false", ErrBadValue)
+				return r.errAt(c.col, v, "true or false", ErrBadValue)
 			}
-			b.AppendBool(f, x)
+			if row&7 == 0 {
+				col.bools = append(col.bools, 0)
+			}
+			if x {
+				col.bools[row>>3] |= 1 << (row & 7)
+			}
 		case KindInt64:
 			x, ok := ParseInt(v)
 			if !ok {
 				b.Truncate()
-				return r.errAt(i, v, "a non-negative integer", ErrBadValue)
+				return r.errAt(c.col, v, "a non-negative integer", ErrBadValue)
 			}
-			b.AppendInt(f, x)
+			col.ints = append(col.ints, x)
 		case KindTimestamp:
 			x, ok := ParseTimestamp(v)
 			if !ok {
 				b.Truncate()
-				return r.errAt(i, v, "an RFC 3339 timestamp such as 2024-08-21T15:28:26.000Z", ErrBadValue)
+				return r.errAt(c.col, v, "an RFC 3339 timestamp such as 2024-08-21T15:28:26.000Z", ErrBadValue)
 			}
-			b.AppendInt(f, x)
+			col.ints = append(col.ints, x)
 		}
+		col.setValid(row, true)
 	}
 	b.EndRow()
 	return nil

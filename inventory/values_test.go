@@ -1,6 +1,7 @@
 package inventory
 
 import (
+	"bytes"
 	"errors"
 	"net/url"
 	"testing"
@@ -158,6 +159,27 @@ func TestValueParsersDoNotAllocate(t *testing.T) {
 	} {
 		if a := testing.AllocsPerRun(1000, fn); a != 0 {
 			t.Errorf("%s allocates %.1f times per call, want 0", name, a)
+		}
+	}
+}
+
+// TestPlainKey checks the eight-bytes-at-a-time test of AppendDecodedKey's
+// fast path with each special byte at every position of keys of 0 to 20
+// bytes, so that both the word loop and the tail see them.
+func TestPlainKey(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		base := bytes.Repeat([]byte("a/Z9-_.~ ,"), 3)[:n]
+		if !plainKey(base) {
+			t.Fatalf("plainKey(%q) = false, want true", base)
+		}
+		for i := 0; i < n; i++ {
+			for _, c := range []byte{'%', '+', 0x80, 0xC3, 0xFF} {
+				k := bytes.Clone(base)
+				k[i] = c
+				if plainKey(k) {
+					t.Fatalf("plainKey(%q) = true, want false (byte %#x at %d)", k, c, i)
+				}
+			}
 		}
 	}
 }

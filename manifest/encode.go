@@ -37,12 +37,19 @@ const upperHex = "0123456789ABCDEF"
 // but [A-Za-z0-9-_.~/] becomes %XX (upper-case hex). It never allocates
 // when dst has room.
 func AppendEncoded(dst, s []byte) []byte {
-	for _, c := range s {
-		if keepByte[c] {
-			dst = append(dst, c)
-		} else {
-			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+	// Copy runs of kept bytes whole: most keys are one run.
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && keepByte[s[i]] {
+			i++
 		}
+		dst = append(dst, s[:i]...)
+		if i == len(s) {
+			break
+		}
+		c := s[i]
+		dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		s = s[i+1:]
 	}
 	return dst
 }
