@@ -80,10 +80,15 @@ func quoteBlock(line []byte, pos int) uint64 {
 	for ; pos+k+8 <= len(line); k += 8 {
 		m |= laneBits(byteLanes(binary.LittleEndian.Uint64(line[pos+k:]), '"')) << k
 	}
-	if pos+k < len(line) {
-		var tail [8]byte
-		copy(tail[:], line[pos+k:])
-		m |= laneBits(byteLanes(binary.LittleEndian.Uint64(tail[:]), '"')) << k
+	if r := len(line) - pos - k; r > 0 {
+		if len(line) >= 8 {
+			// The last 8 bytes of line: its last r lanes are the r bytes left.
+			m |= laneBits(byteLanes(binary.LittleEndian.Uint64(line[len(line)-8:]), '"')) >> (8 - r) << k
+		} else {
+			var tail [8]byte
+			copy(tail[:], line[pos+k:])
+			m |= laneBits(byteLanes(binary.LittleEndian.Uint64(tail[:]), '"')) << k
+		}
 	}
 	return m
 }

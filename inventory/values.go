@@ -59,16 +59,21 @@ func AppendDecodedKey(dst, src []byte) ([]byte, error) {
 // '+', eight bytes at a time (see byteLanes).
 func plainKey(key []byte) bool {
 	const hi = 0x8080808080808080
-	for len(key) >= 8 {
-		w := binary.LittleEndian.Uint64(key)
-		if (w&hi)|byteLanes(w, '%')|byteLanes(w, '+') != 0 {
-			return false
+	n := len(key)
+	var w uint64
+	if n < 8 {
+		var tail [8]byte
+		copy(tail[:], key)
+		w = binary.LittleEndian.Uint64(tail[:])
+	} else {
+		for i := 0; i+8 < n; i += 8 {
+			w := binary.LittleEndian.Uint64(key[i:])
+			if (w&hi)|byteLanes(w, '%')|byteLanes(w, '+') != 0 {
+				return false
+			}
 		}
-		key = key[8:]
+		w = binary.LittleEndian.Uint64(key[n-8:]) // the last 8, overlapping
 	}
-	var tail [8]byte
-	copy(tail[:], key)
-	w := binary.LittleEndian.Uint64(tail[:])
 	return (w&hi)|byteLanes(w, '%')|byteLanes(w, '+') == 0
 }
 
