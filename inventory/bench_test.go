@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -81,37 +80,25 @@ var planFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.Ver
 // CSV parse, key decode, Arrow batches, and manifest row encoding with MD5,
 // as plan runs it (without writing files).
 func BenchmarkCSVToManifest(b *testing.B) {
-	// The ceiling: gunzip alone of the same one-file report, on one core.
-	b.Run("gunzip-only-1file", func(b *testing.B) {
-		m, size := benchInventory(b, 1_000_000, 1, "csv")
-		mf, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(size)
-		b.ReportAllocs()
-		for i := 0; i < b.N; i++ {
-			for _, f := range mf.Files {
-				fh, err := os.Open(f.Location)
-				if err != nil {
-					b.Fatal(err)
-				}
-				zr, err := gzip.NewReader(bufio.NewReaderSize(fh, 256<<10))
-				if err != nil {
-					b.Fatal(err)
-				}
-				if _, err := io.Copy(io.Discard, zr); err != nil {
-					b.Fatal(err)
-				}
-				fh.Close()
-			}
-		}
-		b.ReportMetric(1e6*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	})
-	// The floors of the path, each alone on one core: this build's gzip
-	// decoder (ISA-L with -tags isal) and the MD5 of the compressed file.
-	for _, floor := range []string{"gunzip-" + inventory.GunzipImpl + "-only-1file", "md5-only-1file"} {
-		b.Run(floor, func(b *testing.B) {
+	// The floors of the path, each alone on one core, on the same one-file
+	// report: the pure-Go gzip decoder, this build's (ISA-L with -tags
+	// isal), and the MD5 of the compressed file. Each returns the reader
+	// to drain and the writer to drain it into.
+	for _, floor := range []struct {
+		name string
+		open func(f io.Reader) (io.Reader, io.Writer, error)
+	}{
+		{"gunzip-only-1file", func(f io.Reader) (io.Reader, io.Writer, error) {
+			zr, err := gzip.NewReader(bufio.NewReaderSize(f, 256<<10))
+			return zr, io.Discard, err
+		}},
+		{"gunzip-" + inventory.GunzipImpl + "-only-1file", func(f io.Reader) (io.Reader, io.Writer, error) {
+			zr, err := inventory.NewGunzipForTest(f)
+			return zr, io.Discard, err
+		}},
+		{"md5-only-1file", func(f io.Reader) (io.Reader, io.Writer, error) { return f, md5.New(), nil }},
+	} {
+		b.Run(floor.name, func(b *testing.B) {
 			m, size := benchInventory(b, 1_000_000, 1, "csv")
 			mf, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})
 			if err != nil {
@@ -126,11 +113,8 @@ func BenchmarkCSVToManifest(b *testing.B) {
 					if err != nil {
 						b.Fatal(err)
 					}
-					var r io.Reader
-					var w io.Writer = io.Discard
-					if strings.HasPrefix(floor, "md5") {
-						r, w = fh, md5.New()
-					} else if r, err = inventory.NewGunzipForTest(fh); err != nil {
+					r, w, err := floor.open(fh)
+					if err != nil {
 						b.Fatal(err)
 					}
 					if _, err := io.CopyBuffer(w, r, make([]byte, 1<<20)); err != nil {
