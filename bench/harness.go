@@ -55,6 +55,10 @@ type Options struct {
 	// Workers is the data files decoded at once (ReaderOptions.Workers);
 	// zero means GOMAXPROCS.
 	Workers int
+	// NoVerify skips the MD5 checks of manifest.checksum and the data
+	// files (ReaderOptions.SkipChecksums), as plan --no-verify does, so
+	// that the decoding can be measured without the hashing.
+	NoVerify bool
 	// Runs is how many times each stage is measured; zero means 3. The
 	// table shows the median wall and CPU time and the largest peak.
 	Runs int
@@ -202,14 +206,16 @@ type StageResult struct {
 
 // Result is everything Run measured.
 type Result struct {
-	Machine Machine       `json:"machine"`
-	Started time.Time     `json:"started"`
-	Rows    int64         `json:"rows"` // the size Stages were measured at
-	Runs    int           `json:"runs"`
-	Workers int           `json:"workers"`
-	Mode    string        `json:"mode"` // "child process" or "in process"
-	Filter  string        `json:"filter"`
-	Stages  []StageResult `json:"stages"`
+	Machine Machine   `json:"machine"`
+	Started time.Time `json:"started"`
+	Rows    int64     `json:"rows"` // the size Stages were measured at
+	Runs    int       `json:"runs"`
+	Workers int       `json:"workers"`
+	Mode    string    `json:"mode"` // "child process" or "in process"
+	// NoVerify is set when the data files' MD5s were not checked.
+	NoVerify bool          `json:"no_verify,omitempty"`
+	Filter   string        `json:"filter"`
+	Stages   []StageResult `json:"stages"`
 	// Scale holds the ScaleStages measured at each Scale size.
 	Scale []StageResult `json:"scale,omitempty"`
 	Peer  *PeerResult   `json:"peer,omitempty"`
@@ -222,7 +228,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Machine: DescribeMachine(), Started: time.Now().UTC(), Rows: o.Rows, Runs: o.Runs,
-		Workers: o.Workers, Mode: "in process", Filter: BenchFilterText}
+		Workers: o.Workers, Mode: "in process", Filter: BenchFilterText, NoVerify: o.NoVerify}
 	if res.Workers == 0 {
 		res.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -293,7 +299,7 @@ func measureSize(ctx context.Context, o Options, p *progress, rows int64, stages
 				rep = r
 			}
 			sr.Files = rep.Files
-			spec := RunSpec{Stage: st, Format: format, Manifest: rep.Manifest, Workers: o.Workers, TmpDir: o.TmpDir}
+			spec := RunSpec{Stage: st, Format: format, Manifest: rep.Manifest, Workers: o.Workers, TmpDir: o.TmpDir, NoVerify: o.NoVerify}
 			if st == StageDiff {
 				p.say(fmt.Sprintf("generating %s diff target of %s rows", format, count(rows)))
 				tgt, err := ensureDiffTarget(ctx, o, format, rows)

@@ -53,6 +53,9 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 		fmt.Fprintf(&b, "- Load average when the run started (1, 5, 15 min): %s\n", m.LoadAvg)
 	}
 	fmt.Fprintf(&b, "- Each figure: %d run(s), %s, %d worker(s); wall and CPU time are medians, peak memory the largest resident set\n", r.Runs, r.Mode, r.Workers)
+	if r.NoVerify {
+		b.WriteString("- Data file MD5s not verified (`--no-verify`)\n")
+	}
 	if info.Note != "" {
 		fmt.Fprintf(&b, "\n%s\n", info.Note)
 	}

@@ -61,6 +61,7 @@ type RunSpec struct {
 	Manifest string `json:"manifest"` // manifest.json; the report folder for the report stage
 	Workers  int    `json:"workers,omitempty"`
 	TmpDir   string `json:"tmp_dir,omitempty"`
+	NoVerify bool   `json:"no_verify,omitempty"` // skip the MD5 checks
 	// Target is the diff stage's second report (Manifest is the source):
 	// a diff target (GenOptions.DiffTarget) of Manifest's report, whose
 	// differences under BenchFilter are WantDiff.
@@ -109,7 +110,7 @@ var ErrDiffMismatch = errors.New("bench: the diff found other differences than t
 // and `s3batchkit diff` do (sort budget + 256 MiB), for their duration,
 // unless GOMEMLIMIT is set.
 func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
-	ro := inventory.ReaderOptions{Workers: spec.Workers}
+	ro := inventory.ReaderOptions{Workers: spec.Workers, SkipChecksums: spec.NoVerify}
 	switch spec.Stage {
 	case StageRead, StageFilter:
 		return scanStage(ctx, spec, ro)

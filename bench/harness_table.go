@@ -197,8 +197,12 @@ func formatTitle(f string) string {
 // WriteText prints the result's tables.
 func (r *Result) WriteText(w io.Writer) error {
 	m := r.Machine
-	fmt.Fprintf(w, "%s, %d cores, %s, %s, gzip: %s; %d run(s) each, %s, %d workers; filter: %s\n\n",
+	fmt.Fprintf(w, "%s, %d cores, %s, %s, gzip: %s; %d run(s) each, %s, %d workers; filter: %s\n",
 		orUnknown(m.CPU), m.Cores, Bytes(m.MemoryBytes), m.Go, m.Gunzip, r.Runs, r.Mode, r.Workers, r.Filter)
+	if r.NoVerify {
+		fmt.Fprintln(w, "data file MD5s not verified (--no-verify)")
+	}
+	fmt.Fprintln(w)
 	for _, t := range r.Tables() {
 		if err := t.WriteText(w); err != nil {
 			return err

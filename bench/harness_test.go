@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/klauspost/compress/gzip"
 
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -653,5 +654,55 @@ func TestDuckDBPeer(t *testing.T) {
 		if f.WallRatio <= 0 || f.MemRatio <= 0 {
 			t.Errorf("%s ratios %v %v", f.Format, f.WallRatio, f.MemRatio)
 		}
+	}
+}
+
+// TestRunNoVerify checks that --no-verify reaches the reader: a data file
+// whose bytes (not its rows) changed after the manifest was written fails
+// the read stage with a checksum error unless NoVerify is set, and the
+// result says when MD5s were not verified.
+func TestRunNoVerify(t *testing.T) {
+	dir := t.TempDir()
+	o := Options{Rows: 2000, Formats: []string{"csv"}, Stages: []string{StageRead}, Runs: 1, Files: 1, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
+	m, err := EnsureReport(context.Background(), o, "csv", o.Rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob(filepath.Join(filepath.Dir(m), "data", "*.csv.gz"))
+	if err != nil || len(files) != 1 {
+		t.Fatalf("data files %v, %v", files, err)
+	}
+	// An empty gzip member after the data: the same rows, other bytes.
+	f, err := os.OpenFile(files[0], os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := gzip.NewWriter(f)
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	spec := RunSpec{Stage: StageRead, Format: "csv", Manifest: m, TmpDir: dir}
+	if _, err := RunStage(context.Background(), spec); !errors.Is(err, inventory.ErrChecksum) && !errors.Is(err, inventory.ErrTruncated) {
+		t.Fatalf("read stage of a changed data file: err %v, want a checksum or size error", err)
+	}
+	spec.NoVerify = true
+	out, err := RunStage(context.Background(), spec)
+	if err != nil || out.RowsRead != 2000 {
+		t.Fatalf("read stage with NoVerify: %+v, %v; want 2000 rows", out, err)
+	}
+	o.NoVerify = true
+	res, err := Run(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !res.NoVerify || !strings.Contains(b.String(), "not verified") {
+		t.Errorf("result NoVerify %v, text:\n%s", res.NoVerify, b.String())
 	}
 }

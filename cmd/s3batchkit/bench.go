@@ -47,6 +47,9 @@ Examples:
    # CSV.gz only, 10M rows, plan stage, as JSON
    s3batchkit bench --rows 1e7 --formats csv --stages plan --json > bench.json
 
+   # what the MD5 checks of the data files cost: the read stage with and without
+   s3batchkit bench --stages read && s3batchkit bench --stages read --no-verify
+
    # the diff stage alone, 1M rows against 1M rows, one run per format
    s3batchkit bench --stages diff --runs 1
 
@@ -66,6 +69,7 @@ Examples:
 			&cli.StringFlag{Name: "formats", Value: strings.Join(bench.Formats, ","), Usage: "inventory `FORMATS` to measure"},
 			&cli.StringFlag{Name: "stages", Value: strings.Join(bench.Stages, ","), Usage: "`STAGES` to measure, or none (with --peer)"},
 			&cli.IntFlag{Name: "workers", Usage: "data files decoded at once, `N` (default: number of CPUs)"},
+			&cli.BoolFlag{Name: "no-verify", Usage: "skip the MD5 checks of manifest.checksum and the data files, as plan --no-verify does (measures decoding without hashing)"},
 			&cli.IntFlag{Name: "runs", Value: 3, Usage: "measure each stage `K` times (median wall and CPU, largest peak)"},
 			&cli.IntFlag{Name: "files", Usage: "data files per generated report (default: one per 500,000 rows)"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the generated reports"},
@@ -153,12 +157,13 @@ Examples:
 // the flags.
 func benchOptionsFromFlags(c *cli.Context) (bench.Options, error) {
 	o := bench.Options{
-		Workers: c.Int("workers"),
-		Runs:    c.Int("runs"),
-		Files:   c.Int("files"),
-		Seed:    c.Uint64("seed"),
-		Dir:     c.String("dir"),
-		TmpDir:  c.String("tmp-dir"),
+		Workers:  c.Int("workers"),
+		NoVerify: c.Bool("no-verify"),
+		Runs:     c.Int("runs"),
+		Files:    c.Int("files"),
+		Seed:     c.Uint64("seed"),
+		Dir:      c.String("dir"),
+		TmpDir:   c.String("tmp-dir"),
 	}
 	var err error
 	if o.Rows, err = parseCount(c.String("rows")); err != nil {

@@ -29,7 +29,7 @@ func benchDiff(ctx context.Context, spec bench.RunSpec) (bench.Output, bench.Dif
 		Source:      spec.Manifest,
 		Target:      spec.Target,
 		Out:         filepath.Join(dir, "plan"),
-		Reader:      inventory.ReaderOptions{Workers: spec.Workers},
+		Reader:      inventory.ReaderOptions{Workers: spec.Workers, SkipChecksums: spec.NoVerify},
 		Filter:      bench.BenchFilter(),
 		CrossBucket: true,
 		TmpDir:      spec.TmpDir,
