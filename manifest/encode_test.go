@@ -160,3 +160,26 @@ func FuzzParseRow(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkAppendRow encodes manifest lines of keys shaped as gen makes
+// them: mostly plain paths, some with spaces, '+' and non-ASCII bytes.
+func BenchmarkAppendRow(b *testing.B) {
+	keys := [][]byte{
+		[]byte("tmp/hourly/obj-0-1"),
+		[]byte("home/2019/eu-west-1/25/2022/prod/01/obj-0-2.jpg"),
+		[]byte("backups/2022/eu-west-1/staging/obj-0-3"),
+		[]byte("logs/2024/us-east-1/app server/part+0001 (copy).log"),
+		[]byte("media/ünïcödé/fïlé-42.png"),
+		[]byte("data/warehouse/2023/11/05/part-00017-3f2a9c1e.snappy.parquet"),
+	}
+	bucket := []byte("example-source-bucket")
+	buf := make([]byte, 0, 1024)
+	var n int64
+	for _, k := range keys {
+		n += int64(len(k))
+	}
+	b.SetBytes(n / int64(len(keys)))
+	for i := 0; i < b.N; i++ {
+		buf = AppendRow(buf[:0], bucket, keys[i%len(keys)], nil, false)
+	}
+}
