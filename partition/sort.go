@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/ipc"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/klauspost/compress/s2"
 
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
@@ -88,7 +89,7 @@ type SortStats struct {
 // their other columns, so the output does not depend on the order rows
 // are added in). Rows are added batch by batch; when the rows held reach
 // a run's share of the memory budget they are sorted and spilled as
-// LZ4-compressed Arrow IPC files (SpillWorkers of them, written in
+// S2-compressed Arrow IPC streams (SpillWorkers of them, written in
 // parallel), in the background while the next run is gathered. Finish
 // merges the runs and emits the sorted rows, each (bucket, key, version
 // id) once: the duplicates after the first in that order are dropped and
@@ -628,6 +629,7 @@ type runWriter struct {
 	f        *os.File
 	bw       *bufio.Writer
 	cw       *countWriter
+	zw       *s2.Writer
 	w        *ipc.Writer
 	maxBatch int64
 }
@@ -657,6 +659,9 @@ func (s *Sorter) nextPath() (string, error) {
 	return filepath.Join(s.dir, fmt.Sprintf("run-%06d.arrows", s.fileSeq)), nil
 }
 
+// spillBlock is the S2 block size of spill files.
+const spillBlock = 64 << 10
+
 func (s *Sorter) newRun(path string) (*runWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 	if err != nil {
@@ -665,9 +670,12 @@ func (s *Sorter) newRun(path string) (*runWriter, error) {
 	rw := &runWriter{path: path, f: f}
 	rw.bw = bufio.NewWriterSize(f, 1<<20)
 	rw.cw = &countWriter{w: rw.bw}
-	// LZ4 rather than zstd: the spill is read back once, and zstd's
-	// encoder and its per-batch decoders cost more CPU than the sort.
-	rw.w = ipc.NewWriter(rw.cw, ipc.WithSchema(s.schema), ipc.WithLZ4(), ipc.WithAllocator(s.mem))
+	// The Arrow stream is written uncompressed into an S2 stream: the
+	// spill is read back once, and S2's assembly codec costs less CPU than
+	// Arrow's LZ4 or zstd buffer compression. Small blocks keep the
+	// decoders of a merge of hundreds of runs small.
+	rw.zw = s2.NewWriter(rw.cw, s2.WriterConcurrency(1), s2.WriterBlockSize(spillBlock))
+	rw.w = ipc.NewWriter(rw.zw, ipc.WithSchema(s.schema), ipc.WithAllocator(s.mem))
 	return rw, nil
 }
 
@@ -684,6 +692,9 @@ func (rw *runWriter) write(rec arrow.RecordBatch) error {
 
 func (rw *runWriter) close() error {
 	err := rw.w.Close()
+	if err == nil {
+		err = rw.zw.Close()
+	}
 	if err == nil {
 		err = rw.bw.Flush()
 	}
@@ -1060,8 +1071,9 @@ func (s *Sorter) mergeWith(ctx context.Context, runs []string, out func(c *cols,
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrSpill, err)
 		}
-		// A small read buffer: a merge may have hundreds of runs open.
-		rd, err := ipc.NewReader(bufio.NewReaderSize(f, 64<<10), ipc.WithAllocator(s.mem), ipc.WithSchema(s.schema))
+		// Small buffers: a merge may have hundreds of runs open.
+		zr := s2.NewReader(bufio.NewReaderSize(f, 64<<10), s2.ReaderMaxBlockSize(spillBlock))
+		rd, err := ipc.NewReader(zr, ipc.WithAllocator(s.mem), ipc.WithSchema(s.schema))
 		if err != nil {
 			f.Close()
 			return fmt.Errorf("%w: reading %s: %w", ErrSpill, p, err)
