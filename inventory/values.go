@@ -67,8 +67,8 @@ func plainKey(key []byte) bool {
 		w = binary.LittleEndian.Uint64(tail[:])
 	} else {
 		for i := 0; i+8 < n; i += 8 {
-			w := binary.LittleEndian.Uint64(key[i:])
-			if (w&hi)|byteLanes(w, '%')|byteLanes(w, '+') != 0 {
+			x := binary.LittleEndian.Uint64(key[i:])
+			if (x&hi)|byteLanes(x, '%')|byteLanes(x, '+') != 0 {
 				return false
 			}
 		}

@@ -656,7 +656,7 @@ func (s *Sorter) nextPath() (string, error) {
 		s.dir = dir
 	}
 	s.fileSeq++
-	return filepath.Join(s.dir, fmt.Sprintf("run-%06d.arrows", s.fileSeq)), nil
+	return filepath.Join(s.dir, fmt.Sprintf("run-%06d.arrows.s2", s.fileSeq)), nil
 }
 
 // spillBlock is the S2 block size of spill files.
