@@ -74,20 +74,28 @@ fuzz:
 	done
 
 ## fuzz-short: every fuzz target for FUZZTIME=10s (CI runs it after make
-## test: 15 targets, about 3 minutes). Targets are found by grep, so a new
+## test: 18 targets, about 4 minutes). Targets are found by grep, so a new
 ## Fuzz function is picked up without a change here; FUZZPARALLEL sets the
-## fuzzing processes per target (default: one per CPU).
+## fuzzing processes per target (default: one per CPU). A target whose time
+## ran out while the engine was minimizing a new input (Go reports "context
+## deadline exceeded" and writes no failing input) is listed, not failed.
 .PHONY: fuzz-short
 fuzz-short: FUZZTIME = 10s
 FUZZPARALLEL ?=
 fuzz-short:
-	@start=$$(date +%s); n=0; failed=""; \
+	@start=$$(date +%s); n=0; failed=""; timeouts=""; out=$$(mktemp); \
 	for dir in $$(grep -rl --include='*_test.go' --exclude-dir=.cache --exclude-dir=node_modules '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
 	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | cut -c6-); do \
 	    echo "== $$dir $$t"; n=$$((n+1)); \
-	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $(if $(FUZZPARALLEL),-parallel $(FUZZPARALLEL)) $$dir || failed="$$failed $$dir:$$t"; \
+	    $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $(if $(FUZZPARALLEL),-parallel $(FUZZPARALLEL)) $$dir >$$out 2>&1; rc=$$?; cat $$out; \
+	    if [ $$rc -ne 0 ]; then \
+	      if grep -q 'context deadline exceeded' $$out && ! grep -q 'Failing input written' $$out; then \
+	        timeouts="$$timeouts $$dir:$$t"; \
+	      else failed="$$failed $$dir:$$t"; fi; \
+	    fi; \
 	  done; \
-	done; echo "fuzz-short: $$n targets, $(FUZZTIME) each, $$(( $$(date +%s) - start )) s"; \
+	done; rm -f $$out; echo "fuzz-short: $$n targets, $(FUZZTIME) each, $$(( $$(date +%s) - start )) s"; \
+	if [ -n "$$timeouts" ]; then echo "fuzz-short: the fuzzing engine ran out of time (while minimizing a new input; no failing input):$$timeouts"; fi; \
 	if [ -n "$$failed" ]; then echo "fuzz-short: failed:$$failed"; exit 1; fi
 
 clean:
