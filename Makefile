@@ -5,7 +5,7 @@ CACHE     := $(CURDIR)/.cache
 DEMO_DIR  ?= $(CACHE)/demo
 DEMO_ROWS ?= 1000000
 DEMO_RUN_ROWS ?= 20000
-STATICCHECK_VERSION := 2025.1.1
+STATICCHECK_VERSION := v0.8.2
 export GOFLAGS ?= -mod=mod
 
 # Intel ISA-L's igzip decodes gzip several times faster than pure Go. When

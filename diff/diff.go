@@ -388,10 +388,7 @@ func withEmptyColumn(rec arrow.RecordBatch, i int) arrow.RecordBatch {
 }
 
 // keyBuilder rewrites a batch's key column.
-type keyBuilder struct {
-	data []byte
-	offs []int32
-}
+type keyBuilder struct{}
 
 // rewrite returns rec with its target keys replaced by source keys
 // (km.ToSource); keys under no target prefix are kept as they are and

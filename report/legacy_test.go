@@ -190,8 +190,8 @@ func (r *legacyReader) fill() error {
 	}
 }
 
-// legacyIncomplete signals that the record runs past the bytes in the buffer.
-var legacyIncomplete = errors.New("incomplete record")
+// errLegacyIncomplete signals that the record runs past the bytes in the buffer.
+var errLegacyIncomplete = errors.New("incomplete record")
 
 // record parses the next record into b. It returns false at the end of
 // the file.
@@ -214,7 +214,7 @@ func (r *legacyReader) record(b *legacyBatch) (bool, error) {
 		}
 		mark := len(b.buf)
 		n, next, nl, err := r.parse(b)
-		if err == legacyIncomplete {
+		if err == errLegacyIncomplete {
 			b.buf = b.buf[:mark]
 			if ferr := r.fill(); ferr == io.EOF {
 				if r.pos < r.end {
@@ -250,7 +250,7 @@ func (r *legacyReader) parseFinal(b *legacyBatch, mark int) (int, int, int64, er
 	r.buf[r.end] = '\n'
 	r.end++
 	n, next, nl, err := r.parse(b)
-	if err == legacyIncomplete {
+	if err == errLegacyIncomplete {
 		b.buf = b.buf[:mark]
 		// Only an unterminated quoted field can still be incomplete.
 		return 0, 0, 0, &DataError{Job: r.opt.Job, File: r.name, Line: r.line, Expected: "a closing quote before the end of the file", Err: ErrSyntax}
@@ -271,14 +271,14 @@ func (r *legacyReader) parse(b *legacyBatch) (nf int, next int, nl int64, err er
 			for {
 				q := bytes.IndexByte(buf[p:], '"')
 				if q < 0 {
-					return 0, 0, 0, legacyIncomplete
+					return 0, 0, 0, errLegacyIncomplete
 				}
 				seg := buf[p : p+q]
 				nl += int64(bytes.Count(seg, legacyNL))
 				b.buf = append(b.buf, seg...)
 				p += q + 1
 				if p == len(buf) {
-					return 0, 0, 0, legacyIncomplete
+					return 0, 0, 0, errLegacyIncomplete
 				}
 				if buf[p] == '"' { // doubled quote
 					b.buf = append(b.buf, '"')
@@ -299,7 +299,7 @@ func (r *legacyReader) parse(b *legacyBatch) (nf int, next int, nl int64, err er
 				return nf, p + 1, nl + 1, nil
 			case buf[p] == '\r':
 				if p+1 == len(buf) {
-					return 0, 0, 0, legacyIncomplete
+					return 0, 0, 0, errLegacyIncomplete
 				}
 				if buf[p+1] == '\n' {
 					return nf, p + 2, nl + 1, nil
@@ -314,7 +314,7 @@ func (r *legacyReader) parse(b *legacyBatch) (nf int, next int, nl int64, err er
 			e++
 		}
 		if e == len(buf) {
-			return 0, 0, 0, legacyIncomplete
+			return 0, 0, 0, errLegacyIncomplete
 		}
 		fe := e
 		if buf[e] == '\n' && fe > p && buf[fe-1] == '\r' {
@@ -455,7 +455,7 @@ func FuzzReaderMatchesLegacy(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, plus := range []bool{false, true} {
-			want, wantErr, wantOrder := legacyRows(data, plus)
+			want, wantOrder, wantErr := legacyRows(data, plus)
 			for _, br := range []int{1, 3, 4096} {
 				rr := NewResultReader(bytes.NewReader(data), "fuzz.csv", ReaderOptions{BatchRows: br, PlusAsSpace: plus})
 				var got []Row
@@ -473,14 +473,14 @@ func FuzzReaderMatchesLegacy(f *testing.F) {
 				compareLegacy(t, fmt.Sprintf("ReadBatch %d rows, plus %v", br, plus), got, err, rr.Order(), want, wantErr, wantOrder)
 			}
 			for _, bs := range []int{0, 64, 5} {
-				got, err, order := pipelineRows(t, data, plus, bs)
+				got, order, err := pipelineRows(t, data, plus, bs)
 				compareLegacy(t, fmt.Sprintf("pipeline, %d-byte blocks, plus %v", bs, plus), got, err, order, want, wantErr, wantOrder)
 			}
 		}
 	})
 }
 
-func legacyRows(data []byte, plus bool) ([]Row, error, ColumnOrder) {
+func legacyRows(data []byte, plus bool) ([]Row, ColumnOrder, error) {
 	rr := newLegacyReader(bytes.NewReader(data), "fuzz.csv", ReaderOptions{BatchRows: 1, PlusAsSpace: plus})
 	var rows []Row
 	var b legacyBatch
@@ -490,7 +490,7 @@ func legacyRows(data []byte, plus bool) ([]Row, error, ColumnOrder) {
 			rows = append(rows, cloneRow(r))
 		}
 		if err != nil {
-			return rows, err, rr.Order()
+			return rows, rr.Order(), err
 		}
 	}
 }
@@ -498,7 +498,7 @@ func legacyRows(data []byte, plus bool) ([]Row, error, ColumnOrder) {
 // pipelineRows reads data as Run does, with blocks of bs bytes (zero:
 // blockSize; 5 is smaller than blockHead, so that records longer than
 // blockHead are carried into blocks of their own).
-func pipelineRows(t *testing.T, data []byte, plus bool, bs int) ([]Row, error, ColumnOrder) {
+func pipelineRows(t *testing.T, data []byte, plus bool, bs int) ([]Row, ColumnOrder, error) {
 	f := &ResultFile{Job: &Job{ID: "j"}, Location: "fuzz.csv"}
 	items := make(chan item, 1000)
 	ro := ReaderOptions{BatchRows: 2, PlusAsSpace: plus, prefixDepth: DefaultPrefixDepth, blockSize: bs}
@@ -529,7 +529,7 @@ func pipelineRows(t *testing.T, data []byte, plus bool, bs int) ([]Row, error, C
 	if ferr == nil {
 		ferr = io.EOF
 	}
-	return rows, ferr, order
+	return rows, order, ferr
 }
 
 func compareLegacy(t *testing.T, name string, got []Row, err error, order ColumnOrder, want []Row, wantErr error, wantOrder ColumnOrder) {
@@ -575,12 +575,12 @@ func TestPipelineLongRecords(t *testing.T) {
 		data = fmt.Appendf(data, "b,long%d,,failed,500,InternalError,\"%s\nend\"\r\n", i, msg)
 	}
 	data = append(data, "b,last,,succeeded,200,,\"no final newline\""...)
-	want, wantErr, wantOrder := legacyRows(data, false)
+	want, wantOrder, wantErr := legacyRows(data, false)
 	if wantErr != io.EOF || len(want) != 11 {
 		t.Fatalf("legacy reader: %d rows, %v", len(want), wantErr)
 	}
 	for _, bs := range []int{0, 1000, 4093} {
-		got, err, order := pipelineRows(t, data, false, bs)
+		got, order, err := pipelineRows(t, data, false, bs)
 		compareLegacy(t, fmt.Sprintf("%d-byte blocks", bs), got, err, order, want, wantErr, wantOrder)
 	}
 }

@@ -77,7 +77,7 @@ Examples:
 			&cli.BoolFlag{Name: "keep-going", Usage: "turn bad or missing report files into warnings in the summary"},
 			&cli.BoolFlag{Name: "fail-on-failures", Usage: "exit 4 when any task failed"},
 			&cli.Int64Flag{Name: "max-objects", Value: report.DefaultMaxShardObjects, Usage: "at most `N` objects per re-run shard"},
-			&cli.IntFlag{Name: "max-tracked", Value: report.DefaultMaxTrackedFailures, Hidden: true, Usage: "no effect, kept for scripts: failed objects are now followed across jobs exactly, in bounded memory (external sorts)"},
+			&cli.IntFlag{Name: "max-tracked", Hidden: true, Usage: "no effect, kept for scripts: failed objects are now followed across jobs exactly, in bounded memory (external sorts)"},
 			&cli.IntFlag{Name: "workers", Usage: "result files read at once (default: number of CPUs)"},
 			&cli.BoolFlag{Name: "plus-as-space", Usage: "decode '+' in report keys as a space (for manifests written form-style by other tools)"},
 			&cli.BoolFlag{Name: "no-rerun", Usage: "do not write rerun/"},
@@ -101,7 +101,7 @@ Examples:
 			if c.Int64("max-objects") < 1 {
 				return usagef("--max-objects must be at least 1, got %d", c.Int64("max-objects"))
 			}
-			if c.Int("max-tracked") < 1 {
+			if c.IsSet("max-tracked") && c.Int("max-tracked") < 1 {
 				return usagef("--max-tracked must be at least 1, got %d", c.Int("max-tracked"))
 			}
 			if c.Int("workers") < 0 {
@@ -124,10 +124,9 @@ Examples:
 				Prefixes: c.StringSlice("prefix"),
 				Out:      c.String("out"),
 				Merge: report.MergeOptions{
-					PrefixDepth:        c.Int("prefix-depth"),
-					MaxTrackedFailures: c.Int("max-tracked"),
-					Top:                c.Int("top"),
-					Classes:            classes,
+					PrefixDepth: c.Int("prefix-depth"),
+					Top:         c.Int("top"),
+					Classes:     classes,
 				},
 				Workers:         c.Int("workers"),
 				KeepGoing:       c.Bool("keep-going"),
