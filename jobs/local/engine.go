@@ -146,7 +146,8 @@ type job struct {
 // New opens the state in o.StateDir and starts the engine: jobs that were
 // not terminal resume (New and Preparing jobs are prepared again, Active
 // ones continue after their last recorded task, Cancelling and Failing
-// ones finish). Close stops it.
+// ones finish, Completing ones, whose report is written, end Complete).
+// Close stops it.
 func New(o Options) (*Engine, error) {
 	if o.StateDir == "" {
 		return nil, errors.New("local engine: Options.StateDir is required")
@@ -304,6 +305,13 @@ func (e *Engine) schedule() {
 			case types.JobStatusNew, types.JobStatusPreparing:
 				if !j.running {
 					e.start(j, e.prepare)
+				}
+			case types.JobStatusCompleting:
+				// Completing is persisted after the report is written: a
+				// process stopped before the next record left the job
+				// here, with nothing more to do than to end it.
+				if !j.running {
+					e.setStatus(j, types.JobStatusComplete, "")
 				}
 			case types.JobStatusReady:
 				if !j.running {

@@ -426,3 +426,63 @@ func TestCopySizeCheckModes(t *testing.T) {
 		t.Error("ParseCopySizeCheck accepted \"sometimes\"")
 	}
 }
+
+// TestRestartCompleting stops an engine between its last two records of a
+// job, Completing (written once the report is) and Complete, as a killed
+// process can: the next engine must end the job Complete, with its counts,
+// rather than leave it Completing for ever.
+func TestRestartCompleting(t *testing.T) {
+	env := newDirEnv(t, "src-bucket", "dst-bucket", "reports")
+	keys := keysN("k", 20)
+	for i, k := range keys {
+		if i%5 != 0 {
+			env.put("src-bucket", k, k)
+		}
+	}
+	mkey, etag := env.manifestOf("m.csv", "src-bucket", keys)
+	state := t.TempDir()
+	e, err := New(Options{Storage: env.st, StateDir: state, RetryBackoff: time.Millisecond, Logf: t.Logf})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := e.CreateJob(context.Background(), testAccount, createInput("tok", mkey, etag, copyOp("dst-bucket", "")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := waitStatus(t, e, id); d.Status != types.JobStatusComplete {
+		t.Fatalf("status %s, want Complete", d.Status)
+	}
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Put the job back to its record before the last: Completing.
+	raw, err := os.ReadFile(filepath.Join(state, logName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(raw)), "\n")
+	var l logLine
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &l); err != nil || l.Job.Status != types.JobStatusComplete {
+		t.Fatalf("last record %s: %v", lines[len(lines)-1], err)
+	}
+	l.Job.Status, l.Job.Terminated = types.JobStatusCompleting, nil
+	b, err := json.Marshal(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(state, logName), append(raw, append(b, '\n')...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	var tr transitions
+	e2 := newTestEngine(t, Options{Storage: env.st, StateDir: state, OnStatus: tr.hook})
+	d := waitStatus(t, e2, id)
+	ps := d.ProgressSummary
+	if d.Status != types.JobStatusComplete || aws.ToInt64(ps.NumberOfTasksSucceeded) != 16 || aws.ToInt64(ps.NumberOfTasksFailed) != 4 || d.TerminationDate == nil {
+		t.Fatalf("after the restart: %s, %d succeeded, %d failed, ended %v; want Complete, 16, 4, a time", d.Status,
+			aws.ToInt64(ps.NumberOfTasksSucceeded), aws.ToInt64(ps.NumberOfTasksFailed), d.TerminationDate)
+	}
+	if got, want := tr.of(id), []string{"Completing→Complete"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("transitions after the restart %v, want %v", got, want)
+	}
+}
