@@ -118,6 +118,6 @@ bench-peer: build
 ## BENCH_SCALE, and DuckDB on the same files. BENCH_NOTE adds a paragraph.
 bench-report: build
 	@test -f $(CACHE)/duckdb/node_modules/@duckdb/node-api/package.json || npm install --no-audit --no-fund --prefix $(CACHE)/duckdb @duckdb/node-api@1.5
-	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages read,filter,sort,plan,diff,report \
+	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages read,filter,write,sort,plan,diff,report \
 	    --scale $(BENCH_SCALE) --formats csv,parquet,orc --peer duckdb --duckdb-dir $(CACHE)/duckdb --dir $(CACHE)/bench \
 	    --plot BENCHMARKS-scale.svg --markdown BENCHMARKS.md $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")

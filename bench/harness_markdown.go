@@ -69,7 +69,8 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 	b.WriteString("\n## Stages\n\n")
 	fmt.Fprintf(&b, "Filter in every stage that filters: %s.\n\n"+
 		"Stages: `read` decodes the columns a plan needs; `filter` adds the filter;\n"+
-		"`sort` adds the external sort and the shard\n"+
+		"`write` (no filter) writes every row read to manifest shards in read order, unsorted\n"+
+		"and unrouted, as `plan --sort=false --routes none` does; `sort` adds the external sort and the shard\n"+
 		"cutter (a dry run: nothing written); `plan` writes the shards and plan.json;\n"+
 		"`diff` compares the report with a copy in another bucket that differs in 1%%\n"+
 		"of its objects (a third missing, a third one byte larger, a third extra): both\n"+

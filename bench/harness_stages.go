@@ -114,6 +114,25 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 	switch spec.Stage {
 	case StageRead, StageFilter:
 		return scanStage(ctx, spec, ro)
+	case StageWrite:
+		// What the read stage decodes, each row then encoded as a manifest
+		// line, hashed (its shard's MD5 is its ETag) and written: the
+		// reader-to-writer throughput, as plan --sort=false --routes none.
+		dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-write-")
+		if err != nil {
+			return Output{}, err
+		}
+		defer os.RemoveAll(dir)
+		plan, stats, err := partition.Plan(ctx, partition.Options{
+			Inventories: []string{spec.Manifest},
+			Reader:      ro,
+			NoRoutes:    true,
+			Out:         filepath.Join(dir, "plan"),
+		})
+		if err != nil {
+			return Output{}, err
+		}
+		return Output{RowsRead: plan.Counters.RowsRead, RowsKept: plan.Counters.RowsKept, InputBytes: stats.InputBytes}, nil
 	case StageSort, StagePlan:
 		if os.Getenv("GOMEMLIMIT") == "" {
 			prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)

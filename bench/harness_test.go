@@ -296,7 +296,7 @@ func TestCompareRows(t *testing.T) {
 // checks the counts the stages agree on.
 func TestRunInProcess(t *testing.T) {
 	dir := t.TempDir()
-	o := Options{Rows: 3000, Formats: []string{"csv", "parquet"}, Stages: []string{StageRead, StageFilter, StageSort, StagePlan, StageDiff, StageReport},
+	o := Options{Rows: 3000, Formats: []string{"csv", "parquet"}, Stages: []string{StageRead, StageFilter, StageWrite, StageSort, StagePlan, StageDiff, StageReport},
 		Scale: []int64{1000, 2000}, Runs: 1, Files: 2, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
 	var steps int
 	o.Progress = func(Step) { steps++ }
@@ -312,6 +312,9 @@ func TestRunInProcess(t *testing.T) {
 		read, filter, sorted, plan := got[f+"/read"], got[f+"/filter"], got[f+"/sort"], got[f+"/plan"]
 		if read.Rows != 3000 || read.RowsKept != 3000 || read.InputBytes == 0 {
 			t.Errorf("%s read: %+v", f, read)
+		}
+		if w := got[f+"/write"]; w.Rows != 3000 || w.RowsKept != 3000 || w.InputBytes == 0 {
+			t.Errorf("%s write: %+v (every row read must be written)", f, w)
 		}
 		if filter.RowsKept <= 0 || filter.RowsKept >= 3000 {
 			t.Errorf("%s filter kept %d of 3000", f, filter.RowsKept)

@@ -15,12 +15,16 @@ import (
 // sorted, one per (route, version ids), closed when the bucket changes, so
 // that every shard is a contiguous key range.
 type cutter struct {
-	sink     shardSink
-	b        Bounds
-	routes   bool
-	sorted   bool
-	open     [numRoutes][2]map[string]*shard
-	cur      [numRoutes][2]*shard
+	sink   shardSink
+	b      Bounds
+	routes bool
+	sorted bool
+	open   [numRoutes][2]map[string]*shard
+	cur    [numRoutes][2]*shard
+	// last is, unsorted, the shard of open that took the previous row of
+	// (route, version ids): most rows go where the one before went, and
+	// a string comparison is cheaper than a map lookup.
+	last     [numRoutes][2]*shard
 	all      []*shard
 	warnings []string
 	row      []byte
@@ -95,8 +99,11 @@ func (c *cutter) addObject(route int, bucket, key, version []byte, size int64, v
 			}
 			sh = nil
 		}
+	} else if l := c.last[route][vi]; l != nil && !l.closed && l.bucket == string(bucket) {
+		sh = l
 	} else {
 		sh = c.open[route][vi][string(bucket)]
+		c.last[route][vi] = sh
 	}
 	var rowLen int64
 	if c.b.MaxManifestBytes > 0 {
@@ -120,6 +127,7 @@ func (c *cutter) addObject(route int, bucket, key, version []byte, size int64, v
 			c.cur[route][vi] = sh
 		} else {
 			c.open[route][vi][sh.bucket] = sh
+			c.last[route][vi] = sh
 		}
 	}
 	if err := sh.out.Add(bucket, key, version, size); err != nil {

@@ -23,7 +23,7 @@ func newBenchCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "bench",
 		Usage:     "measure manifest generation on generated reports: throughput, CPU and memory per stage and format",
-		UsageText: "s3batchkit bench [--rows N] [--formats csv,parquet,orc] [--stages read,filter,sort,plan,diff,report] [--workers N] [--runs K] [--dir CACHE] [--json]",
+		UsageText: "s3batchkit bench [--rows N] [--formats csv,parquet,orc] [--stages read,filter,write,sort,plan,diff,report] [--workers N] [--runs K] [--dir CACHE] [--json]",
 		Description: `Generates S3-Inventory-shaped reports (as gen does; kept in --dir, so the
 next run starts at once), then runs each stage --runs times, each run in a
 child process so that its CPU time and peak memory come from the operating
@@ -32,7 +32,9 @@ data files), wall time, CPU time (user+sys), peak memory (maximum resident
 set) and the wall time 10^9 rows would take at the measured rate.
 
 Stages: read (decode the columns a plan needs), filter (+ size >= 1 KiB and
-storage class STANDARD, STANDARD_IA or INTELLIGENT_TIERING), sort (+ external
+storage class STANDARD, STANDARD_IA or INTELLIGENT_TIERING), write (read,
+then every row encoded, hashed and written to manifest shards in read order:
+no filter, sort or routes, as plan --sort=false --routes none), sort (+ external
 sort and shard cutting, writing nothing), plan (the whole plan, shards
 written to a temporary folder), diff (the report against a copy in another
 bucket that differs in 1% of its objects, generated and kept beside it: both
@@ -57,7 +59,7 @@ Examples:
    s3batchkit bench --scale 1e6,1e7,1e8 --formats csv,parquet --runs 1 --plot scale.svg
 
    # what make bench-report runs: every stage at --rows, plan at each size, DuckDB
-   s3batchkit bench --rows 1e6 --stages read,filter,sort,plan,diff,report --scale 1e6,1e7 \
+   s3batchkit bench --rows 1e6 --stages read,filter,write,sort,plan,diff,report --scale 1e6,1e7 \
        --peer duckdb --duckdb-dir .cache/duckdb --plot BENCHMARKS-scale.svg --markdown BENCHMARKS.md
 
    # against DuckDB (npm install --prefix .cache/duckdb @duckdb/node-api first)
