@@ -1,9 +1,11 @@
 package inventory
 
 import (
+	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"io"
 	"strings"
 )
@@ -23,6 +25,12 @@ type SizedReaderAt interface {
 // Formats read by random access (Parquet, ORC) call it before opening the
 // file, so that no byte of a damaged file is ever decoded.
 func VerifyObject(obj SizedReaderAt, wantMD5 string, wantSize int64, name string) error {
+	return verifyObject(context.Background(), obj, wantMD5, wantSize, name, md5.New())
+}
+
+// verifyObject is VerifyObject hashing with h (crypto/md5, or a lane of
+// the ahead verifier's md5-simd server); it stops when ctx is done.
+func verifyObject(ctx context.Context, obj SizedReaderAt, wantMD5 string, wantSize int64, name string, h hash.Hash) error {
 	size := obj.Size()
 	if wantSize >= 0 && size != wantSize {
 		return &DataError{File: name, Offset: min(size, wantSize), Value: fmt.Sprint(size),
@@ -31,14 +39,27 @@ func VerifyObject(obj SizedReaderAt, wantMD5 string, wantSize int64, name string
 	if wantMD5 == "" {
 		return nil
 	}
-	h := md5.New()
 	buf := make([]byte, 1<<20)
-	n, err := io.CopyBuffer(h, io.NewSectionReader(obj, 0, size), buf)
-	if err != nil {
-		return &DataError{File: name, Offset: n, Expected: "a readable file", Err: err}
-	}
-	if n != size {
-		return &DataError{File: name, Offset: n, Value: fmt.Sprint(n), Expected: fmt.Sprintf("%d bytes", size), Err: ErrTruncated}
+	var n int64
+	for n < size {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k, err := obj.ReadAt(buf[:min(int64(len(buf)), size-n)], n)
+		h.Write(buf[:k])
+		n += int64(k)
+		if k == 0 && err == nil {
+			err = io.ErrNoProgress // a ReaderAt breaking its contract
+		}
+		if err == io.EOF && n == size {
+			break
+		}
+		if err != nil {
+			if err == io.EOF {
+				return &DataError{File: name, Offset: n, Value: fmt.Sprint(n), Expected: fmt.Sprintf("%d bytes", size), Err: ErrTruncated}
+			}
+			return &DataError{File: name, Offset: n, Expected: "a readable file", Err: err}
+		}
 	}
 	got := hex.EncodeToString(h.Sum(nil))
 	if want := strings.ToLower(wantMD5); got != want {

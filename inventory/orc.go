@@ -760,21 +760,16 @@ func emptyORCSentinel(c *orcColumn) error {
 }
 
 // openORC opens one ORC data file of a report: it verifies the file's size
-// and MD5 first (unless SkipChecksums), then reads its tail.
-func openORC(ctx context.Context, m *Manifest, df *DataFile, set FieldSet, o *ReaderOptions) (FileReader, error) {
+// and MD5 first (verify, which does nothing when
+// ReaderOptions.SkipChecksums is set), then reads its tail.
+func openORC(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
 	obj, err := objio.Open(ctx, df.Location)
 	if err != nil {
 		return nil, err
 	}
-	if !o.SkipChecksums {
-		size := int64(-1)
-		if df.Size > 0 {
-			size = df.Size
-		}
-		if err := VerifyObject(obj, df.MD5checksum, size, df.Location); err != nil {
-			obj.Close()
-			return nil, err
-		}
+	if err := verify(obj); err != nil {
+		obj.Close()
+		return nil, err
 	}
 	ahead := min(DefaultORCReadAhead, max(1, runtime.GOMAXPROCS(0)/max(o.Workers, 1)))
 	r, err := NewORCReader(obj, obj.Size(), obj, df.Location, set, o.BatchRows, ahead)

@@ -1147,21 +1147,16 @@ func int96Millis(v deprecated.Int96) int64 {
 }
 
 // openParquet opens one Parquet data file of a report: it verifies the
-// file's size and MD5 first (unless SkipChecksums), then reads its footer.
-func openParquet(ctx context.Context, m *Manifest, df *DataFile, set FieldSet, o *ReaderOptions) (FileReader, error) {
+// file's size and MD5 first (verify, which
+// does nothing when ReaderOptions.SkipChecksums is set), then reads its footer.
+func openParquet(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
 	obj, err := objio.Open(ctx, df.Location)
 	if err != nil {
 		return nil, err
 	}
-	if !o.SkipChecksums {
-		size := int64(-1)
-		if df.Size > 0 {
-			size = df.Size
-		}
-		if err := VerifyObject(obj, df.MD5checksum, size, df.Location); err != nil {
-			obj.Close()
-			return nil, err
-		}
+	if err := verify(obj); err != nil {
+		obj.Close()
+		return nil, err
 	}
 	r, err := NewParquetReader(obj, obj.Size(), obj, df.Location, set, o.BatchRows)
 	if err != nil {

@@ -119,14 +119,35 @@ func (r *Report) Fields() FieldSet { return r.fields }
 
 // OpenFile opens data file i of the report.
 func (r *Report) OpenFile(ctx context.Context, i int) (FileReader, error) {
+	return r.openFile(ctx, i, nil)
+}
+
+// openFile opens data file i; when av is not nil, it has verified (or is
+// verifying) the file, so the reader waits for its answer instead of
+// hashing the file itself.
+func (r *Report) openFile(ctx context.Context, i int, av *aheadVerifier) (FileReader, error) {
 	df := &r.Manifest.Files[i]
+	verify := func(obj SizedReaderAt) error {
+		if r.opts.SkipChecksums {
+			return nil
+		}
+		if av != nil {
+			if err := av.wait(ctx, i); err != nil {
+				return err
+			}
+			// The verifier read its own handle; this one must be the
+			// same size (no MD5 given: the size check alone).
+			return VerifyObject(obj, "", manifestSize(df), df.Location)
+		}
+		return VerifyObject(obj, df.MD5checksum, manifestSize(df), df.Location)
+	}
 	switch r.Manifest.Format {
 	case FormatCSV:
 		return openCSV(ctx, r.Manifest, df, r.fields, &r.opts)
 	case FormatParquet:
-		return openParquet(ctx, r.Manifest, df, r.fields, &r.opts)
+		return openParquet(ctx, df, r.fields, &r.opts, verify)
 	case FormatORC:
-		return openORC(ctx, r.Manifest, df, r.fields, &r.opts)
+		return openORC(ctx, df, r.fields, &r.opts, verify)
 	}
 	return nil, fmt.Errorf("%s: %w %q: no reader for this format yet", df.Location, ErrFormat, r.Manifest.FileFormat)
 }
@@ -163,6 +184,10 @@ func (r *Report) scan(ctx context.Context, ordered bool, fn func(arrow.RecordBat
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
+	av := newAheadVerifier(gctx, r.Manifest, &r.opts)
+	if av != nil {
+		defer av.close()
+	}
 
 	// Ordered, outs[i] carries file i's batches from its worker to the
 	// consumer below; the worker closes it when the file ends or fails.
@@ -203,10 +228,10 @@ func (r *Report) scan(ctx context.Context, ordered bool, fn func(arrow.RecordBat
 				defer workers.Done()
 				defer func() { <-sem }()
 				if shared != nil {
-					return r.readFile(gctx, i, shared)
+					return r.readFile(gctx, i, shared, av)
 				}
 				defer close(outs[i])
-				return r.readFile(gctx, i, outs[i])
+				return r.readFile(gctx, i, outs[i], av)
 			})
 		}
 		return nil
@@ -288,8 +313,8 @@ func (r *Report) scan(ctx context.Context, ordered bool, fn func(arrow.RecordBat
 	return ctx.Err()
 }
 
-func (r *Report) readFile(ctx context.Context, i int, out chan<- arrow.RecordBatch) error {
-	fr, err := r.OpenFile(ctx, i)
+func (r *Report) readFile(ctx context.Context, i int, out chan<- arrow.RecordBatch, av *aheadVerifier) error {
+	fr, err := r.openFile(ctx, i, av)
 	if err != nil {
 		return err
 	}
