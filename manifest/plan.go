@@ -3,6 +3,7 @@ package manifest
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -129,6 +130,7 @@ type PlanDir struct {
 	staging string
 	next    map[string]int
 	shards  []*ShardWriter
+	hasher  shardHasher
 }
 
 // CreatePlanDir prepares DIR (created if needed) for a new plan, removing
@@ -178,7 +180,7 @@ func (p *PlanDir) NewShard(route, bucket string, versioned bool) (*ShardWriter, 
 	if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
 		return nil, err
 	}
-	w, err := newShardWriter(full)
+	w, err := newShardWriter(full, &p.hasher)
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +198,13 @@ func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
 		if err := w.Close(); err != nil {
 			return err
 		}
+	}
+	p.hasher.finish()
+	for _, w := range p.shards {
+		if w.hashErr != nil {
+			return w.hashErr
+		}
+		w.info.MD5 = hex.EncodeToString(w.sum)
 		plan.Shards = append(plan.Shards, w.Info())
 	}
 	sortShards(plan.Shards)
@@ -280,6 +289,7 @@ func (p *PlanDir) Abort() {
 	for _, w := range p.shards {
 		w.abort()
 	}
+	p.hasher.abandon()
 	os.RemoveAll(p.staging)
 }
 

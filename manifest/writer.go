@@ -10,19 +10,26 @@ import (
 
 const flushBytes = 1 << 20
 
-// ShardWriter writes one manifest file, computing its MD5 as it goes.
-// Rows are buffered in 1 MiB blocks, which a goroutine of the writer's
-// own hashes and writes while Add fills the next block, so that the
-// caller (the planner's single ordered output) spends its time encoding
-// rows only. Add is allocation-free once the buffers have grown. Not safe
-// for concurrent use.
+// ShardWriter writes one manifest file and finds its MD5. Rows are
+// buffered in 1 MiB blocks, which a goroutine of the writer's own writes
+// (and, for a writer of its own, hashes) while Add fills the next block,
+// so that the caller (the planner's single ordered output) spends its
+// time encoding rows only. A plan directory's writers leave the MD5 to
+// the directory's shardHasher, which hashes several closed shards at once.
+// Add is allocation-free once the buffers have grown. Not safe for
+// concurrent use.
 type ShardWriter struct {
 	f    *os.File
-	buf  []byte
-	info Shard
-	err  error // first error seen by the caller's goroutine; sticky
-	done bool  // Close or abort has run
-	lk   []byte
+	path string
+	// hasher, when set, computes sum (or hashErr) once the file is
+	// closed; else background hashes the blocks as it writes them.
+	hasher  *shardHasher
+	hashErr error
+	buf     []byte
+	info    Shard
+	err     error // first error seen by the caller's goroutine; sticky
+	done    bool  // Close or abort has run
+	lk      []byte
 
 	// The background writer: full carries blocks to it, free brings them
 	// back; it ends, after syncing and closing f, when full is closed,
@@ -45,13 +52,15 @@ type ShardWriter struct {
 // while the others are hashed and written.
 const writerBlocks = 2
 
-func newShardWriter(path string) (*ShardWriter, error) {
+func newShardWriter(path string, hasher *shardHasher) (*ShardWriter, error) {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
 	w := &ShardWriter{
 		f:      f,
+		path:   path,
+		hasher: hasher,
 		buf:    make([]byte, 0, flushBytes+8192),
 		full:   make(chan []byte, writerBlocks),
 		free:   make(chan []byte, writerBlocks),
@@ -60,19 +69,26 @@ func newShardWriter(path string) (*ShardWriter, error) {
 	for range writerBlocks - 1 {
 		w.free <- make([]byte, 0, flushBytes+8192)
 	}
-	go w.background(md5.New())
+	var h hash.Hash
+	if hasher == nil {
+		h = md5.New()
+	}
+	go w.background(h)
 	return w, nil
 }
 
-// background hashes and writes the blocks sent on full; after the last
-// it syncs and closes the file (so that the caller of Close does not wait
-// for the disk while it has rows to encode for other shards).
+// background writes the blocks sent on full, hashing them with h unless
+// it is nil; after the last it syncs and closes the file (so that the
+// caller of Close does not wait for the disk while it has rows to encode
+// for other shards), then hands a complete file to w.hasher.
 func (w *ShardWriter) background(h hash.Hash) {
 	defer close(w.exited)
 	var err error
 	for b := range w.full {
-		if err == nil {
+		if err == nil && h != nil {
 			h.Write(b)
+		}
+		if err == nil {
 			if _, err = w.f.Write(b); err != nil {
 				w.writeErr = err
 				w.failed.Store(true)
@@ -87,7 +103,12 @@ func (w *ShardWriter) background(h hash.Hash) {
 		err = cerr
 	}
 	w.bgErr = err
-	w.sum = h.Sum(nil)
+	switch {
+	case h != nil:
+		w.sum = h.Sum(nil)
+	case err == nil && !w.discard.Load():
+		w.hasher.closed(w)
+	}
 }
 
 // Add appends one object. key and versionID are the real (decoded) bytes;
@@ -154,7 +175,8 @@ func (w *ShardWriter) CloseAsync() {
 }
 
 // Close flushes and closes the file (waiting for the background writer)
-// and fixes the shard's MD5 and last key. It is safe to call more than
+// and fixes the shard's last key, and its MD5 unless a shardHasher finds
+// it (PlanDir.Commit then sets it). It is safe to call more than
 // once, and after CloseAsync.
 func (w *ShardWriter) Close() error {
 	if w.done {
@@ -166,7 +188,9 @@ func (w *ShardWriter) Close() error {
 	if w.err == nil {
 		w.err = w.bgErr
 	}
-	w.info.MD5 = hex.EncodeToString(w.sum)
+	if w.hasher == nil {
+		w.info.MD5 = hex.EncodeToString(w.sum)
+	}
 	w.info.LastKey = string(w.lk)
 	return w.err
 }

@@ -18,7 +18,7 @@ func TestShardWriterContent(t *testing.T) {
 	for _, rows := range []int{0, 1, 1000, 40000, 100000} {
 		for _, async := range []bool{false, true} {
 			path := filepath.Join(dir, fmt.Sprintf("%d-%v.csv", rows, async))
-			w, err := newShardWriter(path)
+			w, err := newShardWriter(path, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -56,7 +56,7 @@ func TestShardWriterContent(t *testing.T) {
 // writer: Add must report the error within a few blocks, not only at
 // Close, and Close must report it too.
 func TestShardWriterWriteError(t *testing.T) {
-	w, err := newShardWriter(filepath.Join(t.TempDir(), "x.csv"))
+	w, err := newShardWriter(filepath.Join(t.TempDir(), "x.csv"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,15 +84,20 @@ func TestShardWriterWriteError(t *testing.T) {
 // TestShardWriterAbort aborts writers in every state; none may hang.
 func TestShardWriterAbort(t *testing.T) {
 	dir := t.TempDir()
-	for i, rows := range []int{0, 5000, 50000} {
-		w, err := newShardWriter(filepath.Join(dir, fmt.Sprint(i)))
+	var h shardHasher
+	for i, rows := range []int{0, 5000, 50000, 0, 5000, 50000} {
+		hasher := &h
+		if i < 3 {
+			hasher = nil
+		}
+		w, err := newShardWriter(filepath.Join(dir, fmt.Sprint(i)), hasher)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for j := range rows {
 			w.Add([]byte("b"), []byte(fmt.Sprint(j)), nil, 1)
 		}
-		if i == 1 {
+		if i%3 == 1 {
 			w.CloseAsync()
 		}
 		w.abort()
