@@ -199,7 +199,11 @@ type StageResult struct {
 	InputBytes  int64   `json:"input_bytes"`
 	RowsKept    int64   `json:"rows_kept"`
 	RowsPerSec  float64 `json:"rows_per_s"`
-	MBPerSec    float64 `json:"input_mb_per_s"`
+	// RowsPerCPUSec is rows per CPU-second (user+sys, median): what one
+	// core delivers, the measure that does not depend on how many cores
+	// the stage kept busy.
+	RowsPerCPUSec float64 `json:"rows_per_cpu_s"`
+	MBPerSec      float64 `json:"input_mb_per_s"`
 	// Projected1e9 is the wall time 10^9 rows would take at the measured
 	// rate, in seconds (Project).
 	Projected1e9 float64 `json:"projected_1e9_s"`
@@ -394,6 +398,9 @@ func (sr *StageResult) summarize() {
 	if sr.WallSeconds > 0 {
 		sr.RowsPerSec = float64(sr.Rows) / sr.WallSeconds
 		sr.MBPerSec = float64(sr.InputBytes) / sr.WallSeconds / 1e6
+	}
+	if sr.CPUSeconds > 0 {
+		sr.RowsPerCPUSec = float64(sr.Rows) / sr.CPUSeconds
 	}
 	sr.Projected1e9 = Project(sr.Rows, sr.WallSeconds, 1e9)
 }

@@ -77,7 +77,8 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 		"read, filtered and sorted, merged, and written as copy and delete shards with\n"+
 		"diff.json; every run is checked to find exactly those differences, and its rows\n"+
 		"and bytes are those of both reports; `report` merges Batch Operations\n"+
-		"completion reports (1%% failed). \"10^9 rows\" projects the wall time linearly\n"+
+		"completion reports (1%% failed). \"rows/CPU-s\" is input rows per CPU-second\n"+
+		"(user+sys): what one core delivers. \"10^9 rows\" projects the wall time linearly\n"+
 		"from the measured rate.\n\n", r.Filter)
 	if _, err := io.WriteString(w, b.String()); err != nil {
 		return err

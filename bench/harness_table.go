@@ -152,10 +152,10 @@ func groupTables(results []StageResult, byFormat bool) []*Table {
 			} else {
 				t.Title = fmt.Sprintf("%s, %s rows, %d file(s)", formatTitle(k.format), count(first.Rows), first.Files)
 			}
-			t.Head = []string{"stage", "rows/s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
+			t.Head = []string{"stage", "rows/s", "rows/CPU-s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
 		} else {
 			t.Title = fmt.Sprintf("%s, stage %s, by size", formatTitle(k.format), k.stage)
-			t.Head = []string{"rows", "rows/s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
+			t.Head = []string{"rows", "rows/s", "rows/CPU-s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
 		}
 		diffNote := false
 		for _, s := range rows {
@@ -164,11 +164,11 @@ func groupTables(results []StageResult, byFormat bool) []*Table {
 				label = count(s.Rows - s.TargetRows)
 			}
 			if s.Skipped != "" {
-				t.Rows = append(t.Rows, []string{label, "skipped", "", "", "", "", ""})
+				t.Rows = append(t.Rows, []string{label, "skipped", "", "", "", "", "", ""})
 				t.Notes = append(t.Notes, fmt.Sprintf("%s skipped: %s", label, s.Skipped))
 				continue
 			}
-			t.Rows = append(t.Rows, []string{label, Rate(s.RowsPerSec), fmt.Sprintf("%.1f", s.MBPerSec),
+			t.Rows = append(t.Rows, []string{label, Rate(s.RowsPerSec), Rate(s.RowsPerCPUSec), fmt.Sprintf("%.1f", s.MBPerSec),
 				Seconds(s.WallSeconds), Seconds(s.CPUSeconds), Bytes(s.PeakBytes), Duration(s.Projected1e9)})
 			diffNote = diffNote || s.Stage == StageDiff && s.TargetRows > 0
 		}

@@ -118,7 +118,7 @@ func TestProjectAndSummarize(t *testing.T) {
 		{WallSeconds: 2, UserSeconds: 1, SysSeconds: 1, PeakBytes: 200, Output: Output{RowsRead: 2_000_000, InputBytes: 8e6}},
 	}}
 	sr.summarize()
-	if sr.WallSeconds != 2 || sr.CPUSeconds != 2 || sr.PeakBytes != 300 || sr.RowsPerSec != 1e6 || sr.MBPerSec != 4 || sr.Projected1e9 != 1000 {
+	if sr.WallSeconds != 2 || sr.CPUSeconds != 2 || sr.PeakBytes != 300 || sr.RowsPerSec != 1e6 || sr.RowsPerCPUSec != 1e6 || sr.MBPerSec != 4 || sr.Projected1e9 != 1000 {
 		t.Errorf("summary %+v", sr)
 	}
 	if m := median([]float64{4, 1, 3, 2}); m != 2.5 {

@@ -27,9 +27,10 @@ func newBenchCommand() *cli.Command {
 		Description: `Generates S3-Inventory-shaped reports (as gen does; kept in --dir, so the
 next run starts at once), then runs each stage --runs times, each run in a
 child process so that its CPU time and peak memory come from the operating
-system, and prints per format and stage: input rows/s, input MB/s (bytes of
-data files), wall time, CPU time (user+sys), peak memory (maximum resident
-set) and the wall time 10^9 rows would take at the measured rate.
+system, and prints per format and stage: input rows/s, input rows per
+CPU-second (what one core delivers), input MB/s (bytes of data files), wall
+time, CPU time (user+sys), peak memory (maximum resident set) and the wall
+time 10^9 rows would take at the measured rate.
 
 Stages: read (decode the columns a plan needs), filter (+ size >= 1 KiB and
 storage class STANDARD, STANDARD_IA or INTELLIGENT_TIERING), write (read,
