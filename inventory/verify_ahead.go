@@ -51,11 +51,21 @@ type verifyResult struct {
 }
 
 // newAheadVerifier starts verifying m's data files, or returns nil when
-// they are better verified one by one (too few files, a CSV report, whose
-// reader hashes the stream it inflates, or checksums not wanted).
+// they are better verified one by one: too few files; a CSV report, whose
+// reader hashes the stream it inflates; checksums not wanted; or data
+// files in S3. An S3 object's reads are pinned to the ETag its handle saw
+// at open, so the file is verified through the handle it is decoded from
+// (a verifier's own handle could see an object overwritten in between),
+// and eight read-aheads of ranged GETs at once would hold four times the
+// memory of the readers' own; a download is not bound by the MD5's CPU.
 func newAheadVerifier(ctx context.Context, m *Manifest, o *ReaderOptions) *aheadVerifier {
 	if o.SkipChecksums || len(m.Files) < minAheadFiles || (m.Format != FormatParquet && m.Format != FormatORC) {
 		return nil
+	}
+	for i := range m.Files {
+		if objio.IsS3(m.Files[i].Location) {
+			return nil
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	v := &aheadVerifier{

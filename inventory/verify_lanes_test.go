@@ -102,3 +102,42 @@ func BenchmarkVerifyLanes(b *testing.B) {
 		report(b, cpu0)
 	})
 }
+
+// TestAheadVerifierOnlyLocal checks which reports are verified ahead:
+// Parquet and ORC reports of local files, minAheadFiles or more; not CSV,
+// not too few files, not with checksums skipped, and not data files in
+// S3, which are verified through the handle they are decoded from.
+func TestAheadVerifierOnlyLocal(t *testing.T) {
+	files := func(n int, prefix string) []DataFile {
+		var out []DataFile
+		for i := range n {
+			out = append(out, DataFile{Location: fmt.Sprintf("%sdata/f%d.parquet", prefix, i)})
+		}
+		return out
+	}
+	dir := t.TempDir() + "/"
+	for _, tc := range []struct {
+		name   string
+		m      Manifest
+		skip   bool
+		wanted bool
+	}{
+		{"parquet/local", Manifest{Format: FormatParquet, Files: files(minAheadFiles, dir)}, false, true},
+		{"orc/local", Manifest{Format: FormatORC, Files: files(5, dir)}, false, true},
+		{"csv/local", Manifest{Format: FormatCSV, Files: files(5, dir)}, false, false},
+		{"parquet/too-few", Manifest{Format: FormatParquet, Files: files(minAheadFiles-1, dir)}, false, false},
+		{"parquet/no-verify", Manifest{Format: FormatParquet, Files: files(5, dir)}, true, false},
+		{"parquet/s3", Manifest{Format: FormatParquet, Files: files(5, "s3://bucket/")}, false, false},
+		{"parquet/one-in-s3", Manifest{Format: FormatParquet, Files: append(files(4, dir), files(1, "s3://bucket/")...)}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v := newAheadVerifier(context.Background(), &tc.m, &ReaderOptions{SkipChecksums: tc.skip})
+			if got := v != nil; got != tc.wanted {
+				t.Fatalf("verified ahead: %v, want %v", got, tc.wanted)
+			}
+			if v != nil {
+				v.close()
+			}
+		})
+	}
+}
