@@ -17,6 +17,4 @@ var (
 	// shard that was submitted with other settings (operation, role,
 	// report, manifest location), or belongs to another plan.
 	ErrConflict = errors.New("jobs.json conflict")
-	// ErrJobsFile is returned when jobs.json cannot be parsed.
-	ErrJobsFile = errors.New("invalid jobs.json")
 )

@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -76,7 +77,7 @@ func Status(ctx context.Context, o StatusOptions) (*RunStatus, error) {
 	if o.Client == nil {
 		return nil, invalid("no S3 Control client")
 	}
-	run, err := ReadRun(ctx, o.Plan)
+	run, err := manifest.ReadRun(ctx, o.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("reading the run of %s (was the plan submitted?): %w", o.Plan, err)
 	}

@@ -102,7 +102,7 @@ type SubmitOptions struct {
 
 // ShardJob is the outcome for one shard.
 type ShardJob struct {
-	Entry
+	manifest.RunJob
 	State    string // "created", "existing" (in jobs.json already), "dry-run"
 	Uploaded bool   // the shard was uploaded by this run
 }
@@ -233,22 +233,22 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 		reportLoc += "/" + p
 	}
 
-	prev, err := readRunIfAny(ctx, o.Plan)
+	prev, err := manifest.ReadRunIfAny(ctx, o.Plan)
 	if err != nil {
 		return nil, err
 	}
-	run := &Run{Version: JobsVersion, PlanID: planID, AccountID: o.AccountID}
+	run := &manifest.Run{Version: manifest.JobsVersion, PlanID: planID, AccountID: o.AccountID}
 	if prev != nil {
 		switch {
 		case prev.PlanID != planID:
 			return nil, fmt.Errorf("%w: %s belongs to plan %s, but plan.json is now plan %s (it was rewritten after the submit); submit the new plan from another directory, or remove jobs.json to start over",
-				ErrConflict, objio.Join(o.Plan, JobsFile), prev.PlanID, planID)
+				ErrConflict, objio.Join(o.Plan, manifest.JobsFile), prev.PlanID, planID)
 		case prev.AccountID != o.AccountID:
-			return nil, fmt.Errorf("%w: %s records jobs of account %s, not %s", ErrConflict, objio.Join(o.Plan, JobsFile), prev.AccountID, o.AccountID)
+			return nil, fmt.Errorf("%w: %s records jobs of account %s, not %s", ErrConflict, objio.Join(o.Plan, manifest.JobsFile), prev.AccountID, o.AccountID)
 		}
 		run = prev
 	}
-	existing := map[string]Entry{}
+	existing := map[string]manifest.RunJob{}
 	for _, e := range run.Jobs {
 		existing[e.Shard] = e
 	}
@@ -276,7 +276,7 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 				return nil, fmt.Errorf("%w: jobs.json records job %s for shard %s, created with other settings (operation, role, report, account or manifest location); to run the plan again with these, copy the plan directory without jobs.json",
 					ErrConflict, e.JobID, sh.Path)
 			}
-			settled = append(settled, ShardJob{Entry: e, State: "existing"})
+			settled = append(settled, ShardJob{RunJob: e, State: "existing"})
 			continue
 		}
 		todo = append(todo, t)
@@ -291,13 +291,13 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 		res.Shards = append(res.Shards, sj)
 		report(sj)
 	}
-	entryFor := func(t target) Entry {
-		return Entry{Shard: t.shard.Path, Route: t.shard.Route, Token: t.token, ReportPrefix: reportLoc,
+	entryFor := func(t target) manifest.RunJob {
+		return manifest.RunJob{Shard: t.shard.Path, Route: t.shard.Route, Token: t.token, ReportPrefix: reportLoc,
 			Manifest: t.manifest, ETag: t.shard.MD5, Operation: OperationName(o.Operation), Objects: t.shard.Objects}
 	}
 	if o.DryRun {
 		for _, t := range todo {
-			sj := ShardJob{Entry: entryFor(t), State: "dry-run"}
+			sj := ShardJob{RunJob: entryFor(t), State: "dry-run"}
 			res.Shards = append(res.Shards, sj)
 			report(sj)
 		}
@@ -335,7 +335,7 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 			rec.add(e)
 			mu.Lock()
 			defer mu.Unlock()
-			sj := ShardJob{Entry: e, State: "created", Uploaded: uploaded}
+			sj := ShardJob{RunJob: e, State: "created", Uploaded: uploaded}
 			res.Created++
 			if uploaded {
 				res.Uploaded++
@@ -493,13 +493,13 @@ type recorder struct {
 	dir   string
 	plan  *manifest.Plan
 	mu    sync.Mutex
-	run   *Run
+	run   *manifest.Run
 	added int
 	wake  chan struct{}
 	done  chan struct{}
 }
 
-func newRecorder(ctx context.Context, dir string, run *Run, plan *manifest.Plan) *recorder {
+func newRecorder(ctx context.Context, dir string, run *manifest.Run, plan *manifest.Plan) *recorder {
 	r := &recorder{ctx: context.WithoutCancel(ctx), dir: dir, run: run, plan: plan, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
@@ -510,7 +510,7 @@ func newRecorder(ctx context.Context, dir string, run *Run, plan *manifest.Plan)
 	return r
 }
 
-func (r *recorder) add(e Entry) {
+func (r *recorder) add(e manifest.RunJob) {
 	r.mu.Lock()
 	r.run.Jobs = append(r.run.Jobs, e)
 	r.added++
@@ -528,13 +528,13 @@ func (r *recorder) write() error {
 		idx[sh.Path] = i
 	}
 	sort.SliceStable(r.run.Jobs, func(a, b int) bool { return idx[r.run.Jobs[a].Shard] < idx[r.run.Jobs[b].Shard] })
-	data, err := r.run.marshal()
+	data, err := r.run.Marshal()
 	r.mu.Unlock()
 	if err == nil {
-		err = objio.WriteFileAtomic(r.ctx, objio.Join(r.dir, JobsFile), data)
+		err = objio.WriteFileAtomic(r.ctx, objio.Join(r.dir, manifest.JobsFile), data)
 	}
 	if err != nil {
-		return fmt.Errorf("recording jobs in %s: %w", objio.Join(r.dir, JobsFile), err)
+		return fmt.Errorf("recording jobs in %s: %w", objio.Join(r.dir, manifest.JobsFile), err)
 	}
 	return nil
 }

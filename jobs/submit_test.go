@@ -13,7 +13,6 @@ import (
 	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
 	"github.com/s3batchkit/s3batchkit/manifest"
-	"github.com/s3batchkit/s3batchkit/report"
 )
 
 func TestSubmitOneJobPerShard(t *testing.T) {
@@ -36,11 +35,11 @@ func TestSubmitOneJobPerShard(t *testing.T) {
 	if len(got) != 5 || srv.Calls("CreateJob") != 5 {
 		t.Fatalf("%d jobs from %d calls, want 5 from 5", len(got), srv.Calls("CreateJob"))
 	}
-	run, err := jobs.ReadRun(ctx, plan)
+	run, err := manifest.ReadRun(ctx, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	byShard := map[string]jobs.Entry{}
+	byShard := map[string]manifest.RunJob{}
 	for _, e := range run.Jobs {
 		byShard[e.Shard] = e
 	}
@@ -81,12 +80,7 @@ func TestSubmitOneJobPerShard(t *testing.T) {
 			t.Errorf("shard %s uploaded with %d bytes, want %d", shard, len(obj), sh.ManifestBytes)
 		}
 	}
-	// The report package reads the same file.
-	raw, _ := objio.ReadAll(ctx, objio.Join(plan, jobs.JobsFile))
-	ji, err := report.ParseJobs(raw, "jobs.json")
-	if err != nil || len(ji.Jobs) != 5 || ji.Jobs[0].Shard != p.Shards[0].Path {
-		t.Errorf("report.ParseJobs: %v, %+v", err, ji)
-	}
+	raw, _ := objio.ReadAll(ctx, objio.Join(plan, manifest.JobsFile))
 	for _, secret := range []string{"not-a-real-secret", "AKIDTEST", "Signature"} {
 		if strings.Contains(string(raw), secret) {
 			t.Errorf("jobs.json contains %q", secret)
@@ -118,7 +112,7 @@ func TestSubmitResumeAfterCrash(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("interrupted submit: %v, want context.Canceled", err)
 	}
-	first, err := jobs.ReadRun(context.Background(), plan)
+	first, err := manifest.ReadRun(context.Background(), plan)
 	if err != nil {
 		t.Fatalf("jobs.json after the interruption: %v", err)
 	}
@@ -142,7 +136,7 @@ func TestSubmitResumeAfterCrash(t *testing.T) {
 			t.Errorf("shard %s, recorded before the interruption, got %d CreateJob calls, want 1", e.Shard, calls[e.Token])
 		}
 	}
-	final, _ := jobs.ReadRun(context.Background(), plan)
+	final, _ := manifest.ReadRun(context.Background(), plan)
 	ids := map[string]bool{}
 	for _, e := range final.Jobs {
 		ids[e.JobID] = true
@@ -182,7 +176,7 @@ func TestSubmitGivesUpAfterRetries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "TooManyRequestsException") || srv.Calls("CreateJob") != 5 {
 		t.Errorf("err %v after %d calls; want TooManyRequestsException after 5", err, srv.Calls("CreateJob"))
 	}
-	if _, err := jobs.ReadRun(context.Background(), plan); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := manifest.ReadRun(context.Background(), plan); !errors.Is(err, objio.ErrNotFound) {
 		t.Errorf("jobs.json written though no job exists: %v", err)
 	}
 }
@@ -252,7 +246,7 @@ func TestSubmitConflictAndDryRun(t *testing.T) {
 	if strings.Join(seen, ";") != "shards/copy/00000.csv dry-run;shards/copy/00001.csv dry-run" {
 		t.Errorf("dry run shards: %v", seen)
 	}
-	if _, err := jobs.ReadRun(context.Background(), plan); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := manifest.ReadRun(context.Background(), plan); !errors.Is(err, objio.ErrNotFound) {
 		t.Errorf("dry run wrote jobs.json: %v", err)
 	}
 	o.DryRun = false

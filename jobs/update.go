@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -82,11 +83,11 @@ func Update(ctx context.Context, o UpdateOptions) ([]UpdateOutcome, error) {
 	if len(reason) > 256 {
 		return nil, invalid("the status update reason is longer than 256 characters")
 	}
-	run, err := ReadRun(ctx, o.Plan)
+	run, err := manifest.ReadRun(ctx, o.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("reading the run of %s (was the plan submitted?): %w", o.Plan, err)
 	}
-	var todo []Entry
+	var todo []manifest.RunJob
 	for _, e := range run.Jobs {
 		if len(o.Routes) == 0 || slices.Contains(o.Routes, e.Route) {
 			todo = append(todo, e)

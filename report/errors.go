@@ -31,9 +31,6 @@ var (
 	// ErrSyntax is returned for malformed CSV: an unterminated quoted
 	// field, a stray quote, a record longer than the reader accepts.
 	ErrSyntax = errors.New("malformed CSV")
-	// ErrJobs is returned when jobs.json cannot be parsed or an entry lacks
-	// its job_id or report_prefix.
-	ErrJobs = errors.New("invalid jobs.json")
 	// ErrClasses is returned when a --classes file cannot be parsed or names
 	// a class other than retryable, permanent, unknown or success.
 	ErrClasses = errors.New("invalid classes file")

@@ -188,7 +188,7 @@ func FindJobs(ctx context.Context, planDir string, prefixes []string, skip func(
 		return nil
 	}
 	if planDir != "" {
-		ji, err := ReadJobs(ctx, planDir)
+		ji, err := manifest.ReadRun(ctx, planDir)
 		if err != nil {
 			return nil, err
 		}

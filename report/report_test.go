@@ -318,7 +318,7 @@ func TestPlanWithJobsJSON(t *testing.T) {
 	js := `{"jobs":[
 	 {"shard":"shards/copy/00001.csv","route":"copy","job_id":"22222222-bbbb","report_prefix":"` + abs + `"},
 	 {"shard":"shards/copy/00000.csv","route":"copy","job_id":"11111111-aaaa","report_prefix":"` + abs + `"}]}`
-	if err := os.WriteFile(filepath.Join(plan, JobsFile), []byte(js), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(plan, manifest.JobsFile), []byte(js), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s, out := run1(t, Options{Plan: plan})
@@ -451,18 +451,6 @@ func TestNormalize(t *testing.T) {
 	msg := []byte("Please reduce your request rate. (Service: Amazon S3; Status Code: 503; Request ID: 4QD6XKH3ZC8BSQ1V)")
 	if n := testing.AllocsPerRun(100, func() { buf = AppendNormalized(buf[:0], msg) }); n != 0 {
 		t.Errorf("AppendNormalized allocates %v", n)
-	}
-}
-
-func TestParseJobs(t *testing.T) {
-	_, err := ParseJobs([]byte(`{"jobs":[{"job_id":"x"}]}`), "jobs.json")
-	var de *DataError
-	if !errors.Is(err, ErrJobs) || !errors.As(err, &de) || de.Field != "jobs[0].report_prefix" {
-		t.Errorf("err = %v", err)
-	}
-	ji, err := ParseJobs([]byte(`{"jobs":[{"shard":"shards/copy/00000.csv","route":"copy","job_id":"j","report_prefix":"s3://b/p","status":"Complete"}]}`), "jobs.json")
-	if err != nil || ji.Jobs[0] != (JobEntry{Shard: "shards/copy/00000.csv", Route: "copy", JobID: "j", ReportPrefix: "s3://b/p"}) {
-		t.Errorf("%+v %v", ji, err)
 	}
 }
 

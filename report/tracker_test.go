@@ -75,13 +75,13 @@ func genModelRun(t *testing.T, dir string, seed uint64, nobj, njobs int) *modelR
 		objs[i] = o
 	}
 	reports := filepath.Join(dir, "reports")
-	var entries []JobEntry
+	var entries []manifest.RunJob
 	for j := 0; j < njobs; j++ {
 		seq := j + 1
 		id := fmt.Sprintf("job%02d-%d", j, seed)
 		route := routeNames[j%len(routeNames)]
 		mr.routes = append(mr.routes, route)
-		entries = append(entries, JobEntry{Shard: fmt.Sprintf("shards/%s/%05d.csv", route, j), Route: route, JobID: id, ReportPrefix: reports})
+		entries = append(entries, manifest.RunJob{Shard: fmt.Sprintf("shards/%s/%05d.csv", route, j), Route: route, JobID: id, ReportPrefix: reports})
 		var failedFiles, okFiles [3][]byte
 		row := func(o object, failed bool, c int) []byte {
 			b := append([]byte(o.bucket), ',')
@@ -158,11 +158,11 @@ second line"`, mc.code, rng.IntN(1e6))
 			t.Fatal(err)
 		}
 	}
-	raw, _ := json.Marshal(JobsIndex{Jobs: entries})
+	raw, _ := json.Marshal(manifest.Run{Jobs: entries})
 	if err := os.MkdirAll(mr.plan, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(mr.plan, JobsFile), raw, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(mr.plan, manifest.JobsFile), raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return mr

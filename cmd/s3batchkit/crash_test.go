@@ -23,7 +23,6 @@ import (
 	"github.com/s3batchkit/s3batchkit/bench"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
-	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -390,7 +389,7 @@ func TestCrashSubmit(t *testing.T) {
 			srv.Close()
 		}
 	}()
-	c := &crashCase{name: "submit", marker: jobs.JobsFile, out: planDir,
+	c := &crashCase{name: "submit", marker: manifest.JobsFile, out: planDir,
 		env: []string{"AWS_ACCESS_KEY_ID=" + os.Getenv(objiotest.EnvAccessKey), "AWS_SECRET_ACCESS_KEY=" + os.Getenv(objiotest.EnvSecretKey),
 			"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL=" + cfg.EndpointURL, "AWS_CONFIG_FILE=" + filepath.Join(work, "none"),
 			"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(work, "none"), "AWS_EC2_METADATA_DISABLED=true"},
@@ -422,7 +421,7 @@ func TestCrashSubmit(t *testing.T) {
 		if len(jobsAt) > len(p.Shards) {
 			t.Errorf("%d jobs for %d shards: a job was created twice", len(jobsAt), len(p.Shards))
 		}
-		run, err := jobs.ReadRun(ctx, planDir)
+		run, err := manifest.ReadRun(ctx, planDir)
 		if err != nil && !errors.Is(err, objio.ErrNotFound) {
 			t.Errorf("jobs.json after a kill: %v", err)
 		}

@@ -19,7 +19,6 @@ import (
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
 	"github.com/s3batchkit/s3batchkit/internal/s3fault"
-	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -249,7 +248,7 @@ func TestFaultsSubmit(t *testing.T) {
 			t.Errorf("submit %s: %d CreateJob calls for %d shards", tc.plan, n, len(pl.Shards))
 		}
 		direct(t)
-		run, err := jobs.ReadRun(ctx, tc.plan)
+		run, err := manifest.ReadRun(ctx, tc.plan)
 		if err != nil || len(run.Jobs) != len(pl.Shards) {
 			t.Fatalf("jobs.json of %s: %v, %d jobs for %d shards", tc.plan, err, len(run.Jobs), len(pl.Shards))
 		}
@@ -283,7 +282,7 @@ func TestFaultsSubmit(t *testing.T) {
 	// The uploaded shards are the plan's bytes.
 	for _, sh := range pl.Shards[:5] {
 		want, _ := os.ReadFile(filepath.Join(plan, filepath.FromSlash(sh.Path)))
-		run, _ := jobs.ReadRun(ctx, plan)
+		run, _ := manifest.ReadRun(ctx, plan)
 		for _, e := range run.Jobs {
 			if e.Shard == sh.Path {
 				got, err := objio.ReadAll(ctx, e.Manifest)
@@ -298,7 +297,7 @@ func TestFaultsSubmit(t *testing.T) {
 	if err := os.CopyFS(fresh, os.DirFS(plan)); err != nil {
 		t.Fatal(err)
 	}
-	os.Remove(filepath.Join(fresh, jobs.JobsFile))
+	os.Remove(filepath.Join(fresh, manifest.JobsFile))
 	calls := srv.Calls("CreateJob")
 	// Submit first looks for each shard's manifest (HeadObject): a rerun
 	// uploads only the missing ones.

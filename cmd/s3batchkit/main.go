@@ -72,7 +72,7 @@ func exitCode(ctx context.Context, err error) int {
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitCanceled
 	case errors.As(err, &de), errors.As(err, &re), errors.As(err, &rde), errors.Is(err, inventory.ErrManifest),
-		errors.Is(err, inventory.ErrFormat), errors.Is(err, inventory.ErrChecksum):
+		errors.Is(err, inventory.ErrFormat), errors.Is(err, inventory.ErrChecksum), errors.Is(err, manifest.ErrJobsFile):
 		return exitBadInput
 	}
 	return exitFailure

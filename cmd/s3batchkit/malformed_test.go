@@ -16,7 +16,6 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/bench"
 	"github.com/s3batchkit/s3batchkit/inventory"
-	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/report"
 )
@@ -274,12 +273,12 @@ func malformedCases() []malformedCase {
 		}}
 	}
 	cases = append(cases,
-		planCase("jobs-not-json", report.ErrJobs, "report", "--plan", "PLAN", "--out", "OUT", "--quiet"),
-		planCase("jobs-no-job-id", report.ErrJobs, "report", "--plan", "PLAN", "--out", "OUT", "--quiet"),
+		planCase("jobs-not-json", manifest.ErrJobsFile, "report", "--plan", "PLAN", "--out", "OUT", "--quiet"),
+		planCase("jobs-no-job-id", manifest.ErrJobsFile, "report", "--plan", "PLAN", "--out", "OUT", "--quiet"),
 		planCase("no-plan-json", manifest.ErrNoPlan, "submit", "--plan", "PLAN", "--account-id", "123456789012",
 			"--role-arn", "arn:aws:iam::123456789012:role/batch-ops", "--operation", `{"S3ReplicateObject": {}}`,
 			"--report-bucket", "arn:aws:s3:::my-reports", "--manifest-bucket", "s3://my-manifests", "--dry-run"),
-		planCase("jobs-not-json", jobs.ErrJobsFile, "status", "--plan", "PLAN"),
+		planCase("jobs-not-json", manifest.ErrJobsFile, "status", "--plan", "PLAN"),
 	)
 	return cases
 }

@@ -108,7 +108,7 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 	if n := len(srv.Jobs()); n != len(p1.Shards) {
 		t.Fatalf("%d jobs for %d shards", n, len(p1.Shards))
 	}
-	run, err := jobs.ReadRun(ctx, s3Plan)
+	run, err := manifest.ReadRun(ctx, s3Plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 	if code, stdout, stderr := submit(remote, "--routes", p1.Shards[0].Route); code != 0 {
 		t.Fatalf("submit of an s3:// plan: %d\n%s\n%s", code, stdout, stderr)
 	}
-	rrun, err := jobs.ReadRun(ctx, remote)
+	rrun, err := manifest.ReadRun(ctx, remote)
 	if err != nil || len(rrun.Jobs) == 0 || rrun.Jobs[0].Manifest != remote+"/"+p1.Shards[0].Path {
 		t.Errorf("jobs.json of the s3:// plan: %v %+v", err, rrun)
 	}

@@ -105,7 +105,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("submit: %d\n%s\n%s", code, stdout, stderr)
 	}
-	run, err := jobs.ReadRun(ctx, plan)
+	run, err := manifest.ReadRun(ctx, plan)
 	if err != nil || len(run.Jobs) != 1 {
 		t.Fatalf("jobs.json: %+v %v", run, err)
 	}

@@ -37,7 +37,7 @@ func jobsError(err error) error {
 		return nil
 	case errors.Is(err, jobs.ErrInvalid), errors.Is(err, jobs.ErrOperation):
 		return &exitError{err, exitUsage}
-	case errors.Is(err, manifest.ErrNoPlan), errors.Is(err, jobs.ErrETagMismatch), errors.Is(err, jobs.ErrConflict), errors.Is(err, jobs.ErrJobsFile):
+	case errors.Is(err, manifest.ErrNoPlan), errors.Is(err, jobs.ErrETagMismatch), errors.Is(err, jobs.ErrConflict), errors.Is(err, manifest.ErrJobsFile):
 		return &exitError{err, exitBadInput}
 	}
 	return err
@@ -226,7 +226,7 @@ func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 			fmt.Fprintf(w, "dry run (plan %s): %d jobs would be created, %d exist already; nothing called, nothing written\n", res.PlanID, len(res.Shards)-res.Existing, res.Existing)
 		default:
 			fmt.Fprintf(w, "plan %s: %d jobs created (%d manifests uploaded), %d existed already; recorded in %s\n",
-				res.PlanID, res.Created, res.Uploaded, res.Existing, objio.Join(o.Plan, jobs.JobsFile))
+				res.PlanID, res.Created, res.Uploaded, res.Existing, objio.Join(o.Plan, manifest.JobsFile))
 		}
 	}
 	if line := s3StatsLine(objio.Stats()); line != "" {
