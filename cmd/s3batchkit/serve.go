@@ -230,7 +230,9 @@ func serve(ctx context.Context, w interface{ Write([]byte) (int, error) }, addr 
 		e.Close()
 		return usagef("%v", err)
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// A request is at most 1 MiB: a client that takes a minute to send
+	// one is not served.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(w, "s3batchkit serve: S3 Control endpoint http://%s (state %s)\n", ln.Addr(), o.StateDir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
