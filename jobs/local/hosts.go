@@ -66,7 +66,7 @@ func normalizeHostName(h string) string {
 func (p hostPolicy) check(host string) error {
 	name, ok := splitHost(host)
 	if !ok {
-		return refuse(ErrAccessDenied, "the Host header %q is not HOST or HOST:PORT", host)
+		return apiErr(ErrAccessDenied, "the Host header %q is not HOST or HOST:PORT", host)
 	}
 	if rest := accountPrefixRE.ReplaceAllString(name, ""); rest != "" {
 		name = rest
@@ -78,7 +78,7 @@ func (p hostPolicy) check(host string) error {
 	if a, err := netip.ParseAddr(name); err == nil && (p.anyIP || a.IsLoopback()) {
 		return nil
 	}
-	return refuse(ErrAccessDenied, "this endpoint does not answer for the host %q (a DNS-rebinding guard): use localhost or the listen address, or start serve with --allow-host %s", host, name)
+	return apiErr(ErrAccessDenied, "this endpoint does not answer for the host %q (a DNS-rebinding guard): use localhost or the listen address, or start serve with --allow-host %s", host, name)
 }
 
 // splitHost takes the port off a Host header value: name, name:port,

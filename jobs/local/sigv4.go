@@ -103,23 +103,20 @@ type sigV4 struct {
 	amzDate       string // the request time as the string to sign has it
 }
 
-// refuse is an *APIError of the HTTP front.
-func refuse(sentinel error, format string, a ...any) *APIError { return apiErr(sentinel, format, a...) }
-
 // parseSigV4 reads the signature of r and checks what needs no secret:
 // the form of the Authorization header, the date (against now, within
 // MaxClockSkew), and that every x-amz-* header is signed.
 func parseSigV4(r *http.Request, now time.Time) (*sigV4, error) {
 	q := r.URL.Query()
 	if q.Has("X-Amz-Signature") || q.Has("X-Amz-Algorithm") || q.Has("X-Amz-Credential") {
-		return nil, refuse(ErrAccessDenied, "presigned URLs are not accepted: sign the request with an Authorization header (AWS Signature Version 4)")
+		return nil, apiErr(ErrAccessDenied, "presigned URLs are not accepted: sign the request with an Authorization header (AWS Signature Version 4)")
 	}
 	auths := r.Header.Values("Authorization")
 	if len(auths) == 0 {
-		return nil, refuse(ErrAccessDenied, "anonymous requests are not accepted: sign the request with AWS Signature Version 4 (any AWS SDK or the AWS CLI does, with credentials this endpoint accepts)")
+		return nil, apiErr(ErrAccessDenied, "anonymous requests are not accepted: sign the request with AWS Signature Version 4 (any AWS SDK or the AWS CLI does, with credentials this endpoint accepts)")
 	}
 	if len(auths) > 1 {
-		return nil, refuse(ErrAuthorizationHeaderMalformed, "more than one Authorization header")
+		return nil, apiErr(ErrAuthorizationHeaderMalformed, "more than one Authorization header")
 	}
 	s, err := parseAuthorization(auths[0])
 	if err != nil {
@@ -131,11 +128,11 @@ func parseSigV4(r *http.Request, now time.Time) (*sigV4, error) {
 		signed[h] = true
 	}
 	if !signed["host"] {
-		return nil, refuse(ErrAccessDenied, "the Host header must be signed (SignedHeaders %s)", strings.Join(s.signedHeaders, ";"))
+		return nil, apiErr(ErrAccessDenied, "the Host header must be signed (SignedHeaders %s)", strings.Join(s.signedHeaders, ";"))
 	}
 	for name := range r.Header {
 		if l := strings.ToLower(name); strings.HasPrefix(l, "x-amz-") && !signed[l] {
-			return nil, refuse(ErrAccessDenied, "header %s is present in the request but not signed", l)
+			return nil, apiErr(ErrAccessDenied, "header %s is present in the request but not signed", l)
 		}
 	}
 
@@ -143,27 +140,27 @@ func parseSigV4(r *http.Request, now time.Time) (*sigV4, error) {
 	if v := r.Header.Get("X-Amz-Date"); v != "" {
 		t, err = time.Parse(amzDateLayout, v)
 		if err != nil {
-			return nil, refuse(ErrAccessDenied, "X-Amz-Date %q is not a date of the form 20060102T150405Z", v)
+			return nil, apiErr(ErrAccessDenied, "X-Amz-Date %q is not a date of the form 20060102T150405Z", v)
 		}
 		s.amzDate = v
 	} else if v := r.Header.Get("Date"); v != "" {
 		if !signed["date"] {
-			return nil, refuse(ErrAccessDenied, "the Date header must be signed")
+			return nil, apiErr(ErrAccessDenied, "the Date header must be signed")
 		}
 		t, err = http.ParseTime(v)
 		if err != nil {
-			return nil, refuse(ErrAccessDenied, "Date %q is not an HTTP date", v)
+			return nil, apiErr(ErrAccessDenied, "Date %q is not an HTTP date", v)
 		}
 		s.amzDate = t.UTC().Format(amzDateLayout)
 	} else {
-		return nil, refuse(ErrAccessDenied, "the request has no date: X-Amz-Date (or Date) is required")
+		return nil, apiErr(ErrAccessDenied, "the request has no date: X-Amz-Date (or Date) is required")
 	}
 	if d := now.Sub(t); d > MaxClockSkew || d < -MaxClockSkew {
-		return nil, refuse(ErrRequestTimeTooSkewed, "the difference between the request time (%s) and the server's time (%s) is over %v",
+		return nil, apiErr(ErrRequestTimeTooSkewed, "the difference between the request time (%s) and the server's time (%s) is over %v",
 			t.UTC().Format(time.RFC3339), now.UTC().Format(time.RFC3339), MaxClockSkew)
 	}
 	if day := t.UTC().Format("20060102"); day != s.scopeDate {
-		return nil, refuse(ErrAuthorizationHeaderMalformed, "the credential scope's date %s is not the request's date %s", s.scopeDate, day)
+		return nil, apiErr(ErrAuthorizationHeaderMalformed, "the credential scope's date %s is not the request's date %s", s.scopeDate, day)
 	}
 	return s, nil
 }
@@ -175,7 +172,7 @@ func parseSigV4(r *http.Request, now time.Time) (*sigV4, error) {
 // Its errors quote no part of the header but the access key id.
 func parseAuthorization(h string) (*sigV4, error) {
 	bad := func(format string, a ...any) error {
-		return refuse(ErrAuthorizationHeaderMalformed, "Authorization header: "+format, a...)
+		return apiErr(ErrAuthorizationHeaderMalformed, "Authorization header: "+format, a...)
 	}
 	alg, rest, ok := strings.Cut(strings.TrimSpace(h), " ")
 	if !ok || alg != sigV4Algorithm {
@@ -241,13 +238,13 @@ func checkPayloadHash(v string) error {
 		return nil
 	}
 	if strings.HasPrefix(v, "STREAMING-") {
-		return refuse(ErrContentSHA256Mismatch, "x-amz-content-sha256 %s: chunk-signed (streaming) payloads are not accepted; sign the whole body", v)
+		return apiErr(ErrContentSHA256Mismatch, "x-amz-content-sha256 %s: chunk-signed (streaming) payloads are not accepted; sign the whole body", v)
 	}
 	if len(v) != 64 || strings.ToLower(v) != v {
-		return refuse(ErrContentSHA256Mismatch, "x-amz-content-sha256 must be the hex SHA-256 of the body")
+		return apiErr(ErrContentSHA256Mismatch, "x-amz-content-sha256 must be the hex SHA-256 of the body")
 	}
 	if _, err := hex.DecodeString(v); err != nil {
-		return refuse(ErrContentSHA256Mismatch, "x-amz-content-sha256 must be the hex SHA-256 of the body")
+		return apiErr(ErrContentSHA256Mismatch, "x-amz-content-sha256 must be the hex SHA-256 of the body")
 	}
 	return nil
 }
@@ -259,13 +256,13 @@ func checkPayloadHash(v string) error {
 func checkBody(payloadHash string, body []byte) error {
 	if payloadHash == unsignedPayload {
 		if len(body) > 0 {
-			return refuse(ErrContentSHA256Mismatch, "x-amz-content-sha256 is UNSIGNED-PAYLOAD but the request has a body: this endpoint speaks plain HTTP and needs the body signed")
+			return apiErr(ErrContentSHA256Mismatch, "x-amz-content-sha256 is UNSIGNED-PAYLOAD but the request has a body: this endpoint speaks plain HTTP and needs the body signed")
 		}
 		return nil
 	}
 	sum := sha256.Sum256(body)
 	if hex.EncodeToString(sum[:]) != payloadHash {
-		return refuse(ErrContentSHA256Mismatch, "the body's SHA-256 is not the x-amz-content-sha256 the request was signed with")
+		return apiErr(ErrContentSHA256Mismatch, "the body's SHA-256 is not the x-amz-content-sha256 the request was signed with")
 	}
 	return nil
 }
@@ -280,14 +277,14 @@ func (s *sigV4) verify(ctx context.Context, creds Credentials, payloadHash strin
 		return apiErr(ErrInternal, "looking up the credentials this endpoint accepts: %v", err)
 	}
 	if !ok {
-		return refuse(ErrInvalidAccessKeyID, "the access key id %s is not one this endpoint accepts", s.keyID)
+		return apiErr(ErrInvalidAccessKeyID, "the access key id %s is not one this endpoint accepts", s.keyID)
 	}
 	tok := s.r.Header.Get("X-Amz-Security-Token")
 	if subtle.ConstantTimeCompare([]byte(tok), []byte(c.SessionToken)) != 1 {
 		if c.SessionToken == "" {
-			return refuse(ErrInvalidToken, "the request carries a session token, but the access key %s has none", s.keyID)
+			return apiErr(ErrInvalidToken, "the request carries a session token, but the access key %s has none", s.keyID)
 		}
-		return refuse(ErrInvalidToken, "the session token is not the one of the access key %s", s.keyID)
+		return apiErr(ErrInvalidToken, "the session token is not the one of the access key %s", s.keyID)
 	}
 	key := signingKey(c.SecretAccessKey, s.scopeDate, s.region)
 	for _, uri := range canonicalURIs(s.r.URL) {
@@ -295,7 +292,7 @@ func (s *sigV4) verify(ctx context.Context, creds Credentials, payloadHash strin
 			return nil
 		}
 	}
-	return refuse(ErrSignatureDoesNotMatch, "the request signature we calculated does not match the signature you provided: check the secret key and the signing method")
+	return apiErr(ErrSignatureDoesNotMatch, "the request signature we calculated does not match the signature you provided: check the secret key and the signing method")
 }
 
 func signingKey(secret, date, region string) []byte {
