@@ -36,11 +36,20 @@ type serveProc struct {
 }
 
 // startServe starts serve on a free port over the directory of buckets
-// root and the state dir state, and waits for the endpoint line.
+// root and the state dir state, and waits for the endpoint line. serve
+// runs with (and so accepts) the key AKIDLOCAL/secret, the one objio's
+// test configuration signs with.
 func startServe(t *testing.T, bin, root, state string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--listen", "127.0.0.1:0", "--state-dir", state, "--local-root", root, "--workers", "8")
-	cmd.Env = append(os.Environ(), "AWS_EC2_METADATA_DISABLED=true")
+	return startServeWith(t, bin, serveEnv(t, "AKIDLOCAL", "secret"), "--listen", "127.0.0.1:0", "--state-dir", state, "--local-root", root, "--workers", "8")
+}
+
+// startServeWith starts `serve args…` with the environment env and waits
+// for the endpoint line.
+func startServeWith(t *testing.T, bin string, env []string, args ...string) *serveProc {
+	t.Helper()
+	cmd := exec.Command(bin, append([]string{"serve"}, args...)...)
+	cmd.Env = env
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -93,13 +93,14 @@ func newServeCommand() *cli.Command {
 		Name:      "serve",
 		Usage:     "a local S3 Control endpoint that runs Batch Operations jobs itself",
 		UsageText: "s3batchkit serve --state-dir DIR [--listen 127.0.0.1:PORT] [--s3-endpoint URL | --local-root DIR] [--lambda-url URL] [--workers N]",
-		Description: `Answers CreateJob, DescribeJob, ListJobs, UpdateJobStatus and
-UpdateJobPriority as S3 Control does (REST-XML, the SDK's error codes), and
-runs the jobs against an S3-compatible endpoint (--s3-endpoint: MinIO,
-Ceph, versitygw …) or a directory of buckets (--local-root DIR, buckets are
-DIR/<bucket>/). Manifests are read and completion reports written in the
-same store, in AWS's layout, so that 'submit', 'status' and 'report' work
-unchanged: point them at it with --control-endpoint-url.
+		Description: `Answers CreateJob, DescribeJob, ListJobs, UpdateJobStatus,
+UpdateJobPriority and Get/Put/DeleteJobTagging as S3 Control does (REST-XML,
+the SDK's error codes), and runs the jobs against an S3-compatible endpoint
+(--s3-endpoint: MinIO, Ceph, versitygw …) or a directory of buckets
+(--local-root DIR, buckets are DIR/<bucket>/). Manifests are read and
+completion reports written in the same store, in AWS's layout, so that
+'submit', 'status' and 'report' work unchanged: point them at it with
+--control-endpoint-url. The AWS CLI and boto3 work too (docs/serve.md).
 
 Operations: S3PutObjectCopy (5 GB source limit as on AWS; metadata,
 storage class and tagging directives), S3PutObjectTagging,
@@ -113,8 +114,17 @@ State (jobs and every finished task) is kept in --state-dir: a killed
 serve started again on the same directory resumes every job that had not
 ended, skipping the tasks already recorded.
 
-Requests are not authenticated (the account is the X-Amz-Account-Id
-header): listen on 127.0.0.1 (the default) only.
+Every request must be signed (AWS Signature Version 4), as S3 requires;
+unsigned or mis-signed requests are answered 403 and change nothing. By
+default serve accepts the credentials it runs with itself (the AWS
+credential chain: environment, profile, SSO …), so the same user's SDK
+and CLI work unchanged; --credentials-file names a file of other keys
+(one "ACCESS_KEY_ID SECRET_ACCESS_KEY" per line, mode 600) and then only
+those are accepted. A --listen address other than loopback needs
+--credentials-file. Requests must also name serve in their Host header
+(localhost, the --listen host, a loopback address, each with the SDKs'
+"123456789012." in front, or an --allow-host name), and bodies are at
+most 1 MiB.
 
 Exit codes: 0 after Ctrl-C or SIGTERM (jobs resume on the next start);
 1 the address or the state cannot be used; 2 bad flags.
@@ -134,14 +144,16 @@ Examples:
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Category: catEngine, Name: "listen", Value: "127.0.0.1:9180", Usage: "`HOST:PORT` to listen on (port 0: any free port, printed)"},
 			&cli.StringFlag{Category: catEngine, Name: "state-dir", Usage: "`DIR` of the engine's durable state (jobs, finished tasks)", Required: true},
+			&cli.StringFlag{Category: catEngine, Name: "credentials-file", EnvVars: []string{"S3BATCHKIT_SERVE_CREDENTIALS_FILE"}, Usage: "accept requests signed with the keys in `FILE` (lines \"ACCESS_KEY_ID SECRET_ACCESS_KEY\", mode 600) instead of serve's own AWS credentials"},
+			&cli.StringSliceFlag{Category: catEngine, Name: "allow-host", Usage: "also answer requests whose Host header is `NAME` (e.g. a proxy's name; localhost, loopback addresses and the --listen host always are)"},
 		}, engineFlags()...),
 		Before: func(c *cli.Context) error {
 			host, _, err := net.SplitHostPort(c.String("listen"))
 			if err != nil {
 				return usagef("--listen must be HOST:PORT, got %q", c.String("listen"))
 			}
-			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
-				fmt.Fprintf(c.App.ErrWriter, "s3batchkit serve: warning: listening on %s, which is not a loopback address: requests are not authenticated\n", host)
+			if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) && c.String("credentials-file") == "" {
+				return usagef("--listen %s is not a loopback address: give --credentials-file too, naming the keys that may use serve from other machines", c.String("listen"))
 			}
 			return checkEngineFlags(c)
 		},
@@ -154,13 +166,54 @@ Examples:
 			o.Logf = func(format string, a ...any) {
 				fmt.Fprintf(c.App.ErrWriter, "%s %s\n", time.Now().UTC().Format(time.RFC3339), fmt.Sprintf(format, a...))
 			}
-			return serve(c.Context, c.App.Writer, c.String("listen"), o)
+			api := local.APIOptions{Hosts: c.StringSlice("allow-host")}
+			if api.Credentials, err = serveCredentials(c); err != nil {
+				return err
+			}
+			return serve(c.Context, c.App.Writer, c.String("listen"), o, api)
 		},
 	}
 }
 
-// serve runs the engine behind an HTTP server until ctx ends.
-func serve(ctx context.Context, w interface{ Write([]byte) (int, error) }, addr string, o local.Options) error {
+// serveCredentials are the keys serve accepts: those of --credentials-file,
+// else the one of the AWS credential chain serve itself runs with (the
+// same that acts on the data), which must resolve now.
+func serveCredentials(c *cli.Context) (local.Credentials, error) {
+	if f := c.String("credentials-file"); f != "" {
+		cr, err := local.ReadCredentialsFile(f)
+		if err != nil {
+			return nil, usagef("--credentials-file: %v", err)
+		}
+		fmt.Fprintf(c.App.ErrWriter, "s3batchkit serve: accepting requests signed with the keys of %s\n", f)
+		return cr, nil
+	}
+	cfg, err := objio.AWSConfig(c.Context)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Credentials == nil {
+		return nil, fmt.Errorf("serve accepts requests signed with its own AWS credentials, and the credential chain has none: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or give --credentials-file")
+	}
+	v, err := cfg.Credentials.Retrieve(c.Context)
+	if err != nil {
+		return nil, fmt.Errorf("serve accepts requests signed with its own AWS credentials, and the credential chain gives none (%v): set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, or give --credentials-file", err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "s3batchkit serve: accepting requests signed with its own AWS credentials (access key %s, from %s)\n", maskKeyID(v.AccessKeyID), v.Source)
+	return local.ProviderCredentials(cfg.Credentials), nil
+}
+
+// maskKeyID shows the last four characters of an access key id, as
+// `aws configure list` does.
+func maskKeyID(id string) string {
+	if len(id) <= 4 {
+		return strings.Repeat("*", len(id))
+	}
+	return strings.Repeat("*", len(id)-4) + id[len(id)-4:]
+}
+
+// serve runs the engine behind an HTTP server until ctx ends; api.Listen
+// is set from addr.
+func serve(ctx context.Context, w interface{ Write([]byte) (int, error) }, addr string, o local.Options, api local.APIOptions) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
@@ -170,7 +223,16 @@ func serve(ctx context.Context, w interface{ Write([]byte) (int, error) }, addr 
 		ln.Close()
 		return err
 	}
-	srv := &http.Server{Handler: e.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	api.Listen = addr
+	h, err := e.Handler(api)
+	if err != nil {
+		ln.Close()
+		e.Close()
+		return usagef("%v", err)
+	}
+	// A request is at most 1 MiB: a client that takes a minute to send
+	// one is not served.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(w, "s3batchkit serve: S3 Control endpoint http://%s (state %s)\n", ln.Addr(), o.StateDir)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -93,7 +93,17 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	srv := httptest.NewServer(e.Handler())
+	// As serve does by default: requests are signed with the credentials
+	// it runs with.
+	acfg, err := objio.AWSConfig(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := e.Handler(local.APIOptions{Credentials: local.ProviderCredentials(acfg.Credentials)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
 	defer srv.Close()
 
 	const acct = "123456789012"

@@ -3,8 +3,9 @@
 // endpoint or a local directory of buckets, with the same manifests in and
 // the same completion reports out as AWS.
 //
-// In: CreateJob, DescribeJob, ListJobs, UpdateJobStatus and
-// UpdateJobPriority over REST-XML, as the Go SDK sends them (Engine.Handler),
+// In: CreateJob, DescribeJob, ListJobs, UpdateJobStatus, UpdateJobPriority
+// and Get/Put/DeleteJobTagging over REST-XML, as the SDKs and the AWS CLI
+// send them (Engine.Handler),
 // or jobs created in process (Engine.CreateJob, RunPlan). Out: the tasks
 // done against Storage, and completion reports in the AWS layout
 // (<prefix>/job-<id>/manifest.json and results/<40 hex>.csv, formats.md §7).
@@ -26,8 +27,12 @@
 // if its result had not reached the disk when the process died (at most
 // one group; every operation here is idempotent).
 //
-// Requests are not authenticated: the engine reads the account from
-// X-Amz-Account-Id and accepts any SigV4 signature (or none) — it listens
-// on 127.0.0.1 for that reason. It is a rehearsal and test endpoint, not a
-// multi-tenant service.
+// The HTTP front (Engine.Handler) takes a request only when it names the
+// endpoint in its Host header, its body is at most APIOptions.MaxBodyBytes,
+// and it is signed with AWS Signature Version 4 by a key of
+// APIOptions.Credentials (by default, in serve, the credentials the
+// process runs with); otherwise it answers S3's 403 or 400 and changes
+// nothing. The account is the signed X-Amz-Account-Id header: any
+// accepted key may act in any account. It is a rehearsal and test
+// endpoint, not a multi-tenant service; it speaks plain HTTP.
 package local

@@ -23,6 +23,38 @@ var (
 	ErrIdempotency = errors.New("IdempotencyException")
 	// ErrInternal is returned when the engine cannot persist a change.
 	ErrInternal = errors.New("InternalServiceException")
+	// ErrTooManyTags is returned when a job would have more than
+	// MaxJobTags tags.
+	ErrTooManyTags = errors.New("TooManyTagsException")
+)
+
+// The refusals of the HTTP front (api.go, sigv4.go), with S3's codes: the
+// request was not acted on.
+var (
+	// ErrAccessDenied: no signature, a presigned URL, a header that
+	// should be signed and is not, or a Host this endpoint does not
+	// answer for.
+	ErrAccessDenied = errors.New("AccessDenied")
+	// ErrSignatureDoesNotMatch: the signature is not the one the secret
+	// of the access key gives for the request.
+	ErrSignatureDoesNotMatch = errors.New("SignatureDoesNotMatch")
+	// ErrInvalidAccessKeyID: the access key is not one the endpoint
+	// accepts.
+	ErrInvalidAccessKeyID = errors.New("InvalidAccessKeyId")
+	// ErrRequestTimeTooSkewed: the request's date is more than
+	// MaxClockSkew away from the endpoint's clock.
+	ErrRequestTimeTooSkewed = errors.New("RequestTimeTooSkewed")
+	// ErrAuthorizationHeaderMalformed: the Authorization header cannot be
+	// parsed, or names another algorithm, service or date.
+	ErrAuthorizationHeaderMalformed = errors.New("AuthorizationHeaderMalformed")
+	// ErrInvalidToken: the session token does not belong to the access
+	// key.
+	ErrInvalidToken = errors.New("InvalidToken")
+	// ErrContentSHA256Mismatch: x-amz-content-sha256 is not the SHA-256
+	// of the body, or the body is not signed.
+	ErrContentSHA256Mismatch = errors.New("XAmzContentSHA256Mismatch")
+	// ErrMaxMessageLengthExceeded: the request body is over the limit.
+	ErrMaxMessageLengthExceeded = errors.New("MaxMessageLengthExceeded")
 )
 
 // APIError is an error of the job API: its Code is the S3 Control error
@@ -47,10 +79,27 @@ func (e *APIError) Status() int {
 		return http.StatusConflict
 	case ErrInternal:
 		return http.StatusInternalServerError
+	case ErrAccessDenied, ErrSignatureDoesNotMatch, ErrInvalidAccessKeyID, ErrRequestTimeTooSkewed:
+		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
 }
 
 func apiErr(sentinel error, format string, a ...any) *APIError {
 	return &APIError{Err: sentinel, Message: fmt.Sprintf(format, a...)}
+}
+
+// CredentialsFileError is a credentials file that cannot be used. It names
+// the file and line, never a secret.
+type CredentialsFileError struct {
+	File   string
+	Line   int // 0: the file as a whole
+	Reason string
+}
+
+func (e *CredentialsFileError) Error() string {
+	if e.Line == 0 {
+		return fmt.Sprintf("credentials file %s: %s", e.File, e.Reason)
+	}
+	return fmt.Sprintf("credentials file %s:%d: %s", e.File, e.Line, e.Reason)
 }

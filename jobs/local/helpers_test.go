@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -86,13 +87,27 @@ func newTestEngine(t *testing.T, o Options) *Engine {
 	return e
 }
 
-// sdkClient is the real SDK's S3 Control client for the engine's handler.
+// The access key the tests sign requests to the engine's handler with.
+const testKeyID, testSecret = "AKIDLOCAL", "secret"
+
+// testHandler is the engine's HTTP front accepting testKeyID.
+func testHandler(t *testing.T, e *Engine) http.Handler {
+	t.Helper()
+	h, err := e.Handler(APIOptions{Credentials: StaticCredentials(Credential{AccessKeyID: testKeyID, SecretAccessKey: testSecret})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// sdkClient is the real SDK's S3 Control client for the engine's handler,
+// signing with testKeyID.
 func sdkClient(t *testing.T, e *Engine) *s3control.Client {
 	t.Helper()
-	srv := httptest.NewServer(e.Handler())
+	srv := httptest.NewServer(testHandler(t, e))
 	t.Cleanup(srv.Close)
 	prev := objio.CurrentConfig()
-	objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", ""), EndpointURL: prev.EndpointURL})
+	objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""), EndpointURL: prev.EndpointURL})
 	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: srv.URL, RetryMaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -212,6 +212,9 @@ func (e *Engine) validate(acct string, in *s3control.CreateJobInput) error {
 			return bad("Report.ReportScope must be AllTasks or FailedTasksOnly")
 		}
 	}
+	if err := validateTags(in.Tags); err != nil {
+		return err
+	}
 	if err := jobs.ValidateOperation(*in.Operation); err != nil {
 		return bad("Operation: %v", err)
 	}

@@ -65,7 +65,7 @@ func TestEngineChild(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Rename(filepath.Join(root, "addr.tmp"), filepath.Join(root, "addr"))
-	http.Serve(ln, e.Handler()) // until killed
+	http.Serve(ln, testHandler(t, e)) // until killed
 }
 
 // TestKillRestart kills (SIGKILL) the engine process mid-job and starts
