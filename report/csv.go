@@ -598,6 +598,7 @@ func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
 	httpCol, codeCol := 4, 5
 	order := p.order
 	if order == OrderUnknown {
+		// Column 5 decides unless it is not a status and column 6 is.
 		order = OrderPhysical
 		if _, ok := parseHTTP(val(4)); !ok {
 			if _, ok := parseHTTP(val(5)); ok {
@@ -667,8 +668,13 @@ func prefixLen(key []byte, depth int) int {
 	}
 }
 
-// parseHTTP parses a 3-digit HTTP status.
+// parseHTTP parses a 3-digit HTTP status, or "0": no HTTP answer (a
+// connection refused, reset or timed out before a status line), as an
+// engine may record a transport failure.
 func parseHTTP(v []byte) (int, bool) {
+	if len(v) == 1 && v[0] == '0' {
+		return 0, true
+	}
 	if len(v) != 3 {
 		return 0, false
 	}

@@ -198,7 +198,7 @@ func (m *Merger) Add(b *Batch) error {
 	for i := range b.offs {
 		o := &b.offs[i]
 		m.sketch.add(o.hash)
-		m.http[o.http]++ // parseHTTP accepts 100 to 999
+		m.http[o.http]++ // parseHTTP accepts 0 and 100 to 999
 		ps := m.prefix(o.phash, buf[o.off[0]:o.ends[0]], buf[o.off[1]:o.pend])
 		ps.tasks++
 		if !o.fail {
