@@ -214,6 +214,9 @@ func (m *Merger) Add(b *Batch) error {
 		code := buf[o.off[3]:o.ends[3]]
 		http := int(o.http)
 		cl := m.opt.Classes.Classify(http, code)
+		if writtenAbsentVersion(buf[o.off[2]:o.ends[2]]) {
+			cl = Permanent // no version has the id "\N" (DropAbsentVersion)
+		}
 		m.code(code, http, cl)
 		if cl == Success {
 			m.treated++
@@ -488,12 +491,15 @@ type ObjectSummary struct {
 	Untracked int64 `json:"untracked_failures,omitempty"`
 }
 
-// RerunSummary describes one rerun/<class> plan directory.
+// RerunSummary describes one rerun/<class> plan directory. Dropped counts
+// the objects of the class left out of it, by reason (DropAbsentVersion,
+// DropNotWritable).
 type RerunSummary struct {
-	Class   string `json:"class"`
-	Dir     string `json:"dir"`
-	Objects int64  `json:"objects"`
-	Shards  int    `json:"shards"`
+	Class   string           `json:"class"`
+	Dir     string           `json:"dir"`
+	Objects int64            `json:"objects"`
+	Shards  int              `json:"shards"`
+	Dropped map[string]int64 `json:"dropped,omitempty"`
 }
 
 // FileCounts counts result files.
@@ -589,7 +595,10 @@ func (m *Merger) summary() *Summary {
 	sort.Slice(s.ByRoute, func(a, b int) bool { return s.ByRoute[a].Route < s.ByRoute[b].Route })
 	s.ByPrefix.Depth = m.opt.PrefixDepth
 	for p, ps := range m.prefixes {
-		s.ByPrefix.Prefixes = append(s.ByPrefix.Prefixes, PrefixCount{Prefix: p, Tasks: ps.tasks, Failed: ps.failed})
+		// Prefixes are counted as the reports write keys (raw); show them
+		// decoded.
+		name := string(displayKey([]byte(p[:ps.bucketLen+1]), []byte(p[ps.bucketLen+1:])))
+		s.ByPrefix.Prefixes = append(s.ByPrefix.Prefixes, PrefixCount{Prefix: name, Tasks: ps.tasks, Failed: ps.failed})
 	}
 	sort.Slice(s.ByPrefix.Prefixes, func(a, b int) bool {
 		x, y := s.ByPrefix.Prefixes[a], s.ByPrefix.Prefixes[b]

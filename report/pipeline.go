@@ -283,7 +283,7 @@ func readStream(ctx context.Context, f *ResultFile, src io.Reader, ro ReaderOpti
 		}
 		b.offs = b.offs[:0]
 		b.Rows = b.Rows[:0]
-		b.Source, b.depth = f, p.depth
+		b.Source, b.depth, b.plus = f, p.depth, ro.PlusAsSpace
 		blk.refs.Add(1)
 		b.blk, b.buf = blk, blk.buf
 		return b

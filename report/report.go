@@ -234,7 +234,17 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 		rs = newRerunSorter(m.opt.SpillDir, m.opt.SortMemory, m.routes)
 		defer rs.s.close()
 	}
+	var drops [numClasses]map[string]int64
+	var scratch []byte
 	err := m.track.finish(&s.Objects, &counts, func(f *failure) error {
+		var reason string
+		if scratch, reason = appendLine(scratch[:0], f.bucket, f.key, f.version); reason != "" {
+			if drops[f.class] == nil {
+				drops[f.class] = map[string]int64{}
+			}
+			drops[f.class][reason]++
+			return nil
+		}
 		if rs == nil {
 			return nil
 		}
@@ -242,6 +252,12 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	})
 	if err != nil {
 		return err
+	}
+	for _, cl := range FailureClasses {
+		for reason, n := range drops[cl] {
+			counts[cl].kept -= n
+			s.Warnings = append(s.Warnings, dropWarning(cl, reason, n))
+		}
 	}
 	if o.NoRerun {
 		return nil
@@ -267,6 +283,9 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 				"superseded":      c.superseded,
 			}},
 		}
+		for reason, n := range drops[cl] {
+			plan.Counters.Dropped[reason] = n
+		}
 		next := func() (rerunRow, bool, error) {
 			if consumed {
 				// The previous row was valid until now.
@@ -286,9 +305,20 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 		if err != nil {
 			return err
 		}
-		s.Rerun = append(s.Rerun, RerunSummary{Class: cl.String(), Dir: dir, Objects: c.kept, Shards: len(p.Shards)})
+		s.Rerun = append(s.Rerun, RerunSummary{Class: cl.String(), Dir: dir, Objects: c.kept, Shards: len(p.Shards), Dropped: drops[cl]})
 	}
 	return nil
+}
+
+// dropWarning says why n failed objects of class cl are in no re-run plan.
+func dropWarning(cl Class, reason string, n int64) string {
+	switch reason {
+	case DropAbsentVersion:
+		return fmt.Sprintf("%d %s objects have the version id \\N written into their manifest (%%5CN): \\N is how S3 reports write a missing version id, never an id, so no task can find that version; they are classed permanent and left out of rerun/%s (fix the manifest they came from)", n, cl, cl)
+	case DropNotWritable:
+		return fmt.Sprintf("%d %s objects have a line end or a NUL byte in their bucket, key or version id as the report gives them: no manifest line can carry them, so they are left out of rerun/%s", n, cl, cl)
+	}
+	return fmt.Sprintf("%d %s objects left out of rerun/%s: %s", n, cl, cl, reason)
 }
 
 func md5Hex(b []byte) string {

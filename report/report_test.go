@@ -41,7 +41,7 @@ func readAllRows(t *testing.T, path string, opt ReaderOptions) ([]Row, *ResultRe
 
 func cloneRow(r Row) Row {
 	c := func(b []byte) []byte { return append([]byte{}, b...) }
-	r.Bucket, r.Key, r.VersionID, r.ErrorCode, r.Message = c(r.Bucket), c(r.Key), c(r.VersionID), c(r.ErrorCode), c(r.Message)
+	r.Bucket, r.Key, r.RawKey, r.VersionID, r.ErrorCode, r.Message = c(r.Bucket), c(r.Key), c(r.RawKey), c(r.VersionID), c(r.ErrorCode), c(r.Message)
 	return r
 }
 
