@@ -62,7 +62,7 @@ type Row struct {
 	// VersionID is the version id as written; empty when the job's
 	// manifest had no version ids (S3 then writes "\N", read as empty).
 	VersionID  []byte
-	Failed     bool   // TaskStatus is "failed" (else "succeeded")
+	Failed     bool // TaskStatus is "failed" (else "succeeded")
 	HTTPStatus int
 	ErrorCode  []byte
 	Message    []byte // unquoted ResultMessage
