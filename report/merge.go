@@ -124,6 +124,7 @@ type Merger struct {
 	msgPruned                 int64
 	sketch                    hll
 	track                     *tracker
+	acct                      *planAccount // report --plan; nil: the tracker follows failed objects
 	routes                    []string
 	routeIdx                  map[string]uint16
 	warnings                  []string
@@ -204,6 +205,12 @@ func (m *Merger) Add(b *Batch) error {
 		if !o.fail {
 			m.succeeded++
 			js.succeeded++
+			if m.acct != nil {
+				if err := m.acct.result(job, o, buf, outSucceeded); err != nil {
+					return err
+				}
+				continue
+			}
 			if !o.skip && m.track.mayHaveFailed(o.hash) {
 				if err := m.track.succeed(o.hash, seq); err != nil {
 					return err
@@ -221,6 +228,12 @@ func (m *Merger) Add(b *Batch) error {
 		if cl == Success {
 			m.treated++
 			js.treated++
+			if m.acct != nil {
+				if err := m.acct.result(job, o, buf, outSucceeded); err != nil {
+					return err
+				}
+				continue
+			}
 			if m.track.mayHaveFailed(o.hash) {
 				if err := m.track.succeed(o.hash, seq); err != nil {
 					return err
@@ -232,6 +245,12 @@ func (m *Merger) Add(b *Batch) error {
 		js.byClass[cl]++
 		ps.failed++
 		m.message(code, buf[o.off[4]:o.ends[4]], rowPos{job.Order, b.Source.index, o.line})
+		if m.acct != nil {
+			if err := m.acct.result(job, o, buf, byte(cl)); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := m.track.fail(o.hash, seq, cl, route, buf[o.off[0]:o.ends[0]], buf[o.off[1]:o.ends[1]], buf[o.off[2]:o.ends[2]]); err != nil {
 			return err
 		}
@@ -380,6 +399,13 @@ type Summary struct {
 	Files       FileCounts        `json:"files"`
 	Classes     map[string]string `json:"classes"`
 	Warnings    []string          `json:"warnings"`
+	// Plan accounts for every planned object (report --plan only).
+	Plan *PlanSummary `json:"plan,omitempty"`
+	// NotRun says, for reports read without their plan, that objects
+	// which never ran cannot be listed; EndedEarly lists the jobs whose
+	// reports show they failed at the failure threshold.
+	NotRun     string   `json:"not_run,omitempty"`
+	EndedEarly []string `json:"ended_early,omitempty"`
 }
 
 // TaskCounts counts tasks (report rows). Failed excludes failures whose

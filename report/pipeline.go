@@ -124,6 +124,7 @@ func mergeFiles(ctx context.Context, files []*ResultFile, m *Merger, o Options) 
 				continue
 			}
 			m.Warn("%v (%d rows read from the file before the error are counted)", it.err, it.rows)
+			it.file.Job.incomplete = true
 			m.FileDone(it.file, it.order, it.rows)
 		case it.done:
 			m.FileDone(it.file, it.order, it.rows)
