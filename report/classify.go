@@ -59,6 +59,16 @@ func ParseClass(s string) (Class, error) {
 // MarshalText writes the class name.
 func (c Class) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
+// UnmarshalText reads a class name, so that summary.json decodes.
+func (c *Class) UnmarshalText(b []byte) error {
+	cl, err := ParseClass(string(b))
+	if err != nil {
+		return err
+	}
+	*c = cl
+	return nil
+}
+
 // DefaultClasses is the built-in table, by error code; the sources of
 // each group are in docs/formats.md#failure-classes. An error code decides
 // first, whatever the HTTP status (AWS's advice: act on the S3 error code,
