@@ -57,6 +57,12 @@ const (
 	NotRunShardUnreadable  = "shard_unreadable"  // its shard could not be read (--keep-going)
 )
 
+// DefaultJoinMemory is the bytes of records report --plan's join holds in
+// memory before it spills a sorted run, when MergeOptions.SortMemory is
+// not set: the join holds every planned line once, so it gets more room
+// than the merger's other sorts.
+const DefaultJoinMemory = 32 << 20
+
 // NotRunClass names the re-run plan of the objects that never ran:
 // DIR2/rerun/not-run/.
 const NotRunClass = "not-run"
@@ -223,7 +229,11 @@ func openPlanAccount(ctx context.Context, o Options, spillDir string, warn func(
 			a.shards[e.shard].entries = append(a.shards[e.shard].entries, i)
 		}
 	}
-	a.join = newRecordSort(spillDir, o.Merge.SortMemory, cmpJoin)
+	mem := o.Merge.SortMemory
+	if mem <= 0 {
+		mem = DefaultJoinMemory
+	}
+	a.join = newRecordSort(spillDir, mem, cmpJoin)
 	return a, nil
 }
 

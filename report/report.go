@@ -53,6 +53,9 @@ type Options struct {
 	// jobs.json recorded; report --plan only. The caller refreshes it
 	// (DescribeJob); the library takes statuses as given.
 	Statuses map[string]string
+	// Notes are warnings the caller adds to the summary, such as why job
+	// statuses could not be refreshed.
+	Notes []string
 	// MaxShardObjects bounds the objects of a re-run shard; zero means
 	// DefaultMaxShardObjects.
 	MaxShardObjects int64
@@ -89,7 +92,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, err
 		}
 	}
-	var warnings []string
+	warnings := append([]string(nil), o.Notes...)
 	warn := func(format string, a ...any) { warnings = append(warnings, fmt.Sprintf(format, a...)) }
 	skip := func(err error) error {
 		if o.KeepGoing && ctx.Err() == nil {
