@@ -7,6 +7,8 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -345,6 +347,16 @@ func FuzzFieldRoundTrip(f *testing.F) {
 func FuzzReader(f *testing.F) {
 	for _, s := range []string{"b,k\n", "b,k,v\r\nb,\"k,\"\"q\",null", "\n\n", "b,\"k", "b,k\x00", "x,b,k%2B\n", "b,k,v,x\n"} {
 		f.Add([]byte(s), uint8(0))
+	}
+	// The shards of the plan golden tests.
+	matches, _ := filepath.Glob("../cmd/s3batchkit/testdata/plan/*/want.txt")
+	for _, m := range matches {
+		raw, _ := os.ReadFile(m)
+		for _, sec := range strings.Split(string(raw), "\n== ")[1:] {
+			if name, body, ok := strings.Cut(sec, "\n"); ok && strings.HasPrefix(name, "out/shards/") {
+				f.Add([]byte(body), uint8(strings.Count(strings.SplitN(body, "\n", 2)[0], ",")-1))
+			}
+		}
 	}
 	layouts := [][]string{{"Bucket", "Key"}, {"Bucket", "Key", "VersionId"}, {"Ignore", "Bucket", "Key"}, {"Key", "Ignore", "VersionId", "Bucket"}}
 	f.Fuzz(func(t *testing.T, data []byte, layout uint8) {
