@@ -1,14 +1,17 @@
 package manifest
 
 import (
-	"errors"
 	"fmt"
 	"unicode/utf8"
 )
 
-// ErrBadRow is returned (wrapped in a *RowError) for a manifest line that
-// does not parse.
-var ErrBadRow = errors.New("malformed manifest row")
+// The manifest field codec: how bucket names, keys and version ids are
+// written into a S3BatchOperations_CSV_20180820 manifest (AppendRow,
+// AppendEncoded, AppendVersionID) and read back (AppendDecoded, Reader,
+// ParseRow). Writer and reader are one pair: for every value v,
+// AppendDecoded(AppendEncoded(v)) and AppendDecoded(AppendVersionID(v))
+// give v back (FuzzFieldRoundTrip). See docs/formats.md#manifest-fields
+// for why keys and version ids are written differently.
 
 // keepByte[c] is true for bytes written literally: RFC 3986 unreserved
 // characters and '/'. Everything else — space, '+', '%', ',', quotes,
@@ -91,6 +94,34 @@ func keptPrefixGeneric(s []byte) int {
 	return i
 }
 
+// keepVersionByte[c] is true for the bytes AppendVersionID writes
+// literally: those keepByte keeps, and '+' and '='. A version id made of
+// them (every id S3 mints: letters, digits, '.', '_', and in AWS's
+// documented example '+', '/' and '=') reads the same whether Batch
+// Operations percent-decodes the VersionId column or takes it literally,
+// which no source settles (docs/formats.md#version-ids, UNCONFIRMED).
+// Only a form-decoder would misread '+', and nothing suggests one reads
+// version ids.
+var keepVersionByte = func() (t [256]bool) {
+	t = keepByte
+	t['+'], t['='] = true, true
+	return
+}()
+
+// AppendVersionID appends a version id as manifests carry it: bytes of
+// keepVersionByte as they are, every other byte (which no S3-minted id
+// holds) as %XX. It never allocates when dst has room.
+func AppendVersionID(dst, v []byte) []byte {
+	for _, c := range v {
+		if keepVersionByte[c] {
+			dst = append(dst, c)
+		} else {
+			dst = append(dst, '%', upperHex[c>>4], upperHex[c&15])
+		}
+	}
+	return dst
+}
+
 // AppendRow appends one manifest line: bucket, encoded key and, when
 // withVersion is set, the version id ("null" when versionID is empty, as
 // Batch Operations requires for null-version objects), then "\n".
@@ -103,13 +134,47 @@ func AppendRow(dst, bucket, key, versionID []byte, withVersion bool) []byte {
 		if len(versionID) == 0 {
 			dst = append(dst, "null"...)
 		} else {
-			dst = AppendEncoded(dst, versionID)
+			dst = AppendVersionID(dst, versionID)
 		}
 	}
 	return append(dst, '\n')
 }
 
-// Row is one parsed manifest line.
+// AppendDecoded appends the value of one manifest field (as read, quotes
+// already removed) to dst: every %XX becomes its byte; '+' stays '+'. It
+// is the inverse of AppendEncoded and AppendVersionID. The error, if any,
+// is ErrBadEscape (wrapped, with the byte offset); dst is then returned
+// as it was. It does not check UTF-8 (see DecodeField).
+func AppendDecoded(dst, f []byte) ([]byte, error) {
+	out, at, ok := appendDecoded(dst, f)
+	if !ok {
+		return dst, fmt.Errorf("%w: %q at byte %d", ErrBadEscape, f[at:min(at+3, len(f))], at)
+	}
+	return out, nil
+}
+
+// DecodeField is AppendDecoded into a new slice, with the result checked
+// to be UTF-8 (ErrBadUTF8): S3 keys and version ids are UTF-8.
+func DecodeField(f []byte) ([]byte, error) {
+	out, err := AppendDecoded(make([]byte, 0, len(f)), f)
+	if err != nil {
+		return nil, err
+	}
+	if !utf8.Valid(out) {
+		return nil, ErrBadUTF8
+	}
+	return out, nil
+}
+
+// AbsentVersion is how completion reports written by S3 spell a version
+// id that the manifest did not give (formats.md §10): "\N". It is never a
+// version id, and must never be written into a manifest.
+const AbsentVersion = `\N`
+
+// IsAbsentVersion tells whether a decoded version id is AbsentVersion.
+func IsAbsentVersion(v []byte) bool { return string(v) == AbsentVersion }
+
+// Row is one parsed manifest line, decoded.
 type Row struct {
 	Bucket     string
 	Key        string
@@ -117,87 +182,25 @@ type Row struct {
 	HasVersion bool
 }
 
-// RowError names a manifest line that does not parse.
-type RowError struct {
-	File string
-	Line int64
-	Msg  string
-}
-
-func (e *RowError) Error() string {
-	return fmt.Sprintf("%s:%d: %v: %s", e.File, e.Line, ErrBadRow, e.Msg)
-}
-
-func (e *RowError) Unwrap() error { return ErrBadRow }
-
-// ParseRow parses one manifest line (without its newline): two or three
-// comma-separated fields, each percent-decoded ('+' stays '+'). Quoted
-// fields are accepted for lines written by other tools.
+// ParseRow parses one manifest line (without its line end) laid out as
+// Bucket,Key or Bucket,Key,VersionId (the field count decides), with the
+// rules of Reader: RFC 4180 quoting on one line, fields percent-decoded
+// ('+' stays '+'), UTF-8, no NUL, no empty bucket or key. Errors are
+// *RowError with line 0.
 func ParseRow(line []byte) (Row, error) {
-	var fields [3][]byte
-	n := 0
-	for start, i := 0, 0; ; i++ {
-		if i == len(line) || line[i] == ',' {
-			if n == 3 {
-				return Row{}, fmt.Errorf("more than 3 fields")
-			}
-			fields[n] = line[start:i]
-			n++
-			start = i + 1
-			if i == len(line) {
-				break
-			}
-		}
+	var p lineParser
+	n, err := p.split(line, DefaultFields(true))
+	if err != nil {
+		return Row{}, err
 	}
-	if n < 2 {
-		return Row{}, fmt.Errorf("expected bucket,key[,version_id], got %d field", n)
+	if n < 2 || n > 3 {
+		return Row{}, &RowError{Err: ErrFieldCount, Value: fmt.Sprintf("%d fields", n), Msg: "bucket,key[,version_id]"}
 	}
-	var r Row
-	var err error
-	if r.Bucket, err = decodeField(fields[0]); err != nil {
-		return Row{}, fmt.Errorf("bucket: %w", err)
+	f := DefaultFields(n == 3)
+	if err := p.decode(f); err != nil {
+		return Row{}, err
 	}
-	if r.Key, err = decodeField(fields[1]); err != nil {
-		return Row{}, fmt.Errorf("key: %w", err)
-	}
-	if r.Bucket == "" || r.Key == "" {
-		return Row{}, fmt.Errorf("empty bucket or key")
-	}
-	if n == 3 {
-		r.HasVersion = true
-		if r.VersionID, err = decodeField(fields[2]); err != nil {
-			return Row{}, fmt.Errorf("version id: %w", err)
-		}
-	}
-	return r, nil
-}
-
-func decodeField(f []byte) (string, error) {
-	if len(f) >= 2 && f[0] == '"' && f[len(f)-1] == '"' {
-		f = f[1 : len(f)-1]
-	}
-	out := make([]byte, 0, len(f))
-	for i := 0; i < len(f); i++ {
-		c := f[i]
-		if c != '%' {
-			out = append(out, c)
-			continue
-		}
-		if i+2 >= len(f) {
-			return "", fmt.Errorf("truncated %%-escape at byte %d", i)
-		}
-		h, ok1 := unhex(f[i+1])
-		l, ok2 := unhex(f[i+2])
-		if !ok1 || !ok2 {
-			return "", fmt.Errorf("bad %%-escape %q at byte %d", f[i:i+3], i)
-		}
-		out = append(out, h<<4|l)
-		i += 2
-	}
-	if !utf8.Valid(out) {
-		return "", fmt.Errorf("not valid UTF-8")
-	}
-	return string(out), nil
+	return p.row(f), nil
 }
 
 func unhex(c byte) (byte, bool) {

@@ -132,6 +132,27 @@ func (w *ShardWriter) Add(bucket, key, versionID []byte, size int64) error {
 	return w.err
 }
 
+// AddLine appends one manifest line copied as it is (line without its
+// line end; "\n" is added), for re-run plans, whose lines must be the
+// bytes the plan wrote. key is the line's decoded key (FirstKey,
+// LastKey). The line must be of the shard's layout (VersionIDs).
+func (w *ShardWriter) AddLine(line, key []byte) error {
+	if w.err != nil {
+		return w.err
+	}
+	if w.info.Objects == 0 {
+		w.info.FirstKey = string(key)
+	}
+	w.buf = append(append(w.buf, line...), '\n')
+	w.info.ManifestBytes += int64(len(line) + 1)
+	w.info.Objects++
+	if len(w.buf) >= flushBytes {
+		w.flush()
+	}
+	w.lastKey(key)
+	return w.err
+}
+
 // lastKey remembers the last key without allocating per row: the key is
 // kept in a reusable buffer and turned into a string at Close.
 func (w *ShardWriter) lastKey(key []byte) {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -58,49 +59,124 @@ func ParseClass(s string) (Class, error) {
 // MarshalText writes the class name.
 func (c Class) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
-// DefaultClasses is the built-in table, by error code (formats.md §7.4).
-// An error code decides first; a failure whose code is not in the table
-// is classed by its HTTP status (DefaultStatusClasses); otherwise it is
-// Unknown.
+// UnmarshalText reads a class name, so that summary.json decodes.
+func (c *Class) UnmarshalText(b []byte) error {
+	cl, err := ParseClass(string(b))
+	if err != nil {
+		return err
+	}
+	*c = cl
+	return nil
+}
+
+// DefaultClasses is the built-in table, by error code; the sources of
+// each group are in docs/formats.md#failure-classes. An error code decides
+// first, whatever the HTTP status (AWS's advice: act on the S3 error code,
+// not on the status; a real replication row reads
+// "failed,500,SrcObjectNotFound,..." and is permanent). A failure whose
+// code is not in the table is classed by its HTTP status
+// (DefaultStatusClasses); a failed task with a 2xx status and no code of
+// its own is a response cut short, retryable; otherwise Unknown.
 var DefaultClasses = map[string]Class{
-	// Transient: back off and run again.
-	"SlowDown":                 Retryable, // 503
-	"ServiceUnavailable":       Retryable, // 503
-	"InternalError":            Retryable, // 500
-	"InternalFailure":          Retryable,
-	"RequestTimeout":           Retryable, // 400, retried by the SDKs
-	"Throttling":               Retryable,
-	"ThrottlingException":      Retryable,
-	"ThrottledException":       Retryable,
-	"TooManyRequests":          Retryable,
-	"TooManyRequestsException": Retryable, // Lambda throttled
-	"RequestLimitExceeded":     Retryable,
-	"OperationAborted":         Retryable, // 409, a conflicting operation in progress
-	"ServiceException":         Retryable, // Lambda service error
-	"TemporaryFailure":         Retryable, // Lambda resultCode after the final redrive
-	// Permanent: fix something first.
+	// S3 errors to retry (S3 error best practices: retry InternalError,
+	// back off on SlowDown; the S3 error code list).
+	"InternalError":      Retryable, // 500
+	"ServiceUnavailable": Retryable, // 503
+	"SlowDown":           Retryable, // 503
+	"RequestTimeout":     Retryable, // 400, the socket was idle too long
+	"OperationAborted":   Retryable, // 409, a conflicting operation is in progress: try again
+	// The AWS SDKs' retryable and throttling codes (Go SDK v2,
+	// aws/retry/standard.go); RequestTimeTooSkewed is retried after the
+	// clock-skew correction (aws/retry/middleware.go).
+	"RequestTimeoutException":                Retryable,
+	"Throttling":                             Retryable,
+	"ThrottlingException":                    Retryable,
+	"ThrottledException":                     Retryable,
+	"RequestThrottledException":              Retryable,
+	"TooManyRequestsException":               Retryable, // also Lambda throttled
+	"ProvisionedThroughputExceededException": Retryable,
+	"TransactionInProgressException":         Retryable,
+	"RequestLimitExceeded":                   Retryable,
+	"BandwidthLimitExceeded":                 Retryable,
+	"LimitExceededException":                 Retryable,
+	"RequestThrottled":                       Retryable,
+	"PriorRequestNotComplete":                Retryable,
+	"EC2ThrottledException":                  Retryable,
+	"RequestTimeTooSkewed":                   Retryable,
+	"InternalFailure":                        Retryable,
+	"ServiceException":                       Retryable, // Lambda service error
+	// Lambda result codes (Batch Operations' Lambda contract).
+	"TemporaryFailure": Retryable, // after the final redrive
+	"PermanentFailure": Permanent,
+	// S3 errors that repeat until something is fixed (the S3 error code
+	// list; Batch Operations troubleshooting).
 	"AccessDenied":               Permanent, // 403
-	"AllAccessDisabled":          Permanent,
-	"NoSuchKey":                  Permanent, // 404, gone since the inventory
+	"AllAccessDisabled":          Permanent, // 403
+	"AccountProblem":             Permanent, // 403
+	"InvalidAccessKeyId":         Permanent, // 403
+	"SignatureDoesNotMatch":      Permanent, // 403
+	"InvalidObjectState":         Permanent, // 403: archived, not restored
+	"ObjectNotInActiveTierError": Permanent, // 403
+	"InvalidPayer":               Permanent, // 403
+	"NoSuchBucket":               Permanent, // 404
+	"NoSuchKey":                  Permanent, // 404: gone since the inventory
 	"NoSuchVersion":              Permanent, // 404
-	"NoSuchBucket":               Permanent,
+	"MethodNotAllowed":           Permanent, // 405
+	"PreconditionFailed":         Permanent, // 412
 	"InvalidRequest":             Permanent, // 400: missing VersionId, copy source over 5 GB
-	"InvalidArgument":            Permanent,
-	"EntityTooLarge":             Permanent,
-	"InvalidObjectState":         Permanent, // 403: archived, not restorable
-	"ObjectNotInActiveTierError": Permanent,
-	"InvalidStorageClass":        Permanent,
-	"MethodNotAllowed":           Permanent,
-	"PermanentFailure":           Permanent, // Lambda resultCode
+	"InvalidArgument":            Permanent, // 400
+	"InvalidBucketName":          Permanent, // 400
+	"InvalidStorageClass":        Permanent, // 400
+	"InvalidTag":                 Permanent, // 400
+	"EntityTooLarge":             Permanent, // 400
+	"KeyTooLongError":            Permanent, // 400
+	"MetadataTooLarge":           Permanent, // 400
+	"MalformedXML":               Permanent, // 400
+	"NotImplemented":             Permanent, // 501: the header or operation is not implemented
+	// S3 Replication failure reasons, as Batch Replication completion
+	// reports give them (replication failure reasons); every one names a
+	// permission, configuration, key or object to fix.
+	"AssumeRoleNotPermitted":             Permanent,
+	"DstBucketInvalidRegion":             Permanent,
+	"DstBucketNotFound":                  Permanent,
+	"DstBucketObjectLockConfigMissing":   Permanent,
+	"DstBucketUnversioned":               Permanent,
+	"DstDelObjNotPermitted":              Permanent,
+	"DstKmsKeyInvalidState":              Permanent,
+	"DstKmsKeyNotFound":                  Permanent,
+	"DstMultipartCompleteNotPermitted":   Permanent,
+	"DstMultipartInitNotPermitted":       Permanent,
+	"DstMultipartPartUploadNotPermitted": Permanent,
+	"DstObjectHardDeleted":               Permanent,
+	"DstPutAclNotPermitted":              Permanent,
+	"DstPutLegalHoldNotPermitted":        Permanent,
+	"DstPutObjectNotPermitted":           Permanent,
+	"DstPutTaggingNotPermitted":          Permanent,
+	"DstVersionNotFound":                 Permanent,
+	"InitiateReplicationNotPermitted":    Permanent,
+	"SrcBucketInvalidRegion":             Permanent,
+	"SrcBucketNotFound":                  Permanent,
+	"SrcBucketReplicationConfigMissing":  Permanent,
+	"SrcGetAclNotPermitted":              Permanent,
+	"SrcGetObjectNotPermitted":           Permanent,
+	"SrcGetTaggingNotPermitted":          Permanent,
+	"SrcHeadObjectNotPermitted":          Permanent,
+	"SrcKmsKeyInvalidState":              Permanent,
+	"SrcObjectNotEligible":               Permanent,
+	"SrcVersionNotFound":                 Permanent,
+	"SrcObjectNotFound":                  Permanent, // seen in a real report (HTTP 500), not in the documented list
 	// Done after all.
 	"RestoreAlreadyInProgress": Success, // 409 on a restore: the restore is running
 }
 
 // DefaultStatusClasses classes failures by HTTP status when their error
-// code is empty or not in the code table.
+// code is empty or not in the code table. Status 0 means no HTTP answer
+// came (a connection refused, reset or timed out): retryable, as the SDKs
+// retry it.
 var DefaultStatusClasses = map[int]Class{
+	0:   Retryable,
 	429: Retryable, 500: Retryable, 502: Retryable, 503: Retryable, 504: Retryable,
-	403: Permanent, 404: Permanent, 405: Permanent,
+	403: Permanent, 404: Permanent, 405: Permanent, 501: Permanent,
 }
 
 // Classifier maps a failure's error code and HTTP status to a Class. The
@@ -143,7 +219,21 @@ func (c *Classifier) Classify(httpStatus int, code []byte) Class {
 	if cl, ok := c.status[httpStatus]; ok {
 		return cl
 	}
+	if cutShort(httpStatus, code) {
+		return Retryable
+	}
 	return Unknown
+}
+
+// cutShort tells whether a failed task's status and code say that its
+// response broke off after a 2xx status line: no code, or the status's
+// reason phrase as code (the local engine once recorded a copy whose body
+// was cut by a connection reset as "failed,200,OK,...").
+func cutShort(httpStatus int, code []byte) bool {
+	if httpStatus < 200 || httpStatus > 299 {
+		return false
+	}
+	return len(code) == 0 || string(code) == http.StatusText(httpStatus)
 }
 
 // Rules returns the table as "name → class", sorted, for the summary.

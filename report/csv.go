@@ -54,10 +54,15 @@ func (o ColumnOrder) String() string {
 // Row is one task result. Its byte slices point into the Batch that holds
 // it and stay valid until that Batch is filled again.
 type Row struct {
-	Bucket     []byte
-	Key        []byte // percent-decoded: the real key bytes
-	VersionID  []byte // empty when the job's manifest had no version ids
-	Failed     bool   // TaskStatus is "failed" (else "succeeded")
+	Bucket []byte
+	Key    []byte // percent-decoded: the real key bytes
+	// RawKey is the key as the report (and so the manifest) wrote it:
+	// what identifies the task's manifest line.
+	RawKey []byte
+	// VersionID is the version id as written; empty when the job's
+	// manifest had no version ids (S3 then writes "\N", read as empty).
+	VersionID  []byte
+	Failed     bool // TaskStatus is "failed" (else "succeeded")
 	HTTPStatus int
 	ErrorCode  []byte
 	Message    []byte // unquoted ResultMessage
@@ -68,7 +73,7 @@ type Row struct {
 // what the merger needs of it, computed by the reader (in parallel with
 // other readers) rather than by the merger.
 type rowOff struct {
-	off   [5]int32 // start of Bucket, Key, VersionId, ErrorCode, ResultMessage
+	off   [5]int32 // start of Bucket, Key (raw), VersionId, ErrorCode, ResultMessage
 	ends  [5]int32 // their ends
 	pend  int32    // end of the key's prefix (see Merger.prefix)
 	http  int32
@@ -92,8 +97,10 @@ type Batch struct {
 
 	buf   []byte
 	offs  []rowOff
+	keys  []byte // the decoded keys of Rows (fix)
 	depth int    // PrefixDepth the rows' pend and phash were computed for
 	blk   *block // the pooled block buf belongs to, if any
+	plus  bool   // keys are form-decoded ('+' is a space) in Rows
 }
 
 // Len returns the number of rows in the batch.
@@ -176,6 +183,7 @@ func (r *ResultReader) Lines() int64 { return r.p.line - 1 }
 func (r *ResultReader) ReadBatch(b *Batch) error {
 	b.Reset()
 	b.depth = r.p.depth
+	b.plus = r.p.opt.PlusAsSpace
 	if r.err != nil {
 		return r.err
 	}
@@ -226,18 +234,32 @@ func (r *ResultReader) ReadBatch(b *Batch) error {
 	return nil
 }
 
-// fix fills b.Rows from the parsed bounds.
+// fix fills b.Rows from the parsed bounds, decoding the keys.
 func (b *Batch) fix() {
 	if cap(b.Rows) < len(b.offs) {
 		b.Rows = make([]Row, len(b.offs))
 	}
 	b.Rows = b.Rows[:len(b.offs)]
 	buf := b.buf
+	size := 0
+	for i := range b.offs {
+		size += int(b.offs[i].ends[1] - b.offs[i].off[1])
+	}
+	if cap(b.keys) < size {
+		b.keys = make([]byte, 0, size) // never grows: Rows point into it
+	}
+	b.keys = b.keys[:0]
 	for i := range b.offs {
 		o := &b.offs[i]
+		raw := buf[o.off[1]:o.ends[1]:o.ends[1]]
+		k := len(b.keys)
+		b.keys = append(b.keys, raw...)
+		n, _ := decodeInPlace(b.keys[k:], b.plus) // the parser checked it
+		b.keys = b.keys[:k+n]
 		b.Rows[i] = Row{
 			Bucket:     buf[o.off[0]:o.ends[0]:o.ends[0]],
-			Key:        buf[o.off[1]:o.ends[1]:o.ends[1]],
+			Key:        b.keys[k : k+n : k+n],
+			RawKey:     raw,
 			VersionID:  buf[o.off[2]:o.ends[2]:o.ends[2]],
 			ErrorCode:  buf[o.off[3]:o.ends[3]:o.ends[3]],
 			Message:    buf[o.off[4]:o.ends[4]:o.ends[4]],
@@ -305,6 +327,7 @@ type rowParser struct {
 
 	bucket     []byte // the last row's bucket
 	bucketHash uint64 // and its bucketHash
+	kbuf       []byte // a key being decoded to be checked
 }
 
 // field is a field's bounds in the buffer; esc marks a quoted field
@@ -598,6 +621,7 @@ func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
 	httpCol, codeCol := 4, 5
 	order := p.order
 	if order == OrderUnknown {
+		// Column 5 decides unless it is not a status and column 6 is.
 		order = OrderPhysical
 		if _, ok := parseHTTP(val(4)); !ok {
 			if _, ok := parseHTTP(val(5)); ok {
@@ -618,24 +642,35 @@ func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
 	}
 	p.order = order
 	o.http = int32(code)
-	// Key: decode in place (decoding only shrinks).
+	// The key stays as written (it identifies the manifest line); it
+	// must decode to UTF-8, as S3 keys are.
 	ks, ke := f[1].s, f[1].e
 	if ks == ke {
 		return bad(1, "Key", "a non-empty key", ErrBadValue)
 	}
-	n, derr := decodeInPlace(buf[ks:ke], p.opt.PlusAsSpace)
-	if derr != nil {
-		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: derr.Error(), Err: ErrBadEscape}
-	}
-	key := buf[ks : ks+int32(n)]
-	if !utf8.Valid(key) {
-		// S3 keys are UTF-8; a re-run manifest could not carry this one.
+	key := buf[ks:ke]
+	if bytes.IndexByte(key, '%') >= 0 || p.opt.PlusAsSpace && bytes.IndexByte(key, '+') >= 0 {
+		p.kbuf = append(p.kbuf[:0], key...)
+		n, derr := decodeInPlace(p.kbuf, p.opt.PlusAsSpace)
+		if derr != nil {
+			return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: derr.Error(), Err: ErrBadEscape}
+		}
+		if !utf8.Valid(p.kbuf[:n]) {
+			// S3 keys are UTF-8; a re-run manifest could not carry this one.
+			return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
+		}
+	} else if !utf8.Valid(key) {
 		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
+	}
+	// S3 writes "\N" for the version id of a manifest without one.
+	vs, ve := f[2].s, f[2].e
+	if ve-vs == 2 && buf[vs] == '\\' && buf[vs+1] == 'N' {
+		ve = vs
 	}
 	cf := &f[codeCol&7]
 	o.off[0], o.ends[0] = f[0].s, f[0].e
-	o.off[1], o.ends[1] = ks, ks+int32(n)
-	o.off[2], o.ends[2] = f[2].s, f[2].e
+	o.off[1], o.ends[1] = ks, ke
+	o.off[2], o.ends[2] = vs, ve
 	o.off[3], o.ends[3] = cf.s, cf.e
 	o.off[4], o.ends[4] = f[6].s, f[6].e
 	// Rows of a file mostly share their bucket: hash it once.
@@ -644,7 +679,7 @@ func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
 		p.bucket = append(p.bucket[:0], bucket...)
 		p.bucketHash = bucketHash(bucket)
 	}
-	o.hash = objectHashFrom(p.bucketHash, key, val(2))
+	o.hash = objectHashFrom(p.bucketHash, key, buf[vs:ve])
 	pl := prefixLen(key, p.depth)
 	o.pend = ks + int32(pl)
 	o.phash = prefixHashFrom(p.bucketHash, key[:pl])
@@ -667,8 +702,13 @@ func prefixLen(key []byte, depth int) int {
 	}
 }
 
-// parseHTTP parses a 3-digit HTTP status.
+// parseHTTP parses a 3-digit HTTP status, or "0": no HTTP answer (a
+// connection refused, reset or timed out before a status line), as an
+// engine may record a transport failure.
 func parseHTTP(v []byte) (int, bool) {
+	if len(v) == 1 && v[0] == '0' {
+		return 0, true
+	}
 	if len(v) != 3 {
 		return 0, false
 	}

@@ -11,9 +11,18 @@
 // Out: DIR/summary.json (tasks by status, error code, HTTP status, job,
 // route, key prefix, class; the most common normalised messages; objects
 // seen in several jobs counted once with their latest outcome), an
-// optional self-contained HTML page, and DIR/rerun/<class>/, each a plan
-// directory (shards/<route>/<n>.csv + plan.json) that submit can take as it
-// takes the output of plan.
+// optional self-contained HTML page, and DIR/rerun/<class>/ and
+// DIR/rerun/not-run/, each a plan directory (shards/<route>/<n>.csv +
+// plan.json) that submit can take as it takes the output of plan.
+//
+// With a plan (Options.Plan), every planned object gets exactly one
+// outcome — succeeded, failed by class, or not run — from the plan's
+// shards, its jobs.json and each job's report (account.go; the rules are
+// in docs/formats.md#completion-reports), and summary.json's plan section
+// shows planned = succeeded + failed + not run per shard and in total.
+// Re-run lines are always the bytes the manifests wrote, never decoded
+// values encoded again: with a plan the planned lines are copied, without
+// one the report's raw fields.
 //
 // Result rows are parsed by position in the observed physical order
 // Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode,

@@ -86,3 +86,17 @@ func shorten(v []byte) string {
 	}
 	return string(v)
 }
+
+// Errors of report --plan, each inside a *DataError that names the job
+// and the shard.
+var (
+	// ErrShardChanged: a shard's bytes no longer have the MD5 (or the
+	// line count) plan.json gives: it changed since it was planned, and
+	// its lines may not be what its job ran.
+	ErrShardChanged = errors.New("shard changed since it was planned")
+	// ErrShardMissing: a shard plan.json lists cannot be read.
+	ErrShardMissing = errors.New("shard missing")
+	// ErrShardLine: a line of a shard that does not parse as a manifest
+	// line (see manifest.Reader).
+	ErrShardLine = errors.New("bad shard line")
+)

@@ -39,6 +39,7 @@ type legacyRowOff struct {
 	fail bool
 	http int
 	line int64
+	raw  []byte // the key before decoding
 }
 
 // legacyReader streams the rows of one result CSV file. It parses RFC 4180
@@ -129,6 +130,7 @@ func (r *legacyReader) fix(b *legacyBatch) {
 		b.Rows[i] = Row{
 			Bucket:     buf[o.off[0]:o.ends[0]:o.ends[0]],
 			Key:        buf[o.off[1]:o.ends[1]:o.ends[1]],
+			RawKey:     o.raw,
 			VersionID:  buf[o.off[2]:o.ends[2]:o.ends[2]],
 			ErrorCode:  buf[o.off[3]:o.ends[3]:o.ends[3]],
 			Message:    buf[o.off[4]:o.ends[4]:o.ends[4]],
@@ -395,16 +397,20 @@ func (r *legacyReader) emit(b *legacyBatch, nf, next int, nl int64) error {
 	if ks == ke {
 		return bad(1, "Key", "a non-empty key", ErrBadValue)
 	}
+	o.raw = append([]byte(nil), b.buf[ks:ke]...)
 	n, derr := legacyDecode(b.buf[ks:ke], r.opt.PlusAsSpace)
 	if derr != nil {
-		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: derr.Error(), Err: ErrBadEscape}
+		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(o.raw), Expected: derr.Error(), Err: ErrBadEscape}
 	}
 	if !utf8.Valid(b.buf[ks : ks+int32(n)]) {
 		// S3 keys are UTF-8; a re-run manifest could not carry this one.
-		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
+		return &DataError{Job: r.opt.Job, File: r.name, Line: line, Field: "Key", Value: shorten(o.raw), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
 	}
 	o.off = [5]int32{f[0][0], ks, f[2][0], f[codeCol][0], f[6][0]}
 	o.ends = [5]int32{f[0][1], ks + int32(n), f[2][1], f[codeCol][1], f[6][1]}
+	if string(val(2)) == `\N` { // S3's spelling of no version id
+		o.ends[2] = o.off[2]
+	}
 	b.offs = append(b.offs, o)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
@@ -95,6 +96,13 @@ type Job struct {
 	// else by ReportCreationDate, then id. The latest outcome of an
 	// object is its outcome in the job of highest Order.
 	Order int
+
+	// entry is the job's index among the plan's jobs.json entries
+	// (report --plan), or -1 for a job the plan does not list.
+	entry int
+	// incomplete: a result file of the job could not be read whole
+	// (Options.KeepGoing), so a task absent from its report may have run.
+	incomplete bool
 }
 
 // ResultFile is one result CSV of a job.
@@ -124,7 +132,7 @@ func openJob(ctx context.Context, manifestLoc, id string) (*Job, error) {
 		}
 		return nil, err
 	}
-	j := &Job{ID: id, Manifest: manifestLoc, Report: m, ManifestMD5: md5Hex(raw)}
+	j := &Job{ID: id, Manifest: manifestLoc, Report: m, ManifestMD5: md5Hex(raw), entry: -1}
 	for i, r := range m.Results {
 		loc, err := resolveResultFile(ctx, manifestLoc, r)
 		if err != nil {
@@ -220,7 +228,9 @@ func findS3Manifests(ctx context.Context, prefix string) ([]string, []string, er
 	}
 	var locs, ids []string
 	for _, o := range infos {
-		rel := strings.TrimPrefix(o.Name, base)
+		// A report prefix given with a final '/' puts "//" in the keys
+		// S3 writes (formats.md §10).
+		rel := strings.TrimLeft(strings.TrimPrefix(o.Name, base), "/")
 		dir, file, ok := strings.Cut(rel, "/")
 		if !ok || file != "manifest.json" || !strings.HasPrefix(dir, "job-") {
 			continue
@@ -246,8 +256,18 @@ func jobIDFromDir(dir string) string {
 func sortJobs(jobs []*Job) {
 	sort.SliceStable(jobs, func(a, b int) bool {
 		ja, jb := jobs[a], jobs[b]
-		if ja.Report.ReportCreationDate != jb.Report.ReportCreationDate {
-			return ja.Report.ReportCreationDate < jb.Report.ReportCreationDate
+		da, db := ja.Report.ReportCreationDate, jb.Report.ReportCreationDate
+		if da != db {
+			// S3 writes milliseconds or nanoseconds; compare the times
+			// when both parse, else the strings.
+			ta, ea := time.Parse(time.RFC3339Nano, da)
+			tb, eb := time.Parse(time.RFC3339Nano, db)
+			if ea == nil && eb == nil && !ta.Equal(tb) {
+				return ta.Before(tb)
+			}
+			if ea != nil || eb != nil {
+				return da < db
+			}
 		}
 		return ja.ID < jb.ID
 	})

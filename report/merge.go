@@ -124,6 +124,7 @@ type Merger struct {
 	msgPruned                 int64
 	sketch                    hll
 	track                     *tracker
+	acct                      *planAccount // report --plan; nil: the tracker follows failed objects
 	routes                    []string
 	routeIdx                  map[string]uint16
 	warnings                  []string
@@ -198,12 +199,18 @@ func (m *Merger) Add(b *Batch) error {
 	for i := range b.offs {
 		o := &b.offs[i]
 		m.sketch.add(o.hash)
-		m.http[o.http]++ // parseHTTP accepts 100 to 999
+		m.http[o.http]++ // parseHTTP accepts 0 and 100 to 999
 		ps := m.prefix(o.phash, buf[o.off[0]:o.ends[0]], buf[o.off[1]:o.pend])
 		ps.tasks++
 		if !o.fail {
 			m.succeeded++
 			js.succeeded++
+			if m.acct != nil {
+				if err := m.acct.result(job, o, buf, outSucceeded); err != nil {
+					return err
+				}
+				continue
+			}
 			if !o.skip && m.track.mayHaveFailed(o.hash) {
 				if err := m.track.succeed(o.hash, seq); err != nil {
 					return err
@@ -214,10 +221,19 @@ func (m *Merger) Add(b *Batch) error {
 		code := buf[o.off[3]:o.ends[3]]
 		http := int(o.http)
 		cl := m.opt.Classes.Classify(http, code)
+		if writtenAbsentVersion(buf[o.off[2]:o.ends[2]]) {
+			cl = Permanent // no version has the id "\N" (DropAbsentVersion)
+		}
 		m.code(code, http, cl)
 		if cl == Success {
 			m.treated++
 			js.treated++
+			if m.acct != nil {
+				if err := m.acct.result(job, o, buf, outSucceeded); err != nil {
+					return err
+				}
+				continue
+			}
 			if m.track.mayHaveFailed(o.hash) {
 				if err := m.track.succeed(o.hash, seq); err != nil {
 					return err
@@ -229,6 +245,12 @@ func (m *Merger) Add(b *Batch) error {
 		js.byClass[cl]++
 		ps.failed++
 		m.message(code, buf[o.off[4]:o.ends[4]], rowPos{job.Order, b.Source.index, o.line})
+		if m.acct != nil {
+			if err := m.acct.result(job, o, buf, byte(cl)); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := m.track.fail(o.hash, seq, cl, route, buf[o.off[0]:o.ends[0]], buf[o.off[1]:o.ends[1]], buf[o.off[2]:o.ends[2]]); err != nil {
 			return err
 		}
@@ -377,6 +399,13 @@ type Summary struct {
 	Files       FileCounts        `json:"files"`
 	Classes     map[string]string `json:"classes"`
 	Warnings    []string          `json:"warnings"`
+	// Plan accounts for every planned object (report --plan only).
+	Plan *PlanSummary `json:"plan,omitempty"`
+	// NotRun says, for reports read without their plan, that objects
+	// which never ran cannot be listed; EndedEarly lists the jobs whose
+	// reports show they failed at the failure threshold.
+	NotRun     string   `json:"not_run,omitempty"`
+	EndedEarly []string `json:"ended_early,omitempty"`
 }
 
 // TaskCounts counts tasks (report rows). Failed excludes failures whose
@@ -488,12 +517,15 @@ type ObjectSummary struct {
 	Untracked int64 `json:"untracked_failures,omitempty"`
 }
 
-// RerunSummary describes one rerun/<class> plan directory.
+// RerunSummary describes one rerun/<class> plan directory. Dropped counts
+// the objects of the class left out of it, by reason (DropAbsentVersion,
+// DropNotWritable).
 type RerunSummary struct {
-	Class   string `json:"class"`
-	Dir     string `json:"dir"`
-	Objects int64  `json:"objects"`
-	Shards  int    `json:"shards"`
+	Class   string           `json:"class"`
+	Dir     string           `json:"dir"`
+	Objects int64            `json:"objects"`
+	Shards  int              `json:"shards"`
+	Dropped map[string]int64 `json:"dropped,omitempty"`
 }
 
 // FileCounts counts result files.
@@ -589,7 +621,10 @@ func (m *Merger) summary() *Summary {
 	sort.Slice(s.ByRoute, func(a, b int) bool { return s.ByRoute[a].Route < s.ByRoute[b].Route })
 	s.ByPrefix.Depth = m.opt.PrefixDepth
 	for p, ps := range m.prefixes {
-		s.ByPrefix.Prefixes = append(s.ByPrefix.Prefixes, PrefixCount{Prefix: p, Tasks: ps.tasks, Failed: ps.failed})
+		// Prefixes are counted as the reports write keys (raw); show them
+		// decoded.
+		name := string(displayKey([]byte(p[:ps.bucketLen+1]), []byte(p[ps.bucketLen+1:])))
+		s.ByPrefix.Prefixes = append(s.ByPrefix.Prefixes, PrefixCount{Prefix: name, Tasks: ps.tasks, Failed: ps.failed})
 	}
 	sort.Slice(s.ByPrefix.Prefixes, func(a, b int) bool {
 		x, y := s.ByPrefix.Prefixes[a], s.ByPrefix.Prefixes[b]

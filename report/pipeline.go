@@ -124,6 +124,7 @@ func mergeFiles(ctx context.Context, files []*ResultFile, m *Merger, o Options) 
 				continue
 			}
 			m.Warn("%v (%d rows read from the file before the error are counted)", it.err, it.rows)
+			it.file.Job.incomplete = true
 			m.FileDone(it.file, it.order, it.rows)
 		case it.done:
 			m.FileDone(it.file, it.order, it.rows)
@@ -283,7 +284,7 @@ func readStream(ctx context.Context, f *ResultFile, src io.Reader, ro ReaderOpti
 		}
 		b.offs = b.offs[:0]
 		b.Rows = b.Rows[:0]
-		b.Source, b.depth = f, p.depth
+		b.Source, b.depth, b.plus = f, p.depth, ro.PlusAsSpace
 		blk.refs.Add(1)
 		b.blk, b.buf = blk, blk.buf
 		return b

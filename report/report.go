@@ -23,7 +23,9 @@ const SummaryFile = "summary.json"
 // Options configure Run. Plan or Prefixes (or both) name the reports.
 type Options struct {
 	// Plan is a plan directory whose jobs.json lists the submitted jobs,
-	// in submission order, with their report prefixes.
+	// in submission order, with their report prefixes. With a plan, every
+	// planned object gets one outcome (Summary.Plan) and rerun/not-run
+	// holds the objects that never ran.
 	Plan string
 	// Prefixes are report prefixes (the JobReport Prefix: a folder holding
 	// job-<id>/manifest.json), job-<id> folders, or manifest.json
@@ -42,8 +44,18 @@ type Options struct {
 	// a warning in the summary instead of an error. Rows read from a file
 	// before its error was found stay counted; the warning says how many.
 	KeepGoing bool
-	// PlusAsSpace decodes '+' in keys as a space; see ReaderOptions.
+	// PlusAsSpace decodes '+' in keys as a space; see ReaderOptions. It
+	// changes how keys are shown (prefixes), never the re-run lines,
+	// which are the bytes the manifests wrote.
 	PlusAsSpace bool
+	// Statuses gives the final status of jobs by id (Complete, Failed,
+	// Cancelled, or a status of a job not ended), overriding the status
+	// jobs.json recorded; report --plan only. The caller refreshes it
+	// (DescribeJob); the library takes statuses as given.
+	Statuses map[string]string
+	// Notes are warnings the caller adds to the summary, such as why job
+	// statuses could not be refreshed.
+	Notes []string
 	// MaxShardObjects bounds the objects of a re-run shard; zero means
 	// DefaultMaxShardObjects.
 	MaxShardObjects int64
@@ -80,16 +92,14 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			return nil, err
 		}
 	}
-	var warnings []string
-	jobs, err := FindJobs(ctx, o.Plan, o.Prefixes, func(err error) error {
+	warnings := append([]string(nil), o.Notes...)
+	warn := func(format string, a ...any) { warnings = append(warnings, fmt.Sprintf(format, a...)) }
+	skip := func(err error) error {
 		if o.KeepGoing && ctx.Err() == nil {
 			warnings = append(warnings, "skipped: "+err.Error())
 			return nil
 		}
 		return err
-	})
-	if err != nil {
-		return nil, err
 	}
 	mo := o.Merge
 	if mo.SpillDir == "" && !objio.IsS3(o.Out) {
@@ -103,14 +113,33 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			}
 		}
 	}
+	var acct *planAccount
+	var jobs []*Job
+	var err error
+	if o.Plan != "" {
+		acct, err = openPlanAccount(ctx, o, mo.SpillDir, warn)
+		if errors.Is(err, manifest.ErrNoPlan) {
+			// jobs.json without its plan: the reports it names are read,
+			// but the planned objects are unknown.
+			warn("%v: the reports %s names are read, but without the plan the objects that never ran cannot be listed", err, manifest.JobsFile)
+			acct, err = nil, nil
+			jobs, err = FindJobs(ctx, o.Plan, o.Prefixes, skip)
+		} else if err == nil {
+			defer acct.join.close()
+			jobs, err = acct.findJobs(ctx, o.Prefixes, skip)
+		}
+	} else {
+		jobs, err = FindJobs(ctx, "", o.Prefixes, skip)
+	}
+	if err != nil {
+		return nil, err
+	}
 	m, err := NewMerger(jobs, mo)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	for _, w := range warnings {
-		m.Warn("%s", w)
-	}
+	m.acct = acct
 	// Failed files first, so that every success meets the failures it may
 	// supersede already tracked (see tracker).
 	var failedFiles, okFiles []*ResultFile
@@ -126,12 +155,23 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := mergeFiles(ctx, failedFiles, m, o); err != nil {
 		return nil, err
 	}
-	if err := m.track.startSuccesses(); err != nil {
-		return nil, err
+	if acct == nil {
+		if err := m.track.startSuccesses(); err != nil {
+			return nil, err
+		}
 	}
 	if err := mergeFiles(ctx, okFiles, m, o); err != nil {
 		return nil, err
 	}
+	if acct != nil {
+		if err := acct.readShards(ctx, skip); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range warnings {
+		m.Warn("%s", w)
+	}
+	warnings = nil
 	s := m.summary()
 	// summary.json is the commit marker of the output folder: drop the old
 	// one before the re-run plans are replaced, so that a run killed half
@@ -140,9 +180,16 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err := objio.Remove(ctx, summaryLoc); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("removing the old %s: %w", SummaryFile, err)
 	}
-	if err := finishRerun(ctx, m, s, jobs, o); err != nil {
+	if acct != nil {
+		err = acct.finish(ctx, m, s, jobs)
+	} else {
+		endedEarly(s)
+		err = finishRerun(ctx, m, s, jobs, o)
+	}
+	if err != nil {
 		return nil, err
 	}
+	s.Warnings = append(s.Warnings, warnings...)
 	data, err := MarshalSummary(s)
 	if err != nil {
 		return nil, err
@@ -151,6 +198,26 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 		return nil, fmt.Errorf("writing %s: %w", SummaryFile, err)
 	}
 	return s, nil
+}
+
+// NotRunNote is the summary's note when report reads reports without
+// their plan.
+const NotRunNote = "without --plan, report sees only the tasks that ran: the objects of a job that failed or was cancelled before running them, or of a job that never started, are in no report and cannot be listed; run report --plan DIR to account for every planned object (rerun/not-run)"
+
+// endedEarly notes in the summary, for reports read without their plan,
+// which jobs certainly ended before running every task: once 1,000 tasks
+// have run, a job fails as soon as more than half of them failed
+// (formats.md §7.5), so a report with at least 1,000 tasks and more
+// failures than successes is the report of a job that failed there.
+func endedEarly(s *Summary) {
+	s.NotRun = NotRunNote
+	for _, j := range s.ByJob {
+		failed := j.Failed + j.TreatedAsSuccess
+		if j.Tasks >= 1000 && 2*failed > j.Tasks {
+			s.EndedEarly = append(s.EndedEarly, j.JobID)
+			s.Warnings = append(s.Warnings, fmt.Sprintf("job %s failed at the failure threshold (%d of its %d tasks failed, over half of at least 1,000): the tasks it had not run are in no report and in no re-run plan; report --plan DIR lists them", j.JobID, failed, j.Tasks))
+		}
+	}
 }
 
 // MarshalSummary renders s as indented JSON with a final newline.
@@ -234,7 +301,17 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 		rs = newRerunSorter(m.opt.SpillDir, m.opt.SortMemory, m.routes)
 		defer rs.s.close()
 	}
+	var drops [numClasses]map[string]int64
+	var scratch []byte
 	err := m.track.finish(&s.Objects, &counts, func(f *failure) error {
+		var reason string
+		if scratch, reason = appendLine(scratch[:0], f.bucket, f.key, f.version); reason != "" {
+			if drops[f.class] == nil {
+				drops[f.class] = map[string]int64{}
+			}
+			drops[f.class][reason]++
+			return nil
+		}
 		if rs == nil {
 			return nil
 		}
@@ -242,6 +319,12 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	})
 	if err != nil {
 		return err
+	}
+	for _, cl := range FailureClasses {
+		for reason, n := range drops[cl] {
+			counts[cl].kept -= n
+			s.Warnings = append(s.Warnings, dropWarning(cl, reason, n))
+		}
 	}
 	if o.NoRerun {
 		return nil
@@ -267,6 +350,9 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 				"superseded":      c.superseded,
 			}},
 		}
+		for reason, n := range drops[cl] {
+			plan.Counters.Dropped[reason] = n
+		}
 		next := func() (rerunRow, bool, error) {
 			if consumed {
 				// The previous row was valid until now.
@@ -286,9 +372,30 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 		if err != nil {
 			return err
 		}
-		s.Rerun = append(s.Rerun, RerunSummary{Class: cl.String(), Dir: dir, Objects: c.kept, Shards: len(p.Shards)})
+		s.Rerun = append(s.Rerun, RerunSummary{Class: cl.String(), Dir: dir, Objects: c.kept, Shards: len(p.Shards), Dropped: drops[cl]})
 	}
+	// Without the plan, the objects that never ran are unknown: their plan
+	// is empty and says so (an old one is replaced).
+	dir := objio.Join(objio.Join(o.Out, RerunDir), NotRunClass)
+	plan := &manifest.Plan{Inputs: inputs, Options: map[string]any{"source": "report", "class": NotRunClass}, Counters: manifest.Counters{Dropped: map[string]int64{}},
+		Warnings: []string{NotRunNote}}
+	none := func() (rerunRow, bool, error) { return rerunRow{}, false, nil }
+	if _, err := writeRerun(ctx, dir, none, m.routes, o.MaxShardObjects, plan); err != nil {
+		return err
+	}
+	s.Rerun = append(s.Rerun, RerunSummary{Class: NotRunClass, Dir: dir})
 	return nil
+}
+
+// dropWarning says why n failed objects of class cl are in no re-run plan.
+func dropWarning(cl Class, reason string, n int64) string {
+	switch reason {
+	case DropAbsentVersion:
+		return fmt.Sprintf("%d %s objects have the version id \\N written into their manifest (%%5CN): \\N is how S3 reports write a missing version id, never an id, so no task can find that version; they are classed permanent and left out of rerun/%s (fix the manifest they came from)", n, cl, cl)
+	case DropNotWritable:
+		return fmt.Sprintf("%d %s objects have a line end or a NUL byte in their bucket, key or version id as the report gives them: no manifest line can carry them, so they are left out of rerun/%s", n, cl, cl)
+	}
+	return fmt.Sprintf("%d %s objects left out of rerun/%s: %s", n, cl, cl, reason)
 }
 
 func md5Hex(b []byte) string {

@@ -41,7 +41,7 @@ func readAllRows(t *testing.T, path string, opt ReaderOptions) ([]Row, *ResultRe
 
 func cloneRow(r Row) Row {
 	c := func(b []byte) []byte { return append([]byte{}, b...) }
-	r.Bucket, r.Key, r.VersionID, r.ErrorCode, r.Message = c(r.Bucket), c(r.Key), c(r.VersionID), c(r.ErrorCode), c(r.Message)
+	r.Bucket, r.Key, r.RawKey, r.VersionID, r.ErrorCode, r.Message = c(r.Bucket), c(r.Key), c(r.RawKey), c(r.VersionID), c(r.ErrorCode), c(r.Message)
 	return r
 }
 
@@ -364,6 +364,8 @@ func TestScopesAndLayouts(t *testing.T) {
 	}
 }
 
+// TestClassify: the class of failed rows, from codes AWS documents and
+// rows seen in real reports (docs/formats.md#failure-classes).
 func TestClassify(t *testing.T) {
 	c := NewClassifier()
 	tests := []struct {
@@ -371,22 +373,53 @@ func TestClassify(t *testing.T) {
 		code string
 		want Class
 	}{
+		// S3 errors to retry, SDK throttling codes, Lambda's redrive.
 		{503, "SlowDown", Retryable},
 		{503, "ServiceUnavailable", Retryable},
 		{500, "InternalError", Retryable},
 		{400, "RequestTimeout", Retryable},
+		{409, "OperationAborted", Retryable},
+		{400, "ThrottlingException", Retryable},
+		{429, "TooManyRequestsException", Retryable},
+		{403, "RequestTimeTooSkewed", Retryable},
 		{200, "TemporaryFailure", Retryable},
+		// By status when the code says nothing.
 		{429, "", Retryable},
 		{502, "SomethingNew", Retryable},
+		{504, "", Retryable},
+		{0, "", Retryable},
+		{0, "RequestTimeout", Retryable},
+		{0, "SomethingNew", Retryable},
+		{501, "", Permanent},
+		{403, "Forbidden", Permanent},
+		// A response cut after its status line (the local engine's
+		// "failed,200,OK,...failed to decode response body... reset").
+		{200, "OK", Retryable},
+		{200, "", Retryable},
+		{206, "Partial Content", Retryable},
+		// Permanent S3 errors.
 		{403, "AccessDenied", Permanent},
 		{404, "NoSuchKey", Permanent},
 		{404, "NoSuchVersion", Permanent},
+		{404, "NoSuchBucket", Permanent},
 		{400, "InvalidRequest", Permanent},
 		{403, "InvalidObjectState", Permanent},
+		{400, "EntityTooLarge", Permanent},
+		{501, "NotImplemented", Permanent},
 		{200, "PermanentFailure", Permanent},
+		// Replication failure reasons: the code decides, not the 500.
+		{500, "SrcObjectNotFound", Permanent},
+		{500, "SrcGetObjectNotPermitted", Permanent},
+		{403, "DstPutObjectNotPermitted", Permanent},
+		{400, "DstBucketUnversioned", Permanent},
+		{500, "AssumeRoleNotPermitted", Permanent},
+		{500, "SrcKmsKeyInvalidState", Permanent},
+		// Done after all.
 		{409, "RestoreAlreadyInProgress", Success},
+		// Nothing known.
 		{400, "WeirdError", Unknown},
-		{200, "", Unknown},
+		{200, "ValueError", Unknown},
+		{301, "PermanentRedirect", Unknown},
 	}
 	for _, tt := range tests {
 		if got := c.Classify(tt.http, []byte(tt.code)); got != tt.want {
@@ -441,14 +474,31 @@ func TestNormalize(t *testing.T) {
 		{"at 2024-01-02T03:04:05.123Z", "at <id>:<n>:<n>.<id>"},
 		{"uuid 3f2504e0-4f89-11d3-9a0c-0305e82c3301 done", "uuid <id> done"},
 		{"S3 v2 keeps short words", "S3 v2 keeps short words"},
+		// Request and host ids, whatever their bytes.
+		{"RequestID: AB12, HostID: z7k9+Qa/Bc=, api error", "RequestID: <id>, HostID: <id>, api error"},
+		{"(x-amz-request-id: tx000abc; x-amz-id-2: Zm9v+YmFy/==)", "(x-amz-request-id: <id>; x-amz-id-2: <id>)"},
+		// Hosts, ports and URLs as Go's network errors write them.
+		{"read tcp 127.0.0.1:41234->127.0.0.1:27070: read: connection reset by peer",
+			"read tcp <addr>: read: connection reset by peer"},
+		{"dial tcp [::1]:9000: connect: connection refused", "dial tcp <addr>: connect: connection refused"},
+		{`Put "https://dst.s3.us-east-1.amazonaws.com/a%20b?x-id=PutObject": EOF`, `Put "<url>": EOF`},
+		{"lookup s3.local on 10.0.0.2:53: no such host", "lookup s3.local on <addr>: no such host"},
+		{"host 10.1.2.3 down", "host <addr> down"},
 	}
 	for _, tt := range tests {
 		if got := string(AppendNormalized(nil, []byte(tt.in))); got != tt.want {
 			t.Errorf("normalize(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
+	// Two transport failures that differ only by request id, local port
+	// and key normalise to one message.
+	a := "operation error S3: CopyObject, https response error StatusCode: 200, RequestID: 17C4A2, HostID: dd90+25/ba=, deserialization failed, failed to decode response body, read tcp 127.0.0.1:50111->127.0.0.1:27070: read: connection reset by peer"
+	b := "operation error S3: CopyObject, https response error StatusCode: 200, RequestID: 9F00E1B, HostID: Q+x/y=, deserialization failed, failed to decode response body, read tcp 127.0.0.1:61999->127.0.0.1:27070: read: connection reset by peer"
+	if na, nb := AppendNormalized(nil, []byte(a)), AppendNormalized(nil, []byte(b)); !bytes.Equal(na, nb) {
+		t.Errorf("not folded to one message:\n%s\n%s", na, nb)
+	}
 	buf := make([]byte, 0, 512)
-	msg := []byte("Please reduce your request rate. (Service: Amazon S3; Status Code: 503; Request ID: 4QD6XKH3ZC8BSQ1V)")
+	msg := []byte("Please reduce your request rate. (Service: Amazon S3; Status Code: 503; Request ID: 4QD6XKH3ZC8BSQ1V) read tcp 127.0.0.1:1->127.0.0.1:2: reset")
 	if n := testing.AllocsPerRun(100, func() { buf = AppendNormalized(buf[:0], msg) }); n != 0 {
 		t.Errorf("AppendNormalized allocates %v", n)
 	}

@@ -104,13 +104,87 @@ func cmpRerun(a, b []byte) int {
 	return bytes.Compare(ar[abl+akl:abl+akl+avl], br[bbl+bkl:bbl+bkl+bvl])
 }
 
+// Reasons a failed object is left out of the re-run plan of its class,
+// counted in that plan's plan.json (Counters.Dropped) and the summary.
+const (
+	// DropAbsentVersion: the version id is "\N", how S3 reports spell a
+	// missing version id, written into a manifest (as "%5CN"): no version
+	// has that id. Such rows are classed permanent.
+	DropAbsentVersion = "absent_version_id"
+	// DropNotWritable: a field holds a line end or a NUL byte, which a
+	// manifest line cannot carry.
+	DropNotWritable = "not_writable"
+)
+
+// appendLine appends the manifest line of a failed row of a report read
+// without its plan: its bucket, key and version id as the report echoed
+// them, that is as the manifest wrote them (raw, not decoded, so that the
+// re-run line is the line that was run), quoted where the report had to
+// quote them. It returns the reason the row cannot be written, if any.
+func appendLine(dst, bucket, key, version []byte) ([]byte, string) {
+	for _, f := range [][]byte{bucket, key, version} {
+		if bytes.ContainsAny(f, "\r\n\x00") {
+			return dst, DropNotWritable
+		}
+	}
+	if writtenAbsentVersion(version) {
+		return dst, DropAbsentVersion
+	}
+	dst = appendCSVField(dst, bucket)
+	dst = append(dst, ',')
+	dst = appendCSVField(dst, key)
+	if len(version) > 0 {
+		dst = append(dst, ',')
+		dst = appendCSVField(dst, version)
+	}
+	return dst, ""
+}
+
+// appendCSVField appends f, quoted (RFC 4180) when it holds a comma or a
+// quote.
+func appendCSVField(dst, f []byte) []byte {
+	if bytes.IndexByte(f, ',') < 0 && bytes.IndexByte(f, '"') < 0 {
+		return append(dst, f...)
+	}
+	dst = append(dst, '"')
+	for _, c := range f {
+		if c == '"' {
+			dst = append(dst, '"')
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '"')
+}
+
+// writtenAbsentVersion tells whether a raw version id field decodes to
+// "\N": the absent version id of a report carried into a manifest. ("\N"
+// itself is read as no version id at all.)
+func writtenAbsentVersion(v []byte) bool {
+	if bytes.IndexByte(v, '%') < 0 || len(v) > 9 {
+		return false
+	}
+	d, err := manifest.AppendDecoded(make([]byte, 0, 9), v)
+	return err == nil && manifest.IsAbsentVersion(d)
+}
+
+// displayKey decodes a raw key for plan.json's first_key and last_key.
+func displayKey(dst, raw []byte) []byte {
+	out, err := manifest.AppendDecoded(dst, raw)
+	if err != nil {
+		return append(dst, raw...)
+	}
+	return out
+}
+
 // writeRerun writes dir as a plan directory holding the rows next returns
 // (sorted by route, bucket, with or without version id, key, version id):
 // shards/<route>/<n>.csv, never mixing routes, buckets, or rows with and
-// without version ids, at most maxObjects each, and plan.json. next
-// returns false after the last row; its row's slices are valid until the
-// following call; an error it returns aborts the plan. No rows give a plan with no shards, so that a stale plan
-// from an earlier run is replaced.
+// without version ids, at most maxObjects each, and plan.json. Each line
+// is the row's fields as the report echoed them (appendLine); next only
+// returns rows appendLine can write. next returns false after the last
+// row; its row's slices are valid until the following call; an error it
+// returns aborts the plan. No rows give a plan with no shards, so that a
+// stale plan from an earlier run is replaced.
 func writeRerun(ctx context.Context, dir string, next func() (rerunRow, bool, error), routes []string, maxObjects int64, plan *manifest.Plan) (*manifest.Plan, error) {
 	pd, err := manifest.CreatePlanDir(dir)
 	if err != nil {
@@ -120,6 +194,7 @@ func writeRerun(ctx context.Context, dir string, next func() (rerunRow, bool, er
 	var curRoute uint16
 	var curBucket []byte
 	var curVersioned bool
+	var line, key []byte
 	for {
 		r, ok, err := next()
 		if err != nil {
@@ -138,7 +213,9 @@ func writeRerun(ctx context.Context, dir string, next func() (rerunRow, bool, er
 			curRoute, curVersioned = r.route, versioned
 			curBucket = append(curBucket[:0], r.bucket...)
 		}
-		if err := w.Add(r.bucket, r.key, r.version, 0); err != nil {
+		line, _ = appendLine(line[:0], r.bucket, r.key, r.version)
+		key = displayKey(key[:0], r.key)
+		if err := w.AddLine(line, key); err != nil {
 			pd.Abort()
 			return nil, err
 		}

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 )
 
@@ -15,6 +16,9 @@ func WriteText(w io.Writer, s *Summary, top int) error {
 	}
 	ew := &errWriter{w: w}
 	p := ew.printf
+	if s.Plan != nil {
+		writePlanText(p, s.Plan, top)
+	}
 	t := s.Tasks
 	p("tasks %s: %s succeeded, %s failed", count(t.Total), count(t.Succeeded), count(t.Failed))
 	if t.TreatedAsSuccess > 0 {
@@ -94,6 +98,12 @@ func WriteText(w io.Writer, s *Summary, top int) error {
 			p("  %-10s %12s objects %5d shards  %s\n", r.Class, count(r.Objects), r.Shards, r.Dir)
 		}
 	}
+	if s.NotRun != "" {
+		p("\nnot run: %s\n", s.NotRun)
+		if len(s.EndedEarly) > 0 {
+			p("  jobs that failed at the failure threshold: %s\n", strings.Join(s.EndedEarly, ", "))
+		}
+	}
 	if len(s.Warnings) > 0 {
 		p("\nwarnings\n")
 		for _, wmsg := range s.Warnings {
@@ -101,6 +111,59 @@ func WriteText(w io.Writer, s *Summary, top int) error {
 		}
 	}
 	return ew.err
+}
+
+// writePlanText writes the plan section: every planned object's outcome,
+// in total and per shard (those with objects failed or not run first).
+func writePlanText(p func(string, ...any), ps *PlanSummary, top int) {
+	p("plan %s: %s objects planned: %s succeeded, %s failed, %s not run (%d shards, %d jobs)\n",
+		ps.Dir, count(ps.Planned), count(ps.Succeeded), count(ps.Failed), count(ps.NotRun), ps.Shards, ps.Jobs)
+	p("  failed by class:  retryable %s  permanent %s  unknown %s\n", count(ps.FailedByClass["retryable"]), count(ps.FailedByClass["permanent"]), count(ps.FailedByClass["unknown"]))
+	if len(ps.NotRunByReason) > 0 {
+		var rs []string
+		for r, n := range ps.NotRunByReason {
+			rs = append(rs, fmt.Sprintf("%s %s", r, count(n)))
+		}
+		sort.Strings(rs)
+		p("  not run by reason:  %s\n", strings.Join(rs, "  "))
+	}
+	pr := ps.Problems
+	for _, x := range []struct {
+		n    int64
+		what string
+	}{
+		{int64(pr.JobsWithoutReport), "jobs without a report"},
+		{int64(pr.JobsNotInPlan), "jobs not in the plan"},
+		{pr.RowsNotInPlan, "report rows matching no planned line"},
+		{pr.RowsOutsidePlan, "report rows of jobs not in the plan"},
+		{int64(pr.JobsNotEnded), "jobs not ended or of unknown status"},
+		{int64(pr.ShardsChanged), "shards changed since planned"},
+		{int64(pr.ShardsUnreadable), "shards unreadable"},
+		{pr.BadLines, "bad shard lines"},
+		{pr.AbsentVersionIDs, `lines with the version id \N`},
+	} {
+		if x.n > 0 {
+			p("  problem: %s %s (see warnings)\n", count(x.n), x.what)
+		}
+	}
+	rows := append([]PlanJobSummary(nil), ps.ByJob...)
+	sort.SliceStable(rows, func(a, b int) bool {
+		return rows[a].Failed+rows[a].NotRun > 0 && rows[b].Failed+rows[b].NotRun == 0
+	})
+	p("\n%-28s %-10s %-38s %-10s %12s %12s %12s %12s\n", "shard", "route", "job", "status", "planned", "succeeded", "failed", "not run")
+	for i, r := range rows {
+		if i == top {
+			p("  … %d more in summary.json\n", len(rows)-top)
+			break
+		}
+		job := r.JobID
+		if job == "" {
+			job = "(none)"
+		}
+		p("%-28s %-10s %-38s %-10s %12s %12s %12s %12s\n", trunc(r.Shard, 28), trunc(r.Route, 10), trunc(job, 38), trunc(r.Status, 10),
+			count(r.Planned), count(r.Succeeded), count(r.Failed), count(r.NotRun))
+	}
+	p("\n")
 }
 
 type errWriter struct {

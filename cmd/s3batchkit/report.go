@@ -4,10 +4,15 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/jobs"
+	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/report"
 )
 
@@ -32,28 +37,48 @@ func newReportCommand() *cli.Command {
 		Description: `Finds every job-<id>/manifest.json of the run (from DIR/jobs.json, or
 under each report prefix), verifies the MD5 of every result file, and
 merges all rows into one summary: tasks by status, error code, HTTP status,
-job, route and key prefix; the most common failure messages (ids, numbers
-and timestamps folded); objects seen in several jobs counted once with
+job, route and key prefix; the most common failure messages (ids, numbers,
+hosts and ports folded); objects seen in several jobs counted once with
 their latest outcome.
 
-Every failure gets a class: retryable (SlowDown, InternalError,
-RequestTimeout, throttling, Lambda TemporaryFailure, 5xx), permanent
-(AccessDenied, NoSuchKey, NoSuchVersion, InvalidRequest, InvalidObjectState,
-Lambda PermanentFailure) or unknown. RestoreAlreadyInProgress counts as a
-success. --classes FILE adds or overrides rules: a JSON object
-{"CodeOrStatus": "class"} or CSV lines "CodeOrStatus,class", where class is
-retryable, permanent, unknown or success and a 3-digit name is an HTTP status.
+With --plan DIR, every object the plan holds gets exactly one outcome:
+succeeded, failed (by class) or not run — its job Failed (for example at
+the failure threshold: 1,000 tasks run, over half failed) or was Cancelled
+before running it, never started (no job in jobs.json), has not ended, or
+left no report. On a Complete job, what the report does not list as failed
+succeeded (FailedTasksOnly and AllTasks alike); on a Failed or Cancelled
+job, what it does not list did not run. Each job's final status is the one
+jobs.json recorded; a status that is not final (New, Active, ...) is first
+refreshed with DescribeJob (--control-endpoint-url, the AWS credentials),
+unless --no-refresh; a job whose status stays unknown leaves its unreported
+objects not run, and the summary says so. The summary and the table show,
+per shard and in total, planned = succeeded + failed + not run. Without
+--plan, report says which jobs failed at the threshold and that objects
+which never ran cannot be listed.
 
-Writes DIR2/summary.json and DIR2/rerun/{retryable,permanent,unknown}/, each
-a plan directory (shards + plan.json) holding the objects whose latest
-outcome is a failure of that class, ready for 'submit --plan'.
+Every failure gets a class from its error code (AWS's S3 error codes, the
+SDKs' throttling codes, Lambda result codes, S3 Replication failure
+reasons), else from its HTTP status: retryable (SlowDown, InternalError,
+RequestTimeout, throttling, Lambda TemporaryFailure, 5xx, no answer),
+permanent (AccessDenied, NoSuchKey, NoSuchVersion, InvalidRequest,
+InvalidObjectState, SrcObjectNotFound, Lambda PermanentFailure) or unknown.
+RestoreAlreadyInProgress counts as a success. --classes FILE adds or
+overrides rules: a JSON object {"CodeOrStatus": "class"} or CSV lines
+"CodeOrStatus,class", where class is retryable, permanent, unknown or
+success and a 3-digit name is an HTTP status.
+
+Writes DIR2/summary.json and DIR2/rerun/{retryable,permanent,unknown,not-run}/,
+each a plan directory (shards + plan.json) ready for 'submit --plan' or
+'run --plan', whose lines are the bytes the plan (or the manifests the
+reports came from) wrote.
 
 Exit codes: 0 when the summary was written, even if tasks failed; with
---fail-on-failures, 4 when any task failed; 3 for a bad or missing report
-(unless --keep-going); 2 for bad flags.
+--fail-on-failures, 4 when any task failed (or, with --plan, any object
+failed or did not run); 3 for a bad or missing report, or a shard changed
+since it was planned (unless --keep-going); 2 for bad flags.
 
 Examples:
-   # the reports of a submitted plan
+   # every object of a submitted (or run) plan
    s3batchkit report --plan plan/ --out audit/
 
    # local copies of report prefixes, prefixes two folders deep, HTML page
@@ -82,6 +107,9 @@ Examples:
 			&cli.BoolFlag{Name: "plus-as-space", Usage: "decode '+' in report keys as a space (for manifests written form-style by other tools)"},
 			&cli.BoolFlag{Name: "no-rerun", Usage: "do not write rerun/"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no table on stdout"},
+			&cli.BoolFlag{Category: catControl, Name: "no-refresh", Usage: "with --plan: take job statuses as jobs.json recorded them, without DescribeJob"},
+			&cli.DurationFlag{Category: catControl, Name: "refresh-timeout", Value: 2 * time.Minute, Usage: "with --plan: give up refreshing job statuses after `DURATION`"},
+			controlEndpointFlag(),
 		},
 		Before: func(c *cli.Context) error {
 			if c.String("plan") == "" && len(c.StringSlice("prefix")) == 0 {
@@ -119,7 +147,14 @@ Examples:
 					return fmt.Errorf("report: --classes: %w", err)
 				}
 			}
+			var notes []string
+			var statuses map[string]string
+			if c.String("plan") != "" && !c.Bool("no-refresh") {
+				statuses, notes = refreshStatuses(c)
+			}
 			o := report.Options{
+				Statuses: statuses,
+				Notes:    notes,
 				Plan:     c.String("plan"),
 				Prefixes: c.StringSlice("prefix"),
 				Out:      c.String("out"),
@@ -158,12 +193,78 @@ Examples:
 				}
 				fmt.Fprintf(c.App.Writer, "\nsummary written to %s\n", objio.Join(o.Out, report.SummaryFile))
 			}
-			if c.Bool("fail-on-failures") && s.Tasks.Failed > 0 {
-				return &tasksFailedError{failed: s.Tasks.Failed}
+			if c.Bool("fail-on-failures") {
+				if s.Tasks.Failed > 0 {
+					return &tasksFailedError{failed: s.Tasks.Failed}
+				}
+				if s.Plan != nil && s.Plan.Failed+s.Plan.NotRun > 0 {
+					return &tasksFailedError{failed: s.Plan.Failed + s.Plan.NotRun}
+				}
 			}
 			return nil
 		},
 	}
+}
+
+// refreshStatuses asks S3 Control for the status of the jobs of the
+// plan's jobs.json whose recorded status is not final. It returns the
+// statuses it found and notes for the summary: what it could not refresh,
+// and why. jobs.json is not rewritten.
+func refreshStatuses(c *cli.Context) (map[string]string, []string) {
+	plan := c.String("plan")
+	run, err := manifest.ReadRunIfAny(c.Context, plan)
+	if err != nil || run == nil {
+		return nil, nil // report reads it again and says what is wrong
+	}
+	var open []string
+	for _, j := range run.Jobs {
+		if !report.TerminalStatus(j.Status) {
+			open = append(open, j.JobID)
+		}
+	}
+	if len(open) == 0 {
+		return nil, nil
+	}
+	endpoint := c.String("control-endpoint-url")
+	unknown := func(why string) []string {
+		return []string{fmt.Sprintf("the final status of %d job(s) of %s (%s) is not recorded and could not be refreshed: %s; their unreported objects count as not run",
+			len(open), manifest.JobsFile, strings.Join(first(open, 5), ", "), why)}
+	}
+	if run.AccountID == local.LocalAccount && endpoint == "" {
+		return nil, unknown("they ran on the local engine, which no longer knows them (give --control-endpoint-url for a serve that does)")
+	}
+	ctx, cancel := context.WithTimeout(c.Context, c.Duration("refresh-timeout"))
+	defer cancel()
+	cl, err := jobs.NewClient(ctx, jobs.ClientOptions{Endpoint: endpoint, RetryMaxAttempts: 4})
+	if err != nil {
+		return nil, unknown(err.Error())
+	}
+	rs, err := jobs.Status(ctx, jobs.StatusOptions{Plan: plan, Client: cl})
+	if err != nil {
+		return nil, unknown("DescribeJob: " + err.Error())
+	}
+	statuses := map[string]string{}
+	var gone []string
+	for _, j := range rs.Jobs {
+		switch {
+		case j.Status == "NotFound":
+			gone = append(gone, j.JobID)
+		case j.Status != "":
+			statuses[j.JobID] = j.Status
+		}
+	}
+	var notes []string
+	if len(gone) > 0 {
+		notes = append(notes, fmt.Sprintf("S3 Control no longer knows %d job(s) (%s): their status is the one %s recorded", len(gone), strings.Join(first(gone, 5), ", "), manifest.JobsFile))
+	}
+	return statuses, notes
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], fmt.Sprintf("%d more", len(s)-n))
+	}
+	return s
 }
 
 func writeHTML(ctx context.Context, path string, s *report.Summary) error {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"io"
 	"sync"
 	"time"
 
@@ -192,7 +192,7 @@ func (e *Engine) dispatch(ctx context.Context, j *job, res *resultLog) error {
 
 	var inflight sync.WaitGroup
 	var idx int64 = -1
-	readErr := eachLine(f, func(line []byte) error {
+	readErr := e.eachTask(&rec, f, func(l *manifest.Line) error {
 		idx++
 		if res.isDone(idx) {
 			return nil
@@ -202,20 +202,14 @@ func (e *Engine) dispatch(ctx context.Context, j *job, res *resultLog) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		t := &taskResult{Index: idx}
-		fields := splitFields(line)
-		t.Bucket, t.Key = fields[0], fields[1]
-		if len(fields) > 2 {
-			t.VersionID = fields[2]
-		}
-		row, perr := manifest.ParseRow(line)
+		// The report echoes the fields as the manifest wrote them.
+		t := &taskResult{Index: idx, Bucket: string(l.Bucket), Key: string(l.Key), VersionID: string(l.VersionID)}
+		row := l.Row()
 		inflight.Add(1)
 		go func() {
 			defer inflight.Done()
 			defer func() { <-e.slots }()
-			if perr != nil {
-				t.HTTP, t.Code, t.Message = 400, "InvalidRequest", "Task failed: the manifest line does not parse: "+perr.Error()
-			} else if !x.do(e.base, row, t) {
+			if !x.do(e.base, row, t) {
 				return // canceled: done again after a restart
 			}
 			results <- t
@@ -234,18 +228,31 @@ func (e *Engine) dispatch(ctx context.Context, j *job, res *resultLog) error {
 	return recErr
 }
 
-// splitFields splits a manifest line into its raw fields, unquoted.
-func splitFields(line []byte) []string {
-	parts := strings.SplitN(string(line), ",", 3)
-	for i, p := range parts {
-		if len(p) >= 2 && p[0] == '"' && p[len(p)-1] == '"' {
-			parts[i] = p[1 : len(p)-1]
+// eachTask calls fn with every line of the job's manifest, read with the
+// layout of its Spec.Fields; the line is valid during the call only. A
+// line that does not parse stops it: preparation checked every line, so
+// the manifest changed since.
+func (e *Engine) eachTask(rec *jobRecord, src io.Reader, fn func(*manifest.Line) error) error {
+	fields, err := manifestFields(rec.Manifest)
+	if err != nil {
+		return err
+	}
+	r := manifest.NewReader(src, rec.ManifestLoc, fields)
+	for {
+		l, err := r.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if re := rowError(err); re != nil {
+			return fmt.Errorf("%s (the manifest changed after the job was prepared)", rowProblem(re))
+		}
+		if err != nil {
+			return err
+		}
+		if err := fn(l); err != nil {
+			return err
 		}
 	}
-	for len(parts) < 2 {
-		parts = append(parts, "")
-	}
-	return parts
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {

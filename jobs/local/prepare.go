@@ -26,9 +26,14 @@ func (e *Engine) prepare(j *job) {
 		return // cancelled before it started
 	}
 	e.setStatus(j, types.JobStatusPreparing, "")
-	loc, etag, versioned := j.rec.ManifestLoc, aws.ToString(j.rec.Manifest.Location.ETag), manifestVersioned(j.rec.Manifest)
+	loc, etag := j.rec.ManifestLoc, aws.ToString(j.rec.Manifest.Location.ETag)
+	fields, ferr := manifestFields(j.rec.Manifest)
 	e.mu.Unlock()
-	n, err := scanManifest(e.base, loc, etag, versioned)
+	var n int64
+	err := ferr
+	if err == nil {
+		n, err = scanManifest(e.base, loc, etag, fields)
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.base.Err() != nil || j.rec.Status != types.JobStatusPreparing {
@@ -57,21 +62,27 @@ type failure struct{ code, msg string }
 
 func (f *failure) Error() string { return f.code + ": " + f.msg }
 
-func manifestVersioned(m types.JobManifest) bool {
-	if m.Spec == nil {
-		return false
-	}
-	for _, f := range m.Spec.Fields {
-		if f == types.JobManifestFieldNameVersionId {
-			return true
+// manifestFields is the column layout Spec.Fields gives (Bucket,Key
+// without one). A list that cannot describe a CSV manifest fails the job.
+func manifestFields(m types.JobManifest) (manifest.Fields, error) {
+	var names []string
+	if m.Spec != nil {
+		for _, f := range m.Spec.Fields {
+			names = append(names, string(f))
 		}
 	}
-	return false
+	f, err := manifest.ParseFields(names)
+	if err != nil {
+		return f, &failure{"ManifestParseFailed", fmt.Sprintf("Reading the manifest failed: Spec.Fields: %v", err)}
+	}
+	return f, nil
 }
 
 // scanManifest checks the manifest object's ETag (its MD5 when the store
-// has no ETags), parses every line and returns the number of tasks.
-func scanManifest(ctx context.Context, loc, etag string, versioned bool) (int64, error) {
+// has no ETags), parses every line with the layout fields (strictly: see
+// manifest.Reader) and returns the number of tasks. The first line that
+// does not parse fails the job before any task runs, naming the line.
+func scanManifest(ctx context.Context, loc, etag string, fields manifest.Fields) (int64, error) {
 	info, err := objio.Stat(ctx, loc)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) {
@@ -89,20 +100,20 @@ func scanManifest(ctx context.Context, loc, etag string, versioned bool) (int64,
 	}
 	defer f.Close()
 	h := md5.New()
+	r := manifest.NewReader(io.TeeReader(f, h), loc, fields)
 	var n int64
-	err = eachLine(io.TeeReader(f, h), func(line []byte) error {
-		n++
-		row, err := manifest.ParseRow(line)
+	for {
+		_, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if re := rowError(err); re != nil {
+			return 0, &failure{"ManifestParseFailed", "Reading the manifest failed: " + rowProblem(re)}
+		}
 		if err != nil {
-			return &failure{"ManifestParseFailed", fmt.Sprintf("Reading the manifest failed: line %d: %v", n, err)}
+			return 0, err
 		}
-		if row.HasVersion != versioned {
-			return &failure{"ManifestParseFailed", fmt.Sprintf("Reading the manifest failed: line %d: %d fields, expected %d (Spec.Fields)", n, 2+b2i(row.HasVersion), 2+b2i(versioned))}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+		n++
 	}
 	if info.ETag == "" {
 		if sum := hex.EncodeToString(h.Sum(nil)); sum != want {
@@ -115,15 +126,27 @@ func scanManifest(ctx context.Context, loc, etag string, versioned bool) (int64,
 	return n, nil
 }
 
-func b2i(b bool) int {
-	if b {
-		return 1
+// rowError returns err as a *manifest.RowError, or nil.
+func rowError(err error) *manifest.RowError {
+	var re *manifest.RowError
+	if errors.As(err, &re) {
+		return re
 	}
-	return 0
+	return nil
+}
+
+// rowProblem describes a bad manifest line without the manifest's
+// location (the job names it): "line 12: malformed manifest row: ...".
+func rowProblem(re *manifest.RowError) string {
+	c := *re
+	c.File = ""
+	return "line " + c.Error()
 }
 
 // eachLine calls fn with every non-empty line of r (without "\n" or
-// "\r\n"); the slice is valid during the call only.
+// "\r\n"); the slice is valid during the call only. It is lenient (run's
+// MaterializeSources uses it); tasks and preparation read manifests
+// through manifest.Reader.
 func eachLine(r io.Reader, fn func([]byte) error) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 256<<10), 1<<20)
