@@ -176,6 +176,19 @@ func decodeField(f []byte) (string, error) {
 	if len(f) >= 2 && f[0] == '"' && f[len(f)-1] == '"' {
 		f = f[1 : len(f)-1]
 	}
+	return decodePercent(f)
+}
+
+// DecodeKey decodes a key as ParseRow decodes the key field of a manifest
+// line, without the CSV unquoting: every %XX becomes its byte, '+' stays
+// '+', and the result must be valid UTF-8. It is the decoder for keys that
+// Batch Operations hands on as the manifest wrote them, such as the s3Key
+// of a Lambda event (formats.md §7.6).
+func DecodeKey(s string) (string, error) {
+	return decodePercent([]byte(s))
+}
+
+func decodePercent(f []byte) (string, error) {
 	out := make([]byte, 0, len(f))
 	for i := 0; i < len(f); i++ {
 		c := f[i]
