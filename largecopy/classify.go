@@ -53,11 +53,14 @@ func classify(err error) s3err {
 	}
 	e.text = err.Error()
 	var ae smithy.APIError
-	if errors.As(err, &ae) {
+	isAPI := errors.As(err, &ae)
+	if isAPI {
 		e.code, e.text = ae.ErrorCode(), ae.ErrorMessage()
 	}
-	if e.status == 0 {
-		e.temporary = true
+	if e.status == 0 || (e.status < 300 && !isAPI) {
+		// No answer (refused, reset, timed out), or a success whose
+		// answer was cut short: the request may have acted or not.
+		e.temporary, e.status = true, 0
 		return e
 	}
 	if e.code == "" || (e.status == http.StatusNotFound && e.code == "NotFound") {

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -289,7 +290,7 @@ func (c *copier) copyParts(work context.Context) error {
 				off, l := c.partRange(n)
 				in.CopySourceRange = aws.String("bytes=" + strconv.FormatInt(off, 10) + "-" + strconv.FormatInt(off+l-1, 10))
 			}
-			out, err := c.h.o.Client.UploadPartCopy(gctx, in)
+			out, err := c.copyPart(gctx, in)
 			if err != nil {
 				return err
 			}
@@ -311,6 +312,34 @@ func (c *copier) copyParts(work context.Context) error {
 		}
 	}
 	return nil
+}
+
+// partAttempts is how many times a part is tried when it fails in a way
+// worth another try. The client retries too, but not everything: a
+// success whose answer was cut short is an error the SDK does not retry.
+// UploadPartCopy can be repeated: the part is copied again.
+const partAttempts = 3
+
+// copyPart copies one part, trying again after temporary failures.
+func (c *copier) copyPart(ctx context.Context, in *s3.UploadPartCopyInput) (*s3.UploadPartCopyOutput, error) {
+	wait := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		out, err := c.h.o.Client.UploadPartCopy(ctx, in)
+		if err == nil || attempt == partAttempts {
+			return out, err
+		}
+		if e := classify(err); !e.temporary || e.timeout || e.code == "NoSuchUpload" {
+			return out, err
+		}
+		t := time.NewTimer(wait/2 + rand.N(wait))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return out, err
+		case <-t.C:
+		}
+		wait *= 4
+	}
 }
 
 // done is the number of parts the upload holds.

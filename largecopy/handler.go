@@ -18,9 +18,9 @@ const FunctionName = "s3batchkit-large-copy"
 
 // Limits of multipart uploads and the defaults of Options.
 const (
-	MinPartSize = 5 << 20  // S3's smallest part but the last
-	MaxPartSize = 5 << 30  // S3's largest part
-	MaxParts    = 10_000   // S3's most parts in one upload
+	MinPartSize = 5 << 20 // S3's smallest part but the last
+	MaxPartSize = 5 << 30 // S3's largest part
+	MaxParts    = 10_000  // S3's most parts in one upload
 	MaxObject   = MaxParts * MaxPartSize
 
 	// DefaultPartSize is the part size unless an object needs larger
