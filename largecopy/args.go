@@ -144,8 +144,18 @@ func ParseArguments(m map[string]string) (*Args, error) {
 	if err := jobs.ValidateOperation(types.JobOperation{S3PutObjectCopy: &a.Op}); err != nil {
 		msg := strings.TrimPrefix(err.Error(), jobs.ErrOperation.Error()+": S3PutObjectCopy.")
 		key := ""
-		if i := strings.Index(msg, ": "); i > 0 && slices.Contains(ArgumentKeys, msg[:i]) {
-			key, msg = msg[:i], msg[i+2:]
+		if i := strings.Index(msg, ": "); i > 0 {
+			// "NewObjectTagging[0].Key: …" names the argument NewObjectTagging.
+			field := msg[:i]
+			base := field[:strings.IndexFunc(field+".", func(r rune) bool { return r == '[' || r == '.' })]
+			if slices.Contains(ArgumentKeys, base) {
+				key = base
+				if sub := field[len(base):]; sub != "" {
+					msg = sub + ": " + msg[i+2:]
+				} else {
+					msg = msg[i+2:]
+				}
+			}
 		}
 		return nil, &ArgumentError{Key: key, Msg: msg}
 	}

@@ -29,6 +29,9 @@ func (e s3err) String() string {
 	case e.status == 0:
 		return "no answer: " + e.text
 	}
+	if e.text == "" || e.text == e.code {
+		return fmt.Sprintf("%s (HTTP %d)", e.code, e.status)
+	}
 	return fmt.Sprintf("%s (HTTP %d): %s", e.code, e.status, e.text)
 }
 
@@ -68,9 +71,6 @@ func classify(err error) s3err {
 		if e.status == http.StatusNotFound {
 			e.code = "NoSuchKey" // a HEAD's 404 carries no code
 		}
-	}
-	if e.text == "" {
-		e.text = e.code
 	}
 	e.temporary = e.status >= 500 || e.status == http.StatusTooManyRequests || temporaryCodes[e.code]
 	return e

@@ -371,7 +371,11 @@ func (c *copier) complete(ctx, work context.Context) (string, string) {
 		return c.failed(ctx, work, step{"completing the upload (CompleteMultipartUpload)", "s3:PutObject on the destination" + c.kmsNeeds()}, err)
 	}
 	c.dropCompanion(ctx)
-	msg := fmt.Sprintf("Copied to s3://%s/%s: %d bytes in %d parts of %d bytes (%d resumed), ETag %s", c.dst.bucket, c.dst.key, c.size, c.nParts, c.partSize, c.resumed, etag)
+	parts := "parts"
+	if c.nParts == 1 {
+		parts = "part"
+	}
+	msg := fmt.Sprintf("Copied to s3://%s/%s: %d bytes in %d %s of %d bytes (%d resumed), ETag %s", c.dst.bucket, c.dst.key, c.size, c.nParts, parts, c.partSize, c.resumed, etag)
 	if version != "" {
 		msg += ", version " + version
 	}

@@ -117,7 +117,7 @@ func TestCopy(t *testing.T) {
 				args["TargetKeyPrefix"] = tc.prefix
 			}
 			r := invoke(t, context.Background(), h, event2(args, srcB, enc(tc.key)))
-			wantResult(t, r, 0, Succeeded, fmt.Sprintf("in %d parts", tc.parts), "(0 resumed)")
+			wantResult(t, r, 0, Succeeded, fmt.Sprintf("in %d part", tc.parts), "(0 resumed)")
 			sameObject(t, cl, srcB, tc.key, dstB, tc.wantPrefix+tc.key)
 		})
 	}
