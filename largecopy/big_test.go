@@ -155,4 +155,3 @@ func putLarge(t *testing.T, ep, bucket, key string, p *pattern) {
 		t.Fatal(err)
 	}
 }
-
