@@ -157,3 +157,20 @@ func TestOutcome(t *testing.T) {
 		})
 	}
 }
+
+func TestIsFunction(t *testing.T) {
+	for arn, want := range map[string]bool{
+		"arn:aws:lambda:us-east-1:123456789012:function:s3batchkit-large-copy":       true,
+		"arn:aws:lambda:eu-west-1:123456789012:function:s3batchkit-large-copy:live":  true,
+		"arn:aws-cn:lambda:cn-north-1:123456789012:function:s3batchkit-large-copy:7": true,
+		"arn:aws:lambda:us-east-1:123456789012:function:s3batchkit-large-copy-2":     false,
+		"arn:aws:lambda:us-east-1:123456789012:function:other":                       false,
+		"arn:aws:lambda:us-east-1:123456789012:layer:s3batchkit-large-copy":          false,
+		"s3batchkit-large-copy": false,
+		"arn:aws:lambda:us-east-1:123456789012:function:s3batchkit-large-copy:live:x": false,
+	} {
+		if got := IsFunction(arn); got != want {
+			t.Errorf("IsFunction(%q) = %v, want %v", arn, got, want)
+		}
+	}
+}

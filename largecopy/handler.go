@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"time"
 
@@ -15,6 +16,15 @@ import (
 // the local engine runs LambdaInvoke jobs whose FunctionArn names it in
 // process.
 const FunctionName = "s3batchkit-large-copy"
+
+// IsFunction reports whether a LambdaInvoke FunctionArn names this
+// function — arn:…:lambda:REGION:ACCOUNT:function:s3batchkit-large-copy,
+// with or without a version or alias —, which the local engine runs in
+// process instead of calling Lambda.
+func IsFunction(functionARN string) bool {
+	parts := strings.Split(functionARN, ":")
+	return len(parts) >= 7 && len(parts) <= 8 && parts[0] == "arn" && parts[2] == "lambda" && parts[5] == "function" && parts[6] == FunctionName
+}
 
 // Limits of multipart uploads and the defaults of Options.
 const (

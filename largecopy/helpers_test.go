@@ -292,3 +292,15 @@ func fmtSscanResumed(s string, n *int) (int, error) {
 	}
 	return fmt.Sscanf(s[i:], "(%d resumed)", n)
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
+
+// etagOf returns an object's ETag without its quotes.
+func etagOf(t testing.TB, cl *s3.Client, bucket, key string) string {
+	t.Helper()
+	h, err := cl.HeadObject(context.Background(), &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Trim(aws.ToString(h.ETag), `"`)
+}
