@@ -1,10 +1,15 @@
 package largecopy
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 )
 
 func TestParseArguments(t *testing.T) {
@@ -102,4 +107,43 @@ func TestArgumentsFromEnv(t *testing.T) {
 	if len(ArgumentKeys) != 18 {
 		t.Errorf("ArgumentKeys = %v: S3CopyObjectOperation changed? (18 expected)", ArgumentKeys)
 	}
+}
+
+// FuzzParseArguments: no set of arguments makes ParseArguments, or the
+// upload request built from what it accepts, panic; what it accepts names
+// a destination bucket and a prefix that is empty or a folder.
+func FuzzParseArguments(f *testing.F) {
+	files, _ := filepath.Glob("testdata/contract/*.event.json")
+	for _, file := range files {
+		b, _ := os.ReadFile(file)
+		var ev struct {
+			Job struct {
+				UserArguments map[string]string `json:"userArguments"`
+			} `json:"job"`
+		}
+		if json.Unmarshal(b, &ev) == nil && ev.Job.UserArguments != nil {
+			b, _ := json.Marshal(ev.Job.UserArguments)
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`{"TargetResource":"arn:aws:s3:::dst","ObjectLockMode":"GOVERNANCE","ObjectLockRetainUntilDate":"2030-01-01T00:00:00Z","AccessControlGrants":"[{\"Grantee\":{\"Identifier\":\"a\",\"TypeIdentifier\":\"id\"},\"Permission\":\"READ\"}]","BucketKeyEnabled":"1","ChecksumAlgorithm":"CRC64NVME"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var m map[string]string
+		if json.Unmarshal(data, &m) != nil {
+			return
+		}
+		a, err := ParseArguments(m)
+		if err != nil {
+			var ae *ArgumentError
+			if !errors.As(err, &ae) {
+				t.Fatalf("error %v is not an *ArgumentError", err)
+			}
+			return
+		}
+		if a.Bucket == "" || (a.Prefix != "" && !strings.HasSuffix(a.Prefix, "/")) {
+			t.Fatalf("accepted %v as bucket %q, prefix %q", m, a.Bucket, a.Prefix)
+		}
+		c := &copier{args: a, head: &s3.HeadObjectOutput{}, dst: object{bucket: a.Bucket, key: a.Prefix + "k"}}
+		c.createInput()
+	})
 }

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	mrand "math/rand/v2"
 	"net/http"
@@ -283,15 +282,6 @@ func sortedKeys(m map[string]string) []string {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-// fmtSscanResumed reads the number of resumed parts of a success's
-// resultString ("… (N resumed) …").
-func fmtSscanResumed(s string, n *int) (int, error) {
-	i := strings.LastIndex(s, "(")
-	if i < 0 {
-		return 0, errors.New("no (N resumed)")
-	}
-	return fmt.Sscanf(s[i:], "(%d resumed)", n)
-}
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
