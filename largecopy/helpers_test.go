@@ -282,7 +282,6 @@ func sortedKeys(m map[string]string) []string {
 
 func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
-
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
 // etagOf returns an object's ETag without its quotes.
