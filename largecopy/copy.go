@@ -256,11 +256,9 @@ func (c *copier) createInput() *s3.CreateMultipartUploadInput {
 	return in
 }
 
-// headExpires is the source's Expires header, if it is a valid date.
+// headExpires is the source's Expires header, if it is a valid HTTP
+// date (another value cannot be given to CreateMultipartUpload).
 func headExpires(h *s3.HeadObjectOutput) *time.Time {
-	if h.Expires != nil {
-		return h.Expires
-	}
 	if s := aws.ToString(h.ExpiresString); s != "" {
 		if t, err := http.ParseTime(s); err == nil {
 			return &t

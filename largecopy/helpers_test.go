@@ -14,7 +14,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -270,17 +269,6 @@ func isCreate(r *http.Request) bool {
 	_, ok := r.URL.Query()["uploads"]
 	return r.Method == http.MethodPost && ok
 }
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func contains(s, sub string) bool { return strings.Contains(s, sub) }
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
 
