@@ -98,6 +98,23 @@ fuzz-short:
 	if [ -n "$$timeouts" ]; then echo "fuzz-short: the fuzzing engine ran out of time (while minimizing a new input; no failing input):$$timeouts"; fi; \
 	if [ -n "$$failed" ]; then echo "fuzz-short: failed:$$failed"; exit 1; fi
 
+## lambda: the deployable zips of the large-copy Lambda function
+## (docs/large-objects.md) for the provided.al2023 runtime: a static
+## executable named bootstrap, for arm64 and amd64, in
+## bin/lambda/s3batchkit-large-copy-<arch>.zip. Needs only Go.
+LAMBDA_DIR   := bin/lambda
+LAMBDA_ARCHS := arm64 amd64
+.PHONY: lambda
+lambda:
+	@for arch in $(LAMBDA_ARCHS); do \
+	  mkdir -p $(LAMBDA_DIR)/$$arch || exit 1; \
+	  echo "== s3batchkit-large-copy linux/$$arch"; \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=$$arch $(GO) build -tags lambda.norpc -trimpath -ldflags '-s -w' \
+	    -o $(LAMBDA_DIR)/$$arch/bootstrap ./cmd/s3batchkit-large-copy || exit 1; \
+	  $(GO) run ./cmd/s3batchkit-large-copy/mkzip -o $(LAMBDA_DIR)/s3batchkit-large-copy-$$arch.zip $(LAMBDA_DIR)/$$arch/bootstrap || exit 1; \
+	  ls -l $(LAMBDA_DIR)/s3batchkit-large-copy-$$arch.zip; \
+	done
+
 clean:
 	rm -rf bin $(CACHE)
 

@@ -203,6 +203,16 @@ func ParseRow(line []byte) (Row, error) {
 	return p.row(f), nil
 }
 
+// DecodeKey decodes a key as ParseRow decodes the key field of a manifest
+// line, without the CSV unquoting: every %XX becomes its byte, '+' stays
+// '+', and the result must be valid UTF-8. It is the decoder for keys that
+// Batch Operations hands on as the manifest wrote them, such as the s3Key
+// of a Lambda event (docs/formats.md).
+func DecodeKey(s string) (string, error) {
+	b, err := DecodeField([]byte(s))
+	return string(b), err
+}
+
 func unhex(c byte) (byte, bool) {
 	switch {
 	case '0' <= c && c <= '9':

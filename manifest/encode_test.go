@@ -94,6 +94,38 @@ func TestParseRow(t *testing.T) {
 	}
 }
 
+func TestDecodeKey(t *testing.T) {
+	tests := []struct {
+		in, want string
+		wantErr  bool
+	}{
+		{"photos/a%20b+c.jpg", "photos/a b+c.jpg", false},
+		{"k%2C%22q%22%E2%82%AC", `k,"q"€`, false},
+		{`"quoted"`, `"quoted"`, false}, // no CSV unquoting: the quotes are the key's
+		{"", "", false},
+		{"%zz", "", true},
+		{"a%4", "", true},
+		{"%FF", "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			got, err := DecodeKey(tt.in)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("DecodeKey(%q) err = %v, wantErr %v", tt.in, err, tt.wantErr)
+			}
+			if got != tt.want {
+				t.Errorf("DecodeKey(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+			if err == nil {
+				enc := string(AppendEncoded(nil, []byte(got)))
+				if back, err := DecodeKey(enc); err != nil || back != got {
+					t.Errorf("DecodeKey(AppendEncoded(%q)) = %q, %v", got, back, err)
+				}
+			}
+		})
+	}
+}
+
 // FuzzKeyRoundTrip checks that every key survives the manifest encoding
 // under percent-decoding (net/url.PathUnescape), form-decoding
 // (QueryUnescape, which reads '+' as a space) and our own ParseRow, and

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -56,6 +57,9 @@ type Bounds struct {
 type Prices struct {
 	PerJob     float64 // USD per job (shard)
 	PerMillion float64 // USD per million object operations
+	// Lambda prices the large route's invocations of the copy function
+	// (largecopy.EstimateCost; zero fields: its defaults).
+	Lambda largecopy.CostAssumptions
 }
 
 // Options configure Plan.
@@ -113,6 +117,9 @@ type RouteCost struct {
 	Objects int64   `json:"objects"`
 	Bytes   int64   `json:"bytes"`
 	USD     float64 `json:"estimated_usd"`
+	// Lambda is, for the large route, the estimated charge of the Lambda
+	// function that copies its objects (not in USD).
+	Lambda *largecopy.Cost `json:"lambda,omitempty"`
 }
 
 func (o *Options) normalize() error {
@@ -347,12 +354,18 @@ func planOptions(o Options) map[string]any {
 	return m
 }
 
-// Costs estimates the Batch Operations charges of each route.
+// Costs estimates the Batch Operations charges of each route, and the
+// Lambda charges of the large route.
 func Costs(routes []manifest.RouteTotal, p Prices) []RouteCost {
 	out := make([]RouteCost, 0, len(routes))
 	for _, r := range routes {
-		out = append(out, RouteCost{Route: r.Route, Shards: r.Shards, Objects: r.Objects, Bytes: r.Bytes,
-			USD: float64(r.Shards)*p.PerJob + float64(r.Objects)/1e6*p.PerMillion})
+		c := RouteCost{Route: r.Route, Shards: r.Shards, Objects: r.Objects, Bytes: r.Bytes,
+			USD: float64(r.Shards)*p.PerJob + float64(r.Objects)/1e6*p.PerMillion}
+		if r.Route == RouteLarge {
+			l := largecopy.EstimateCost(r.Objects, r.Bytes, p.Lambda)
+			c.Lambda = &l
+		}
+		out = append(out, c)
 	}
 	return out
 }

@@ -7,12 +7,14 @@ import (
 	"os"
 	"runtime/debug"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
@@ -78,6 +80,9 @@ Examples:
 		}, sortFlags(), shardFlags(), []cli.Flag{
 			&cli.Float64Flag{Category: catCost, Name: "price-per-job", Value: partition.DefaultPricePerJob, Usage: "estimate with `USD` per job (shard)"},
 			&cli.Float64Flag{Category: catCost, Name: "price-per-million", Value: partition.DefaultPricePerMillion, Usage: "estimate with `USD` per million objects"},
+			&cli.IntFlag{Category: catCost, Name: "lambda-memory", Value: largecopy.DefaultMemoryMB, Usage: "large route: the copy function's memory `MB`"},
+			&cli.Float64Flag{Category: catCost, Name: "lambda-copy-mbps", Value: largecopy.DefaultCopyMBps, Usage: "large route: assumed copy throughput per object in `MB/s` (measure one object's copy)"},
+			&cli.Float64Flag{Category: catCost, Name: "lambda-price-gb-second", Value: largecopy.DefaultPricePerGBSecond, Usage: "large route: Lambda `USD` per GB-second (default: arm64, us-east-1)"},
 		}),
 		Before: func(c *cli.Context) error {
 			_, err := planOptionsFromFlags(c, false)
@@ -141,7 +146,8 @@ func planOptionsFromFlags(c *cli.Context, loadKeys bool) (partition.Options, err
 		},
 		Sort:   c.Bool("sort"),
 		TmpDir: c.String("tmp-dir"),
-		Prices: partition.Prices{PerJob: c.Float64("price-per-job"), PerMillion: c.Float64("price-per-million")},
+		Prices: partition.Prices{PerJob: c.Float64("price-per-job"), PerMillion: c.Float64("price-per-million"),
+			Lambda: largecopy.CostAssumptions{MemoryMB: c.Int("lambda-memory"), CopyMBps: c.Float64("lambda-copy-mbps"), PricePerGBSecond: c.Float64("lambda-price-gb-second")}},
 	}
 	switch {
 	case o.Out == "" && !o.DryRun:
@@ -157,6 +163,9 @@ func planOptionsFromFlags(c *cli.Context, loadKeys bool) (partition.Options, err
 	}
 	if o.Prices.PerJob < 0 || o.Prices.PerMillion < 0 {
 		return o, usagef("--price-per-job and --price-per-million must not be negative")
+	}
+	if l := o.Prices.Lambda; l.MemoryMB < 128 || l.MemoryMB > 10240 || l.CopyMBps <= 0 || l.PricePerGBSecond < 0 {
+		return o, usagef("--lambda-memory must be 128 to 10240 (MB), --lambda-copy-mbps above 0, --lambda-price-gb-second not negative")
 	}
 	if !o.Sort && c.IsSet("memory") {
 		return o, usagef("--memory sets the sort's budget; it has no use with --sort=false")
@@ -195,6 +204,13 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 	}
 	fmt.Fprintf(w, "  estimated Batch Operations cost $%.2f ($%.2f/job + $%.2f/million objects; S3 request, restore and KMS charges not included)\n",
 		total, o.Prices.PerJob, o.Prices.PerMillion)
+	for _, r := range s.Costs {
+		if l := r.Lambda; l != nil && r.Objects > 0 {
+			a := l.Assumptions
+			fmt.Fprintf(w, "  plus the %s route's Lambda copies (%s): $%.2f for %s invocations, %.0f GB-s — assuming %d MB, %.0f MB/s per object copy + %.0f s each, $%s/GB-s, $%.2f/million requests; S3 request charges not included\n",
+				r.Route, largecopy.FunctionName, l.USD, humanCount(l.Invocations), l.GBSeconds, a.MemoryMB, a.CopyMBps, a.OverheadSeconds, strconv.FormatFloat(a.PricePerGBSecond, 'f', -1, 64), a.PricePerMillionRequests)
+		}
+	}
 	if s.Sort.Runs > 0 {
 		fmt.Fprintf(w, "  sort: %d runs spilled (%s), %d merge passes\n", s.Sort.Runs, humanBytes(s.Sort.SpillBytes), s.Sort.Passes)
 	}
