@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -221,6 +222,52 @@ func (e *Engine) validate(acct string, in *s3control.CreateJobInput) error {
 	}
 	if name == "LambdaInvoke" && e.o.LambdaURL == "" {
 		return bad("LambdaInvoke needs the engine's Lambda URL (serve --lambda-url)")
+	}
+	// What the engine would otherwise accept and not do.
+	if in.Manifest.Location.ObjectVersionId != nil {
+		return bad("Manifest.Location.ObjectVersionId is not supported by the local engine: it reads the manifest object's current version")
+	}
+	if f := in.Manifest.Spec.Fields; !slices.Equal(f, []types.JobManifestFieldName{"Bucket", "Key"}) && !slices.Equal(f, []types.JobManifestFieldName{"Bucket", "Key", "VersionId"}) {
+		return bad("Manifest.Spec.Fields %v is not supported by the local engine: only [Bucket Key] or [Bucket Key VersionId]", f)
+	}
+	if in.Report.Enabled && in.Report.ExpectedBucketOwner != nil {
+		return bad("Report.ExpectedBucketOwner cannot be checked by the local engine, which has no bucket owners: leave it out")
+	}
+	if err := checkOperation(*in.Operation); err != nil {
+		return bad("Operation %s: %v", name, err)
+	}
+	if err := e.o.Storage.CheckOperation(*in.Operation); err != nil {
+		return bad("Operation %s: %v", name, err)
+	}
+	return nil
+}
+
+// checkOperation refuses the parts of an operation the engine would
+// otherwise ignore on every store.
+func checkOperation(op types.JobOperation) error {
+	if c := op.S3PutObjectCopy; c != nil {
+		if m := c.NewObjectMetadata; m != nil {
+			switch {
+			case c.MetadataDirective != types.S3MetadataDirectiveReplace:
+				return fmt.Errorf("NewObjectMetadata is applied only with MetadataDirective REPLACE (with COPY the source's metadata is kept)")
+			case m.ContentLength != nil || m.ContentMD5 != nil || m.RequesterCharged:
+				return fmt.Errorf("NewObjectMetadata.ContentLength, ContentMD5 and RequesterCharged cannot be set on a copy")
+			}
+		}
+		if len(c.AccessControlGrants) > 0 && c.CannedAccessControlList != "" {
+			return fmt.Errorf("CannedAccessControlList and AccessControlGrants exclude each other")
+		}
+		for i, g := range c.AccessControlGrants {
+			switch {
+			case g.Grantee == nil || g.Grantee.TypeIdentifier == "" || aws.ToString(g.Grantee.Identifier) == "":
+				return fmt.Errorf("AccessControlGrants[%d]: a Grantee with TypeIdentifier and Identifier is required", i)
+			case g.Permission == types.S3PermissionWrite || g.Permission == "":
+				return fmt.Errorf("AccessControlGrants[%d]: Permission %q cannot be granted on an object (FULL_CONTROL, READ, READ_ACP or WRITE_ACP)", i, g.Permission)
+			}
+		}
+	}
+	if c := op.S3ComputeObjectChecksum; c != nil && c.ChecksumType == types.ComputeObjectChecksumTypeComposite {
+		return fmt.Errorf("ChecksumType COMPOSITE is not computed by the local engine, which does not know the part layout of multipart uploads: use FULL_OBJECT")
 	}
 	return nil
 }
