@@ -451,8 +451,13 @@ func (s *submitter) submit(run *manifest.Run, targets []target) (*SubmitResult, 
 		sortShardJobs(s.res.Shards, s.plan)
 		return s.res, nil
 	}
-	if reg, ok := o.Client.(interface{ Options() s3control.Options }); ok && run.Region == "" {
-		run.Region = reg.Options().Region
+	if run.Region == "" {
+		switch c := o.Client.(type) {
+		case interface{ Options() s3control.Options }:
+			run.Region = c.Options().Region
+		case interface{ Region() string }:
+			run.Region = c.Region()
+		}
 	}
 	s.rec = newRecorder(s.ctx, o.Plan, run, s.plan)
 	if s.dirty {

@@ -67,6 +67,10 @@ func (c *Client) mountsCopy() map[string]string {
 	return m
 }
 
+// Region is the engine's region (Options.Region), which jobs.json
+// records as it records the region of an S3 Control client.
+func (c *Client) Region() string { return c.e.o.Region }
+
 // Resolve returns where an s3://bucket/key location of the job API is
 // read and written: under its mount, in the Storage, or loc itself when
 // it cannot be resolved.
