@@ -28,7 +28,7 @@ const (
 	testAccount = "123456789012"
 	testRole    = "arn:aws:iam::123456789012:role/batch-ops"
 	testReports = "arn:aws:s3:::s3bk-reports"
-	copyOpJSON  = `{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::s3bk-destination", "StorageClass": "STANDARD_IA"}}`
+	copyOpJSON  = `{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::s3bk-destination"}}`
 )
 
 // makePlan writes a plan with the given number of shards per route, each
