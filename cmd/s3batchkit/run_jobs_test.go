@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -302,5 +303,40 @@ func checkVersionOrder(t *testing.T, plan, state, root string, wantJobs int) {
 		if end := lastEnd[route]; end.IsZero() || start.Before(end) {
 			t.Errorf("route %s: a current-version job was created at %v, before the last noncurrent-version job ended at %v", route, start, end)
 		}
+	}
+}
+
+// TestSubmitHeldBack: a submit of a versioned copy creates the
+// noncurrent-version jobs, lists the current-version shards it held back
+// with what they wait for, and exits 5; once those jobs are Complete the
+// same command creates the rest and exits 0.
+func TestSubmitHeldBack(t *testing.T) {
+	cfg := objiotest.Config(t)
+	bucket := objiotest.Setup(t)
+	dir := t.TempDir()
+	plan := versionedPlan(t, dir, 400, 6)
+	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": os.Getenv(objiotest.EnvAccessKey), "AWS_SECRET_ACCESS_KEY": os.Getenv(objiotest.EnvSecretKey),
+		"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": cfg.EndpointURL, "AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")} {
+		t.Setenv(k, v)
+	}
+	st, err := local.NewS3Storage(context.Background(), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := localtest.New(t, local.Options{Storage: st, Hold: true})
+	args := []string{"submit", "--plan", plan, "--account-id", "123456789012", "--role-arn", "arn:aws:iam::123456789012:role/batch-ops",
+		"--operation", `{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::` + bucket + `"}}`, "--report-bucket", "arn:aws:s3:::" + bucket,
+		"--manifest-bucket", "s3://" + bucket + "/manifests", "--control-endpoint-url", srv.URL}
+	code, stdout, stderr := s3bk(t, args...)
+	if code != exitHeld || !strings.Contains(stdout, "held back     shards/copy/") || !strings.Contains(stdout, "wait for the") ||
+		!strings.Contains(stderr, "run the same command again then, or with --wait") {
+		t.Fatalf("first submit: exit %d, want %d\n%s\n%s", code, exitHeld, stdout, stderr)
+	}
+	held := len(regexp.MustCompile(`(?m)^held back `).FindAllString(stdout, -1))
+	srv.Engine.Release()
+	srv.Wait(t, context.Background(), "123456789012")
+	code, stdout, stderr = s3bk(t, args...)
+	if code != 0 || len(regexp.MustCompile(`(?m)^created `).FindAllString(stdout, -1)) != held || strings.Contains(stdout, "held back") {
+		t.Fatalf("second submit: exit %d, want %d jobs created\n%s\n%s", code, held, stdout, stderr)
 	}
 }
