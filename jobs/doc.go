@@ -10,9 +10,13 @@
 //
 // Submit uploads the shards of a local plan (one PUT each, so that the
 // ETag is the plan's MD5, checked), validates everything before the first
-// call, bounds calls in flight, and retries throttling with backoff.
-// Status describes every job of the run. Update changes status or
-// priority across the run.
+// call, bounds calls in flight, and retries throttling with backoff. It
+// sends each operation only to the plan routes it can serve (ServesRoute)
+// and, for copies of versioned plans, creates the current-version jobs of
+// a route only after its noncurrent-version jobs are Complete. Status
+// describes every job of the run and records what it saw in jobs.json.
+// Update changes status or priority across the run. The local engine
+// (package local) implements Control, so the same code drives it.
 //
 // Facts used: formats.md §5.3 (manifest location), §6 (CreateJob, job
 // statuses, errors), testing.md (the S3 Control host prefix and the fixed

@@ -17,4 +17,9 @@ var (
 	// shard that was submitted with other settings (operation, role,
 	// report, manifest location), or belongs to another plan.
 	ErrConflict = errors.New("jobs.json conflict")
+	// ErrNoncurrentIncomplete is returned when a noncurrent-version job
+	// of a route ended Failed or Cancelled (or is no longer known): the
+	// current versions of that route are not submitted, or the
+	// destination could end with an old version current.
+	ErrNoncurrentIncomplete = errors.New("the noncurrent-version jobs did not complete")
 )

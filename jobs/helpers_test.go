@@ -15,10 +15,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
+	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
-	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
+	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/jobs/local/localtest"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -26,7 +28,7 @@ const (
 	testAccount = "123456789012"
 	testRole    = "arn:aws:iam::123456789012:role/batch-ops"
 	testReports = "arn:aws:s3:::s3bk-reports"
-	copyOpJSON  = `{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::s3bk-destination", "StorageClass": "STANDARD_IA"}}`
+	copyOpJSON  = `{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::s3bk-destination"}}`
 )
 
 // makePlan writes a plan with the given number of shards per route, each
@@ -47,6 +49,38 @@ func makePlan(t testing.TB, routes map[string]int, objects int) string {
 			for i := 0; i < objects; i++ {
 				if err := w.Add([]byte("s3bk-source"), fmt.Appendf(nil, "%s/%05d/key %d", route, s, i), nil, 100); err != nil {
 					t.Fatal(err)
+				}
+			}
+		}
+	}
+	if err := pd.Commit(context.Background(), &manifest.Plan{Counters: manifest.Counters{Dropped: map[string]int64{}}}); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// makeVersionedPlan writes a plan of versioned shards: per route, the
+// number of noncurrent-version and current-version shards, each of
+// objects rows, and returns its directory.
+func makeVersionedPlan(t testing.TB, routes map[string][2]int, objects int) string {
+	t.Helper()
+	dir := t.TempDir()
+	pd, err := manifest.CreatePlanDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, route := range []string{"copy", "large", "restore"} {
+		for k, versions := range []string{manifest.VersionsNoncurrent, manifest.VersionsCurrent} {
+			for s := 0; s < routes[route][k]; s++ {
+				w, err := pd.NewShardOf(route, "s3bk-source", true, versions)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i := 0; i < objects; i++ {
+					key := fmt.Appendf(nil, "%s/%05d/key %d", route, s, i)
+					if err := w.Add([]byte("s3bk-source"), key, fmt.Appendf(nil, "%s-v%d", versions, s), 100); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 		}
@@ -103,13 +137,17 @@ func (m *memStore) Upload(ctx context.Context, loc string, r io.ReaderAt, size i
 	return objio.ObjectInfo{Name: loc, Size: size, ETag: m.etag(buf.Bytes())}, nil
 }
 
-// newControl starts the fake S3 Control server and a client reaching it
-// through the fixed endpoint resolver, with no backoff delay.
-func newControl(t testing.TB) (*jobstest.Server, *s3control.Client) {
+// tagOpJSON serves every route.
+const tagOpJSON = `{"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}`
+
+// newControl starts the local engine, holding its jobs, behind an HTTP
+// server, and a client reaching it through the fixed endpoint resolver
+// with no backoff delay. Manifests are stored in process, where the
+// engine reads them (the returned store).
+func newControl(t testing.TB) (*localtest.Server, *s3control.Client, jobs.Store) {
 	t.Helper()
 	objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "not-a-real-secret", "")})
-	srv := jobstest.New()
-	t.Cleanup(srv.Close)
+	srv := localtest.New(t, local.Options{Hold: true, Workers: 4})
 	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{
 		Endpoint:         srv.URL,
 		RetryMaxAttempts: 5,
@@ -118,12 +156,16 @@ func newControl(t testing.TB) (*jobstest.Server, *s3control.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return srv, cl
+	return srv, cl, srv.Engine.NewClient()
 }
 
 func submitOptions(t testing.TB, plan string, cl jobs.Control, store jobs.Store) jobs.SubmitOptions {
+	return submitOp(t, plan, cl, store, tagOpJSON)
+}
+
+func submitOp(t testing.TB, plan string, cl jobs.Control, store jobs.Store, opJSON string) jobs.SubmitOptions {
 	t.Helper()
-	op, _, err := jobs.ParseOperation([]byte(copyOpJSON))
+	op, _, err := jobs.ParseOperation([]byte(opJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,5 +173,26 @@ func submitOptions(t testing.TB, plan string, cl jobs.Control, store jobs.Store)
 		Plan: plan, AccountID: testAccount, RoleArn: testRole, Operation: op,
 		ReportBucket: testReports, ReportPrefix: "reports/run1", Priority: 10,
 		ManifestPrefix: "s3://s3bk-manifests/batch", Client: cl, Store: store,
+	}
+}
+
+// prepared waits until no job of the account is New or Preparing.
+func prepared(t testing.TB, srv *localtest.Server) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		busy := 0
+		for _, d := range srv.Jobs(t, testAccount) {
+			if d.Status == types.JobStatusNew || d.Status == types.JobStatusPreparing {
+				busy++
+			}
+		}
+		if busy == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still not prepared", busy)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -286,3 +286,86 @@ func OperationName(op types.JobOperation) string {
 	}
 	return ""
 }
+
+// The routes of a plan (partition.Route*; this package does not import
+// partition), for ServesRoute.
+const (
+	RouteCopy           = "copy"
+	RouteLarge          = "large"
+	RouteRestore        = "restore"
+	RouteRestoreTiering = "restore-tiering"
+	RouteAll            = "all"
+	RouteDelete         = "delete"
+)
+
+// RouteError says why an operation cannot serve the objects of a plan
+// route. It wraps ErrInvalid: asking for it is a usage error.
+type RouteError struct {
+	Operation, Route, Reason string
+}
+
+func (e *RouteError) Error() string {
+	return fmt.Sprintf("%v: %s cannot serve route %s: %s", ErrInvalid, e.Operation, e.Route, e.Reason)
+}
+
+func (e *RouteError) Unwrap() error { return ErrInvalid }
+
+// ServesRoute returns nil when op can do its work on the objects a plan
+// puts in route, and a *RouteError saying why not otherwise
+// (formats.md §6.4):
+//
+//   - S3PutObjectCopy serves copy and all: objects over 5 GB (large) fail
+//     with 400 InvalidRequest, archived ones (restore, restore-tiering)
+//     with 403 InvalidObjectState until restored, and delete holds
+//     objects to delete.
+//   - S3InitiateRestoreObject serves restore (GLACIER, DEEP_ARCHIVE;
+//     ExpirationInDays of at least 1 required), restore-tiering
+//     (Intelligent-Tiering archive tiers; ExpirationInDays must be
+//     omitted) and all (either); other objects are not archived (403
+//     InvalidObjectState).
+//   - LambdaInvoke and the operations on tags, ACLs, locks, replication,
+//     checksums and encryption serve every route (compute checksum works
+//     in every storage class, at any size).
+//
+// A route this package does not know (a hand-made plan) is served.
+func ServesRoute(op types.JobOperation, route string) error {
+	name := OperationName(op)
+	no := func(why string) error { return &RouteError{Operation: name, Route: route, Reason: why} }
+	switch {
+	case op.S3PutObjectCopy != nil:
+		switch route {
+		case RouteLarge:
+			return no("its objects are over 5 GB, which a copy job fails (400 InvalidRequest); copy them with LambdaInvoke (a multipart copy)")
+		case RouteRestore, RouteRestoreTiering:
+			return no("its objects are archived: a copy fails (403 InvalidObjectState) until S3InitiateRestoreObject has restored them")
+		case RouteDelete:
+			return no("its objects are to be deleted, not copied")
+		}
+	case op.S3InitiateRestoreObject != nil:
+		days := op.S3InitiateRestoreObject.ExpirationInDays
+		switch route {
+		case RouteCopy, RouteLarge, RouteDelete:
+			return no("its objects are not archived: a restore fails (403 InvalidObjectState)")
+		case RouteRestore:
+			if days == nil {
+				return no("GLACIER and DEEP_ARCHIVE restores need ExpirationInDays (at least 1 day)")
+			}
+		case RouteRestoreTiering:
+			if days != nil {
+				return no("restores from the Intelligent-Tiering archive tiers must omit ExpirationInDays")
+			}
+		}
+	}
+	return nil
+}
+
+// OrdersVersions reports whether the order in which op meets the versions
+// of a key matters: a copy (or a Lambda function, which may copy, or a
+// replication) of a noncurrent version after the current one would make
+// the old version current at the destination. For these, Submit creates
+// the current-version jobs of a route only once its noncurrent-version
+// jobs are Complete; other operations (tags, ACLs, restores, locks,
+// checksums) run on every version at once.
+func OrdersVersions(op types.JobOperation) bool {
+	return op.S3PutObjectCopy != nil || op.LambdaInvoke != nil || op.S3ReplicateObject != nil
+}

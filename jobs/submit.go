@@ -77,12 +77,30 @@ type SubmitOptions struct {
 	// Suspended, until confirmed (UpdateJobStatus Ready). False is sent
 	// explicitly.
 	Confirm bool
-	// Routes selects the plan's routes to submit; empty: all.
+	// Routes selects the plan's routes to submit; each must be one the
+	// operation serves (ServesRoute), else Submit refuses (ErrInvalid).
+	// Empty: every route of the plan the operation serves; the others are
+	// listed in SubmitResult.Skipped.
 	Routes []string
-	// ManifestPrefix (s3://bucket[/prefix]) receives the shards of a
-	// local plan, at <prefix>/<plan id>/<shard path>. It must be empty for
-	// a plan in S3, whose shards are used where they are.
+	// ManifestPrefix (s3://bucket[/prefix]) receives the shards, at
+	// <prefix>/<plan id>/<shard path>: required for a local plan. Empty
+	// for a plan in S3: its shards are used where they are.
 	ManifestPrefix string
+	// ControlEndpoint is recorded in jobs.json (manifest.Run
+	// ControlEndpoint) for status, jobs and report: the fixed endpoint
+	// URL Client calls, manifest.EndpointRun, or "" for AWS's.
+	ControlEndpoint string
+	// Wait makes Submit wait for the noncurrent-version jobs of a route
+	// to end, then create its current-version jobs (see Submit). Without
+	// it those shards are returned in SubmitResult.Held.
+	Wait bool
+	// PollInterval is the time between DescribeJob rounds while Wait
+	// waits. Zero: 30 s.
+	PollInterval time.Duration
+	// Recreate calls CreateJob for the shards jobs.json records too: the
+	// same token returns the same job, and an engine whose state is newer
+	// than jobs.json (run) gets it again.
+	Recreate bool
 	// Concurrency bounds shards in flight (upload + CreateJob). Zero:
 	// DefaultConcurrency.
 	Concurrency int
@@ -103,8 +121,21 @@ type SubmitOptions struct {
 // ShardJob is the outcome for one shard.
 type ShardJob struct {
 	manifest.RunJob
-	State    string // "created", "existing" (in jobs.json already), "dry-run"
-	Uploaded bool   // the shard was uploaded by this run
+	// State is "created", "existing" (in jobs.json already), "dry-run",
+	// or "held" (current versions waiting for the noncurrent jobs of
+	// their route: Detail says which).
+	State    string
+	Uploaded bool // the shard was uploaded by this run
+	Detail   string
+}
+
+// RouteSkip is a route of the plan left out because the operation cannot
+// serve it.
+type RouteSkip struct {
+	Route   string
+	Shards  int
+	Objects int64
+	Reason  string
 }
 
 // SubmitResult sums up a submit.
@@ -114,6 +145,13 @@ type SubmitResult struct {
 	Created  int
 	Existing int
 	Uploaded int
+	// Skipped lists the routes left out (no SubmitOptions.Routes) because
+	// the operation cannot serve them.
+	Skipped []RouteSkip
+	// Held lists the current-version shards not submitted because the
+	// noncurrent jobs of their route have not all completed (also in
+	// Shards, with State "held").
+	Held []ShardJob
 }
 
 var (
@@ -164,11 +202,16 @@ func PlanID(planJSON []byte) string {
 
 // target is one shard to settle.
 type target struct {
-	index    int // in plan.Shards
 	shard    manifest.Shard
 	manifest string // s3:// location of the shard as a job reads it
 	token    string
+	recorded *manifest.RunJob // its entry in jobs.json, if any
 }
+
+// resolver is implemented by stores whose s3:// locations are read and
+// written elsewhere (the local engine's in-process client): jobs.json
+// records where the manifests and reports really are.
+type resolver interface{ Resolve(loc string) string }
 
 // Submit creates one job per selected shard of the plan that jobs.json
 // does not already record, uploading shards of a local plan first. Each
@@ -177,6 +220,19 @@ type target struct {
 // recorded, and a rerun with the same options creates only the others.
 // Every check (options, operation, plan, jobs.json, routes) runs before
 // the first call.
+//
+// Routes: without o.Routes, the routes of the plan the operation serves
+// (ServesRoute) are submitted and the others are listed in
+// SubmitResult.Skipped; an o.Routes the operation cannot serve is refused.
+//
+// Versions: Batch Operations runs a job's tasks in no particular order,
+// so the plan puts noncurrent and current versions in shards of their own
+// (manifest.Shard.Versions), and for an operation that copies
+// (OrdersVersions) Submit creates the current-version jobs of a route
+// only once every noncurrent-version job of that route is Complete, as DescribeJob says (recorded in jobs.json). Until then they
+// are held back (SubmitResult.Held); o.Wait waits for them. Should a
+// noncurrent job end Failed or Cancelled, the current versions are not
+// submitted and Submit returns ErrNoncurrentIncomplete.
 //
 // Idempotency: the ClientRequestToken of a shard's job is derived from
 // the plan id, the account, the shard (path and MD5), its manifest
@@ -195,12 +251,15 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 	if o.Store == nil {
 		o.Store = objioStore{}
 	}
-	conc := o.Concurrency
-	if conc == 0 {
-		conc = DefaultConcurrency
-	}
 	if o.ReportScope == "" {
 		o.ReportScope = types.JobReportScopeAllTasks
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = 30 * time.Second
+	}
+	resolve := func(loc string) string { return loc }
+	if r, ok := o.Store.(resolver); ok {
+		resolve = r.Resolve
 	}
 	plan, err := manifest.ReadPlan(ctx, o.Plan)
 	if err != nil {
@@ -211,17 +270,16 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 		return nil, err
 	}
 	planID := PlanID(raw)
-	local := !objio.IsS3(o.Plan)
-	switch {
-	case local && o.ManifestPrefix == "":
+	if !objio.IsS3(o.Plan) && o.ManifestPrefix == "" {
 		return nil, invalid("the plan %s is local: its shards must be uploaded; give the manifest bucket (s3://bucket[/prefix])", o.Plan)
-	case !local && o.ManifestPrefix != "":
-		return nil, invalid("the plan %s is in S3: its shards are used where they are; leave out the manifest bucket", o.Plan)
 	}
-	shards, err := selectRoutes(plan, o.Routes)
+	var res SubmitResult
+	res.PlanID = planID
+	shards, skipped, err := SelectShards(plan, o.Operation, o.Routes)
 	if err != nil {
 		return nil, err
 	}
+	res.Skipped = skipped
 	opJSON, err := json.Marshal(o.Operation)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrOperation, err)
@@ -232,6 +290,7 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 	if p := strings.Trim(o.ReportPrefix, "/"); p != "" {
 		reportLoc += "/" + p
 	}
+	reportLoc = resolve(reportLoc)
 
 	prev, err := manifest.ReadRunIfAny(ctx, o.Plan)
 	if err != nil {
@@ -244,28 +303,29 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 			return nil, fmt.Errorf("%w: %s belongs to plan %s, but plan.json is now plan %s (it was rewritten after the submit); submit the new plan from another directory, or remove jobs.json to start over",
 				ErrConflict, objio.Join(o.Plan, manifest.JobsFile), prev.PlanID, planID)
 		case prev.AccountID != o.AccountID:
-			return nil, fmt.Errorf("%w: %s records jobs of account %s, not %s", ErrConflict, objio.Join(o.Plan, manifest.JobsFile), prev.AccountID, o.AccountID)
+			return nil, fmt.Errorf("%w: %s records jobs of account %s, not %s (a plan directory records one run: copy it without jobs.json to run it elsewhere)",
+				ErrConflict, objio.Join(o.Plan, manifest.JobsFile), prev.AccountID, o.AccountID)
 		}
 		run = prev
 	}
-	existing := map[string]manifest.RunJob{}
-	for _, e := range run.Jobs {
-		existing[e.Shard] = e
+	endpointChanged := o.ControlEndpoint != "" && run.ControlEndpoint != o.ControlEndpoint && len(run.Jobs) > 0
+	if o.ControlEndpoint != "" {
+		run.ControlEndpoint = o.ControlEndpoint
 	}
-	var todo []target
-	var res SubmitResult
-	res.PlanID = planID
-	var settled []ShardJob
-	for _, i := range shards {
-		sh := plan.Shards[i]
+	existing := map[string]*manifest.RunJob{}
+	for i := range run.Jobs {
+		existing[run.Jobs[i].Shard] = &run.Jobs[i]
+	}
+	var targets []target
+	for _, sh := range shards {
 		if sh.MD5 == "" || sh.ManifestBytes <= 0 {
 			return nil, fmt.Errorf("%s: shard %s has no md5 or size in plan.json", o.Plan, sh.Path)
 		}
 		if sh.ManifestBytes > 5<<30 {
 			return nil, fmt.Errorf("%s: shard %s is %d bytes, over the 5 GiB a single PUT can upload; re-plan with --max-manifest-bytes", o.Plan, sh.Path, sh.ManifestBytes)
 		}
-		t := target{index: i, shard: sh}
-		if local {
+		t := target{shard: sh}
+		if o.ManifestPrefix != "" {
 			t.manifest = objio.Join(objio.Join(o.ManifestPrefix, planID), sh.Path)
 		} else {
 			t.manifest = objio.Join(o.Plan, sh.Path)
@@ -276,107 +336,187 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 				return nil, fmt.Errorf("%w: jobs.json records job %s for shard %s, created with other settings (operation, role, report, account or manifest location); to run the plan again with these, copy the plan directory without jobs.json",
 					ErrConflict, e.JobID, sh.Path)
 			}
-			settled = append(settled, ShardJob{RunJob: e, State: "existing"})
-			continue
+			t.recorded = e
 		}
-		todo = append(todo, t)
+		targets = append(targets, t)
 	}
-	report := func(sj ShardJob) {
-		if o.OnShard != nil {
-			o.OnShard(sj)
+	s := &submitter{o: o, ctx: ctx, res: &res, plan: plan, planID: planID, partition: partition, reportBucket: reportBucket,
+		reportLoc: reportLoc, resolve: resolve, dirty: endpointChanged}
+	return s.submit(run, targets)
+}
+
+// submitter carries one Submit.
+type submitter struct {
+	o                       SubmitOptions
+	ctx                     context.Context
+	res                     *SubmitResult
+	plan                    *manifest.Plan
+	planID                  string
+	partition, reportBucket string
+	reportLoc               string
+	resolve                 func(string) string
+	rec                     *recorder
+	dirty                   bool       // jobs.json must be written even if no job is added
+	mu                      sync.Mutex // guards res and OnShard
+}
+
+func (s *submitter) report(sj ShardJob) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch sj.State {
+	case "created":
+		s.res.Created++
+		if sj.Uploaded {
+			s.res.Uploaded++
+		}
+	case "existing":
+		s.res.Existing++
+	case "held":
+		s.res.Held = append(s.res.Held, sj)
+	}
+	s.res.Shards = append(s.res.Shards, sj)
+	if s.o.OnShard != nil {
+		s.o.OnShard(sj)
+	}
+}
+
+func (s *submitter) entryFor(t target) manifest.RunJob {
+	return manifest.RunJob{Shard: t.shard.Path, Route: t.shard.Route, Token: t.token, ReportPrefix: s.reportLoc,
+		Manifest: s.resolve(t.manifest), ETag: t.shard.MD5, Operation: OperationName(s.o.Operation), Objects: t.shard.Objects,
+		Versions: t.shard.Versions}
+}
+
+func (s *submitter) submit(run *manifest.Run, targets []target) (*SubmitResult, error) {
+	o := s.o
+	held := heldRoutes(o.Operation, targets)
+	isHeld := map[string]bool{}
+	for _, ts := range held {
+		for _, t := range ts {
+			isHeld[t.shard.Path] = true
 		}
 	}
-	for _, sj := range settled {
-		res.Existing++
-		res.Shards = append(res.Shards, sj)
-		report(sj)
-	}
-	entryFor := func(t target) manifest.RunJob {
-		return manifest.RunJob{Shard: t.shard.Path, Route: t.shard.Route, Token: t.token, ReportPrefix: reportLoc,
-			Manifest: t.manifest, ETag: t.shard.MD5, Operation: OperationName(o.Operation), Objects: t.shard.Objects}
+	var todo []target
+	for _, t := range targets {
+		switch {
+		case isHeld[t.shard.Path]:
+		case t.recorded != nil && !o.Recreate:
+			s.report(ShardJob{RunJob: *t.recorded, State: "existing"})
+		default:
+			todo = append(todo, t)
+		}
 	}
 	if o.DryRun {
 		for _, t := range todo {
-			sj := ShardJob{RunJob: entryFor(t), State: "dry-run"}
-			res.Shards = append(res.Shards, sj)
-			report(sj)
+			if t.recorded != nil {
+				s.report(ShardJob{RunJob: *t.recorded, State: "existing"})
+				continue
+			}
+			s.report(ShardJob{RunJob: s.entryFor(t), State: "dry-run"})
 		}
-		sortShardJobs(res.Shards, plan)
-		return &res, nil
+		for _, route := range sortedKeys(held) {
+			for _, t := range held[route] {
+				s.report(ShardJob{RunJob: s.entryFor(t), State: "dry-run",
+					Detail: "current versions: created once the noncurrent-version jobs of route " + route + " are Complete"})
+			}
+		}
+		sortShardJobs(s.res.Shards, s.plan)
+		return s.res, nil
 	}
-	if len(todo) == 0 {
-		sortShardJobs(res.Shards, plan)
-		return &res, nil
+	if run.Region == "" {
+		switch c := o.Client.(type) {
+		case interface{ Options() s3control.Options }:
+			run.Region = c.Options().Region
+		case interface{ Region() string }:
+			run.Region = c.Region()
+		}
 	}
+	s.rec = newRecorder(s.ctx, o.Plan, run, s.plan)
+	if s.dirty {
+		s.rec.touch()
+	}
+	err := s.create(todo)
+	if err == nil {
+		err = s.release(held)
+	}
+	// Record what exists, also after an error or Ctrl-C.
+	if serr := s.rec.close(); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	sortShardJobs(s.res.Shards, s.plan)
+	return s.res, err
+}
 
-	if reg, ok := o.Client.(interface{ Options() s3control.Options }); ok && run.Region == "" {
-		run.Region = reg.Options().Region
+// create settles targets: uploads their manifests and creates their jobs,
+// at most Concurrency at once.
+func (s *submitter) create(todo []target) error {
+	o := s.o
+	conc := o.Concurrency
+	if conc == 0 {
+		conc = DefaultConcurrency
 	}
-	rec := newRecorder(ctx, o.Plan, run, plan)
-	var mu sync.Mutex // guards res and OnShard
-	g, gctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(s.ctx)
 	g.SetLimit(conc)
 	for _, t := range todo {
 		g.Go(func() error {
-			etag, uploaded, err := ensureManifest(gctx, o, local, t)
+			etag, uploaded, err := ensureManifest(gctx, o, t)
 			if err != nil {
 				return err
 			}
-			in := createInput(o, planID, partition, reportBucket, t, etag)
+			in := createInput(o, s.planID, s.partition, t, etag)
 			out, err := o.Client.CreateJob(gctx, in)
 			if err != nil {
 				return fmt.Errorf("creating the job of shard %s: %w", t.shard.Path, err)
 			}
-			e := entryFor(t)
-			e.ETag, e.JobID, e.Status, e.CreatedAt = etag, aws.ToString(out.JobId), string(types.JobStatusNew), time.Now().UTC().Truncate(time.Second)
-			if e.JobID == "" {
+			id := aws.ToString(out.JobId)
+			if id == "" {
 				return fmt.Errorf("creating the job of shard %s: CreateJob returned no job id", t.shard.Path)
 			}
-			rec.add(e)
-			mu.Lock()
-			defer mu.Unlock()
-			sj := ShardJob{RunJob: e, State: "created", Uploaded: uploaded}
-			res.Created++
-			if uploaded {
-				res.Uploaded++
+			if t.recorded != nil && t.recorded.JobID == id {
+				s.report(ShardJob{RunJob: *t.recorded, State: "existing"})
+				return nil
 			}
-			res.Shards = append(res.Shards, sj)
-			report(sj)
+			e := s.entryFor(t)
+			e.ETag, e.JobID, e.Status, e.CreatedAt = etag, id, string(types.JobStatusNew), time.Now().UTC().Truncate(time.Second)
+			s.rec.add(e)
+			s.report(ShardJob{RunJob: e, State: "created", Uploaded: uploaded})
 			return nil
 		})
 	}
-	err = g.Wait()
-	// Record what exists, also after an error or Ctrl-C.
-	if serr := rec.close(); serr != nil {
-		err = errors.Join(err, serr)
-	}
-	sortShardJobs(res.Shards, plan)
-	return &res, err
+	return g.Wait()
 }
 
-// selectRoutes returns the indexes of the plan's shards in routes (all
-// when empty); an unknown route is an error naming the plan's routes.
-func selectRoutes(plan *manifest.Plan, routes []string) ([]int, error) {
-	have := map[string]bool{}
-	var names []string
+// SelectShards returns the shards of plan to submit with op: those of
+// routes, each of which op must serve, or, without routes, those of every
+// route op serves, with the others in skipped. Errors wrap ErrInvalid.
+func SelectShards(plan *manifest.Plan, op types.JobOperation, routes []string) (shards []manifest.Shard, skipped []RouteSkip, err error) {
+	if len(routes) > 0 {
+		shards, err = plan.ShardsOf(routes...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		}
+		for _, r := range routes {
+			if err := ServesRoute(op, r); err != nil {
+				return nil, nil, err
+			}
+		}
+		return shards, nil, nil
+	}
+	var want, why []string
 	for _, r := range plan.Routes {
-		have[r.Route] = true
-		names = append(names, r.Route)
-	}
-	want := map[string]bool{}
-	for _, r := range routes {
-		if !have[r] {
-			return nil, invalid("route %q is not in the plan, whose routes are: %s", r, strings.Join(names, ", "))
+		if err := ServesRoute(op, r.Route); err != nil {
+			var re *RouteError
+			errors.As(err, &re)
+			skipped = append(skipped, RouteSkip{Route: r.Route, Shards: r.Shards, Objects: r.Objects, Reason: re.Reason})
+			why = append(why, r.Route+": "+re.Reason)
+			continue
 		}
-		want[r] = true
+		want = append(want, r.Route)
 	}
-	var out []int
-	for i, sh := range plan.Shards {
-		if len(routes) == 0 || want[sh.Route] {
-			out = append(out, i)
-		}
+	if len(want) == 0 {
+		return nil, skipped, invalid("%s serves no route of the plan (%s)", OperationName(op), strings.Join(why, "; "))
 	}
-	return out, nil
+	shards, err = plan.ShardsOf(want...)
+	return shards, skipped, err
 }
 
 func sortShardJobs(s []ShardJob, plan *manifest.Plan) {
@@ -403,8 +543,9 @@ func requestToken(planID string, o SubmitOptions, sh manifest.Shard, manifestLoc
 
 // ensureManifest makes sure the shard's object exists with the plan's MD5
 // as its ETag, uploading it from a local plan when missing or different.
-func ensureManifest(ctx context.Context, o SubmitOptions, local bool, t target) (etag string, uploaded bool, err error) {
+func ensureManifest(ctx context.Context, o SubmitOptions, t target) (etag string, uploaded bool, err error) {
 	want := strings.ToLower(t.shard.MD5)
+	local := o.ManifestPrefix != "" // the shard is copied from the plan
 	info, err := o.Store.Stat(ctx, t.manifest)
 	switch {
 	case err == nil && strings.EqualFold(info.ETag, want):
@@ -437,7 +578,7 @@ func ensureManifest(ctx context.Context, o SubmitOptions, local bool, t target) 
 	return want, true, nil
 }
 
-func createInput(o SubmitOptions, planID, partition, reportBucket string, t target, etag string) *s3control.CreateJobInput {
+func createInput(o SubmitOptions, planID, partition string, t target, etag string) *s3control.CreateJobInput {
 	bucket, key, _ := objio.ParseS3(t.manifest)
 	fields := []types.JobManifestFieldName{types.JobManifestFieldNameBucket, types.JobManifestFieldNameKey}
 	if t.shard.VersionIDs {
@@ -479,76 +620,4 @@ func createInput(o SubmitOptions, planID, partition, reportBucket string, t targ
 			{Key: aws.String(TagRoute), Value: aws.String(t.shard.Route)},
 		},
 	}
-}
-
-// recorder rewrites jobs.json as jobs are added. Writes are coalesced: one
-// goroutine writes the whole file whenever something was added since its
-// last write, so a burst of jobs costs a few writes, not one each. A
-// failed write is retried by the next one; close writes last and reports
-// that write's error.
-// Channels: wake (buffer 1) is signaled by add and closed by close; the
-// writer goroutine closes done when it has drained.
-type recorder struct {
-	ctx   context.Context
-	dir   string
-	plan  *manifest.Plan
-	mu    sync.Mutex
-	run   *manifest.Run
-	added int
-	wake  chan struct{}
-	done  chan struct{}
-}
-
-func newRecorder(ctx context.Context, dir string, run *manifest.Run, plan *manifest.Plan) *recorder {
-	r := &recorder{ctx: context.WithoutCancel(ctx), dir: dir, run: run, plan: plan, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go func() {
-		defer close(r.done)
-		for range r.wake {
-			_ = r.write() // retried by the next write, and by close
-		}
-	}()
-	return r
-}
-
-func (r *recorder) add(e manifest.RunJob) {
-	r.mu.Lock()
-	r.run.Jobs = append(r.run.Jobs, e)
-	r.added++
-	r.mu.Unlock()
-	select {
-	case r.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (r *recorder) write() error {
-	r.mu.Lock()
-	idx := make(map[string]int, len(r.plan.Shards))
-	for i, sh := range r.plan.Shards {
-		idx[sh.Path] = i
-	}
-	sort.SliceStable(r.run.Jobs, func(a, b int) bool { return idx[r.run.Jobs[a].Shard] < idx[r.run.Jobs[b].Shard] })
-	data, err := r.run.Marshal()
-	r.mu.Unlock()
-	if err == nil {
-		err = objio.WriteFileAtomic(r.ctx, objio.Join(r.dir, manifest.JobsFile), data)
-	}
-	if err != nil {
-		return fmt.Errorf("recording jobs in %s: %w", objio.Join(r.dir, manifest.JobsFile), err)
-	}
-	return nil
-}
-
-// close waits for pending writes and writes the final state, if any job
-// was added.
-func (r *recorder) close() error {
-	close(r.wake)
-	<-r.done
-	r.mu.Lock()
-	added := r.added
-	r.mu.Unlock()
-	if added == 0 {
-		return nil
-	}
-	return r.write()
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
@@ -32,12 +33,23 @@ var ErrJobsFile = errors.New("invalid jobs.json")
 // ClientRequestToken is an idempotency key derived from public inputs, not
 // a secret.
 type Run struct {
-	Version   int      `json:"version"`
-	PlanID    string   `json:"plan_id"` // short hash of plan.json
-	AccountID string   `json:"account_id"`
-	Region    string   `json:"region,omitempty"`
-	Jobs      []RunJob `json:"jobs"`
+	Version   int    `json:"version"`
+	PlanID    string `json:"plan_id"` // short hash of plan.json
+	AccountID string `json:"account_id"`
+	Region    string `json:"region,omitempty"`
+	// ControlEndpoint is the S3 Control endpoint the jobs were created
+	// at, so that status, jobs and report need not be told again: a
+	// fixed endpoint URL (serve, a test server; never with credentials),
+	// EndpointRun for the in-process engine of `run`, or empty for AWS's
+	// regional endpoint (https://<account>.s3-control.<region>.amazonaws.com).
+	ControlEndpoint string   `json:"control_endpoint,omitempty"`
+	Jobs            []RunJob `json:"jobs"`
 }
+
+// EndpointRun is Run.ControlEndpoint of a run by `s3batchkit run`: the
+// jobs ran in that process's engine, which no longer answers; their
+// statuses are the ones recorded here.
+const EndpointRun = "s3batchkit-run"
 
 // RunJob is one shard's job.
 type RunJob struct {
@@ -48,13 +60,37 @@ type RunJob struct {
 	Token string `json:"client_request_token"`
 	// ReportPrefix is the report location (s3://bucket/prefix or a local
 	// folder): the job's report is at <report_prefix>/job-<job_id>/.
-	ReportPrefix string    `json:"report_prefix"`
-	Manifest     string    `json:"manifest"`      // s3://bucket/key of the uploaded shard
-	ETag         string    `json:"manifest_etag"` // the shard's ETag (its MD5)
-	Operation    string    `json:"operation"`
-	Objects      int64     `json:"objects"`
-	Status       string    `json:"status"` // as last seen (New at creation)
-	CreatedAt    time.Time `json:"created_at"`
+	ReportPrefix string `json:"report_prefix"`
+	Manifest     string `json:"manifest"`      // s3://bucket/key of the uploaded shard
+	ETag         string `json:"manifest_etag"` // the shard's ETag (its MD5)
+	Operation    string `json:"operation"`
+	Objects      int64  `json:"objects"`
+	// Versions is the shard's versions (VersionsNoncurrent,
+	// VersionsCurrent) when its rows carry version ids: the current
+	// versions of a route are submitted once its noncurrent jobs are
+	// Complete.
+	Versions string `json:"versions,omitempty"`
+	// Status is the job's status as last seen by submit, run or status:
+	// New at creation, then what DescribeJob said; Complete, Failed and
+	// Cancelled are final.
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"created_at"`
+	// StatusAt is when Status was seen; absent until a job is described.
+	StatusAt *time.Time `json:"status_at,omitempty"`
+	// Tasks are the job's task counts when Status was seen; absent until
+	// a job is described.
+	Tasks *RunTasks `json:"tasks,omitempty"`
+	// FailureReasons are the job's failure reasons ("code: reason") when
+	// Status was seen.
+	FailureReasons []string `json:"failure_reasons,omitempty"`
+}
+
+// RunTasks are a job's task counts, as DescribeJob's ProgressSummary
+// gives them.
+type RunTasks struct {
+	Total     int64 `json:"total"`
+	Succeeded int64 `json:"succeeded"`
+	Failed    int64 `json:"failed"`
 }
 
 // JobsFileError names what is wrong in a jobs.json.
@@ -125,6 +161,12 @@ func ParseRun(raw []byte, name string) (*Run, error) {
 	if r.Version != JobsVersion {
 		return nil, &JobsFileError{File: name, Field: "version", Value: fmt.Sprint(r.Version), Expected: fmt.Sprint(JobsVersion)}
 	}
+	if ep := r.ControlEndpoint; ep != "" && ep != EndpointRun {
+		u, err := url.Parse(ep)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return nil, &JobsFileError{File: name, Field: "control_endpoint", Value: shorten(ep), Expected: "http(s)://host[:port] without credentials, or " + EndpointRun}
+		}
+	}
 	for i, j := range r.Jobs {
 		field := func(f string) string { return fmt.Sprintf("jobs[%d].%s", i, f) }
 		switch {
@@ -138,6 +180,8 @@ func ParseRun(raw []byte, name string) (*Run, error) {
 			return nil, &JobsFileError{File: name, Field: field("route"), Value: shorten(j.Route), Expected: "a route name without path separators"}
 		case j.ReportPrefix == "":
 			return nil, &JobsFileError{File: name, Field: field("report_prefix"), Expected: "the report prefix"}
+		case j.Versions != "" && j.Versions != VersionsCurrent && j.Versions != VersionsNoncurrent:
+			return nil, &JobsFileError{File: name, Field: field("versions"), Value: shorten(j.Versions), Expected: VersionsCurrent + " or " + VersionsNoncurrent}
 		}
 	}
 	return &r, nil

@@ -84,6 +84,56 @@ type Shard struct {
 	FirstKey      string `json:"first_key"`
 	LastKey       string `json:"last_key"`
 	VersionIDs    bool   `json:"version_ids"`
+	// Versions says which versions the rows of a shard with version ids
+	// are: VersionsNoncurrent or VersionsCurrent. Batch Operations does
+	// not run a job's tasks in manifest order, so a copy of both kinds in
+	// one job could leave an old version current at the destination;
+	// noncurrent versions are copied by jobs of their own, first
+	// (formats.md §10, versioned copies). Empty for shards without
+	// version ids.
+	Versions string `json:"versions,omitempty"`
+}
+
+// The values of Shard.Versions.
+const (
+	// VersionsNoncurrent marks a shard of noncurrent versions (IsLatest
+	// false), whose jobs run before those of the current versions of the
+	// same route.
+	VersionsNoncurrent = "noncurrent"
+	// VersionsCurrent marks a shard of current versions (IsLatest true or
+	// unknown).
+	VersionsCurrent = "current"
+)
+
+// ErrRouteNotInPlan is returned by Plan.ShardsOf for a route the plan
+// does not have.
+var ErrRouteNotInPlan = errors.New("route not in the plan")
+
+// ShardsOf returns the plan's shards of the given routes, in plan order;
+// no route means every shard. It is the one way shards are selected by
+// route (submit, run, materialize). A route the plan does not have is an
+// error wrapping ErrRouteNotInPlan that lists the plan's routes.
+func (p *Plan) ShardsOf(routes ...string) ([]Shard, error) {
+	have := map[string]bool{}
+	names := make([]string, 0, len(p.Routes))
+	for _, r := range p.Routes {
+		have[r.Route] = true
+		names = append(names, r.Route)
+	}
+	want := map[string]bool{}
+	for _, r := range routes {
+		if !have[r] {
+			return nil, fmt.Errorf("%w: route %q; the plan's routes are: %s", ErrRouteNotInPlan, r, strings.Join(names, ", "))
+		}
+		want[r] = true
+	}
+	out := make([]Shard, 0, len(p.Shards))
+	for _, sh := range p.Shards {
+		if len(routes) == 0 || want[sh.Route] {
+			out = append(out, sh)
+		}
+	}
+	return out, nil
 }
 
 // Marshal renders the plan as indented JSON with a final newline.
@@ -170,6 +220,13 @@ func (p *PlanDir) Dir() string { return p.dir }
 // NewShard starts the next shard file of route, numbered from 00000 in
 // the order shards are started.
 func (p *PlanDir) NewShard(route, bucket string, versioned bool) (*ShardWriter, error) {
+	return p.NewShardOf(route, bucket, versioned, "")
+}
+
+// NewShardOf is NewShard for a shard whose Versions field is versions
+// (VersionsNoncurrent, VersionsCurrent, or "" when unknown or without
+// version ids).
+func (p *PlanDir) NewShardOf(route, bucket string, versioned bool, versions string) (*ShardWriter, error) {
 	if !PlainName(route) {
 		return nil, fmt.Errorf("%w: %q", ErrRoute, route)
 	}
@@ -184,7 +241,7 @@ func (p *PlanDir) NewShard(route, bucket string, versioned bool) (*ShardWriter, 
 	if err != nil {
 		return nil, err
 	}
-	w.info = Shard{Path: rel, Route: route, Bucket: bucket, VersionIDs: versioned}
+	w.info = Shard{Path: rel, Route: route, Bucket: bucket, VersionIDs: versioned, Versions: versions}
 	p.shards = append(p.shards, w)
 	return w, nil
 }

@@ -10,24 +10,51 @@ import (
 )
 
 // cutter routes rows and cuts each route into shards by the bounds. A
-// shard never mixes routes, buckets, or rows with and without version
-// ids. Unsorted, it keeps one open shard per (route, version ids, bucket);
-// sorted, one per (route, version ids), closed when the bucket changes, so
-// that every shard is a contiguous key range.
+// shard never mixes routes, buckets, rows with and without version ids,
+// or current and noncurrent versions (a copy job runs its tasks in no
+// particular order, so noncurrent versions get jobs of their own, run
+// first: formats.md §10). Unsorted, it keeps one open shard per (route,
+// kind, bucket); sorted, one per (route, kind), closed when the bucket
+// changes, so that every shard is a contiguous key range. The kind is
+// kindPlain, kindCurrent or kindNoncurrent.
 type cutter struct {
 	sink   shardSink
 	b      Bounds
 	routes bool
 	sorted bool
-	open   [numRoutes][2]map[string]*shard
-	cur    [numRoutes][2]*shard
+	open   [numRoutes][numKinds]map[string]*shard
+	cur    [numRoutes][numKinds]*shard
 	// last is, unsorted, the shard of open that took the previous row of
-	// (route, version ids): most rows go where the one before went, and
-	// a string comparison is cheaper than a map lookup.
-	last     [numRoutes][2]*shard
+	// (route, kind): most rows go where the one before went, and a string
+	// comparison is cheaper than a map lookup.
+	last     [numRoutes][numKinds]*shard
 	all      []*shard
 	warnings []string
 	row      []byte
+}
+
+// The kinds of rows a shard holds: without version ids, current versions
+// (IsLatest true or unknown), noncurrent versions (IsLatest false).
+const (
+	kindPlain = iota
+	kindCurrent
+	kindNoncurrent
+	numKinds
+)
+
+// kindVersions is the Shard.Versions of each kind.
+var kindVersions = [numKinds]string{"", manifest.VersionsCurrent, manifest.VersionsNoncurrent}
+
+// rowKind is the kind of a row with (versioned) or without version ids;
+// noncurrent is true only for a row known not to be the latest version.
+func rowKind(versioned, noncurrent bool) int {
+	switch {
+	case !versioned:
+		return kindPlain
+	case noncurrent:
+		return kindNoncurrent
+	}
+	return kindCurrent
 }
 
 type shard struct {
@@ -81,15 +108,15 @@ func (c *cutter) addRow(cs *cols, i int, versioned bool) error {
 	if c.routes {
 		route = Route(size, class, tier)
 	}
-	return c.addObject(route, cs.str(inventory.Bucket, i), cs.str(inventory.Key, i), cs.str(inventory.VersionID, i), size, versioned)
+	latest, known := cs.boolean(inventory.IsLatest, i)
+	kind := rowKind(versioned, known && !latest)
+	return c.addObject(route, cs.str(inventory.Bucket, i), cs.str(inventory.Key, i), cs.str(inventory.VersionID, i), size, kind)
 }
 
-// addObject adds one object to route (an index in routeOrder).
-func (c *cutter) addObject(route int, bucket, key, version []byte, size int64, versioned bool) error {
-	vi := 0
-	if versioned {
-		vi = 1
-	}
+// addObject adds one object to route (an index in routeOrder) and kind.
+func (c *cutter) addObject(route int, bucket, key, version []byte, size int64, kind int) error {
+	vi := kind
+	versioned := kind != kindPlain
 	var sh *shard
 	if c.sorted {
 		sh = c.cur[route][vi]
@@ -117,7 +144,7 @@ func (c *cutter) addObject(route int, bucket, key, version []byte, size int64, v
 		sh = nil
 	}
 	if sh == nil {
-		out, err := c.sink.NewShard(routeOrder[route], string(bucket), versioned)
+		out, err := c.sink.NewShard(routeOrder[route], string(bucket), versioned, kindVersions[kind])
 		if err != nil {
 			return fmt.Errorf("starting shard: %w", err)
 		}

@@ -142,7 +142,7 @@ func (o *Options) normalize() error {
 // cutterFields are the columns the cutter reads; sortFields the ones the
 // sort orders by.
 var (
-	cutterFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.VersionID,
+	cutterFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.VersionID, inventory.IsLatest,
 		inventory.Size, inventory.StorageClass, inventory.IntelligentTieringAccessTier)
 	sortFields = inventory.Fields(inventory.LastModifiedDate, inventory.IsLatest)
 )
@@ -372,7 +372,8 @@ func Costs(routes []manifest.RouteTotal, p Prices) []RouteCost {
 
 // shardSink starts shard files; shardOut is one of them.
 type shardSink interface {
-	NewShard(route, bucket string, versioned bool) (shardOut, error)
+	// NewShard starts a shard; versions is its manifest.Shard.Versions.
+	NewShard(route, bucket string, versioned bool, versions string) (shardOut, error)
 }
 
 type shardOut interface {
@@ -385,8 +386,8 @@ type shardOut interface {
 
 type planDirSink struct{ d *manifest.PlanDir }
 
-func (s planDirSink) NewShard(route, bucket string, versioned bool) (shardOut, error) {
-	return s.d.NewShard(route, bucket, versioned)
+func (s planDirSink) NewShard(route, bucket string, versioned bool, versions string) (shardOut, error) {
+	return s.d.NewShardOf(route, bucket, versioned, versions)
 }
 
 // drySink counts what shards would hold.
@@ -401,10 +402,10 @@ type dryShard struct {
 	lk   []byte
 }
 
-func (s *drySink) NewShard(route, bucket string, versioned bool) (shardOut, error) {
+func (s *drySink) NewShard(route, bucket string, versioned bool, versions string) (shardOut, error) {
 	n := s.next[route]
 	s.next[route] = n + 1
-	d := &dryShard{info: manifest.Shard{Path: fmt.Sprintf("shards/%s/%05d.csv", route, n), Route: route, Bucket: bucket, VersionIDs: versioned}}
+	d := &dryShard{info: manifest.Shard{Path: fmt.Sprintf("shards/%s/%05d.csv", route, n), Route: route, Bucket: bucket, VersionIDs: versioned, Versions: versions}}
 	s.shards = append(s.shards, d)
 	return d, nil
 }

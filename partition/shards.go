@@ -25,7 +25,8 @@ func (b Bounds) Normalize() (Bounds, error) {
 // Shards cuts a stream of objects, given in sorted order, into the
 // bounded shards of a plan directory, exactly as Plan does with sorted
 // input: each route's shards are contiguous key ranges that never mix
-// buckets or rows with and without version ids. It is the planner's
+// buckets, rows with and without version ids, or current and noncurrent
+// versions. It is the planner's
 // shard cutting for other stages that produce sorted objects (diff).
 //
 // Objects are added with AddRouted, which routes them as Plan does (copy,
@@ -56,6 +57,10 @@ type Object struct {
 	// StorageClass and TieringTier (upper case, empty when unknown) decide
 	// the route of AddRouted.
 	StorageClass, TieringTier []byte
+	// Noncurrent marks a version known not to be the latest (IsLatest
+	// false): with version ids, such objects go to shards of their own
+	// (manifest.VersionsNoncurrent), never mixed with current versions.
+	Noncurrent bool
 }
 
 // AddRouted adds o to the route Route gives it (RouteAll when routing is
@@ -65,12 +70,12 @@ func (s *Shards) AddRouted(o *Object, versioned bool) error {
 	if s.c.routes {
 		route = Route(o.Size, o.StorageClass, o.TieringTier)
 	}
-	return s.c.addObject(route, o.Bucket, o.Key, o.VersionID, o.Size, versioned)
+	return s.c.addObject(route, o.Bucket, o.Key, o.VersionID, o.Size, rowKind(versioned, o.Noncurrent))
 }
 
 // AddDelete adds o to RouteDelete.
 func (s *Shards) AddDelete(o *Object, versioned bool) error {
-	return s.c.addObject(routeDelete, o.Bucket, o.Key, o.VersionID, o.Size, versioned)
+	return s.c.addObject(routeDelete, o.Bucket, o.Key, o.VersionID, o.Size, rowKind(versioned, o.Noncurrent))
 }
 
 // Finish closes every shard and returns the warnings about shards under

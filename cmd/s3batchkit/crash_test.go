@@ -23,7 +23,8 @@ import (
 	"github.com/s3batchkit/s3batchkit/bench"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
-	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
+	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/jobs/local/localtest"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -383,12 +384,7 @@ func TestCrashSubmit(t *testing.T) {
 		t.Fatal(err)
 	}
 	planDir := filepath.Join(work, "plan")
-	var srv *jobstest.Server
-	defer func() {
-		if srv != nil {
-			srv.Close()
-		}
-	}()
+	var srv *localtest.Server
 	c := &crashCase{name: "submit", marker: manifest.JobsFile, out: planDir,
 		env: []string{"AWS_ACCESS_KEY_ID=" + os.Getenv(objiotest.EnvAccessKey), "AWS_SECRET_ACCESS_KEY=" + os.Getenv(objiotest.EnvSecretKey),
 			"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL=" + cfg.EndpointURL, "AWS_CONFIG_FILE=" + filepath.Join(work, "none"),
@@ -400,7 +396,7 @@ func TestCrashSubmit(t *testing.T) {
 		if srv != nil {
 			srv.Close()
 		}
-		srv = jobstest.New()
+		srv = localtest.New(t, local.Options{Hold: true})
 		c.args = []string{"submit", "--plan", planDir, "--account-id", "123456789012",
 			"--role-arn", "arn:aws:iam::123456789012:role/batch-ops", "--operation", `{"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}`,
 			"--report-bucket", "arn:aws:s3:::" + bucket, "--manifest-bucket", "s3://" + bucket + "/manifests",
@@ -408,11 +404,11 @@ func TestCrashSubmit(t *testing.T) {
 	}
 	calls := 0
 	c.check = func(t *testing.T, final bool) {
-		jobsAt := srv.Jobs()
+		jobsAt := srv.Jobs(t, "123456789012")
 		tokens := srv.CreateCalls()
 		ids := map[string]bool{}
 		for _, j := range jobsAt {
-			ids[j.ID] = true
+			ids[*j.JobId] = true
 		}
 		if len(jobsAt) != len(tokens) && len(tokens) != 0 {
 			// Calls that failed create no job; every token has at most one.

@@ -25,9 +25,12 @@ func newJobsCommand() *cli.Command {
 	reason := &cli.StringFlag{Category: catControl, Name: "reason", Usage: "StatusUpdateReason `TEXT` (1–256 characters; default: s3batchkit jobs <action>)"}
 	run := func(action jobs.Action) cli.ActionFunc {
 		return func(c *cli.Context) error {
-			cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{Endpoint: c.String("control-endpoint-url")})
+			cl, err := controlClient(c, c.String("plan"))
 			if err != nil {
-				return jobsError(err)
+				return err
+			}
+			if cl == nil {
+				return usagef("the jobs of %s ran in 's3batchkit run', which has ended: there is no job left to %s", c.String("plan"), action)
 			}
 			var routes []string
 			for _, r := range c.StringSlice("routes") {
@@ -66,7 +69,8 @@ func newJobsCommand() *cli.Command {
 		Usage: "confirm, cancel or reprioritise every job of a submitted run",
 		Description: `Applies one change to every job recorded in DIR/jobs.json (or the jobs of
 --routes), at most --concurrency calls at once, through UpdateJobStatus or
-UpdateJobPriority. A job whose state forbids the change — confirming a job
+UpdateJobPriority, at the S3 Control endpoint jobs.json records
+(--control-endpoint-url overrides it). A job whose state forbids the change — confirming a job
 that is not Suspended, cancelling one that has ended — is skipped and listed
 as such; that is not an error.
 

@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/md5"
+	"encoding/hex"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -16,16 +18,15 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
-	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/jobs/local/localtest"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/report"
 )
 
 // runLocalPlan runs every shard of plan with the local engine against a
-// directory of buckets, as `run` does, and records the jobs in
-// plan/jobs.json as submit records them. (run itself does not write
-// jobs.json yet.)
+// directory of buckets, as `run` does; run records its jobs in
+// plan/jobs.json as submit does.
 func runLocalPlan(t *testing.T, plan, root, reports string, scope types.JobReportScope) *local.RunResult {
 	t.Helper()
 	op := types.JobOperation{S3PutObjectCopy: &types.S3CopyObjectOperation{TargetResource: aws.String("arn:aws:s3:::backup")}}
@@ -34,13 +35,9 @@ func runLocalPlan(t *testing.T, plan, root, reports string, scope types.JobRepor
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &manifest.Run{Version: manifest.JobsVersion, PlanID: res.PlanID, AccountID: local.LocalAccount}
-	for _, j := range res.Jobs {
-		run.Jobs = append(run.Jobs, manifest.RunJob{Shard: j.Shard, Route: j.Route, JobID: j.JobID, ReportPrefix: reports,
-			Operation: "S3PutObjectCopy", Objects: j.Total, Status: string(j.Status)})
-	}
-	if err := manifest.WriteRun(context.Background(), plan, run); err != nil {
-		t.Fatal(err)
+	run, err := manifest.ReadRun(context.Background(), plan)
+	if err != nil || len(run.Jobs) != len(res.Jobs) {
+		t.Fatalf("jobs.json after run: %+v, %v", run, err)
 	}
 	return res
 }
@@ -177,26 +174,38 @@ func TestReportPlanRefresh(t *testing.T) {
 		t.Fatalf("run: %+v", res.Jobs)
 	}
 	// The same job as S3 Control knows it: recorded Active, now Cancelled.
-	srv := jobstest.New()
-	defer srv.Close()
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "us-east-1")
 	configureForTest(t)
+	srv := localtest.New(t, local.Options{Hold: true})
+	shard := filepath.Join(plan, "shards", "all", "00000.csv")
+	body, err := os.ReadFile(shard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(srv.Storage.Root, "m"), 0o755)
+	if err := os.WriteFile(filepath.Join(srv.Storage.Root, "m", "k"), body, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sum := md5.Sum(body)
 	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: srv.URL, RetryMaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out, err := cl.CreateJob(context.Background(), &s3control.CreateJobInput{AccountId: aws.String("123456789012"), ClientRequestToken: aws.String("t1"),
 		RoleArn: aws.String("arn:aws:iam::123456789012:role/b"), Operation: &op, Priority: aws.Int32(1),
-		Manifest: &types.JobManifest{Spec: &types.JobManifestSpec{Format: types.JobManifestFormatS3BatchOperationsCsv20180820},
-			Location: &types.JobManifestLocation{ObjectArn: aws.String("arn:aws:s3:::m/k"), ETag: aws.String("e")}},
+		Manifest: &types.JobManifest{Spec: &types.JobManifestSpec{Format: types.JobManifestFormatS3BatchOperationsCsv20180820, Fields: []types.JobManifestFieldName{"Bucket", "Key"}},
+			Location: &types.JobManifestLocation{ObjectArn: aws.String("arn:aws:s3:::m/k"), ETag: aws.String(hex.EncodeToString(sum[:]))}},
 		Report: &types.JobReport{Enabled: false}})
 	if err != nil {
 		t.Fatal(err)
 	}
+	if _, err := cl.UpdateJobStatus(context.Background(), &s3control.UpdateJobStatusInput{AccountId: aws.String("123456789012"), JobId: out.JobId,
+		RequestedJobStatus: types.RequestedJobStatusCancelled}); err != nil {
+		t.Fatal(err)
+	}
 	id := aws.ToString(out.JobId)
-	srv.SetProgress(id, "Cancelled", 40, 20, 20, 1)
 	if err := os.Rename(filepath.Join(reports, "job-"+res.Jobs[0].JobID), filepath.Join(reports, "job-"+id)); err != nil {
 		t.Fatal(err)
 	}
@@ -215,6 +224,11 @@ func TestReportPlanRefresh(t *testing.T) {
 		{[]string{"--control-endpoint-url", srv.URL}, report.NotRunJobCancelled},
 		{[]string{"--no-refresh"}, report.NotRunJobNotFinished},
 	} {
+		// jobs.json as submit left it: the refresh records what it saw.
+		r.Jobs[0].Status = "Active"
+		if err := manifest.WriteRun(context.Background(), plan, r); err != nil {
+			t.Fatal(err)
+		}
 		audit := filepath.Join(dir, "audit"+tc.args[0])
 		code, stdout, stderr := s3bk(t, append([]string{"report", "--plan", plan, "--out", audit}, tc.args...)...)
 		if code != 0 {

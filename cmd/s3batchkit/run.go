@@ -12,6 +12,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
 func newRunCommand() *cli.Command {
@@ -20,10 +21,22 @@ func newRunCommand() *cli.Command {
 		Usage:     "run a plan's shards with the local engine, in this process, without S3 Control",
 		UsageText: "s3batchkit run --plan DIR --operation JSON|@FILE [--report DIR|s3://B/P] [--local-root DIR | --s3-endpoint URL] [options]",
 		Description: `Runs one job per shard of the plan, as 'serve' would after 'submit', but in
-this process: the same operation JSON, the same tasks, the same completion
-reports (<report>/job-<id>/manifest.json and results/, AWS's layout), then
-prints one line per job. Read the reports with
-'s3batchkit report --prefix <report> --out DIR'.
+this process: it is 'submit' against an engine of its own, then a wait. The
+same operation JSON, the same jobs (routes, tokens, requests), the same
+tasks and completion reports (<report>/job-<id>/manifest.json and results/,
+AWS's layout); it prints one line per job as it ends. The jobs are
+recorded in DIR/jobs.json as submit records them, with their final
+statuses, so 'status --plan DIR' and 'report --plan DIR' work after it.
+
+Routes: without --routes, the routes the operation can serve run and the
+others are listed as skipped (a copy does not serve 'large' or the restore
+routes; a restore with ExpirationInDays serves 'restore', one without it
+'restore-tiering'); --routes the operation cannot serve are refused.
+Versioned plans: the jobs of a route's current versions start once its
+noncurrent-version jobs are Complete.
+
+The shards are copied into the engine's state (--state-dir) and the jobs
+read that copy. Reports go to --report (default: DIR/reports).
 
 Tasks act on a directory of buckets (--local-root DIR: DIR/<bucket>/<key>)
 or an S3-compatible endpoint (--s3-endpoint, else --endpoint-url and the
@@ -35,8 +48,10 @@ shards name that does not exist yet (its content is its key), and the copy
 destination bucket: for demos and rehearsals of plans made from 'gen'.
 
 Exit codes: 0 every job Complete (tasks may have failed: see the report);
-1 a job Failed or was Cancelled, or an I/O failure; 2 bad flags; 3 no
-plan.json; 130 interrupted (resume with the same --state-dir).
+1 a job Failed or was Cancelled, or an I/O failure; 2 bad flags, or
+--routes the operation cannot serve; 3 no plan.json, or a jobs.json made
+with other settings (operation, report); 130 interrupted (resume with the
+same --state-dir).
 
 Examples:
    # copy the copy-route shards between folders of buckets, then audit
@@ -50,9 +65,9 @@ Examples:
        --report s3://reports/tagging`,
 		Flags: append([]cli.Flag{
 			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding plan.json", Required: true},
-			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "run only these `ROUTES` (default: all)"},
+			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "run only these `ROUTES` (default: every route the operation serves)"},
 			&cli.StringFlag{Category: catInput, Name: "operation", Usage: "the operation as `JSON` (AWS CLI shape), or @FILE", Required: true},
-			&cli.StringFlag{Category: catInput, Name: "report", Usage: "write completion reports under `DIR` or s3://BUCKET/PREFIX (default: none)"},
+			&cli.StringFlag{Category: catInput, Name: "report", Usage: "write completion reports under `DIR` or s3://BUCKET/PREFIX (default: the plan's reports/)"},
 			&cli.StringFlag{Category: catInput, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly"},
 			&cli.StringFlag{Category: catEngine, Name: "state-dir", Usage: "keep the engine's state in `DIR` so the run can be resumed (default: a temporary folder)"},
 			&cli.BoolFlag{Category: catEngine, Name: "materialize", Usage: "with --local-root: first create the missing source objects (demos)"},
@@ -87,6 +102,9 @@ Examples:
 					return err
 				}
 			}
+			if o.Report == "" {
+				o.Report = objio.Join(o.Plan, "reports")
+			}
 			w := c.App.Writer
 			if c.Bool("materialize") {
 				n, err := local.MaterializeSources(c.Context, o.Plan, o.Routes, eo.Storage.(*local.DirStorage), op)
@@ -96,6 +114,13 @@ Examples:
 				fmt.Fprintf(w, "materialized %d source objects under %s\n", n, c.String("local-root"))
 			}
 			var mu sync.Mutex
+			o.OnShard = func(s jobs.ShardJob) {
+				if s.State == "held" {
+					mu.Lock()
+					defer mu.Unlock()
+					fmt.Fprintf(w, "held back  %-28s %s\n", s.Shard, s.Detail)
+				}
+			}
 			o.OnJob = func(j local.RunJob) {
 				mu.Lock()
 				defer mu.Unlock()
@@ -115,6 +140,9 @@ Examples:
 				}
 				defer fmt.Fprintln(w, line)
 			}
+			if res != nil {
+				printSkipped(w, res.Skipped)
+			}
 			if err != nil {
 				return jobsError(err)
 			}
@@ -127,11 +155,8 @@ Examples:
 					bad++
 				}
 			}
-			fmt.Fprintf(w, "plan %s: %d jobs, %s tasks run, %s failed", res.PlanID, len(res.Jobs), humanCount(total), humanCount(failed))
-			if o.Report != "" {
-				fmt.Fprintf(w, "; reports under %s (s3batchkit report --prefix %s --out DIR)", o.Report, o.Report)
-			}
-			fmt.Fprintln(w)
+			fmt.Fprintf(w, "plan %s: %d jobs, %s tasks run, %s failed; reports under %s; jobs in %s (s3batchkit report --plan %s --out DIR)\n",
+				res.PlanID, len(res.Jobs), humanCount(total), humanCount(failed), res.Report, objio.Join(o.Plan, manifest.JobsFile), o.Plan)
 			if bad > 0 {
 				return fmt.Errorf("%d of %d jobs did not complete", bad, len(res.Jobs))
 			}

@@ -12,7 +12,8 @@ import (
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
 	"github.com/s3batchkit/s3batchkit/jobs"
-	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
+	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/jobs/local/localtest"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -91,8 +92,11 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 		}
 	}
 
-	srv := jobstest.New()
-	defer srv.Close()
+	st, err := local.NewS3Storage(ctx, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := localtest.New(t, local.Options{Hold: true, Storage: st, Workers: 4})
 	submit := func(plan string, extra ...string) (int, string, string) {
 		args := []string{"submit", "--plan", plan, "--account-id", "123456789012",
 			"--role-arn", "arn:aws:iam::123456789012:role/batch-ops",
@@ -105,7 +109,7 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("submit: %d\n%s\n%s", code, stdout, stderr)
 	}
-	if n := len(srv.Jobs()); n != len(p1.Shards) {
+	if n := len(srv.Jobs(t, "123456789012")); n != len(p1.Shards) {
 		t.Fatalf("%d jobs for %d shards", n, len(p1.Shards))
 	}
 	run, err := manifest.ReadRun(ctx, s3Plan)
@@ -148,10 +152,11 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 		t.Error("a tampered shard got a job")
 	}
 
-	// Status of the first run.
-	for _, j := range srv.Jobs() {
-		srv.SetProgress(j.ID, "Complete", 300, 300, 0, 10)
-	}
+	// Status of the first run, once the engine has run every job (the
+	// objects do not exist: every task fails, 404, and each job, under
+	// 1,000 tasks, ends Complete).
+	srv.Engine.Release()
+	srv.Wait(t, ctx, "123456789012")
 	code, stdout, stderr = s3bk(t, "status", "--plan", s3Plan, "--json", "--control-endpoint-url", srv.URL)
 	if code != 0 {
 		t.Fatalf("status: %d %s", code, stderr)

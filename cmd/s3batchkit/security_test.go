@@ -18,7 +18,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
-	"github.com/s3batchkit/s3batchkit/jobs/jobstest"
+	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/jobs/local/localtest"
 )
 
 // Recognisable test credentials: none of them may appear in any output.
@@ -100,8 +101,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	defer objio.Configure(objio.Config{})
 	secrets := []string{testSecret, testSessionToken, testProfSecret}
 
-	ctrl := jobstest.New()
-	defer ctrl.Close()
+	ctrl := localtest.New(t, local.Options{Hold: true})
 	var all strings.Builder
 	run := func(wantOK bool, args ...string) {
 		t.Helper()
@@ -128,7 +128,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	// A jobs.json whose jobs the control server refuses to describe.
 	os.WriteFile(filepath.Join(plan, "jobs.json"), []byte(`{"version": 1, "plan_id": "p", "account_id": "123456789012", "jobs": [`+
 		`{"shard": "shards/copy/00000.csv", "route": "copy", "job_id": "00000000-aaaa", "client_request_token": "t", "report_prefix": "`+filepath.ToSlash(filepath.Join(work, "reports"))+`"}]}`), 0o644)
-	ctrl.Fail("DescribeJob", jobstest.Fault{Status: 403, Code: "AccessDenied"})
+	ctrl.Fail("DescribeJob", localtest.Fault{Status: 403, Code: "AccessDenied"})
 	run(false, "status", "--plan", plan, "--control-endpoint-url", ctrl.URL)
 	genCompletionReports(t, filepath.Join(work, "reports"), 1, 2, 200)
 	run(true, "report", "--plan", plan, "--out", filepath.Join(work, "report"), "--html", filepath.Join(work, "report.html"))

@@ -103,10 +103,12 @@ completion reports written in the same store, in AWS's layout, so that
 --control-endpoint-url. The AWS CLI and boto3 work too (docs/serve.md).
 
 Operations: S3PutObjectCopy (5 GB source limit as on AWS; metadata,
-storage class and tagging directives), S3PutObjectTagging,
-S3DeleteObjectTagging, S3InitiateRestoreObject (accepted: other stores have
-no archive), S3ComputeObjectChecksum (computed here, FULL_OBJECT) and
-LambdaInvoke (POSTed to --lambda-url, one task per event). Transient errors
+storage class, ACL and tagging directives; a directory keeps bytes and
+tags only and refuses the rest), S3PutObjectTagging, S3DeleteObjectTagging,
+S3InitiateRestoreObject (RestoreObject; stores without archive tiers
+answer 501 NotImplemented, reported as such), S3ComputeObjectChecksum
+(computed here, FULL_OBJECT) and LambdaInvoke (POSTed to --lambda-url, one
+task per event). What the engine cannot do is refused at CreateJob. Transient errors
 are retried per task; a job fails once 1,000 tasks have run and more than
 half failed.
 

@@ -20,7 +20,7 @@ import (
 
 // controlClient is an S3 Control client of the SDK with its own endpoint
 // rules (the account in front of localhost), dialling serve's address.
-func controlClient(serveURL, key, secret string) *s3control.Client {
+func sdkControlClient(serveURL, key, secret string) *s3control.Client {
 	addr := strings.TrimPrefix(serveURL, "http://")
 	port := addr[strings.LastIndexByte(addr, ':'):]
 	var d net.Dialer
@@ -118,7 +118,7 @@ func TestServeCredentials(t *testing.T) {
 		{"OTHERKEY", "file-secret-7Zp", "SignatureDoesNotMatch"},
 		{"AKIDLOCAL", "own-secret-9Xq", "InvalidAccessKeyId"}, // serve's own key is not in the file
 	} {
-		_, err := controlClient(url, c.key, c.secret).ListJobs(ctx, in)
+		_, err := sdkControlClient(url, c.key, c.secret).ListJobs(ctx, in)
 		if got := errorCode(err); got != c.code || (c.code == "" && err != nil) {
 			t.Errorf("key %s: %v, want %q", c.key, err, c.code)
 		}
@@ -138,7 +138,7 @@ func TestServeOwnCredentials(t *testing.T) {
 		{"AKIDOWN", "another", "SignatureDoesNotMatch"},
 		{"AKIDLOCAL", "own-secret-9Xq", "InvalidAccessKeyId"},
 	} {
-		_, err := controlClient(p.url, c.key, c.secret).ListJobs(ctx, in)
+		_, err := sdkControlClient(p.url, c.key, c.secret).ListJobs(ctx, in)
 		if got := errorCode(err); got != c.code || (c.code == "" && err != nil) {
 			t.Errorf("key %s: %v, want %q", c.key, err, c.code)
 		}

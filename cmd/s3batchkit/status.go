@@ -20,10 +20,13 @@ func newStatusCommand() *cli.Command {
 		Usage:     "show the progress of every job of a submitted plan, and of the run",
 		UsageText: "s3batchkit status --plan DIR [--watch] [--json]",
 		Description: `Reads DIR/jobs.json and calls DescribeJob for every job (at most
---concurrency at once): one line per job (status, tasks succeeded, failed
-and total, percent) and a total for the run, with the jobs by status and an
-estimate of the time left (tasks left over the current task rate of the
-running jobs). --watch refreshes every --interval until every job has
+--concurrency at once) at the S3 Control endpoint jobs.json records
+(--control-endpoint-url overrides it): one line per job (status, tasks
+succeeded, failed and total, percent) and a total for the run, with the
+jobs by status and an estimate of the time left (tasks left over the
+current task rate of the running jobs). What it sees is recorded in
+jobs.json (each job's last seen status and task counts). For a run of
+'s3batchkit run' it shows the statuses recorded when the run ended. --watch refreshes every --interval until every job has
 ended (Complete, Cancelled or Failed). --json prints the same as JSON, one
 object per refresh.
 
@@ -55,9 +58,9 @@ Examples:
 			return nil
 		},
 		Action: func(c *cli.Context) error {
-			cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{Endpoint: c.String("control-endpoint-url")})
+			cl, err := controlClient(c, c.String("plan"))
 			if err != nil {
-				return jobsError(err)
+				return err
 			}
 			o := jobs.StatusOptions{Plan: c.String("plan"), Client: cl, Concurrency: c.Int("concurrency")}
 			w := c.App.Writer
@@ -80,6 +83,13 @@ Examples:
 					}
 				} else {
 					printStatus(w, rs, c.Bool("watch"))
+				}
+				if rs.RecordError != "" {
+					fmt.Fprintf(c.App.ErrWriter, "s3batchkit status: warning: the statuses were not recorded in jobs.json: %s\n", rs.RecordError)
+				}
+				if rs.Recorded {
+					// A run of 's3batchkit run': nothing changes any more.
+					return nil
 				}
 				if !c.Bool("watch") {
 					return nil
@@ -131,6 +141,9 @@ func printStatus(w io.Writer, rs *jobs.RunStatus, bar bool) {
 	}
 	fmt.Fprintf(w, "run %s: %d jobs (%s); tasks %s succeeded, %s failed of %s (%.1f%%); time left %s\n",
 		rs.PlanID, len(rs.Jobs), strings.Join(by, ", "), humanCount(rs.Succeeded), humanCount(rs.Failed), humanCount(rs.Total), rs.Percent, eta)
+	if rs.Recorded {
+		fmt.Fprintln(w, "(as recorded in jobs.json when 's3batchkit run' ended)")
+	}
 	if bar {
 		const width = 50
 		n := int(rs.Percent / 100 * width)

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/urfave/cli/v2"
@@ -64,10 +66,25 @@ ClientRequestToken derived from the plan, the shard and these settings.
 Shards of a plan in S3 are used where they are.
 
 Each job is recorded in DIR/jobs.json (shard → job id, token, status) as
-soon as it exists. Run the same command again after a failure or Ctrl-C:
-it creates only the jobs that are missing, never a duplicate. Everything
-(flags, operation, plan, jobs.json) is checked before the first call.
-Throttling and 5xx answers are retried with backoff.
+soon as it exists, with the S3 Control endpoint (so that status, jobs and
+report need not be told it again). Run the same command again after a
+failure or Ctrl-C: it creates only the jobs that are missing, never a
+duplicate. Everything (flags, operation, plan, jobs.json) is checked before
+the first call. Throttling and 5xx answers are retried with backoff.
+
+Routes: without --routes, the routes of the plan the operation can serve
+are submitted and the others are listed as skipped, with the reason (a copy
+fails for objects over 5 GB, 'large', and for archived ones, 'restore' and
+'restore-tiering'; a restore with ExpirationInDays serves 'restore', one
+without it 'restore-tiering'). --routes the operation cannot serve are
+refused (exit 2).
+
+Versioned plans: Batch Operations runs a job's tasks in no particular
+order, so the plan keeps noncurrent and current versions in shards of
+their own, and the current-version jobs of a route are created only once
+all its noncurrent-version jobs are Complete. Until then they are held
+back (listed; exit 5): run the same command again later, or use --wait to
+wait for them here (DescribeJob every --poll-interval).
 
 --operation takes the JSON of the AWS CLI's s3control create-job
 --operation, inline or from a file (@op.json or file://op.json): exactly one
@@ -77,9 +94,13 @@ S3PutObjectRetention, S3ReplicateObject, S3ComputeObjectChecksum,
 S3UpdateObjectEncryption. Timestamps are RFC 3339.
 
 Exit codes: 0 every selected shard has its job; 1 an S3 or S3 Control
-failure (jobs created so far are recorded: run again to resume); 2 bad
-flags or operation; 3 bad input (no plan.json, a shard whose ETag differs
-from the plan, jobs.json made for other settings); 130 interrupted.
+failure (jobs created so far are recorded: run again to resume), or a
+noncurrent-version job that ended Failed or Cancelled (its route's current
+versions are not submitted); 2 bad flags or operation, or --routes the
+operation cannot serve; 3 bad input (no plan.json, a shard whose ETag
+differs from the plan, jobs.json made for other settings); 5 current-version
+jobs held back until the noncurrent ones complete (run again, or --wait);
+130 interrupted.
 
 Examples:
    # copy every object of the plan to another bucket, as Standard-IA
@@ -113,6 +134,8 @@ Examples:
 			&cli.BoolFlag{Category: catControl, Name: "confirm", Usage: "create the jobs Suspended, waiting for confirmation (ConfirmationRequired)"},
 			&cli.IntFlag{Category: catControl, Name: "concurrency", Value: jobs.DefaultConcurrency, Usage: "at most `N` shards uploaded and CreateJob calls in flight"},
 			&cli.BoolFlag{Category: catControl, Name: "dry-run", Usage: "print the jobs that would be created; call nothing, write nothing"},
+			&cli.BoolFlag{Category: catControl, Name: "wait", Usage: "wait for the noncurrent-version jobs of versioned routes to complete, then create the current-version jobs"},
+			&cli.DurationFlag{Category: catControl, Name: "poll-interval", Value: 30 * time.Second, Usage: "`DURATION` between DescribeJob rounds with --wait"},
 			controlEndpointFlag(),
 		},
 		Before: func(c *cli.Context) error {
@@ -131,6 +154,7 @@ Examples:
 				}
 				o.Client = cl
 			}
+			o.ControlEndpoint = recordableEndpoint(c.String("control-endpoint-url"))
 			return runSubmit(c.Context, c.App.Writer, o)
 		},
 	}
@@ -157,6 +181,8 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 		ManifestPrefix: c.String("manifest-bucket"),
 		Concurrency:    c.Int("concurrency"),
 		DryRun:         c.Bool("dry-run"),
+		Wait:           c.Bool("wait"),
+		PollInterval:   c.Duration("poll-interval"),
 	}
 	switch {
 	case !accountIDRE.MatchString(o.AccountID):
@@ -171,6 +197,10 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 		return o, usagef("--priority must be 0 to 2147483647, got %d", c.Int("priority"))
 	case o.Concurrency < 1 || o.Concurrency > 1000:
 		return o, usagef("--concurrency must be 1 to 1000, got %d", o.Concurrency)
+	case o.PollInterval < time.Second:
+		return o, usagef("--poll-interval must be at least 1s, got %v", o.PollInterval)
+	case c.IsSet("poll-interval") && !o.Wait:
+		return o, usagef("--poll-interval is for --wait")
 	case len(o.ReportPrefix) > 512:
 		return o, usagef("--report-prefix must be at most 512 characters")
 	case o.ManifestPrefix != "" && !objio.IsS3(o.ManifestPrefix):
@@ -201,6 +231,9 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 	return o, nil
 }
 
+// exitHeld is submit's exit code when current-version jobs were held back.
+const exitHeld = 5
+
 func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 	var mu sync.Mutex
 	o.OnShard = func(s jobs.ShardJob) {
@@ -209,8 +242,13 @@ func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 		switch s.State {
 		case "dry-run":
 			fmt.Fprintf(w, "would create  %-32s %8s objects  manifest %s  token %s\n", s.Shard, humanCount(s.Objects), s.Manifest, s.Token)
+			if s.Detail != "" {
+				fmt.Fprintf(w, "              (%s)\n", s.Detail)
+			}
 		case "existing":
 			fmt.Fprintf(w, "exists        %-32s job %s\n", s.Shard, s.JobID)
+		case "held":
+			fmt.Fprintf(w, "held back     %-32s %s\n", s.Shard, s.Detail)
 		default:
 			up := ""
 			if s.Uploaded {
@@ -221,6 +259,7 @@ func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 	}
 	res, err := jobs.Submit(ctx, o)
 	if res != nil {
+		printSkipped(w, res.Skipped)
 		switch {
 		case o.DryRun:
 			fmt.Fprintf(w, "dry run (plan %s): %d jobs would be created, %d exist already; nothing called, nothing written\n", res.PlanID, len(res.Shards)-res.Existing, res.Existing)
@@ -235,5 +274,53 @@ func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 	if err != nil && res != nil && res.Created > 0 {
 		err = fmt.Errorf("%w (the %d jobs created are recorded: run the same command again to create the rest)", err, res.Created)
 	}
+	if err == nil && res != nil && len(res.Held) > 0 {
+		return &exitError{fmt.Errorf("%d current-version jobs held back until the noncurrent-version jobs of their routes are Complete: run the same command again then, or with --wait to wait for them", len(res.Held)), exitHeld}
+	}
 	return jobsError(err)
+}
+
+// printSkipped lists the routes left out because the operation cannot
+// serve them.
+func printSkipped(w io.Writer, skipped []jobs.RouteSkip) {
+	for _, s := range skipped {
+		fmt.Fprintf(w, "skipped route %s (%d shards, %s objects): %s\n", s.Route, s.Shards, humanCount(s.Objects), s.Reason)
+	}
+}
+
+// recordableEndpoint is the S3 Control endpoint URL as jobs.json may
+// record it: without credentials, query or fragment; "" when there is
+// none or it does not parse.
+func recordableEndpoint(ep string) string {
+	if ep == "" {
+		return ""
+	}
+	u, err := url.Parse(ep)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path}).String()
+}
+
+// controlClient returns the S3 Control client of a command that reads a
+// run: --control-endpoint-url when given, else the endpoint jobs.json
+// records (AWS's when none). For a run of 's3batchkit run' without the
+// flag it returns nil: the recorded statuses are used.
+func controlClient(c *cli.Context, plan string) (jobs.Control, error) {
+	ep := c.String("control-endpoint-url")
+	if ep == "" {
+		run, err := manifest.ReadRun(c.Context, plan)
+		if err != nil {
+			return nil, jobsError(fmt.Errorf("reading the run of %s (was the plan submitted?): %w", plan, err))
+		}
+		if run.ControlEndpoint == manifest.EndpointRun {
+			return nil, nil
+		}
+		ep = run.ControlEndpoint
+	}
+	cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{Endpoint: ep})
+	if err != nil {
+		return nil, jobsError(err)
+	}
+	return cl, nil
 }

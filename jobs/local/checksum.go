@@ -10,6 +10,8 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"hash"
 	"hash/crc32"
 	"hash/crc64"
@@ -107,7 +109,11 @@ func computeChecksum(ctx context.Context, st Storage, o ObjectRef, alg types.Com
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", &TaskError{HTTPStatus: 500, Code: "InternalError", Message: s3Message("reading the object: "+err.Error(), 500, "InternalError"), Retryable: true}
+		var te *TaskError
+		if errors.As(err, &te) {
+			return "", te
+		}
+		return "", transportError(fmt.Errorf("reading the object: %w", err))
 	}
 	if meta.ETag == "" {
 		meta.ETag = hex.EncodeToString(etag.Sum(nil))

@@ -5,10 +5,35 @@
 //
 // In: CreateJob, DescribeJob, ListJobs, UpdateJobStatus, UpdateJobPriority
 // and Get/Put/DeleteJobTagging over REST-XML, as the SDKs and the AWS CLI
-// send them (Engine.Handler),
-// or jobs created in process (Engine.CreateJob, RunPlan). Out: the tasks
-// done against Storage, and completion reports in the AWS layout
-// (<prefix>/job-<id>/manifest.json and results/<40 hex>.csv, formats.md §7).
+// send them (Engine.Handler), or in process through Client, which implements jobs.Control (and
+// jobs.Store), so that jobs.Submit, Status and Update drive the engine as
+// they drive AWS; RunPlan (the `run` command) is jobs.Submit against a
+// Client plus a wait. Out: the tasks done against Storage, and completion
+// reports in the AWS layout (<prefix>/job-<id>/manifest.json and
+// results/<40 hex>.csv, formats.md §7).
+//
+// Operations and what they do: S3PutObjectCopy (one CopyObject carrying
+// the storage class, metadata, tagging, ACL, grants, conditions, redirect,
+// requester-pays, SSE-KMS, bucket key, checksum and object lock fields; the
+// 5 GB source limit as on AWS; a directory copies bytes and tags and checks
+// the conditions against the file's time, and refuses the other fields),
+// S3PutObjectTagging and S3DeleteObjectTagging, S3InitiateRestoreObject
+// (one RestoreObject with the days and tier; RestoreAlreadyInProgress is a
+// success; a store without archive tiers answers 501 NotImplemented, which
+// the task reports, saying nothing was restored), S3ComputeObjectChecksum
+// (the object is read and hashed here, FULL_OBJECT only) and LambdaInvoke
+// (one event per task to Options.LambdaURL). Anything else the engine
+// would accept and not do is refused at CreateJob (BadRequestException):
+// other operations, a manifest generator or version, a report's expected bucket owner, COMPOSITE checksums. Role ARNs
+// are checked for form only: the engine acts with its own credentials.
+//
+// Task errors: S3's status and code; a request that got no usable answer
+// (refused, reset, timed out, a 200 cut short) is reported with HTTP
+// status 0 and code RequestTimeout (TransportErrorCode), retried as
+// transient.
+//
+// Options.Hold keeps prepared jobs Ready until Release, for the tests of
+// the tools that drive jobs; localtest serves such an engine over HTTP.
 //
 // Lifecycle (formats.md §6.5): New → Preparing (the manifest is read, its
 // ETag checked, every line parsed and counted) → Suspended when

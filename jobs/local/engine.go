@@ -65,6 +65,11 @@ type Options struct {
 	CopySizeCheck CopySizeCheck
 	// Region goes into job ARNs. Empty: DefaultRegion.
 	Region string
+	// Hold keeps every job from running: jobs are prepared as usual and
+	// wait in Ready (Suspended ones, once confirmed, too) until Release
+	// lets them start. For tests of the tools that drive jobs (submit,
+	// status, jobs) and for rehearsals that must not touch any object.
+	Hold bool
 	// Logf, when set, receives one line per job status change.
 	Logf func(format string, a ...any)
 	// OnStatus, when set, is called (with the engine's lock held: it must
@@ -117,6 +122,10 @@ type Engine struct {
 	order  []string          // ids in creation order
 	tokens map[string]string // account/token → id
 	closed bool
+	// released lists the jobs Release let run while Options.Hold holds
+	// the others; releaseAll lets every job run.
+	released   map[string]bool
+	releaseAll bool
 }
 
 // job is a job in memory. Fields are guarded by Engine.mu.
@@ -150,7 +159,7 @@ func New(o Options) (*Engine, error) {
 	}
 	base, stop := context.WithCancel(context.Background())
 	e := &Engine{o: o, base: base, stop: stop, kick: make(chan struct{}, 1), slots: make(chan struct{}, o.Workers),
-		log: lg, jobs: map[string]*job{}, tokens: map[string]string{}}
+		log: lg, jobs: map[string]*job{}, tokens: map[string]string{}, released: map[string]bool{}}
 	for _, r := range recs {
 		j := &job{rec: *r, done: make(chan struct{})}
 		if jobs.Terminal(string(r.Status)) {
@@ -302,7 +311,7 @@ func (e *Engine) schedule() {
 					e.setStatus(j, types.JobStatusComplete, "")
 				}
 			case types.JobStatusReady:
-				if !j.running {
+				if !j.running && e.mayRun(id) {
 					ready = append(ready, j)
 				}
 			}
@@ -318,6 +327,26 @@ func (e *Engine) schedule() {
 		}
 		e.mu.Unlock()
 	}
+}
+
+// mayRun says whether Options.Hold lets job id start; the caller holds
+// e.mu.
+func (e *Engine) mayRun(id string) bool {
+	return !e.o.Hold || e.releaseAll || e.released[id]
+}
+
+// Release lets held jobs run (Options.Hold): the jobs named, or every
+// job, now and later, when none is named. Without Hold it does nothing.
+func (e *Engine) Release(ids ...string) {
+	e.mu.Lock()
+	if len(ids) == 0 {
+		e.releaseAll = true
+	}
+	for _, id := range ids {
+		e.released[id] = true
+	}
+	e.mu.Unlock()
+	e.wake()
 }
 
 // start runs fn(j) in a goroutine; the caller holds e.mu.

@@ -57,10 +57,10 @@ func (e *Engine) newExecutor(rec *jobRecord) (*executor, error) {
 	case op.S3DeleteObjectTagging != nil:
 		x.task = func(ctx context.Context, o ObjectRef, t *taskResult) error { return st.DeleteTagging(ctx, o) }
 	case op.S3InitiateRestoreObject != nil:
-		// Stores other than AWS have no archive tiers: the restore is
-		// accepted for every object that exists.
+		r := op.S3InitiateRestoreObject
 		x.task = func(ctx context.Context, o ObjectRef, t *taskResult) error {
-			_, err := st.Head(ctx, o)
+			msg, err := st.Restore(ctx, o, r.ExpirationInDays, r.GlacierJobTier)
+			t.Message = msg
 			return err
 		}
 	case op.S3ComputeObjectChecksum != nil:

@@ -6,7 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"path/filepath"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -17,11 +17,12 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
+	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
 // This file is the engine's job API: CreateJob, DescribeJob, ListJobs,
 // UpdateJobStatus, UpdateJobPriority and Wait, as the HTTP handler
-// (api.go) and in-process callers (RunPlan) use them.
+// (api.go) and in-process clients (Client, control.go) use them.
 
 var (
 	accountRE = regexp.MustCompile(`^\d{12}$`)
@@ -54,39 +55,43 @@ func uuid(b []byte) string {
 	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
 
-// JobSpec is a job created in process (RunPlan): the manifest and report
-// given as objio locations rather than bucket ARNs.
-type JobSpec struct {
-	// Input is the CreateJob request; its Manifest.Location.ObjectArn and
-	// Report.Bucket are kept for DescribeJob but not used to find them.
+// jobSpec is a job to create: the request, and where its manifest and
+// report are.
+type jobSpec struct {
+	// Input is the CreateJob request.
 	Input *s3control.CreateJobInput
 	// ManifestLoc is the manifest's location (path or s3://).
 	ManifestLoc string
 	// ReportLoc is the report prefix's location (folder or s3://); empty:
 	// no report.
 	ReportLoc string
-	// ID is the job id; empty: derived from the account and token.
-	ID string
 }
 
 // CreateJob creates a job from a CreateJob request of account acct and
 // returns its id. The same ClientRequestToken with the same request
 // returns the same id; with another request, an IdempotencyException.
+// Bucket ARNs (manifest, report) are found through Options.Storage.
 func (e *Engine) CreateJob(ctx context.Context, acct string, in *s3control.CreateJobInput) (string, error) {
+	return e.createJob(acct, in, nil)
+}
+
+// createJob is CreateJob with mounts: buckets whose manifests and reports
+// are at other locations than the Storage's (Client.Mount).
+func (e *Engine) createJob(acct string, in *s3control.CreateJobInput, mounts map[string]string) (string, error) {
 	if err := e.validate(acct, in); err != nil {
 		return "", err
 	}
 	loc := objectRE.FindStringSubmatch(aws.ToString(in.Manifest.Location.ObjectArn))
-	mloc, err := e.o.Storage.Locate(loc[1], loc[2])
+	mloc, err := e.locate(mounts, loc[1], loc[2])
 	if err != nil {
 		return "", apiErr(ErrBadRequest, "Manifest.Location.ObjectArn: %v", err)
 	}
-	spec := JobSpec{Input: in, ManifestLoc: mloc}
+	spec := jobSpec{Input: in, ManifestLoc: mloc}
 	var bucket, prefix string
 	if in.Report != nil && in.Report.Enabled {
 		bucket = bucketRE.FindStringSubmatch(aws.ToString(in.Report.Bucket))[1]
 		prefix = strings.Trim(aws.ToString(in.Report.Prefix), "/")
-		root, err := e.o.Storage.Locate(bucket, "")
+		root, err := e.locate(mounts, bucket, "")
 		if err != nil {
 			return "", apiErr(ErrBadRequest, "Report.Bucket: %v", err)
 		}
@@ -98,28 +103,25 @@ func (e *Engine) CreateJob(ctx context.Context, acct string, in *s3control.Creat
 	return e.create(acct, spec, bucket, prefix)
 }
 
-// CreateLocalJob creates a job whose manifest and report are at the
-// locations of spec (RunPlan's jobs), with the idempotency of CreateJob.
-func (e *Engine) CreateLocalJob(ctx context.Context, acct string, spec JobSpec) (string, error) {
-	if err := e.validate(acct, spec.Input); err != nil {
-		return "", err
+// locate finds an object (or, with key "", a bucket's root) of a bucket
+// ARN: under its mount when mounts has the bucket, else in the Storage.
+func (e *Engine) locate(mounts map[string]string, bucket, key string) (string, error) {
+	root, ok := mounts[bucket]
+	if !ok {
+		return e.o.Storage.Locate(bucket, key)
 	}
-	bucket, prefix := "", ""
-	if spec.ReportLoc != "" {
-		if objio.IsS3(spec.ReportLoc) {
-			b, k, err := objio.ParseS3(spec.ReportLoc)
-			if err != nil {
-				return "", apiErr(ErrBadRequest, "report: %v", err)
-			}
-			bucket, prefix = b, strings.Trim(k, "/")
-		} else {
-			bucket = filepath.Base(filepath.Clean(spec.ReportLoc))
+	if key == "" {
+		return root, nil
+	}
+	for _, seg := range strings.Split(key, "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return "", fmt.Errorf("key %q has an empty, '.' or '..' segment", key)
 		}
 	}
-	return e.create(acct, spec, bucket, prefix)
+	return objio.Join(root, key), nil
 }
 
-func (e *Engine) create(acct string, spec JobSpec, reportBucket, reportPrefix string) (string, error) {
+func (e *Engine) create(acct string, spec jobSpec, reportBucket, reportPrefix string) (string, error) {
 	in := spec.Input
 	hash := requestHash(in)
 	e.mu.Lock()
@@ -134,13 +136,12 @@ func (e *Engine) create(acct string, spec JobSpec, reportBucket, reportPrefix st
 		}
 		return id, nil
 	}
-	id := spec.ID
-	if id == "" {
-		s := sha256.Sum256([]byte(tk))
-		id = uuid(s[:16])
-		if _, taken := e.jobs[id]; taken || spec.Input.ClientRequestToken == nil {
-			id = newJobID()
-		}
+	// The id is derived from the account and the token, so that an
+	// engine with a new state gives a resubmitted job its old id.
+	sum := sha256.Sum256([]byte(tk))
+	id := uuid(sum[:16])
+	if _, taken := e.jobs[id]; taken {
+		id = newJobID()
 	}
 	j := &job{done: make(chan struct{}), rec: jobRecord{
 		ID: id, Account: acct, Token: aws.ToString(in.ClientRequestToken), RequestHash: hash,
@@ -225,6 +226,58 @@ func (e *Engine) validate(acct string, in *s3control.CreateJobInput) error {
 	if name == "LambdaInvoke" && e.o.LambdaURL == "" {
 		return bad("LambdaInvoke needs the engine's Lambda URL (serve --lambda-url)")
 	}
+	// What the engine would otherwise accept and not do.
+	if in.Manifest.Location.ObjectVersionId != nil {
+		return bad("Manifest.Location.ObjectVersionId is not supported by the local engine: it reads the manifest object's current version")
+	}
+	if in.Manifest.Spec != nil {
+		names := make([]string, len(in.Manifest.Spec.Fields))
+		for i, f := range in.Manifest.Spec.Fields {
+			names[i] = string(f)
+		}
+		if _, err := manifest.ParseFields(names); err != nil {
+			return bad("Manifest.Spec.Fields %v: %v", names, err)
+		}
+	}
+	if in.Report.Enabled && in.Report.ExpectedBucketOwner != nil {
+		return bad("Report.ExpectedBucketOwner cannot be checked by the local engine, which has no bucket owners: leave it out")
+	}
+	if err := checkOperation(*in.Operation); err != nil {
+		return bad("Operation %s: %v", name, err)
+	}
+	if err := e.o.Storage.CheckOperation(*in.Operation); err != nil {
+		return bad("Operation %s: %v", name, err)
+	}
+	return nil
+}
+
+// checkOperation refuses the parts of an operation the engine would
+// otherwise ignore on every store.
+func checkOperation(op types.JobOperation) error {
+	if c := op.S3PutObjectCopy; c != nil {
+		if m := c.NewObjectMetadata; m != nil {
+			switch {
+			case c.MetadataDirective != types.S3MetadataDirectiveReplace:
+				return fmt.Errorf("NewObjectMetadata is applied only with MetadataDirective REPLACE (with COPY the source's metadata is kept)")
+			case m.ContentLength != nil || m.ContentMD5 != nil || m.RequesterCharged:
+				return fmt.Errorf("NewObjectMetadata.ContentLength, ContentMD5 and RequesterCharged cannot be set on a copy")
+			}
+		}
+		if len(c.AccessControlGrants) > 0 && c.CannedAccessControlList != "" {
+			return fmt.Errorf("CannedAccessControlList and AccessControlGrants exclude each other")
+		}
+		for i, g := range c.AccessControlGrants {
+			switch {
+			case g.Grantee == nil || g.Grantee.TypeIdentifier == "" || aws.ToString(g.Grantee.Identifier) == "":
+				return fmt.Errorf("AccessControlGrants[%d]: a Grantee with TypeIdentifier and Identifier is required", i)
+			case g.Permission == types.S3PermissionWrite || g.Permission == "":
+				return fmt.Errorf("AccessControlGrants[%d]: Permission %q cannot be granted on an object (FULL_CONTROL, READ, READ_ACP or WRITE_ACP)", i, g.Permission)
+			}
+		}
+	}
+	if c := op.S3ComputeObjectChecksum; c != nil && c.ChecksumType == types.ComputeObjectChecksumTypeComposite {
+		return fmt.Errorf("ChecksumType COMPOSITE is not computed by the local engine, which does not know the part layout of multipart uploads: use FULL_OBJECT")
+	}
 	return nil
 }
 
@@ -278,6 +331,17 @@ func (e *Engine) DescribeJob(acct, id string) (*types.JobDescriptor, error) {
 		d.SuspendedCause = aws.String(r.SuspendedCause)
 	}
 	return d, nil
+}
+
+// JobTags returns the tags a job of account acct was created with.
+func (e *Engine) JobTags(acct, id string) ([]types.S3Tag, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	j, err := e.lookup(acct, id)
+	if err != nil {
+		return nil, err
+	}
+	return append([]types.S3Tag(nil), j.rec.Tags...), nil
 }
 
 // ListJobs lists the jobs of account acct in creation order, those of the

@@ -104,12 +104,14 @@ func (e *Engine) invokeLambda(ctx context.Context, rec *jobRecord, l *types.Lamb
 		if ctx.Err() != nil {
 			return "", ctx.Err()
 		}
-		return "", &TaskError{HTTPStatus: 503, Code: "TemporaryFailure", Message: "Lambda invocation failed: " + err.Error(), Retryable: true}
+		// No answer: HTTP status 0, as for S3 requests (TransportErrorCode),
+		// but with the Lambda code Batch Operations reports.
+		return "", &TaskError{HTTPStatus: 0, Code: "TemporaryFailure", Message: "Lambda invocation failed: " + err.Error(), Retryable: true}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return "", &TaskError{HTTPStatus: 503, Code: "TemporaryFailure", Message: "Lambda invocation failed: " + err.Error(), Retryable: true}
+		return "", &TaskError{HTTPStatus: 0, Code: "TemporaryFailure", Message: "Lambda invocation failed: the answer was cut short: " + err.Error(), Retryable: true}
 	}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:

@@ -2,17 +2,16 @@ package local
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
@@ -23,6 +22,19 @@ import (
 // LocalAccount is the account of the jobs RunPlan creates.
 const LocalAccount = "000000000000"
 
+// LocalRole is the role ARN of the jobs RunPlan creates (not used: the
+// engine has no IAM).
+const LocalRole = "arn:aws:iam::" + LocalAccount + ":role/s3batchkit-local"
+
+// ManifestBucket is the bucket RunPlan's client mounts on the engine's
+// state (StateDir/manifests): the shards of the plan are copied there, as
+// submit uploads them to a manifest bucket, and the jobs read that copy.
+const ManifestBucket = "s3batchkit-run-manifests"
+
+// ReportBucket is the bucket RunPlan's client mounts on a local report
+// folder.
+const ReportBucket = "s3batchkit-run-reports"
+
 // RunOptions say which plan to run and how. Engine configures the engine
 // (Storage is required; an empty StateDir is a temporary folder, removed
 // at the end, so the run cannot be resumed).
@@ -31,16 +43,20 @@ type RunOptions struct {
 	Plan string
 	// Operation is the operation of every job.
 	Operation types.JobOperation
-	// Routes selects the plan's routes; empty: all.
+	// Routes selects the plan's routes, each of which the operation must
+	// serve; empty: every route it serves (jobs.SelectShards).
 	Routes []string
 	// Report is the report prefix location (a folder or s3://bucket/
-	// prefix): each job's report goes to <Report>/job-<id>/. Empty: no
-	// report.
+	// prefix): each job's report goes to <Report>/job-<id>/. Empty:
+	// <Plan>/reports.
 	Report string
 	// ReportScope is AllTasks (zero value) or FailedTasksOnly.
 	ReportScope types.JobReportScope
 	// Engine configures the engine the jobs run in.
 	Engine Options
+	// OnShard, when set, is called as each shard is settled (its job
+	// created or found again), never concurrently with itself.
+	OnShard func(jobs.ShardJob)
 	// OnJob, when set, is called as each job ends, never concurrently.
 	OnJob func(RunJob)
 }
@@ -48,6 +64,7 @@ type RunOptions struct {
 // RunJob is the outcome of one shard's job.
 type RunJob struct {
 	Shard, Route, JobID string
+	Versions            string // manifest.Shard.Versions
 	Status              types.JobStatus
 	Total               int64
 	Succeeded, Failed   int64
@@ -61,36 +78,38 @@ type RunJob struct {
 type RunResult struct {
 	PlanID string
 	Jobs   []RunJob // in plan order
+	// Skipped lists the routes of the plan the operation cannot serve
+	// (when no Routes were given).
+	Skipped []jobs.RouteSkip
+	// Report is the report prefix location the jobs wrote to.
+	Report string
 	// TaskRetries counts the task attempts repeated after a transient
 	// error (Engine.TaskRetries).
 	TaskRetries int64
 }
 
-// RunPlan runs one job per selected shard of a plan in an engine of its
-// own, without a server, and waits for them all. With the same
-// Engine.StateDir a rerun after a crash or Ctrl-C resumes: each shard's job
-// is found again by its ClientRequestToken (derived from the plan, the
-// shard, the operation and the report settings) and continues after its
+// RunPlan runs a plan in an engine of its own, in this process: it is
+// jobs.Submit against the engine's in-process client (Client), then a
+// wait for every job. So the shards, the tokens, the CreateJob requests,
+// the routes each operation serves, the order of versioned copies
+// (noncurrent versions' jobs complete before the current ones' start) and
+// DIR/jobs.json are those of submit; jobs.json records the jobs with
+// Run.ControlEndpoint manifest.EndpointRun and their final statuses.
+//
+// The shards are copied into the engine's state (ManifestBucket) and each
+// job reads its copy, checked against the plan's MD5. With the same
+// Engine.StateDir a rerun after a crash or Ctrl-C resumes: each shard's
+// job is found again by its ClientRequestToken and continues after its
 // last recorded task.
 func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if err := jobs.ValidateOperation(o.Operation); err != nil {
 		return nil, err
 	}
-	plan, err := manifest.ReadPlan(ctx, o.Plan)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := objio.ReadAll(ctx, objio.Join(o.Plan, manifest.PlanFile))
-	if err != nil {
-		return nil, err
-	}
-	planID := jobs.PlanID(raw)
-	shards, err := selectShards(plan, o.Routes)
-	if err != nil {
-		return nil, err
-	}
 	if o.ReportScope == "" {
 		o.ReportScope = types.JobReportScopeAllTasks
+	}
+	if o.Report == "" {
+		o.Report = objio.Join(o.Plan, "reports")
 	}
 	eo := o.Engine
 	if eo.StateDir == "" {
@@ -106,113 +125,125 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 		return nil, err
 	}
 	defer e.Close()
-	opJSON, _ := json.Marshal(o.Operation)
-	reportBucket := "arn:aws:s3:::s3batchkit-local-reports"
+	cl := e.NewClient()
+	if err := cl.Mount(ManifestBucket, filepath.Join(eo.StateDir, "manifests")); err != nil {
+		return nil, err
+	}
+	reportBucket, reportPrefix := ReportBucket, ""
 	if objio.IsS3(o.Report) {
-		b, _, err := objio.ParseS3(o.Report)
+		b, k, err := objio.ParseS3(o.Report)
 		if err != nil {
 			return nil, err
 		}
-		reportBucket = "arn:aws:s3:::" + b
+		reportBucket, reportPrefix = b, strings.Trim(k, "/")
+		if err := cl.Mount(b, "s3://"+b); err != nil {
+			return nil, err
+		}
+	} else if err := cl.Mount(ReportBucket, o.Report); err != nil {
+		return nil, err
 	}
-	res := &RunResult{PlanID: planID}
-	ids := make([]string, len(shards))
-	for i, sh := range shards {
-		h := sha256.New()
-		for _, s := range []string{"s3batchkit-run-v1", planID, sh.Path, strings.ToLower(sh.MD5), string(opJSON), o.Report, string(o.ReportScope)} {
-			h.Write([]byte(s))
-			h.Write([]byte{0})
-		}
-		token := "s3bk-run-" + hex.EncodeToString(h.Sum(nil))[:48]
-		op := o.Operation
-		fields := []types.JobManifestFieldName{types.JobManifestFieldNameBucket, types.JobManifestFieldNameKey}
-		if sh.VersionIDs {
-			fields = append(fields, types.JobManifestFieldNameVersionId)
-		}
-		in := &s3control.CreateJobInput{
-			AccountId: aws.String(LocalAccount), ClientRequestToken: aws.String(token),
-			ConfirmationRequired: aws.Bool(false), Priority: aws.Int32(10),
-			Description: aws.String("s3batchkit run " + planID + " " + sh.Path),
-			RoleArn:     aws.String("arn:aws:iam::" + LocalAccount + ":role/s3batchkit-local"),
-			Operation:   &op,
-			Manifest: &types.JobManifest{
-				Spec:     &types.JobManifestSpec{Format: types.JobManifestFormatS3BatchOperationsCsv20180820, Fields: fields},
-				Location: &types.JobManifestLocation{ObjectArn: aws.String("arn:aws:s3:::s3batchkit-local/" + planID + "/" + sh.Path), ETag: aws.String(sh.MD5)},
-			},
-			Report: &types.JobReport{Enabled: o.Report != "", Bucket: aws.String(reportBucket),
-				Format: types.JobReportFormatReportCsv20180820, ReportScope: o.ReportScope},
-			// The tags submit gives the same shard's job on AWS.
-			Tags: []types.S3Tag{
-				{Key: aws.String(jobs.TagPlan), Value: aws.String(planID)},
-				{Key: aws.String(jobs.TagShard), Value: aws.String(sh.Path)},
-				{Key: aws.String(jobs.TagRoute), Value: aws.String(sh.Route)},
-			},
-		}
-		id, err := e.CreateLocalJob(ctx, LocalAccount, JobSpec{Input: in, ManifestLoc: objio.Join(o.Plan, sh.Path), ReportLoc: o.Report})
+
+	res := &RunResult{Report: o.Report}
+	var (
+		mu      sync.Mutex // guards res.Jobs, waitErr, waited and OnJob
+		waitErr error
+		waiting sync.WaitGroup
+		waited  = map[string]bool{}
+	)
+	wctx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	wait := func(sj jobs.ShardJob) {
+		defer waiting.Done()
+		d, err := e.Wait(wctx, LocalAccount, sj.JobID)
+		mu.Lock()
+		defer mu.Unlock()
 		if err != nil {
-			return nil, fmt.Errorf("shard %s: %w", sh.Path, err)
+			if waitErr == nil {
+				waitErr = fmt.Errorf("waiting for job %s of shard %s: %w", sj.JobID, sj.Shard, err)
+			}
+			return
 		}
-		ids[i] = id
-	}
-	for i, sh := range shards {
-		d, err := e.Wait(ctx, LocalAccount, ids[i])
-		if err != nil {
-			res.TaskRetries = e.TaskRetries()
-			return res, err
-		}
-		rj := RunJob{Shard: sh.Path, Route: sh.Route, JobID: ids[i], Status: d.Status}
+		rj := RunJob{Shard: sj.Shard, Route: sj.Route, JobID: sj.JobID, Versions: sj.Versions, Status: d.Status}
 		if p := d.ProgressSummary; p != nil {
 			rj.Total, rj.Succeeded, rj.Failed = aws.ToInt64(p.TotalNumberOfTasks), aws.ToInt64(p.NumberOfTasksSucceeded), aws.ToInt64(p.NumberOfTasksFailed)
 		}
 		for _, f := range d.FailureReasons {
 			rj.FailureReasons = append(rj.FailureReasons, aws.ToString(f.FailureCode)+": "+aws.ToString(f.FailureReason))
 		}
-		if o.Report != "" && rj.Succeeded+rj.Failed > 0 {
-			rj.Report = objio.Join(o.Report, "job-"+ids[i])
+		if rj.Succeeded+rj.Failed > 0 {
+			rj.Report = objio.Join(sj.ReportPrefix, "job-"+sj.JobID)
 		}
 		res.Jobs = append(res.Jobs, rj)
 		if o.OnJob != nil {
 			o.OnJob(rj)
 		}
 	}
+	so := jobs.SubmitOptions{
+		Plan: o.Plan, AccountID: LocalAccount, RoleArn: LocalRole, Operation: o.Operation,
+		ReportBucket: "arn:aws:s3:::" + reportBucket, ReportPrefix: reportPrefix, ReportScope: o.ReportScope,
+		Priority: 10, Routes: o.Routes, ManifestPrefix: "s3://" + ManifestBucket,
+		ControlEndpoint: manifest.EndpointRun, Wait: true, PollInterval: 50 * time.Millisecond, Recreate: true,
+		Client: cl, Store: cl,
+		OnShard: func(sj jobs.ShardJob) {
+			if o.OnShard != nil {
+				o.OnShard(sj)
+			}
+			if sj.JobID == "" || sj.State == "held" {
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if !waited[sj.JobID] {
+				waited[sj.JobID] = true
+				waiting.Add(1)
+				go wait(sj)
+			}
+		},
+	}
+	sres, err := jobs.Submit(ctx, so)
+	if sres != nil {
+		res.PlanID, res.Skipped = sres.PlanID, sres.Skipped
+	}
+	if err != nil {
+		stopWaiting()
+	}
+	waiting.Wait()
 	res.TaskRetries = e.TaskRetries()
+	if err == nil {
+		err = waitErr
+	}
+	order := map[string]int{}
+	if sres != nil {
+		for i, sj := range sres.Shards {
+			order[sj.Shard] = i
+		}
+	}
+	sort.SliceStable(res.Jobs, func(a, b int) bool { return order[res.Jobs[a].Shard] < order[res.Jobs[b].Shard] })
+	if len(res.Jobs) > 0 {
+		// The final statuses, for status and report --plan; also after an
+		// interruption, for the jobs that ended.
+		if _, serr := jobs.Status(context.WithoutCancel(ctx), jobs.StatusOptions{Plan: o.Plan, Client: cl}); serr != nil && err == nil {
+			err = serr
+		}
+	}
+	if err != nil {
+		return res, err
+	}
 	return res, e.Close()
-}
-
-func selectShards(plan *manifest.Plan, routes []string) ([]manifest.Shard, error) {
-	have := map[string]bool{}
-	var names []string
-	for _, r := range plan.Routes {
-		have[r.Route] = true
-		names = append(names, r.Route)
-	}
-	want := map[string]bool{}
-	for _, r := range routes {
-		if !have[r] {
-			return nil, fmt.Errorf("%w: route %q is not in the plan, whose routes are: %s", jobs.ErrInvalid, r, strings.Join(names, ", "))
-		}
-		want[r] = true
-	}
-	var out []manifest.Shard
-	for _, sh := range plan.Shards {
-		if len(routes) == 0 || want[sh.Route] {
-			out = append(out, sh)
-		}
-	}
-	return out, nil
 }
 
 // MaterializeSources creates, under a directory of buckets, every object
 // the selected shards of a plan name that does not exist yet (content: the
 // key, so objects differ), and the destination bucket of a copy. It is
 // for demos and rehearsals of a plan made from a synthetic inventory; it
-// returns the number of objects created.
+// returns the number of objects created. Routes are selected as RunPlan
+// selects them for op.
 func MaterializeSources(ctx context.Context, plan string, routes []string, st *DirStorage, op types.JobOperation) (int64, error) {
 	p, err := manifest.ReadPlan(ctx, plan)
 	if err != nil {
 		return 0, err
 	}
-	shards, err := selectShards(p, routes)
+	shards, _, err := jobs.SelectShards(p, op, routes)
 	if err != nil {
 		return 0, err
 	}

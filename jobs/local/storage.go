@@ -32,8 +32,17 @@ type Storage interface {
 	PutTagging(ctx context.Context, o ObjectRef, tags []types.S3Tag) error
 	// DeleteTagging removes every tag of an object version.
 	DeleteTagging(ctx context.Context, o ObjectRef) error
+	// Restore asks for a temporary copy of an archived object version
+	// (RestoreObject): for days, or, when days is nil, from an
+	// Intelligent-Tiering archive tier; tier "" is the store's default.
+	// msg, when not empty, is the result message of a success.
+	Restore(ctx context.Context, o ObjectRef, days *int32, tier types.S3GlacierJobTier) (msg string, err error)
 	// Open reads an object version; the caller closes the reader.
 	Open(ctx context.Context, o ObjectRef) (io.ReadCloser, ObjectMeta, error)
+	// CheckOperation refuses (with the reason) the parts of an operation
+	// the store cannot carry out, so that CreateJob refuses the job
+	// instead of its tasks reporting work that was not done.
+	CheckOperation(op types.JobOperation) error
 }
 
 // ObjectRef names an object version, decoded (real key bytes).
@@ -151,6 +160,21 @@ func noSuchVersion() *TaskError {
 
 func noSuchBucket() *TaskError {
 	return &TaskError{HTTPStatus: 404, Code: "NoSuchBucket", Message: s3Message("The specified bucket does not exist", 404, "NoSuchBucket")}
+}
+
+// TransportErrorCode is the error code of a task whose request got no
+// usable answer: the connection was refused, reset or timed out, or a
+// success was cut short. The HTTP status of such a task is 0 (no answer
+// was read), and the message is the transport error. S3 uses the code for
+// a request it gave up waiting for; SDKs and report class it retryable,
+// which these failures are.
+const TransportErrorCode = "RequestTimeout"
+
+// transportError is the TaskError of a request that got no usable
+// answer; retryable.
+func transportError(err error) *TaskError {
+	return &TaskError{HTTPStatus: 0, Code: TransportErrorCode,
+		Message: "The request got no usable answer (the connection failed or the answer was cut short): " + err.Error(), Retryable: true}
 }
 
 // asTaskError turns any error into a TaskError: context errors are

@@ -22,10 +22,12 @@ import (
 // A directory keeps one version per key: a version id other than "null"
 // fails with 404 NoSuchVersion (the local root has no history to act on).
 // Tags live beside the data, in <Root>/.s3batchkit/tags/<bucket>/<key>.json;
-// metadata, storage classes and ACLs are not kept (a copy carries the bytes
-// and the tags). Keys that cannot be paths (an empty, "." or ".." segment,
-// a trailing slash, a NUL byte) fail with 400 InvalidRequest, as does a key
-// that is a folder of another key.
+// metadata, storage classes, ACLs, encryption, object locks and checksums
+// are not kept (a copy carries the bytes and the tags), so CheckOperation
+// refuses copies that ask for them. A directory has no archive: a restore
+// fails with 501 NotImplemented, saying so. Keys that cannot be paths (an
+// empty, "." or ".." segment, a trailing slash, a NUL byte) fail with 400
+// InvalidRequest, as does a key that is a folder of another key.
 type DirStorage struct {
 	Root string
 	// Sync fsyncs every object written before its task is reported done.
@@ -144,11 +146,18 @@ func (s *DirStorage) writeFile(p, key string, r io.Reader) error {
 }
 
 // Copy implements Storage. Tags: NewObjectTagging when given, else the
-// source's.
+// source's. ModifiedSinceConstraint and UnModifiedSinceConstraint are
+// checked against the file's modification time (412 PreconditionFailed,
+// as S3 answers a copy whose source condition fails).
 func (s *DirStorage) Copy(ctx context.Context, src ObjectRef, dstBucket, dstKey string, op *types.S3CopyObjectOperation) error {
-	sp, _, err := s.stat(src)
+	sp, st, err := s.stat(src)
 	if err != nil {
 		return err
+	}
+	mod := st.ModTime()
+	if (op.ModifiedSinceConstraint != nil && !mod.After(*op.ModifiedSinceConstraint)) ||
+		(op.UnModifiedSinceConstraint != nil && mod.After(*op.UnModifiedSinceConstraint)) {
+		return &TaskError{HTTPStatus: 412, Code: "PreconditionFailed", Message: s3Message("At least one of the pre-conditions you specified did not hold", 412, "PreconditionFailed")}
 	}
 	dp, err := s.path(dstBucket, dstKey)
 	if err != nil {
@@ -240,6 +249,52 @@ func (s *DirStorage) DeleteTagging(ctx context.Context, o ObjectRef) error {
 		return err
 	}
 	return s.writeTags(o.Bucket, o.Key, nil)
+}
+
+// Restore implements Storage: a directory has no archive, so nothing can
+// be restored; an object that exists fails with 501 NotImplemented, as an
+// S3-compatible store without archive tiers answers (versitygw does).
+func (s *DirStorage) Restore(ctx context.Context, o ObjectRef, days *int32, tier types.S3GlacierJobTier) (string, error) {
+	if _, _, err := s.stat(o); err != nil {
+		return "", err
+	}
+	return "", &TaskError{HTTPStatus: 501, Code: "NotImplemented",
+		Message: s3Message("The local root has no archive tiers: nothing was restored (the object is readable as it is)", 501, "NotImplemented")}
+}
+
+// CheckOperation implements Storage: a copy may not ask for what a
+// directory does not keep.
+func (s *DirStorage) CheckOperation(op types.JobOperation) error {
+	c := op.S3PutObjectCopy
+	if c == nil {
+		return nil
+	}
+	var asked []string
+	if c.StorageClass != "" && c.StorageClass != types.S3StorageClassStandard {
+		asked = append(asked, "StorageClass "+string(c.StorageClass))
+	}
+	if m := c.NewObjectMetadata; m != nil && c.MetadataDirective == types.S3MetadataDirectiveReplace {
+		asked = append(asked, "NewObjectMetadata")
+	}
+	if c.CannedAccessControlList != "" || len(c.AccessControlGrants) > 0 {
+		asked = append(asked, "ACLs (CannedAccessControlList, AccessControlGrants)")
+	}
+	if c.RedirectLocation != nil {
+		asked = append(asked, "RedirectLocation")
+	}
+	if c.SSEAwsKmsKeyId != nil || c.BucketKeyEnabled || (c.NewObjectMetadata != nil && c.NewObjectMetadata.SSEAlgorithm != "") {
+		asked = append(asked, "encryption (SSEAwsKmsKeyId, BucketKeyEnabled, SSEAlgorithm)")
+	}
+	if c.ChecksumAlgorithm != "" {
+		asked = append(asked, "ChecksumAlgorithm")
+	}
+	if c.ObjectLockMode != "" || c.ObjectLockLegalHoldStatus != "" || c.ObjectLockRetainUntilDate != nil {
+		asked = append(asked, "object locks")
+	}
+	if len(asked) > 0 {
+		return fmt.Errorf("a directory of buckets keeps the bytes and tags of a copy only, not its %s: leave them out, or run against an S3 endpoint", strings.Join(asked, ", "))
+	}
+	return nil
 }
 
 // Open implements Storage.

@@ -114,6 +114,10 @@ func (s *S3Storage) Copy(ctx context.Context, src ObjectRef, dstBucket, dstKey s
 	if op.CannedAccessControlList != "" {
 		in.ACL = s3types.ObjectCannedACL(op.CannedAccessControlList)
 	}
+	if len(op.AccessControlGrants) > 0 {
+		g := grantHeaders(op.AccessControlGrants)
+		in.GrantFullControl, in.GrantRead, in.GrantReadACP, in.GrantWriteACP = g[types.S3PermissionFullControl], g[types.S3PermissionRead], g[types.S3PermissionReadAcp], g[types.S3PermissionWriteAcp]
+	}
 	in.CopySourceIfModifiedSince, in.CopySourceIfUnmodifiedSince = op.ModifiedSinceConstraint, op.UnModifiedSinceConstraint
 	in.WebsiteRedirectLocation = op.RedirectLocation
 	if op.RequesterPays {
@@ -137,6 +141,52 @@ func (s *S3Storage) Copy(ctx context.Context, src ObjectRef, dstBucket, dstKey s
 	_, err := s.Client.CopyObject(ctx, in)
 	return s3TaskError(err, src.VersionID != "")
 }
+
+// grantHeaders renders grants as the x-amz-grant-* header values of a
+// PUT or copy, by permission: `id="…", emailAddress="…", uri="…"`.
+func grantHeaders(grants []types.S3Grant) map[types.S3Permission]*string {
+	by := map[types.S3Permission][]string{}
+	for _, g := range grants {
+		if g.Grantee == nil {
+			continue
+		}
+		by[g.Permission] = append(by[g.Permission], string(g.Grantee.TypeIdentifier)+`="`+aws.ToString(g.Grantee.Identifier)+`"`)
+	}
+	out := map[types.S3Permission]*string{}
+	for p, v := range by {
+		out[p] = aws.String(strings.Join(v, ", "))
+	}
+	return out
+}
+
+// Restore implements Storage: one RestoreObject. A restore already in
+// progress is a success, as Batch Operations reports it.
+func (s *S3Storage) Restore(ctx context.Context, o ObjectRef, days *int32, tier types.S3GlacierJobTier) (string, error) {
+	req := &s3types.RestoreRequest{Days: days}
+	switch tier {
+	case types.S3GlacierJobTierBulk:
+		req.GlacierJobParameters = &s3types.GlacierJobParameters{Tier: s3types.TierBulk}
+	case types.S3GlacierJobTierStandard:
+		req.GlacierJobParameters = &s3types.GlacierJobParameters{Tier: s3types.TierStandard}
+	}
+	_, err := s.Client.RestoreObject(ctx, &s3.RestoreObjectInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: version(o.VersionID), RestoreRequest: req})
+	var ae smithy.APIError
+	if errors.As(err, &ae) && ae.ErrorCode() == "RestoreAlreadyInProgress" {
+		return "Successful: a restore of the object is already in progress (RestoreAlreadyInProgress)", nil
+	}
+	if err := s3TaskError(err, o.VersionID != ""); err != nil {
+		var te *TaskError
+		if errors.As(err, &te) && te.HTTPStatus == http.StatusNotImplemented {
+			te.Message = s3Message("The store does not implement RestoreObject: it has no archive tiers, so nothing was restored (the object is readable as it is). "+te.Message, te.HTTPStatus, te.Code)
+		}
+		return "", err
+	}
+	return "", nil
+}
+
+// CheckOperation implements Storage: every operation the engine runs is
+// carried out by the S3 endpoint.
+func (s *S3Storage) CheckOperation(op types.JobOperation) error { return nil }
 
 // PutTagging implements Storage.
 func (s *S3Storage) PutTagging(ctx context.Context, o ObjectRef, tags []types.S3Tag) error {
@@ -184,10 +234,12 @@ func s3TaskError(err error, versioned bool) error {
 		code, msg = ae.ErrorCode(), ae.ErrorMessage()
 	}
 	switch {
-	case status == 0 || (status < 300 && errors.Is(err, io.ErrUnexpectedEOF)):
+	case status == 0 || (status < 300 && code == ""):
 		// No answer (connection refused, reset, timeout), or a success
-		// cut short.
-		return &TaskError{HTTPStatus: 503, Code: "ServiceUnavailable", Message: s3Message(msg, 503, "ServiceUnavailable"), Retryable: true}
+		// whose body could not be read: no S3 status or code applies. (A
+		// copy's 200 that carries an S3 error in its body has a code, and
+		// is reported with it.)
+		return transportError(err)
 	case status == 404 && (code == "" || code == "NotFound"):
 		if versioned {
 			return noSuchVersion()
@@ -200,7 +252,7 @@ func s3TaskError(err error, versioned bool) error {
 	if msg == "" {
 		msg = code
 	}
-	retry := status >= 500 || status == 429
+	retry := (status >= 500 && status != http.StatusNotImplemented) || status == 429
 	switch code {
 	case "SlowDown", "RequestTimeout", "Throttling", "ThrottlingException", "RequestThrottled", "InternalError", "ServiceUnavailable":
 		retry = true
