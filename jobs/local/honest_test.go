@@ -276,7 +276,7 @@ func TestCreateJobRefusesWhatItWouldIgnore(t *testing.T) {
 		{"composite checksum", dirEngine, types.JobOperation{S3ComputeObjectChecksum: &types.S3ComputeObjectChecksumOperation{
 			ChecksumAlgorithm: types.ComputeObjectChecksumAlgorithmCrc32, ChecksumType: types.ComputeObjectChecksumTypeComposite}}, nil, "COMPOSITE"},
 		{"manifest version", dirEngine, copyOp("dst", ""), func(m *manifestEdit) { m.versionID = aws.String("v1") }, "ObjectVersionId"},
-		{"manifest fields", dirEngine, copyOp("dst", ""), func(m *manifestEdit) { m.fields = []types.JobManifestFieldName{"Ignore", "Bucket", "Key"} }, "Spec.Fields"},
+		{"manifest fields", dirEngine, copyOp("dst", ""), func(m *manifestEdit) { m.fields = []types.JobManifestFieldName{"Ignore", "Key"} }, "Spec.Fields"},
 		{"bucket owner", dirEngine, copyOp("dst", ""), func(m *manifestEdit) { m.owner = aws.String("123456789012") }, "ExpectedBucketOwner"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"sync"
 	"testing"
@@ -22,6 +23,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
 )
 
@@ -231,10 +233,15 @@ func (s *Server) Tag(t testing.TB, acct, id, key string) string {
 }
 
 // chainCredentials accepts the access key of objio's credential chain at
-// the time of each request.
+// the time of each request, and the test S3 server's key
+// (objiotest.EnvAccessKey), which tests hand to the commands they run as
+// child processes.
 type chainCredentials struct{}
 
 func (chainCredentials) Lookup(ctx context.Context, id string) (local.Credential, bool, error) {
+	if k, s := os.Getenv(objiotest.EnvAccessKey), os.Getenv(objiotest.EnvSecretKey); k != "" && k == id {
+		return local.Credential{AccessKeyID: k, SecretAccessKey: s}, true, nil
+	}
 	cfg, err := objio.AWSConfig(ctx)
 	if err != nil {
 		return local.Credential{}, false, err
