@@ -28,6 +28,7 @@ type testShard struct {
 	route     string
 	bucket    string
 	versioned bool
+	versions  string // manifest.Shard.Versions of a versioned shard
 	objects   []testObject
 }
 
@@ -47,7 +48,7 @@ func writeTestPlan(t testing.TB, dir string, shards []testShard) (*manifest.Plan
 		t.Fatal(err)
 	}
 	for _, sh := range shards {
-		w, err := pd.NewShard(sh.route, sh.bucket, sh.versioned)
+		w, err := pd.NewShardOf(sh.route, sh.bucket, sh.versioned, sh.versions)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -724,4 +725,39 @@ func orNull(v []byte) []byte {
 		return []byte("null")
 	}
 	return v
+}
+
+// TestAccountRerunKeepsVersionKinds checks that re-run plans keep the
+// plan's split of current and noncurrent versions: no re-run shard mixes
+// them, noncurrent shards come first and say so in plan.json, so that
+// submit orders their jobs as it orders the plan's.
+func TestAccountRerunKeepsVersionKinds(t *testing.T) {
+	plan := filepath.Join(t.TempDir(), "plan")
+	writeTestPlan(t, plan, []testShard{
+		{route: "copy", bucket: "src", versioned: true, versions: manifest.VersionsCurrent, objects: []testObject{{"src", "a", "v2"}, {"src", "b", "v4"}}},
+		{route: "copy", bucket: "src", versioned: true, versions: manifest.VersionsNoncurrent, objects: []testObject{{"src", "a", "v1"}, {"src", "b", "v3"}}},
+		{route: "copy", bucket: "src", objects: []testObject{{"src", "c", ""}}},
+	})
+	writeJobsJSON(t, plan, nil) // nothing submitted: every object not run
+	out := t.TempDir()
+	if _, err := Run(context.Background(), Options{Plan: plan, Out: out}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := rerunLines(t, out, NotRunClass)
+	var got []string
+	for _, sh := range p.Shards {
+		raw, err := os.ReadFile(filepath.Join(out, RerunDir, NotRunClass, sh.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %v %s: %s", sh.Path, sh.VersionIDs, sh.Versions, strings.ReplaceAll(strings.TrimSpace(string(raw)), "\n", " ")))
+	}
+	want := []string{
+		"shards/copy/00000.csv false : src,c",
+		"shards/copy/00001.csv true noncurrent: src,a,v1 src,b,v3",
+		"shards/copy/00002.csv true current: src,a,v2 src,b,v4",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("re-run shards:\n got %q\nwant %q", got, want)
+	}
 }

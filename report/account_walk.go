@@ -143,7 +143,7 @@ func (w *planWalker) flush() error {
 			continue
 		}
 		if w.rs != nil {
-			w.rec = appendPlanRerun(w.rec[:0], pos, a.routeRank[sh.info.Route], sh.info.Bucket, sh.info.VersionIDs, w.shard, p.number,
+			w.rec = appendPlanRerun(w.rec[:0], pos, a.routeRank[sh.info.Route], sh.info.Bucket, versionsKind(sh.info), w.shard, p.number,
 				w.arena[p.keyAt:p.rawAt], w.arena[p.rawAt:p.e])
 			if err := w.rs.add(w.rec); err != nil {
 				return err
@@ -190,20 +190,53 @@ func (sh *acctShard) count(o byte, why string, n int64) {
 	}
 }
 
+// The kinds of rows a shard holds, as re-run records carry them, in the
+// order re-run shards are cut: rows without version ids, then noncurrent
+// versions, current versions, and versioned rows of a plan that does not
+// say which (written before current/noncurrent were told apart). Re-run
+// shards never mix kinds, as plan's shards do not: the jobs of current
+// versions must start after those of noncurrent ones (docs/formats.md).
+const (
+	kindUnversioned byte = iota
+	kindNoncurrent
+	kindCurrent
+	kindVersioned
+)
+
+// versionsKind is the kind of the rows of a planned shard.
+func versionsKind(sh manifest.Shard) byte {
+	switch {
+	case !sh.VersionIDs:
+		return kindUnversioned
+	case sh.Versions == manifest.VersionsNoncurrent:
+		return kindNoncurrent
+	case sh.Versions == manifest.VersionsCurrent:
+		return kindCurrent
+	}
+	return kindVersioned
+}
+
+// kindVersions is the Shard.Versions value of a re-run shard of kind k.
+func kindVersions(k byte) string {
+	switch k {
+	case kindNoncurrent:
+		return manifest.VersionsNoncurrent
+	case kindCurrent:
+		return manifest.VersionsCurrent
+	}
+	return ""
+}
+
 // Re-run records of report --plan: position (1 byte), route rank (2,
-// big-endian), the bucket after its length (4), versioned (1), shard (4),
-// line number (8), the decoded key after its length (4), then the line.
-// They sort by position, route, bucket, versioned, then plan order.
-func appendPlanRerun(b []byte, pos int, route uint16, bucket string, versioned bool, shard int, line int64, key, raw []byte) []byte {
+// big-endian), the bucket after its length (4), kind (1: versionsKind),
+// shard (4), line number (8), the decoded key after its length (4), then
+// the line. They sort by position, route, bucket, kind, then plan order.
+func appendPlanRerun(b []byte, pos int, route uint16, bucket string, kind byte, shard int, line int64, key, raw []byte) []byte {
 	b = append(b, byte(pos))
 	b = binary.BigEndian.AppendUint16(b, route)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(bucket)))
 	b = append(b, bucket...)
-	v := byte(0)
-	if versioned {
-		v = 1
-	}
-	b = append(b, v)
+	b = append(b, kind)
 	b = binary.BigEndian.AppendUint32(b, uint32(shard))
 	b = binary.BigEndian.AppendUint64(b, uint64(line))
 	b = binary.BigEndian.AppendUint32(b, uint32(len(key)))
@@ -227,13 +260,13 @@ type planRerunRow struct {
 	pos       int
 	route     uint16
 	bucket    []byte
-	versioned bool
+	kind      byte
 	key, line []byte
 }
 
 func decodePlanRerun(rec []byte) planRerunRow {
 	bl := int(binary.BigEndian.Uint32(rec[3:]))
-	r := planRerunRow{pos: int(rec[0]), route: binary.BigEndian.Uint16(rec[1:]), bucket: rec[7 : 7+bl], versioned: rec[7+bl] == 1}
+	r := planRerunRow{pos: int(rec[0]), route: binary.BigEndian.Uint16(rec[1:]), bucket: rec[7 : 7+bl], kind: rec[7+bl]}
 	rest := rec[7+bl+1+4+8:]
 	kl := int(binary.BigEndian.Uint32(rest))
 	r.key, r.line = rest[4:4+kl], rest[4+kl:]
@@ -382,19 +415,19 @@ func (a *planAccount) writeReruns(ctx context.Context, s *Summary, w *planWalker
 		var sw *manifest.ShardWriter
 		var curRoute uint16
 		var curBucket []byte
-		var curVersioned bool
+		var curKind byte
 		var kept int64
 		for pending {
 			r := decodePlanRerun(it.record())
 			if r.pos != pos {
 				break
 			}
-			if sw == nil || sw.Objects() >= a.opt.MaxShardObjects || r.route != curRoute || r.versioned != curVersioned || !bytes.Equal(r.bucket, curBucket) {
-				if sw, err = pd.NewShard(a.routes[r.route], string(r.bucket), r.versioned); err != nil {
+			if sw == nil || sw.Objects() >= a.opt.MaxShardObjects || r.route != curRoute || r.kind != curKind || !bytes.Equal(r.bucket, curBucket) {
+				if sw, err = pd.NewShardOf(a.routes[r.route], string(r.bucket), r.kind != kindUnversioned, kindVersions(r.kind)); err != nil {
 					pd.Abort()
 					return err
 				}
-				curRoute, curVersioned = r.route, r.versioned
+				curRoute, curKind = r.route, r.kind
 				curBucket = append(curBucket[:0], r.bucket...)
 			}
 			if err := sw.AddLine(r.line, r.key); err != nil {

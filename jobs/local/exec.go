@@ -97,6 +97,13 @@ func targetPrefix(p string) string {
 // do runs one task with retries and fills t. It returns false when ctx
 // ended before the task finished (it is then not recorded).
 func (x *executor) do(ctx context.Context, row manifest.Row, t *taskResult) bool {
+	if row.HasVersion && row.VersionID == "" {
+		// As Batch Operations answers a manifest with version ids whose
+		// line leaves the version empty: a null-version object must be
+		// named "null" (docs/formats.md).
+		t.OK, t.HTTP, t.Code, t.Message = false, 400, "InvalidRequest", "Task failed due to missing VersionId"
+		return true
+	}
 	o := ObjectRef{Bucket: row.Bucket, Key: row.Key, VersionID: row.VersionID}
 	backoff := x.e.o.RetryBackoff
 	for attempt := 1; ; attempt++ {
