@@ -138,11 +138,17 @@ func Build(o Options) (*Result, error) {
 	return &Result{TrustPolicy: trust, PermissionsPolicy: perms, Explanation: b.expl, Notes: b.notes}, nil
 }
 
-func (b *builder) check() error {
+// Validate checks the options that need no plan: the operation, the
+// report bucket and prefix, the account, the manifest location against
+// PlanDir, and the KMS key ARNs. Build calls it first; a command line can
+// call it before reading the plan. Errors are as Build's.
+func (o Options) Validate() error {
+	b := &builder{o: o}
+	return b.validate()
+}
+
+func (b *builder) validate() error {
 	o := b.o
-	if o.Plan == nil {
-		return optErr("Plan", "", "required")
-	}
 	if err := jobs.ValidateOperation(o.Operation); err != nil {
 		return err
 	}
@@ -165,8 +171,6 @@ func (b *builder) check() error {
 		return optErr("ManifestPrefix", "", "required for the local plan %s: submit uploads its shards there (s3://bucket[/prefix])", o.PlanDir)
 	case !local && o.ManifestPrefix != "":
 		return optErr("ManifestPrefix", o.ManifestPrefix, "must be empty: the plan %s is in S3 and its shards are used where they are", o.PlanDir)
-	case local && o.PlanID == "":
-		return optErr("PlanID", "", "required for a local plan (the shards are uploaded under <manifest prefix>/<plan id>/)")
 	}
 	if o.ManifestPrefix != "" {
 		if bucket, _, err := objio.ParseS3(o.ManifestPrefix); err != nil || !bucketNameRE.MatchString(bucket) {
@@ -179,6 +183,20 @@ func (b *builder) check() error {
 		if err := b.checkKMS("KMSKeyARNs", k); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// check is validate plus what needs the plan.
+func (b *builder) check() error {
+	if b.o.Plan == nil {
+		return optErr("Plan", "", "required")
+	}
+	if err := b.validate(); err != nil {
+		return err
+	}
+	if !objio.IsS3(b.o.PlanDir) && b.o.PlanID == "" {
+		return optErr("PlanID", "", "required for a local plan (the shards are uploaded under <manifest prefix>/<plan id>/)")
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func (r *Result) WriteText(w io.Writer, role, policy string) error {
 	b.WriteString("\nWhy each statement is there:\n")
 	for _, e := range r.Explanation {
 		fmt.Fprintf(&b, "\n  %s (%s policy)\n", e.Statement, e.Policy)
-		wrap(&b, e.Why, "    ", 78)
+		wrap(&b, e.Why, "    ", "    ", 78)
 		for _, s := range e.Sources {
 			fmt.Fprintf(&b, "    source: %s\n", s)
 		}
@@ -66,7 +66,7 @@ func (r *Result) WriteText(w io.Writer, role, policy string) error {
 		b.WriteString("\nNotes:\n")
 		for _, n := range r.Notes {
 			b.WriteString("\n")
-			wrap(&b, "- "+n, "  ", 78)
+			wrap(&b, n, "  - ", "    ", 78)
 		}
 	}
 	b.WriteString("\nCreate the role:\n\n")
@@ -79,20 +79,21 @@ func (r *Result) WriteText(w io.Writer, role, policy string) error {
 }
 
 // wrap writes text in lines of at most width columns (longer words stay
-// whole), each starting with indent.
-func wrap(b *strings.Builder, text, indent string, width int) {
-	line := indent
+// whole): the first line starts with first, the others with indent.
+func wrap(b *strings.Builder, text, first, indent string, width int) {
+	line, empty := first, true
 	for _, word := range strings.Fields(text) {
-		if line != indent && len(line)+1+len(word) > width {
+		if !empty && len(line)+1+len(word) > width {
 			b.WriteString(line + "\n")
-			line = indent
+			line, empty = indent, true
 		}
-		if line != indent {
+		if !empty {
 			line += " "
 		}
 		line += word
+		empty = false
 	}
-	if line != indent {
+	if !empty {
 		b.WriteString(line + "\n")
 	}
 }
