@@ -102,6 +102,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 			newCatCommand(),
 			newReportCommand(),
 			newSubmitCommand(),
+			newIAMPolicyCommand(),
 			newStatusCommand(),
 			newJobsCommand(),
 			newServeCommand(),
