@@ -664,8 +664,13 @@ func (r *ORCReader) fillDict(c *orcColumn, cb *colBuf, col *orc.Column, row, n i
 		end := len(data)
 		buf := data[:cap(data)]
 		for k, x := range idx {
-			lo, hi := offs[x], offs[x+1]
-			if hi == lo || (ok != nil && !ok[k]) {
+			// A null row's index means nothing: the dictionary may be
+			// empty (a column null on every row, as S3 writes it).
+			var lo, hi int32
+			if ok == nil || ok[k] {
+				lo, hi = offs[x], offs[x+1]
+			}
+			if hi == lo {
 				if c.nonEmpty {
 					return r.valueErr(c, k, nil, "a non-empty value (bucket and key are required)", emptyORCSentinel(c))
 				}
@@ -682,8 +687,11 @@ func (r *ORCReader) fillDict(c *orcColumn, cb *colBuf, col *orc.Column, row, n i
 		data = data[:end]
 	} else {
 		for k, x := range idx {
-			lo, hi := offs[x], offs[x+1]
-			if hi == lo || (ok != nil && !ok[k]) {
+			var lo, hi int32
+			if ok == nil || ok[k] {
+				lo, hi = offs[x], offs[x+1]
+			}
+			if hi == lo {
 				if c.nonEmpty {
 					return r.valueErr(c, k, nil, "a non-empty value (bucket and key are required)", emptyORCSentinel(c))
 				}
