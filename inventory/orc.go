@@ -89,7 +89,8 @@ type stripeResult struct {
 //
 // The reader never panics on bad input: a corrupt file gives a *DataError
 // naming the file, the stripe and the column, that unwraps to both
-// ErrCorrupt and orc.ErrCorrupt. Batches returned by Next are owned by the
+// ErrCorrupt and orc.ErrCorrupt. A panic (a bug) is recovered and
+// returned as an *InternalError naming the file, never as a DataError. Batches returned by Next are owned by the
 // caller. Not safe for concurrent use; Close must be called (it stops the
 // read-ahead). After an error, Next returns the same error again.
 type ORCReader struct {
@@ -135,8 +136,8 @@ func NewORCReader(ra io.ReaderAt, size int64, closer io.Closer, name string, set
 	}
 	r := &ORCReader{name: name, closer: closer, batchRows: batchRows, readAhead: max(readAhead, 0), stripe: -1}
 	defer func() {
-		if p := recover(); p != nil { // the orc package promises none; be sure
-			err = &DataError{File: name, Offset: -1, Err: fmt.Errorf("%w: orc decoder failed: %v", ErrCorrupt, p)}
+		if p := recover(); p != nil { // the orc package promises none: a bug
+			err = newInternalError(name, p)
 		}
 		if err != nil && closer != nil {
 			closer.Close()
@@ -225,6 +226,10 @@ func (r *ORCReader) NumRows() int64 { return r.file.NumRows() }
 // orcErr wraps an error of package orc for stripe i (-1 for the file
 // tail) as a *DataError naming the file and, when known, the column.
 func (r *ORCReader) orcErr(i int, err error) error {
+	var ie *InternalError
+	if errors.As(err, &ie) {
+		return err // a bug, not the file's fault
+	}
 	e := &DataError{File: r.name, Offset: -1, Err: err}
 	var ce *orc.CorruptError
 	if errors.As(err, &ce) {
@@ -280,7 +285,7 @@ func (r *ORCReader) Close() error {
 func (r *ORCReader) decode(i int) (b *orc.Batch, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			b, err = nil, fmt.Errorf("%w: orc decoder failed: %v", orc.ErrCorrupt, p)
+			b, err = nil, newInternalError(r.name, p)
 		}
 	}()
 	b, _ = orcBatches.Get().(*orc.Batch)
@@ -393,7 +398,7 @@ func (r *ORCReader) Next(ctx context.Context) (rec arrow.RecordBatch, err error)
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			rec, err = nil, &DataError{File: r.name, Offset: -1, Err: fmt.Errorf("%w: stripe %d: %v", ErrCorrupt, r.stripe, p)}
+			rec, err = nil, newInternalError(r.name, p)
 		}
 		if err != nil && err != io.EOF {
 			r.err = err

@@ -499,59 +499,6 @@ func TestORCErrorRow(t *testing.T) {
 	}
 }
 
-// FuzzORCReader feeds damaged ORC files to the inventory reader: it must
-// never panic, must fail only with a *DataError, and must never return
-// more rows than the file's footer claims.
-func FuzzORCReader(f *testing.F) {
-	var rows [][]any
-	for i := 0; i < 300; i++ {
-		rows = append(rows, []any{"b", fmt.Sprintf("k/%d", i), int64(i)})
-	}
-	f.Add(writeORC(f, 100, orcBasicFields, rows))
-	m := genReport(f, "orc", 300, 1, true, 5)
-	man, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	seed, err := os.ReadFile(man.Files[0].Location)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(seed)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkAllocs(t, len(data), func() {
-			r, err := inventory.NewORCReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.orc", inventory.AllFields, 128, 2)
-			if err != nil {
-				var de *inventory.DataError
-				if !errors.As(err, &de) {
-					t.Fatalf("open: %T %v, want a *DataError", err, err)
-				}
-				return
-			}
-			defer r.Close()
-			var n int64
-			for {
-				rec, err := r.Next(context.Background())
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					var de *inventory.DataError
-					if !errors.As(err, &de) {
-						t.Fatalf("next: %T %v, want a *DataError", err, err)
-					}
-					return
-				}
-				n += rec.NumRows()
-				rec.Release()
-			}
-			if n != r.NumRows() {
-				t.Fatalf("read %d rows, footer claims %d", n, r.NumRows())
-			}
-		})
-	})
-}
-
 // BenchmarkORCRead measures decoding a versioned 1M-row ORC report into
 // record batches with one file worker, next to the CSV.gz report of the
 // same rows: the plan projection with and without the MD5 pass, every

@@ -100,8 +100,9 @@ type pqColumn struct {
 //
 // The reader never panics on bad input: every length in the footer and the
 // page headers is checked against the file before anything is allocated
-// from it, and a panic inside parquet-go is turned into a *DataError
-// wrapping ErrCorrupt. Memory is bounded by the compressed size of one row
+// from it. A panic (in this reader or in parquet-go: a bug) is recovered
+// and returned as an *InternalError naming the file, never as a
+// DataError. Memory is bounded by the compressed size of one row
 // group's projected chunks plus one decoded page per column.
 //
 // Batches returned by Next are owned by the caller. Not safe for
@@ -142,7 +143,7 @@ func NewParquetReader(ra io.ReaderAt, size int64, closer io.Closer, name string,
 	r := &ParquetReader{name: name, ra: ra, closer: closer, size: size, batchRows: batchRows, rg: -1}
 	defer func() {
 		if p := recover(); p != nil {
-			err = r.corrupt(-1, nil, fmt.Errorf("%w: parquet decoder failed: %v", ErrCorrupt, p))
+			err = newInternalError(name, p)
 		}
 		if err != nil && closer != nil {
 			closer.Close()
@@ -416,7 +417,7 @@ func (r *ParquetReader) Next(ctx context.Context) (rec arrow.RecordBatch, err er
 	}
 	defer func() {
 		if p := recover(); p != nil {
-			rec, err = nil, r.corrupt(r.rg, nil, fmt.Errorf("%w: parquet decoder failed: %v", ErrCorrupt, p))
+			rec, err = nil, newInternalError(r.name, p)
 		}
 		if err != nil && err != io.EOF {
 			r.err = err

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -531,57 +530,3 @@ func TestParquetErrorRow(t *testing.T) {
 	}
 }
 
-// FuzzParquetReader feeds damaged Parquet files to the reader: it must
-// never panic, must fail only with a *DataError, and must never return
-// more rows than the file's footer claims.
-func FuzzParquetReader(f *testing.F) {
-	m := genReport(f, "parquet", 300, 1, true, 5)
-	man, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	seed, err := os.ReadFile(man.Files[0].Location)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(seed)
-	f.Add(seed[:len(seed)-100])
-	f.Add(seed[len(seed)/2:])
-	type row struct {
-		Bucket string  `parquet:"bucket,dict"`
-		Key    string  `parquet:"key"`
-		Size   *int64  `parquet:"size,optional"`
-		SC     *string `parquet:"storage_class,optional,dict"`
-	}
-	one, std := int64(1), "standard"
-	f.Add(writeParquet(f, []row{{"b", "k", &one, &std}, {"b", "k2", nil, nil}}))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkAllocs(t, len(data), func() {
-			r, err := inventory.NewParquetReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.parquet", inventory.AllFields, 64)
-			if err != nil {
-				var de *inventory.DataError
-				if !errors.As(err, &de) {
-					t.Fatalf("error %T is not a *DataError: %v", err, err)
-				}
-				return
-			}
-			defer r.Close()
-			var rows int64
-			for {
-				rec, err := r.Next(context.Background())
-				if err != nil {
-					var de *inventory.DataError
-					if !errors.Is(err, io.EOF) && !errors.As(err, &de) {
-						t.Fatalf("error %T is not a *DataError: %v", err, err)
-					}
-					break
-				}
-				rows += rec.NumRows()
-				rec.Release()
-				if rows > r.NumRows() {
-					t.Fatalf("read %d rows, the file claims %d", rows, r.NumRows())
-				}
-			}
-		})
-	})
-}
