@@ -529,4 +529,3 @@ func TestParquetErrorRow(t *testing.T) {
 		t.Fatalf("got %v (line %d), want a bad key at row 58", err, de.Line)
 	}
 }
-
