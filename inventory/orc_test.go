@@ -3,9 +3,6 @@ package inventory_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,32 +86,12 @@ func writeORCOpts(t testing.TB, opts *orc.WriterOptions, fields []orc.Field, row
 	return buf.Bytes()
 }
 
-// orcReport writes an ORC report holding the given data files, with a
-// correct manifest (sizes and MD5s) unless mutate changes it.
+// orcReport writes an ORC report holding the given data files
+// (data/f<i>.orc), with a correct manifest (sizes and MD5s) unless mutate
+// changes it.
 func orcReport(t testing.TB, schema string, files [][]byte, mutate func(m map[string]any)) string {
 	t.Helper()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
-	var entries []map[string]any
-	for i, b := range files {
-		key := fmt.Sprintf("data/f%d.orc", i)
-		if err := os.WriteFile(filepath.Join(dir, key), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := md5.Sum(b)
-		entries = append(entries, map[string]any{"key": key, "size": len(b), "MD5checksum": hex.EncodeToString(sum[:])})
-	}
-	m := map[string]any{"sourceBucket": "b", "destinationBucket": "arn:aws:s3:::d", "version": "2016-11-30",
-		"creationTimestamp": "1", "fileFormat": "ORC", "fileSchema": schema, "files": entries}
-	if mutate != nil {
-		mutate(m)
-	}
-	raw, _ := json.Marshal(m)
-	p := filepath.Join(dir, "manifest.json")
-	if err := os.WriteFile(p, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeReport(t, "ORC", ".orc", schema, files, mutate)
 }
 
 const orcBasicSchema = "struct<bucket:string,key:string,size:bigint>"
