@@ -77,6 +77,8 @@ type Layout struct {
 	// empty string (which readers take as null too). CSV writes an empty
 	// field either way.
 	NullVersionIDs bool
+
+	null inventory.FieldSet // Options.Null, for the Parquet dictionaries
 }
 
 // Result describes a generated report.
@@ -218,6 +220,7 @@ func Generate(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	fields := ReportFields(o.Versions)
+	o.Layout.null = o.Null
 	files := make([]manifestFile, o.Files)
 	written := make([]fileResult, o.Files)
 	g, gctx := errgroup.WithContext(ctx)

@@ -1,6 +1,7 @@
 package gen
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -40,13 +41,23 @@ type ParquetLayout struct {
 	PageBytes int
 	// Dictionary chooses the dictionary-encoded columns: "" or "enums"
 	// (bucket and the low-cardinality text columns), "all" (every text
-	// column, as parquet-mr starts each chunk) or "none".
+	// column, as parquet-mr starts each chunk, but those of Options.Null:
+	// parquet-mr drops a dictionary that does not make the first page
+	// smaller, and writes a chunk with no value as PLAIN pages of
+	// definition levels) or "none".
 	Dictionary string
 	// DictionaryMaxBytes, when positive, makes a column whose dictionary
 	// grows past this size fall back to PLAIN for the rest of its row
 	// group, after pages already written with the dictionary (parquet-mr
 	// falls back at its dictionary page size, 1 MiB by default).
 	DictionaryMaxBytes int64
+	// PlainDictionary marks the pages of dictionary-encoded data, and
+	// dictionary pages, PLAIN_DICTIONARY, as parquet-mr's data page v1
+	// writer does, rather than RLE_DICTIONARY and PLAIN (the bytes are the
+	// same). The file is rewritten in memory when closed.
+	PlainDictionary bool
+	// CreatedBy is the footer's created_by; empty means "s3batchkit gen".
+	CreatedBy string
 }
 
 // DefaultParquet is the layout of generated reports.
@@ -95,7 +106,7 @@ func boolPtr(v bool) *bool {
 // parquetTags returns the StructTag options that shape parquetRow into a
 // report of the fields of s in layout l: the fields s lacks left out, and
 // the dictionaries l asks for.
-func parquetTags(s inventory.FieldSet, l *ParquetLayout) ([]parquet.SchemaOption, error) {
+func parquetTags(s, null inventory.FieldSet, l *ParquetLayout) ([]parquet.SchemaOption, error) {
 	var opts []parquet.SchemaOption
 	t := reflect.TypeFor[parquetRow]()
 	for i := range t.NumField() {
@@ -117,7 +128,7 @@ func parquetTags(s inventory.FieldSet, l *ParquetLayout) ([]parquet.SchemaOption
 		case "", "enums":
 			continue
 		case "all":
-			want = text
+			want = text && !null.Has(f)
 		case "none":
 			want = false
 		default:
@@ -156,6 +167,8 @@ func parquetCodec(name string) (compress.Codec, error) {
 // set (the null version: S3 writes a null value).
 type parquetWriter struct {
 	w           *parquet.GenericWriter[parquetRow]
+	out         io.Writer     // the file
+	mem         *bytes.Buffer // the file, when it is rewritten at Close
 	rows        []parquetRow
 	nullVersion bool
 	// sizes (sizes and lock dates) and versions back the pointers of the
@@ -170,7 +183,7 @@ func newParquetWriter(w io.Writer, fields inventory.FieldSet, l *Layout) (fileWr
 	if l.Parquet != nil {
 		pl = *l.Parquet
 	}
-	tags, err := parquetTags(fields, &pl)
+	tags, err := parquetTags(fields, l.null, &pl)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +203,11 @@ func newParquetWriter(w io.Writer, fields inventory.FieldSet, l *Layout) (fileWr
 		parquet.DataPageVersion(version),
 		parquet.PageBufferSize(cmp.Or(pl.PageBytes, 1<<20)),
 		parquet.MaxRowsPerRowGroup(int64(cmp.Or(pl.RowGroupRows, ParquetRowGroupRows))),
-		parquet.CreatedBy("s3batchkit gen", "", ""),
+	}
+	if pl.CreatedBy != "" {
+		opts = append(opts, createdBy(pl.CreatedBy))
+	} else {
+		opts = append(opts, parquet.CreatedBy("s3batchkit gen", "", ""))
 	}
 	if pl.DictionaryMaxBytes > 0 {
 		opts = append(opts, parquet.DictionaryMaxBytes(pl.DictionaryMaxBytes))
@@ -199,14 +216,25 @@ func newParquetWriter(w io.Writer, fields inventory.FieldSet, l *Layout) (fileWr
 		opts = append(opts, t.(parquet.WriterOption))
 	}
 	schema := parquet.NewSchema("s3.inventory", parquet.SchemaOf(new(parquetRow), tags...))
-	return &parquetWriter{
-		w:           parquet.NewGenericWriter[parquetRow](w, append([]parquet.WriterOption{schema}, opts...)...),
+	pw := &parquetWriter{
+		out:         w,
 		rows:        make([]parquetRow, 0, parquetBatchRows),
 		sizes:       make([]int64, 0, 2*parquetBatchRows),
 		versions:    make([]string, 0, parquetBatchRows),
 		nullVersion: l.NullVersionIDs,
-	}, nil
+	}
+	if pl.PlainDictionary {
+		pw.mem = &bytes.Buffer{}
+		w = pw.mem
+	}
+	pw.w = parquet.NewGenericWriter[parquetRow](w, append([]parquet.WriterOption{schema}, opts...)...)
+	return pw, nil
 }
+
+// createdBy sets the footer's created_by as it is given.
+type createdBy string
+
+func (c createdBy) ConfigureWriter(cfg *parquet.WriterConfig) { cfg.CreatedBy = string(c) }
 
 func (pw *parquetWriter) size(r *Row) *int64 {
 	if r.SizeNull {
@@ -271,5 +299,13 @@ func (pw *parquetWriter) Close() error {
 	if err := pw.flush(); err != nil {
 		return err
 	}
-	return pw.w.Close()
+	if err := pw.w.Close(); err != nil || pw.mem == nil {
+		return err
+	}
+	b, err := plainDictionaryIDs(pw.mem.Bytes())
+	if err != nil {
+		return err
+	}
+	_, err = pw.out.Write(b)
+	return err
 }
