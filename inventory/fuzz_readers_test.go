@@ -98,6 +98,14 @@ func firstDataFile(f testing.TB, m string) []byte {
 	return seed
 }
 
+func readFile(t testing.TB, p string) []byte {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // FuzzORCReader feeds damaged ORC files to the inventory reader: it must
 // never panic (a recovered panic fails the target too), must fail only
 // with a *DataError, and must never return more or fewer rows than the
@@ -109,6 +117,9 @@ func FuzzORCReader(f *testing.F) {
 	}
 	f.Add(writeORC(f, 100, orcBasicFields, rows))
 	f.Add(firstDataFile(f, genReport(f, "orc", 300, 1, true, 5)))
+	for _, p := range fixtureFiles(f, ".orc") { // every layout of the Java writer
+		f.Add(readFile(f, p))
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAllocs(t, len(data), func() { readORCFuzz(t, bytes.NewReader(data), int64(len(data))) })
 	})
@@ -131,6 +142,10 @@ func FuzzParquetReader(f *testing.F) {
 	}
 	one, std := int64(1), "standard"
 	f.Add(writeParquet(f, []row{{"b", "k", &one, &std}, {"b", "k2", nil, nil}}))
+	for _, p := range fixtureFiles(f, ".parquet") { // parquet-mr's layouts and others
+		f.Add(readFile(f, p))
+	}
+	f.Add(readFile(f, "testdata/duckdb/duckdb-inventory.parquet"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkAllocs(t, len(data), func() { readParquetFuzz(t, bytes.NewReader(data), int64(len(data))) })
 	})
