@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
 
@@ -23,7 +24,7 @@ const (
 	StageWrite  = "write"  // scan + every row written to manifest shards in read order: no filter, no sort, no routes
 	StageSort   = "sort"   // scan + filter + external sort + shard cutting, writing nothing
 	StagePlan   = "plan"   // the whole plan, shards written to a temporary folder
-	StageDiff   = "diff"   // scan + filter + sort of two reports differing by 1%, their merge, copy and delete shards (RegisterDiffStage)
+	StageDiff   = "diff"   // scan + filter + sort of two reports differing by 1%, their merge, copy and delete shards (package diff)
 	StageReport = "report" // merge of synthetic completion reports
 )
 
@@ -287,10 +288,6 @@ func measureSize(ctx context.Context, o Options, p *progress, rows int64, stages
 				p.done += o.Runs
 				out = append(out, sr)
 			}
-			if st == StageDiff && diffStage.Load() == nil {
-				skip(ErrNoDiffStage)
-				continue
-			}
 			if rep == nil {
 				p.say(fmt.Sprintf("generating %s report of %s rows", format, count(rows)))
 				r, err := ensureReport(ctx, o, format, rows)
@@ -435,8 +432,8 @@ type cachedReport struct {
 	Rows     int64  `json:"rows,omitempty"`
 	Bytes    int64  `json:"bytes"`
 	// Diff, for a diff target, is what the diff stage must find
-	// (GenResult.DiffFiltered).
-	Diff *DiffCounts `json:"diff,omitempty"`
+	// (gen.Result.DiffFiltered).
+	Diff *gen.DiffCounts `json:"diff,omitempty"`
 }
 
 const cacheMarker = "bench-complete.json"
@@ -467,21 +464,21 @@ func EnsureReport(ctx context.Context, o Options, format string, rows int64) (st
 }
 
 func ensureReport(ctx context.Context, o Options, format string, rows int64) (*cachedReport, error) {
-	g := GenOptions{Rows: rows, Format: format, Out: ReportDir(o.Dir, format, rows, o.Files, o.Seed), Seed: o.Seed, Files: o.Files}
+	g := gen.Options{Rows: rows, Format: format, Out: ReportDir(o.Dir, format, rows, o.Files, o.Seed), Seed: o.Seed, Files: o.Files}
 	return ensureGenerated(ctx, g)
 }
 
 // ensureDiffTarget is ensureReport for the diff target of the report:
-// the same rows in another bucket, 1% different (GenOptions.DiffTarget).
+// the same rows in another bucket, 1% different (gen.Options.DiffTarget).
 func ensureDiffTarget(ctx context.Context, o Options, format string, rows int64) (*cachedReport, error) {
-	g := GenOptions{Rows: rows, Format: format, Out: diffTargetDir(o.Dir, format, rows, o.Files, o.Seed), Seed: o.Seed, Files: o.Files,
-		DiffTarget: true}
+	g := gen.Options{Rows: rows, Format: format, Out: diffTargetDir(o.Dir, format, rows, o.Files, o.Seed), Seed: o.Seed, Files: o.Files,
+		DiffTarget: true, DiffKeep: benchKeeps}
 	return ensureGenerated(ctx, g)
 }
 
 // ensureGenerated returns the report g describes from the cache folder
 // g.Out if a complete one is there, else generates it into g.Out.
-func ensureGenerated(ctx context.Context, g GenOptions) (*cachedReport, error) {
+func ensureGenerated(ctx context.Context, g gen.Options) (*cachedReport, error) {
 	marker := filepath.Join(g.Out, cacheMarker)
 	if raw, err := os.ReadFile(marker); err == nil {
 		var c cachedReport
@@ -499,7 +496,7 @@ func ensureGenerated(ctx context.Context, g GenOptions) (*cachedReport, error) {
 	if err := os.RemoveAll(g.Out); err != nil {
 		return nil, err
 	}
-	res, err := Generate(ctx, g)
+	res, err := gen.Generate(ctx, g)
 	if err != nil {
 		os.RemoveAll(g.Out)
 		return nil, fmt.Errorf("generating %s: %w", what, err)

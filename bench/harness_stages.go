@@ -8,10 +8,11 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
-	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/s3batchkit/s3batchkit/diff"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/partition"
 	"github.com/s3batchkit/s3batchkit/report"
@@ -35,8 +36,8 @@ func BenchFilter() inventory.FilterOptions {
 }
 
 // benchKeeps tells whether BenchFilter keeps a generated row (of a report
-// without versions), for the counts of a diff target.
-func benchKeeps(r *Row) bool {
+// without versions), for the counts of a diff target (gen.Options.DiffKeep).
+func benchKeeps(r *gen.Row) bool {
 	if r.SizeNull || r.Size < BenchMinSize {
 		return false
 	}
@@ -63,42 +64,11 @@ type RunSpec struct {
 	TmpDir   string `json:"tmp_dir,omitempty"`
 	NoVerify bool   `json:"no_verify,omitempty"` // skip the MD5 checks
 	// Target is the diff stage's second report (Manifest is the source):
-	// a diff target (GenOptions.DiffTarget) of Manifest's report, whose
+	// a diff target (gen.Options.DiffTarget) of Manifest's report, whose
 	// differences under BenchFilter are WantDiff.
-	Target   string      `json:"target,omitempty"`
-	WantDiff *DiffCounts `json:"want_diff,omitempty"`
+	Target   string          `json:"target,omitempty"`
+	WantDiff *gen.DiffCounts `json:"want_diff,omitempty"`
 }
-
-// DiffStage runs one diff for the diff stage: the report of
-// spec.Manifest (source) against that of spec.Target, with BenchFilter on
-// both sides, reports of different buckets allowed, spec.Workers data
-// files decoded at once, its output and sort spills under spec.TmpDir
-// and removed before it returns. It returns what it read (RowsRead and
-// InputBytes of both reports, RowsKept the rows compared) and the objects
-// it found only in the source (Missing), in both with a difference
-// (Changed) and only in the target (Extra).
-type DiffStage func(ctx context.Context, spec RunSpec) (Output, DiffCounts, error)
-
-// diffStage is the registered DiffStage, nil until RegisterDiffStage.
-var diffStage atomic.Pointer[DiffStage]
-
-// RegisterDiffStage makes fn the implementation of the diff stage, or,
-// with nil, leaves the stage without one (Run then reports it skipped).
-// Package bench cannot import package diff (whose tests import bench), so
-// the program that runs the harness registers it, from an init function
-// so that its child processes (ChildMain) have it too. It is safe to call
-// at any time; runs already started keep the stage they began with.
-func RegisterDiffStage(fn DiffStage) {
-	if fn == nil {
-		diffStage.Store(nil)
-		return
-	}
-	diffStage.Store(&fn)
-}
-
-// ErrNoDiffStage is returned by RunStage for the diff stage when no
-// DiffStage is registered; Run reports the stage skipped with it.
-var ErrNoDiffStage = errors.New("no diff implementation in this program (it must call bench.RegisterDiffStage, as s3batchkit does)")
 
 // ErrDiffMismatch is returned (wrapped) by RunStage when the diff stage
 // found other differences than the target report holds: a measurement
@@ -180,11 +150,12 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 	return Output{}, fmt.Errorf("%w: unknown stage %q", ErrOptions, spec.Stage)
 }
 
+// runDiffStage runs the diff stage: `s3batchkit diff --cross-bucket` of
+// spec.Manifest (source) against spec.Target with BenchFilter on both
+// sides, spec.Workers data files decoded at once, its plan and sort
+// spills under spec.TmpDir and removed. A diff that finds other
+// differences than the target holds is an error (checkDiff).
 func runDiffStage(ctx context.Context, spec RunSpec) (Output, error) {
-	fn := diffStage.Load()
-	if fn == nil {
-		return Output{}, ErrNoDiffStage
-	}
 	if spec.Target == "" || spec.WantDiff == nil {
 		return Output{}, fmt.Errorf("%w: the diff stage needs a target report and the differences it holds", ErrOptions)
 	}
@@ -192,15 +163,39 @@ func runDiffStage(ctx context.Context, spec RunSpec) (Output, error) {
 		prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)
 		defer debug.SetMemoryLimit(prev)
 	}
-	out, got, err := (*fn)(ctx, spec)
+	dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-diff-")
 	if err != nil {
 		return Output{}, err
 	}
+	defer os.RemoveAll(dir)
+	res, err := diff.Run(ctx, diff.Options{
+		Source:      spec.Manifest,
+		Target:      spec.Target,
+		Out:         filepath.Join(dir, "plan"),
+		Reader:      inventory.ReaderOptions{Workers: spec.Workers, SkipChecksums: spec.NoVerify},
+		Filter:      BenchFilter(),
+		CrossBucket: true,
+		TmpDir:      spec.TmpDir,
+	})
+	if err != nil {
+		return Output{}, err
+	}
+	s := res.Summary
+	got := gen.DiffCounts{Missing: s.OnlyInSource.Objects, Changed: s.Changed.Objects, Extra: s.OnlyInTarget.Objects}
+	if err := checkDiff(spec, got); err != nil {
+		return Output{}, err
+	}
+	return Output{RowsRead: res.Plan.Counters.RowsRead, RowsKept: res.Plan.Counters.RowsKept, InputBytes: res.Stats.InputBytes}, nil
+}
+
+// checkDiff refuses a diff stage result that is not the differences the
+// target report holds: a measurement of a wrong result is no measurement.
+func checkDiff(spec RunSpec, got gen.DiffCounts) error {
 	if want := *spec.WantDiff; got != want {
-		return Output{}, fmt.Errorf("%w: found %d missing, %d changed and %d extra objects, want %d, %d and %d (%s against %s)",
+		return fmt.Errorf("%w: found %d missing, %d changed and %d extra objects, want %d, %d and %d (%s against %s)",
 			ErrDiffMismatch, got.Missing, got.Changed, got.Extra, want.Missing, want.Changed, want.Extra, spec.Manifest, spec.Target)
 	}
-	return out, nil
+	return nil
 }
 
 func scanStage(ctx context.Context, spec RunSpec, ro inventory.ReaderOptions) (Output, error) {

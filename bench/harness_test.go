@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -322,8 +323,8 @@ func TestRunInProcess(t *testing.T) {
 		if sorted.RowsKept != filter.RowsKept || plan.RowsKept != filter.RowsKept {
 			t.Errorf("%s kept: filter %d, sort %d, plan %d", f, filter.RowsKept, sorted.RowsKept, plan.RowsKept)
 		}
-		if d := got[f+"/diff"]; d.Skipped != ErrNoDiffStage.Error() || len(d.Runs) != 0 {
-			t.Errorf("%s diff without a registered stage: skipped %q, %d runs; want skipped for lack of RegisterDiffStage", f, d.Skipped, len(d.Runs))
+		if d := got[f+"/diff"]; d.Skipped != "" || len(d.Runs) != 1 || d.TargetRows <= 0 || d.Rows != 3000+d.TargetRows {
+			t.Errorf("%s diff: %+v, want a measured diff of both reports", f, d)
 		}
 		if plan.WallSeconds <= 0 || plan.PeakBytes <= 0 || plan.Projected1e9 <= 0 {
 			t.Errorf("%s plan measurements %+v", f, plan)
@@ -351,7 +352,7 @@ func TestRunInProcess(t *testing.T) {
 	if err := res.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CSV.gz, 3,000 rows, 2 file(s)", "Parquet, stage plan, by size", "diff skipped: " + ErrNoDiffStage.Error()} {
+	for _, want := range []string{"CSV.gz, 3,000 rows, 2 file(s)", "Parquet, stage plan, by size", "  diff "} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, b.String())
 		}
@@ -424,11 +425,11 @@ func reportObjects(t *testing.T, loc string, filter bool) (map[string]string, st
 
 // naiveDiff diffs two reports in memory, with BenchFilter if filter is
 // set, and returns the differences and the rows of both.
-func naiveDiff(t *testing.T, source, target string, filter bool) (DiffCounts, int64) {
+func naiveDiff(t *testing.T, source, target string, filter bool) (gen.DiffCounts, int64) {
 	t.Helper()
 	src, _, srcRows := reportObjects(t, source, filter)
 	tgt, _, tgtRows := reportObjects(t, target, filter)
-	var d DiffCounts
+	var d gen.DiffCounts
 	for k, v := range src {
 		switch w, ok := tgt[k]; {
 		case !ok:
@@ -454,24 +455,24 @@ func TestGenerateDiffTarget(t *testing.T) {
 		t.Run(format, func(t *testing.T) {
 			dir := t.TempDir()
 			ctx := context.Background()
-			src, err := Generate(ctx, GenOptions{Rows: rows, Format: format, Out: filepath.Join(dir, "src"), Seed: 7, Files: 3})
+			src, err := gen.Generate(ctx, gen.Options{Rows: rows, Format: format, Out: filepath.Join(dir, "src"), Seed: 7, Files: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
-			tgt, err := Generate(ctx, GenOptions{Rows: rows, Format: format, Out: filepath.Join(dir, "tgt"), Seed: 7, Files: 3, DiffTarget: true})
+			tgt, err := gen.Generate(ctx, gen.Options{Rows: rows, Format: format, Out: filepath.Join(dir, "tgt"), Seed: 7, Files: 3, DiffTarget: true, DiffKeep: benchKeeps})
 			if err != nil {
 				t.Fatal(err)
 			}
 			// Row indexes 0, 300, …, 3000 are missing; 100, …, 2900
 			// changed; 200, …, 2900 followed by an extra object.
-			want := DiffCounts{Missing: 11, Changed: 10, Extra: 10}
+			want := gen.DiffCounts{Missing: 11, Changed: 10, Extra: 10}
 			if tgt.Diff != want {
 				t.Errorf("Diff = %+v, want %+v", tgt.Diff, want)
 			}
 			if src.Rows != rows || tgt.Rows != rows-want.Missing+want.Extra || tgt.Files != 3 {
 				t.Errorf("rows: source %d, target %d in %d files; want %d and %d in 3", src.Rows, tgt.Rows, tgt.Files, rows, rows-want.Missing+want.Extra)
 			}
-			if src.Diff != (DiffCounts{}) || src.DiffFiltered != (DiffCounts{}) {
+			if src.Diff != (gen.DiffCounts{}) || src.DiffFiltered != (gen.DiffCounts{}) {
 				t.Errorf("a source report counts differences: %+v %+v", src.Diff, src.DiffFiltered)
 			}
 			got, both := naiveDiff(t, src.Manifest, tgt.Manifest, false)
@@ -489,81 +490,84 @@ func TestGenerateDiffTarget(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Generate(context.Background(), GenOptions{Rows: 10, Out: t.TempDir(), DiffTarget: true, Versions: true}); err == nil {
+	if _, err := gen.Generate(context.Background(), gen.Options{Rows: 10, Out: t.TempDir(), DiffTarget: true, Versions: true}); err == nil {
 		t.Error("a diff target with versions was generated")
 	}
 }
 
-// TestDiffTargetFilter checks the filtered counts where the change
-// crosses the filter: a 1,023-byte object that grows to 1,024 bytes is
-// dropped at the source only, so a filtered diff sees it as extra.
-func TestDiffTargetFilter(t *testing.T) {
-	tests := []struct {
-		name          string
-		i             int64
-		row           Row
-		wantRows      []string // keys and sizes written
-		all, filtered DiffCounts
-	}{
-		{"unchanged", 1, Row{Key: "a", Size: 5000, StorageClass: "STANDARD"}, []string{"a 5000"}, DiffCounts{}, DiffCounts{}},
-		{"missing", 300, Row{Key: "a", Size: 5000, StorageClass: "STANDARD"}, nil, DiffCounts{Missing: 1}, DiffCounts{Missing: 1}},
-		{"missing, filtered out", 0, Row{Key: "a", Size: 5000, StorageClass: "GLACIER"}, nil, DiffCounts{Missing: 1}, DiffCounts{}},
-		{"changed", 100, Row{Key: "a", Size: 5000, StorageClass: "STANDARD"}, []string{"a 5001"}, DiffCounts{Changed: 1}, DiffCounts{Changed: 1}},
-		{"changed across the filter", 400, Row{Key: "a", Size: 1023, StorageClass: "STANDARD_IA"}, []string{"a 1024"}, DiffCounts{Changed: 1}, DiffCounts{Extra: 1}},
-		{"changed, filtered out", 100, Row{Key: "a", Size: 10, StorageClass: "STANDARD"}, []string{"a 11"}, DiffCounts{Changed: 1}, DiffCounts{}},
-		{"extra", 200, Row{Key: "a", Size: 5000, StorageClass: "INTELLIGENT_TIERING"}, []string{"a 5000", "a.extra 5000"}, DiffCounts{Extra: 1}, DiffCounts{Extra: 1}},
-		{"extra, filtered out", 500, Row{Key: "a", Size: 5000, StorageClass: "DEEP_ARCHIVE"}, []string{"a 5000", "a.extra 5000"}, DiffCounts{Extra: 1}, DiffCounts{}},
+// TestBenchKeeps checks the diff target filter against BenchFilter: both
+// keep the same rows, at the size and storage class boundaries.
+func TestBenchKeeps(t *testing.T) {
+	f, err := inventory.NewFilter(BenchFilter())
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var d diffTarget
-			var got []string
-			r := tt.row
-			err := d.write(tt.i, &r, func(r *Row) error {
-				got = append(got, fmt.Sprintf("%s %d", r.Key, r.Size))
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Join(got, "|") != strings.Join(tt.wantRows, "|") || d.all != tt.all || d.filtered != tt.filtered {
-				t.Errorf("wrote %q, counted %+v and %+v filtered; want %q, %+v and %+v", got, d.all, d.filtered, tt.wantRows, tt.all, tt.filtered)
-			}
-		})
+	rows := []gen.Row{
+		{Bucket: "b", Key: "a", Size: 1024, StorageClass: "STANDARD"},
+		{Bucket: "b", Key: "b", Size: 1023, StorageClass: "STANDARD"},
+		{Bucket: "b", Key: "c", Size: 5000, StorageClass: "GLACIER"},
+		{Bucket: "b", Key: "d", Size: 5000, StorageClass: "INTELLIGENT_TIERING"},
+		{Bucket: "b", Key: "e", SizeNull: true, StorageClass: "STANDARD_IA"},
+		{Bucket: "b", Key: "f", Size: 1 << 40, StorageClass: "STANDARD_IA"},
+	}
+	dir := t.TempDir()
+	w, err := gen.NewReport(dir, gen.ReportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rows {
+		if err := w.Write(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := w.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := inventory.Open(context.Background(), m, inventory.ReaderOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	err = r.Scan(context.Background(), func(rec arrow.RecordBatch) error {
+		keys := inventory.Batch{Rec: rec, Fields: r.Fields()}.Strings(inventory.Key)
+		for _, i := range f.Select(rec, r.Fields(), nil, inventory.Drops{}) {
+			kept = append(kept, string(inventory.StringBytes(keys, int(i))))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for i := range rows {
+		if benchKeeps(&rows[i]) {
+			want = append(want, rows[i].Key)
+		}
+	}
+	if strings.Join(kept, ",") != strings.Join(want, ",") || len(want) != 3 {
+		t.Errorf("BenchFilter keeps %v, benchKeeps %v", kept, want)
 	}
 }
 
-// TestRunDiffStage runs the diff stage with a registered stand-in (the
-// real one, package diff, is registered and tested by cmd/s3batchkit):
-// the harness must generate the target, hand both reports to the stage,
-// count the rows of both, and refuse a result that misses the
-// differences generated.
+// TestRunDiffStage runs the diff stage (package diff): the harness must
+// generate the target, hand both reports to the diff, count the rows of
+// both, find the cached reports on a second run, and refuse a result
+// that misses the differences generated.
 func TestRunDiffStage(t *testing.T) {
-	t.Cleanup(func() { RegisterDiffStage(nil) })
-	var specs []RunSpec
-	var lie DiffCounts // added to what the stand-in finds
-	RegisterDiffStage(func(ctx context.Context, spec RunSpec) (Output, DiffCounts, error) {
-		specs = append(specs, spec)
-		d, rows := naiveDiff(t, spec.Manifest, spec.Target, true)
-		d.Missing += lie.Missing
-		return Output{RowsRead: rows, RowsKept: rows, InputBytes: 1}, d, nil
-	})
 	dir := t.TempDir()
 	o := Options{Rows: 3000, Formats: []string{"csv"}, Stages: []string{StageDiff}, Runs: 2, Files: 2, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Stages) != 1 || len(specs) != 2 {
-		t.Fatalf("%d results, %d runs; want 1 and 2", len(res.Stages), len(specs))
+	if len(res.Stages) != 1 {
+		t.Fatalf("%d results, want 1", len(res.Stages))
 	}
 	sr := res.Stages[0]
-	want := *specs[0].WantDiff
-	if sr.Skipped != "" || len(sr.Runs) != 2 || sr.TargetRows != 3000-want.Missing+want.Extra || sr.Rows != 3000+sr.TargetRows || sr.Files != 4 || sr.RowsPerSec <= 0 {
+	// The target holds 3,000 rows less 10 missing plus 10 extra.
+	if sr.Skipped != "" || len(sr.Runs) != 2 || sr.TargetRows != 3000 || sr.Rows != 6000 || sr.Files != 4 || sr.RowsPerSec <= 0 {
 		t.Errorf("diff stage %+v", sr)
-	}
-	if s := specs[0]; s.Stage != StageDiff || s.Target == "" || s.Target == s.Manifest || s.TmpDir != dir {
-		t.Errorf("spec %+v", s)
 	}
 	var b bytes.Buffer
 	if err := res.WriteText(&b); err != nil {
@@ -574,32 +578,32 @@ func TestRunDiffStage(t *testing.T) {
 			t.Errorf("text output lacks %q:\n%s", want, b.String())
 		}
 	}
-
 	// A second run finds both reports in the cache.
 	entries, _ := os.ReadDir(o.Dir)
 	if len(entries) != 2 {
 		t.Errorf("cache holds %d entries, want the report and its diff target", len(entries))
 	}
 	o.Runs = 1
-	lie = DiffCounts{Missing: 1}
-	if _, err := Run(context.Background(), o); !errors.Is(err, ErrDiffMismatch) {
-		t.Errorf("a diff finding one more missing object: err %v, want ErrDiffMismatch", err)
+	if _, err := Run(context.Background(), o); err != nil {
+		t.Fatal(err)
 	}
 	if again, _ := os.ReadDir(o.Dir); len(again) != len(entries) {
 		t.Errorf("cache grew from %d to %d entries on a repeated run", len(entries), len(again))
 	}
-
-	// Without a stage, the stage is skipped, and RunStage says why.
-	RegisterDiffStage(nil)
-	res, err = Run(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
+	if left, _ := filepath.Glob(filepath.Join(dir, "s3batchkit-*")); len(left) != 0 {
+		t.Errorf("left behind in the temporary folder: %v", left)
 	}
-	if sr := res.Stages[0]; sr.Skipped != ErrNoDiffStage.Error() || len(sr.Runs) != 0 {
-		t.Errorf("unregistered diff stage %+v", sr)
+	// A diff finding one more missing object is refused.
+	want := gen.DiffCounts{Missing: 10, Changed: 10, Extra: 10}
+	spec := RunSpec{Stage: StageDiff, Manifest: "src", Target: "tgt", WantDiff: &want}
+	if err := checkDiff(spec, want); err != nil {
+		t.Errorf("the right differences: %v", err)
 	}
-	if _, err := RunStage(context.Background(), specs[0]); !errors.Is(err, ErrNoDiffStage) {
-		t.Errorf("RunStage without a diff stage: err %v, want ErrNoDiffStage", err)
+	if err := checkDiff(spec, gen.DiffCounts{Missing: 11, Changed: 10, Extra: 10}); !errors.Is(err, ErrDiffMismatch) {
+		t.Errorf("one more missing object: err %v, want ErrDiffMismatch", err)
+	}
+	if _, err := RunStage(context.Background(), RunSpec{Stage: StageDiff, Manifest: "src"}); !errors.Is(err, ErrOptions) {
+		t.Errorf("a diff stage without a target: err %v, want ErrOptions", err)
 	}
 }
 

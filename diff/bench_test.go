@@ -8,66 +8,29 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/apache/arrow-go/v18/arrow"
-
-	"github.com/s3batchkit/s3batchkit/bench"
-	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/gen"
 )
 
 // pairCounts is what the diff of a pair made by makePair must find.
 type pairCounts struct{ missing, changed, extra int64 }
 
 // makePair generates a source report of rows current objects (CSV.gz, no
-// versions) and a target in bucket "target-bucket" that differs in 1% of
-// them: a third of that missing, a third changed in size, a third extra.
-// The target is streamed, never held in memory.
+// versions) and its diff target (gen.Options.DiffTarget) in bucket
+// "target-bucket", which differs in 1% of them: a third of that missing,
+// a third changed in size, a third extra.
 func makePair(tb testing.TB, dir string, rows int64) (string, string, pairCounts) {
 	tb.Helper()
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Format: "csv", Out: filepath.Join(dir, "src"), Seed: 99})
+	src, err := gen.Generate(context.Background(), gen.Options{Rows: rows, Format: "csv", Out: filepath.Join(dir, "src"), Seed: 99})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := inventory.Open(context.Background(), res.Manifest, inventory.ReaderOptions{})
+	tgt, err := gen.Generate(context.Background(), gen.Options{Rows: rows, Format: "csv", Out: filepath.Join(dir, "tgt"), Seed: 99,
+		Bucket: "target-bucket", DiffTarget: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	w := newReportWriter(tb, filepath.Join(dir, "tgt"), "target-bucket", false, 500_000)
-	var want pairCounts
-	i := 0
-	fields := r.Fields()
-	err = r.Scan(context.Background(), func(rec arrow.RecordBatch) error {
-		c := newBatchCols(rec, fields)
-		for j := 0; j < int(rec.NumRows()); j++ {
-			row := bench.Row{Bucket: "target-bucket", Key: string(c.str(inventory.Key, j)), ETag: string(c.str(inventory.ETag, j)),
-				StorageClass: string(c.str(inventory.StorageClass, j)), TieringTier: string(c.str(inventory.IntelligentTieringAccessTier, j)),
-				ChecksumAlgo: string(c.str(inventory.ChecksumAlgorithm, j))}
-			row.Size, _ = c.int(inventory.Size, j)
-			row.LastModified, _ = c.int(inventory.LastModifiedDate, j)
-			row.IsMultipart, _ = c.boolean(inventory.IsMultipartUploaded, j)
-			switch i % 300 {
-			case 0:
-				want.missing++
-			case 100:
-				row.Size++
-				want.changed++
-				w.write(&row)
-			case 200:
-				w.write(&row)
-				extra := row
-				extra.Key += ".extra"
-				w.write(&extra)
-				want.extra++
-			default:
-				w.write(&row)
-			}
-			i++
-		}
-		return nil
-	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return res.Manifest, w.close(), want
+	d := tgt.Diff
+	return src.Manifest, tgt.Manifest, pairCounts{missing: d.Missing, changed: d.Changed, extra: d.Extra}
 }
 
 // BenchmarkDiff diffs two reports that differ in 1% of their objects;

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -50,7 +50,7 @@ func TestSelfDiffIsEmpty(t *testing.T) {
 
 // derived is a target made from a source: what the diff must find.
 type derived struct {
-	rows    []bench.Row
+	rows    []gen.Row
 	missing map[string]bool // source keys missing at the target
 	changed map[string]string
 	extra   map[string]bool // target keys only at the target
@@ -60,7 +60,7 @@ type derived struct {
 // deriveTarget copies the source's current objects into bucket, with
 // objects removed, hidden under a delete marker, changed and added, and
 // noncurrent versions that must be ignored.
-func deriveTarget(src []bench.Row, bucket string) derived {
+func deriveTarget(src []gen.Row, bucket string) derived {
 	cur := currentRows(src)
 	keys := make([]string, 0, len(cur))
 	for k := range cur {
@@ -83,7 +83,7 @@ func deriveTarget(src []bench.Row, bucket string) derived {
 			d.missing[k] = true
 			old := r
 			old.IsLatest = false
-			dm := bench.Row{Bucket: bucket, Key: k, VersionID: version(), IsLatest: true, IsDeleteMarker: true, SizeNull: true, LastModified: r.LastModified + 1000}
+			dm := gen.Row{Bucket: bucket, Key: k, VersionID: version(), IsLatest: true, IsDeleteMarker: true, SizeNull: true, LastModified: r.LastModified + 1000}
 			d.rows = append(d.rows, dm, old)
 			continue
 		case i%19 == 0:
@@ -107,7 +107,7 @@ func deriveTarget(src []bench.Row, bucket string) derived {
 	for i := 0; i < 40; i++ {
 		k := fmt.Sprintf("added/only at target %03d.bin", i)
 		d.extra[k] = true
-		d.rows = append(d.rows, bench.Row{Bucket: bucket, Key: k, VersionID: version(), IsLatest: true, Size: int64(i), LastModified: 1_700_000_000_000, ETag: "ffffffffffffffffffffffffffffffff", StorageClass: "STANDARD"})
+		d.rows = append(d.rows, gen.Row{Bucket: bucket, Key: k, VersionID: version(), IsLatest: true, Size: int64(i), LastModified: 1_700_000_000_000, ETag: "ffffffffffffffffffffffffffffffff", StorageClass: "STANDARD"})
 	}
 	return d
 }

@@ -1,183 +1,68 @@
 package diff
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
-	"hash"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
-// testColumns is the fileSchema writeCSVReport writes.
-var testColumns = []string{"Bucket", "Key", "VersionId", "IsLatest", "IsDeleteMarker", "Size", "LastModifiedDate",
-	"ETag", "StorageClass", "IsMultipartUploaded", "IntelligentTieringAccessTier", "ChecksumAlgorithm"}
+// testFields are the columns writeCSVReport writes (with versions).
+var testFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.VersionID, inventory.IsLatest, inventory.IsDeleteMarker,
+	inventory.Size, inventory.LastModifiedDate, inventory.ETag, inventory.StorageClass, inventory.IsMultipartUploaded,
+	inventory.IntelligentTieringAccessTier, inventory.ChecksumAlgorithm)
 
 // writeCSVReport writes rows as a one-file CSV.gz inventory report in dir
-// (manifest.json, manifest.checksum, data/) and returns the manifest path.
-// Without versions the VersionId, IsLatest and IsDeleteMarker columns are
-// left out.
-func writeCSVReport(t testing.TB, dir, bucket string, rows []bench.Row, versions bool) string {
+// (manifest.json, manifest.checksum, data/part-0.csv.gz) and returns the
+// manifest path. Without versions the VersionId, IsLatest and
+// IsDeleteMarker columns are left out.
+func writeCSVReport(t testing.TB, dir, bucket string, rows []gen.Row, versions bool) string {
 	t.Helper()
-	w := newReportWriter(t, dir, bucket, versions, 0)
-	for i := range rows {
-		w.write(&rows[i])
+	fields := testFields
+	if !versions {
+		fields &^= inventory.Fields(inventory.VersionID, inventory.IsLatest, inventory.IsDeleteMarker)
 	}
-	return w.close()
-}
-
-// reportWriter streams rows into a CSV.gz report, starting a new data
-// file every perFile rows (0: one file).
-type reportWriter struct {
-	t        testing.TB
-	dir      string
-	bucket   string
-	versions bool
-	perFile  int
-	n        int
-	f        *os.File
-	h        hash.Hash
-	cnt      int64
-	zw       *gzip.Writer
-	bw       *bufio.Writer
-	line     []byte
-	files    []map[string]any
-}
-
-func newReportWriter(t testing.TB, dir, bucket string, versions bool, perFile int) *reportWriter {
-	if err := os.MkdirAll(filepath.Join(dir, "data"), 0o755); err != nil {
+	w, err := gen.NewReport(dir, gen.ReportOptions{Fields: fields, Bucket: bucket})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &reportWriter{t: t, dir: dir, bucket: bucket, versions: versions, perFile: perFile}
-}
-
-func (w *reportWriter) Write(p []byte) (int, error) {
-	w.h.Write(p)
-	w.cnt += int64(len(p))
-	return w.f.Write(p)
-}
-
-func (w *reportWriter) endFile() {
-	if w.zw == nil {
-		return
+	for i := range rows {
+		if err := w.Write(&rows[i]); err != nil {
+			t.Fatal(err)
+		}
 	}
-	w.bw.Flush()
-	if err := w.zw.Close(); err != nil {
-		w.t.Fatal(err)
-	}
-	if err := w.f.Close(); err != nil {
-		w.t.Fatal(err)
-	}
-	w.files[len(w.files)-1]["size"] = w.cnt
-	w.files[len(w.files)-1]["MD5checksum"] = hex.EncodeToString(w.h.Sum(nil))
-	w.zw = nil
-}
-
-func (w *reportWriter) startFile() {
-	w.endFile()
-	key := fmt.Sprintf("data/part-%d.csv.gz", len(w.files))
-	f, err := os.Create(filepath.Join(w.dir, key))
+	m, err := w.Close()
 	if err != nil {
-		w.t.Fatal(err)
+		t.Fatal(err)
 	}
-	w.f, w.h, w.cnt = f, md5.New(), 0
-	w.zw, _ = gzip.NewWriterLevel(w, gzip.BestSpeed)
-	w.bw = bufio.NewWriterSize(w.zw, 256<<10)
-	w.files = append(w.files, map[string]any{"key": key})
-}
-
-func (w *reportWriter) write(r *bench.Row) {
-	if w.zw == nil || w.perFile > 0 && w.n%w.perFile == 0 && w.n > 0 {
-		w.startFile()
-	}
-	w.n++
-	line := w.line[:0]
-	q := func(v string) {
-		line = append(line, '"')
-		line = append(line, strings.ReplaceAll(v, `"`, `""`)...)
-		line = append(line, '"', ',')
-	}
-	b := func(v bool) { q(strconv.FormatBool(v)) }
-	q(r.Bucket)
-	line = append(line, '"')
-	line = bench.AppendFormKey(line, r.Key)
-	line = append(line, '"', ',')
-	if w.versions {
-		q(r.VersionID)
-		b(r.IsLatest)
-		b(r.IsDeleteMarker)
-	}
-	if r.SizeNull {
-		q("")
-	} else {
-		q(strconv.FormatInt(r.Size, 10))
-	}
-	q(time.UnixMilli(r.LastModified).UTC().Format("2006-01-02T15:04:05.000Z"))
-	q(r.ETag)
-	q(r.StorageClass)
-	if r.IsDeleteMarker {
-		q("")
-	} else {
-		b(r.IsMultipart)
-	}
-	q(r.TieringTier)
-	q(r.ChecksumAlgo)
-	line[len(line)-1] = '\n'
-	w.line = line
-	w.bw.Write(line)
-}
-
-// close ends the last data file, writes manifest.json and
-// manifest.checksum, and returns the manifest's path.
-func (w *reportWriter) close() string {
-	if len(w.files) == 0 {
-		w.startFile() // an empty report still has one data file
-	}
-	w.endFile()
-	cols := testColumns
-	if !w.versions {
-		cols = append([]string{"Bucket", "Key"}, testColumns[5:]...)
-	}
-	m, _ := json.Marshal(map[string]any{
-		"sourceBucket": w.bucket, "destinationBucket": "arn:aws:s3:::inventory", "version": "2016-11-30",
-		"creationTimestamp": "1714000000000", "fileFormat": "CSV", "fileSchema": strings.Join(cols, ", "),
-		"files": w.files,
-	})
-	mpath := filepath.Join(w.dir, "manifest.json")
-	os.WriteFile(mpath, m, 0o644)
-	ms := md5.Sum(m)
-	os.WriteFile(filepath.Join(w.dir, "manifest.checksum"), []byte(hex.EncodeToString(ms[:])+"\n"), 0o644)
-	return mpath
+	return m
 }
 
 // readRows reads every row of a report back in logical form.
-func readRows(t testing.TB, loc string) []bench.Row {
+func readRows(t testing.TB, loc string) []gen.Row {
 	t.Helper()
 	r, err := inventory.Open(context.Background(), loc, inventory.ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fields := r.Fields()
-	var out []bench.Row
+	var out []gen.Row
 	err = r.Scan(context.Background(), func(rec arrow.RecordBatch) error {
 		c := newBatchCols(rec, fields)
 		for i := 0; i < int(rec.NumRows()); i++ {
-			var row bench.Row
+			var row gen.Row
 			row.Bucket = string(c.str(inventory.Bucket, i))
 			row.Key = string(c.str(inventory.Key, i))
 			row.VersionID = string(c.str(inventory.VersionID, i))
@@ -205,10 +90,10 @@ func readRows(t testing.TB, loc string) []bench.Row {
 	return out
 }
 
-// genReport makes a bench report and returns its manifest path.
+// genReport generates a report and returns its manifest path.
 func genReport(t testing.TB, dir, format string, rows int64, versions bool, seed uint64) string {
 	t.Helper()
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Format: format, Out: dir, Seed: seed, Versions: versions, Files: 2})
+	res, err := gen.Generate(context.Background(), gen.Options{Rows: rows, Format: format, Out: dir, Seed: seed, Versions: versions, Files: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,8 +134,8 @@ func readShards(t testing.TB, dir string) (*manifest.Plan, []shardRow) {
 }
 
 // currentRows returns the current, non-delete-marker rows by key.
-func currentRows(rows []bench.Row) map[string]bench.Row {
-	m := map[string]bench.Row{}
+func currentRows(rows []gen.Row) map[string]gen.Row {
+	m := map[string]gen.Row{}
 	for _, r := range rows {
 		if r.IsLatest && !r.IsDeleteMarker {
 			m[r.Key] = r
@@ -282,8 +167,8 @@ func rewriteReport(t testing.TB, mpath, schema string, raw []byte) string {
 	sum := md5.Sum(z.Bytes())
 	m["files"] = []map[string]any{{"key": key, "size": z.Len(), "MD5checksum": hex.EncodeToString(sum[:])}}
 	mj, _ := json.Marshal(m)
-	os.WriteFile(mpath, mj, 0o644)
-	ms := md5.Sum(mj)
-	os.WriteFile(filepath.Join(dir, "manifest.checksum"), []byte(hex.EncodeToString(ms[:])+"\n"), 0o644)
+	if _, err := gen.WriteManifest(dir, mj); err != nil {
+		t.Fatal(err)
+	}
 	return mpath
 }

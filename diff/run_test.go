@@ -16,13 +16,13 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
-func row(bucket, key string, size int64, etag string) bench.Row {
-	return bench.Row{Bucket: bucket, Key: key, Size: size, ETag: etag, LastModified: 1_700_000_000_000, StorageClass: "STANDARD", IsLatest: true}
+func row(bucket, key string, size int64, etag string) gen.Row {
+	return gen.Row{Bucket: bucket, Key: key, Size: size, ETag: etag, LastModified: 1_700_000_000_000, StorageClass: "STANDARD", IsLatest: true}
 }
 
 // routeKeys lists "route bucket/key" for every shard row, sorted.
@@ -38,7 +38,7 @@ func routeKeys(t *testing.T, dir string) []string {
 
 func TestDiffWithKeyMap(t *testing.T) {
 	dir := t.TempDir()
-	src := writeCSVReport(t, filepath.Join(dir, "src"), "old-bucket", []bench.Row{
+	src := writeCSVReport(t, filepath.Join(dir, "src"), "old-bucket", []gen.Row{
 		row("old-bucket", "legacy/a.txt", 1, md5a),     // same at archive/2019/a.txt
 		row("old-bucket", "legacy/b.txt", 2, md5a),     // changed
 		row("old-bucket", "legacy/c d+e.txt", 3, md5a), // missing
@@ -46,7 +46,7 @@ func TestDiffWithKeyMap(t *testing.T) {
 		row("old-bucket", "tmp/x", 5, md5a),            // unmapped
 		row("old-bucket", "legacy0", 6, md5a),          // unmapped: not under legacy/
 	}, false)
-	tgt := writeCSVReport(t, filepath.Join(dir, "tgt"), "new-bucket", []bench.Row{
+	tgt := writeCSVReport(t, filepath.Join(dir, "tgt"), "new-bucket", []gen.Row{
 		row("new-bucket", "archive/2019/a.txt", 1, md5a),
 		row("new-bucket", "archive/2019/b.txt", 2, md5b),
 		row("new-bucket", "archive/2019/zz.txt", 7, md5a), // extra
@@ -94,11 +94,11 @@ func TestDiffWithKeyMap(t *testing.T) {
 
 func TestDiffRefusals(t *testing.T) {
 	dir := t.TempDir()
-	rows := []bench.Row{row("a", "k", 1, md5a)}
+	rows := []gen.Row{row("a", "k", 1, md5a)}
 	a := writeCSVReport(t, filepath.Join(dir, "a"), "a", rows, false)
 	rows[0].Bucket = "b"
 	b := writeCSVReport(t, filepath.Join(dir, "b"), "b", rows, true)
-	av := writeCSVReport(t, filepath.Join(dir, "av"), "a", []bench.Row{row("a", "k", 1, md5a)}, true)
+	av := writeCSVReport(t, filepath.Join(dir, "av"), "a", []gen.Row{row("a", "k", 1, md5a)}, true)
 	out := filepath.Join(dir, "out")
 	tests := []struct {
 		name    string
@@ -126,7 +126,7 @@ func TestDiffRefusals(t *testing.T) {
 		})
 	}
 	// A report of two buckets is refused.
-	mixed := writeCSVReport(t, filepath.Join(dir, "mixed"), "a", []bench.Row{row("a", "k", 1, md5a), row("other", "l", 1, md5a)}, false)
+	mixed := writeCSVReport(t, filepath.Join(dir, "mixed"), "a", []gen.Row{row("a", "k", 1, md5a), row("other", "l", 1, md5a)}, false)
 	_, err := Run(context.Background(), Options{Source: a, Target: mixed, Out: out})
 	var se *SideError
 	if !errors.Is(err, ErrMixedBuckets) || !errors.As(err, &se) || se.Side != "target" || se.Manifest != mixed {
@@ -204,7 +204,7 @@ func readTree(t *testing.T, dir string) map[string][]byte {
 }
 
 // batchesOf builds sorted-stream batches from rows.
-func batchesOf(rows ...[]bench.Row) nextFunc {
+func batchesOf(rows ...[]gen.Row) nextFunc {
 	fields := inventory.Fields(inventory.Bucket, inventory.Key, inventory.Size, inventory.ETag)
 	var recs []arrow.RecordBatch
 	for _, rs := range rows {
@@ -246,12 +246,12 @@ func TestMergeOrderAndErrors(t *testing.T) {
 	cur := func(side string, next nextFunc) *cursor {
 		return &cursor{side: side, manifest: side + "/manifest.json", next: next, fields: fields}
 	}
-	r := func(b, k string, size int64) bench.Row { return row(b, k, size, md5a) }
+	r := func(b, k string, size int64) gen.Row { return row(b, k, size, md5a) }
 	// Groups span batches; keys compare as bytes.
 	rec := &recorder{}
 	m := &merger{out: rec, cmp: DefaultCompare,
-		src: cur("source", batchesOf([]bench.Row{r("s", "a", 1), r("s", "b", 1)}, []bench.Row{r("s", "b", 9), r("s", "d", 1)}, []bench.Row{r("s", "é", 1)})),
-		tgt: cur("target", batchesOf([]bench.Row{r("t", "b", 1)}, []bench.Row{r("t", "c", 1), r("t", "d", 2), r("t", "z", 1)}))}
+		src: cur("source", batchesOf([]gen.Row{r("s", "a", 1), r("s", "b", 1)}, []gen.Row{r("s", "b", 9), r("s", "d", 1)}, []gen.Row{r("s", "é", 1)})),
+		tgt: cur("target", batchesOf([]gen.Row{r("t", "b", 1)}, []gen.Row{r("t", "c", 1), r("t", "d", 2), r("t", "z", 1)}))}
 	if err := m.run(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -268,10 +268,10 @@ func TestMergeOrderAndErrors(t *testing.T) {
 		wantErr  error
 		wantSide string
 	}{
-		{"unsorted source", batchesOf([]bench.Row{r("s", "b", 1)}, []bench.Row{r("s", "a", 1)}), batchesOf(), ErrUnsorted, "source"},
-		{"unsorted target", batchesOf(), batchesOf([]bench.Row{r("t", "a", 1), r("t", "c", 1), r("t", "b", 1)}), ErrUnsorted, "target"},
-		{"two buckets", batchesOf([]bench.Row{r("s", "a", 1), r("x", "b", 1)}), batchesOf(), ErrMixedBuckets, "source"},
-		{"two buckets in one key", batchesOf([]bench.Row{r("s", "a", 1), r("x", "a", 1)}), batchesOf(), ErrMixedBuckets, "source"},
+		{"unsorted source", batchesOf([]gen.Row{r("s", "b", 1)}, []gen.Row{r("s", "a", 1)}), batchesOf(), ErrUnsorted, "source"},
+		{"unsorted target", batchesOf(), batchesOf([]gen.Row{r("t", "a", 1), r("t", "c", 1), r("t", "b", 1)}), ErrUnsorted, "target"},
+		{"two buckets", batchesOf([]gen.Row{r("s", "a", 1), r("x", "b", 1)}), batchesOf(), ErrMixedBuckets, "source"},
+		{"two buckets in one key", batchesOf([]gen.Row{r("s", "a", 1), r("x", "a", 1)}), batchesOf(), ErrMixedBuckets, "source"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -288,7 +288,7 @@ func TestMergeOrderAndErrors(t *testing.T) {
 func TestCorruptSideLeavesNothing(t *testing.T) {
 	dir := t.TempDir()
 	src := genReport(t, filepath.Join(dir, "src"), "csv", 3000, false, 4)
-	tgt := writeCSVReport(t, filepath.Join(dir, "tgt"), "example-source-bucket", []bench.Row{row("example-source-bucket", "k", 1, md5a)}, false)
+	tgt := writeCSVReport(t, filepath.Join(dir, "tgt"), "example-source-bucket", []gen.Row{row("example-source-bucket", "k", 1, md5a)}, false)
 	// A bad size on line 2 of the target's data file.
 	tgt = rewriteReport(t, tgt, "", []byte(`"example-source-bucket","k","1","2024-01-01T00:00:00.000Z","`+md5a+`","STANDARD","false","",""`+"\n"+
 		`"example-source-bucket","l","1.5kB","2024-01-01T00:00:00.000Z","`+md5a+`","STANDARD","false","",""`+"\n"))
@@ -327,7 +327,7 @@ func TestAllVersionsSameBucket(t *testing.T) {
 	rows := readRows(t, src)
 	// The next delivery: one noncurrent version expired, one new version
 	// written, the rest as they were.
-	var next []bench.Row
+	var next []gen.Row
 	var gone, added string
 	for _, r := range rows {
 		if gone == "" && !r.IsLatest && !r.IsDeleteMarker && r.VersionID != "" {
@@ -371,8 +371,8 @@ func TestDuplicateKeysCompareTheNewestRow(t *testing.T) {
 	old, cur := row("b", "k", 1, md5a), row("b", "k", 2, md5b)
 	cur.LastModified = old.LastModified + 1000
 	// Listed twice (two data files of one delivery), the older row first.
-	src := writeCSVReport(t, filepath.Join(dir, "src"), "b", []bench.Row{old, row("b", "j", 1, md5a), cur}, false)
-	tgt := writeCSVReport(t, filepath.Join(dir, "tgt"), "b", []bench.Row{cur, row("b", "j", 1, md5a)}, false)
+	src := writeCSVReport(t, filepath.Join(dir, "src"), "b", []gen.Row{old, row("b", "j", 1, md5a), cur}, false)
+	tgt := writeCSVReport(t, filepath.Join(dir, "tgt"), "b", []gen.Row{cur, row("b", "j", 1, md5a)}, false)
 	res, err := Run(context.Background(), Options{Source: src, Target: tgt, Out: filepath.Join(dir, "out")})
 	if err != nil {
 		t.Fatal(err)

@@ -14,7 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -43,7 +43,7 @@ func benchInventory(b *testing.B, rows int64, files int, format string) (string,
 		m := filepath.Join(dir, "manifest.json")
 		if _, err := os.Stat(m); err != nil {
 			os.RemoveAll(dir)
-			_, br.err = bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Files: files, Format: format, Out: dir, Seed: 1})
+			_, br.err = gen.Generate(context.Background(), gen.Options{Rows: rows, Files: files, Format: format, Out: dir, Seed: 1})
 		}
 		br.manifest = m
 		mf, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})

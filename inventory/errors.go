@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 )
 
@@ -93,4 +94,53 @@ func shorten(v []byte) string {
 		return string(v[:max]) + "…"
 	}
 	return string(v)
+}
+
+// ErrInternal is what an *InternalError unwraps to: a bug in s3batchkit,
+// never a property of the input.
+var ErrInternal = errors.New("internal error")
+
+// InternalError is a panic recovered while a data file was read: a bug in
+// s3batchkit or in a library it uses, not bad input. The readers recover
+// it so that one file cannot crash a process that reads many, and report
+// it as this error instead of a *DataError, so that it is never taken for
+// corrupt data: the command line exits with status 1 and asks for a bug
+// report. It unwraps to ErrInternal.
+type InternalError struct {
+	File  string // the data file being read
+	Panic any    // the value the panic carried
+	Stack string // the panicking goroutine's frames, from the panic on (shortened)
+}
+
+func (e *InternalError) Error() string {
+	return fmt.Sprintf("%s: %v: the reader panicked: %v (this is a bug in s3batchkit: please report it, with this message)\n%s",
+		e.File, ErrInternal, e.Panic, e.Stack)
+}
+
+func (e *InternalError) Unwrap() error { return ErrInternal }
+
+// internalStackFrames is how many frames an InternalError keeps.
+const internalStackFrames = 12
+
+// newInternalError makes the *InternalError for panic value p recovered
+// while reading file. It must be called by the deferred function that
+// recovered p, so that the stack still holds the panicking frames.
+func newInternalError(file string, p any) *InternalError {
+	return &InternalError{File: file, Panic: p, Stack: panicFrames(debug.Stack(), internalStackFrames)}
+}
+
+// panicFrames cuts a goroutine trace (debug.Stack's) to the frames below
+// the call to panic, at most n of them (two lines each).
+func panicFrames(trace []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(trace), "\n"), "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "panic(") && i+2 < len(lines) {
+			lines = lines[i+2:]
+			break
+		}
+	}
+	if len(lines) > 2*n {
+		lines = append(lines[:2*n], "\t…")
+	}
+	return strings.Join(lines, "\n")
 }

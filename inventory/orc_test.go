@@ -3,9 +3,6 @@ package inventory_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -89,32 +86,12 @@ func writeORCOpts(t testing.TB, opts *orc.WriterOptions, fields []orc.Field, row
 	return buf.Bytes()
 }
 
-// orcReport writes an ORC report holding the given data files, with a
-// correct manifest (sizes and MD5s) unless mutate changes it.
+// orcReport writes an ORC report holding the given data files
+// (data/f<i>.orc), with a correct manifest (sizes and MD5s) unless mutate
+// changes it.
 func orcReport(t testing.TB, schema string, files [][]byte, mutate func(m map[string]any)) string {
 	t.Helper()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
-	var entries []map[string]any
-	for i, b := range files {
-		key := fmt.Sprintf("data/f%d.orc", i)
-		if err := os.WriteFile(filepath.Join(dir, key), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := md5.Sum(b)
-		entries = append(entries, map[string]any{"key": key, "size": len(b), "MD5checksum": hex.EncodeToString(sum[:])})
-	}
-	m := map[string]any{"sourceBucket": "b", "destinationBucket": "arn:aws:s3:::d", "version": "2016-11-30",
-		"creationTimestamp": "1", "fileFormat": "ORC", "fileSchema": schema, "files": entries}
-	if mutate != nil {
-		mutate(m)
-	}
-	raw, _ := json.Marshal(m)
-	p := filepath.Join(dir, "manifest.json")
-	if err := os.WriteFile(p, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeReport(t, "ORC", ".orc", schema, files, mutate)
 }
 
 const orcBasicSchema = "struct<bucket:string,key:string,size:bigint>"
@@ -497,59 +474,6 @@ func TestORCErrorRow(t *testing.T) {
 	if !errors.As(err, &de) || de.Line != 58 || de.Field != "key" || !errors.Is(err, inventory.ErrBadKey) || !strings.Contains(err.Error(), "stripe 2") {
 		t.Fatalf("got %v, want a bad key at row 58 in stripe 2", err)
 	}
-}
-
-// FuzzORCReader feeds damaged ORC files to the inventory reader: it must
-// never panic, must fail only with a *DataError, and must never return
-// more rows than the file's footer claims.
-func FuzzORCReader(f *testing.F) {
-	var rows [][]any
-	for i := 0; i < 300; i++ {
-		rows = append(rows, []any{"b", fmt.Sprintf("k/%d", i), int64(i)})
-	}
-	f.Add(writeORC(f, 100, orcBasicFields, rows))
-	m := genReport(f, "orc", 300, 1, true, 5)
-	man, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	seed, err := os.ReadFile(man.Files[0].Location)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(seed)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkAllocs(t, len(data), func() {
-			r, err := inventory.NewORCReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.orc", inventory.AllFields, 128, 2)
-			if err != nil {
-				var de *inventory.DataError
-				if !errors.As(err, &de) {
-					t.Fatalf("open: %T %v, want a *DataError", err, err)
-				}
-				return
-			}
-			defer r.Close()
-			var n int64
-			for {
-				rec, err := r.Next(context.Background())
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					var de *inventory.DataError
-					if !errors.As(err, &de) {
-						t.Fatalf("next: %T %v, want a *DataError", err, err)
-					}
-					return
-				}
-				n += rec.NumRows()
-				rec.Release()
-			}
-			if n != r.NumRows() {
-				t.Fatalf("read %d rows, footer claims %d", n, r.NumRows())
-			}
-		})
-	})
 }
 
 // BenchmarkORCRead measures decoding a versioned 1M-row ORC report into

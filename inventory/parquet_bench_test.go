@@ -11,7 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
 
@@ -31,7 +31,7 @@ func versionedReport(b *testing.B, format string) (string, int64) {
 		m := filepath.Join(dir, "manifest.json")
 		if _, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{}); err != nil {
 			os.RemoveAll(dir)
-			if _, br.err = bench.Generate(context.Background(), bench.GenOptions{Rows: readBenchRows, Format: format, Out: dir, Seed: 1, Versions: true}); br.err != nil {
+			if _, br.err = gen.Generate(context.Background(), gen.Options{Rows: readBenchRows, Format: format, Out: dir, Seed: 1, Versions: true}); br.err != nil {
 				return
 			}
 		}

@@ -3,12 +3,8 @@ package inventory_test
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,7 +15,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/deprecated"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
 
@@ -27,7 +23,7 @@ import (
 func genReport(t testing.TB, format string, rows int64, files int, versions bool, seed uint64) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), format)
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Files: files, Format: format, Out: dir, Seed: seed, Versions: versions, Workers: 2})
+	res, err := gen.Generate(context.Background(), gen.Options{Rows: rows, Files: files, Format: format, Out: dir, Seed: seed, Versions: versions, Workers: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,8 +119,8 @@ func TestFormatRoundTrip(t *testing.T) {
 		format string
 		span   tcase // a file of two row groups or stripes
 	}{
-		{"parquet", tcase{"versions/2-row-groups", bench.ParquetRowGroupRows + 3001, 1, true, 7000, 1}},
-		{"orc", tcase{"versions/2-stripes", bench.ORCStripeRows + 3001, 1, true, 7000, 1}},
+		{"parquet", tcase{"versions/2-row-groups", gen.ParquetRowGroupRows + 3001, 1, true, 7000, 1}},
+		{"orc", tcase{"versions/2-stripes", gen.ORCStripeRows + 3001, 1, true, 7000, 1}},
 	} {
 		for _, tc := range append(common, f.span) {
 			t.Run(f.format+"/"+tc.name, func(t *testing.T) {
@@ -190,32 +186,27 @@ func TestParquetProjection(t *testing.T) {
 	}
 }
 
-// pqReport writes a Parquet report holding the given data files, with a
-// correct manifest (sizes and MD5s) unless mutate changes it.
+// pqReport writes a Parquet report holding the given data files
+// (data/f<i>.parquet), with a correct manifest (sizes and MD5s) unless
+// mutate changes it.
 func pqReport(t testing.TB, schema string, files [][]byte, mutate func(m map[string]any)) string {
 	t.Helper()
-	dir := t.TempDir()
-	os.MkdirAll(filepath.Join(dir, "data"), 0o755)
-	var entries []map[string]any
+	return writeReport(t, "Parquet", ".parquet", schema, files, mutate)
+}
+
+// writeReport writes a report of the given data files through gen,
+// without manifest.checksum (tests edit manifest.json).
+func writeReport(t testing.TB, format, ext, schema string, files [][]byte, mutate func(m map[string]any)) string {
+	t.Helper()
+	spec := gen.ReportSpec{Format: format, Schema: schema, Bucket: "b", Destination: "arn:aws:s3:::d", Created: "1", Edit: mutate, NoChecksum: true}
 	for i, b := range files {
-		key := fmt.Sprintf("data/f%d.parquet", i)
-		if err := os.WriteFile(filepath.Join(dir, key), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := md5.Sum(b)
-		entries = append(entries, map[string]any{"key": key, "size": len(b), "MD5checksum": hex.EncodeToString(sum[:])})
+		spec.Files = append(spec.Files, gen.ReportFile{Key: fmt.Sprintf("data/f%d%s", i, ext), Data: b})
 	}
-	m := map[string]any{"sourceBucket": "b", "destinationBucket": "arn:aws:s3:::d", "version": "2016-11-30",
-		"creationTimestamp": "1", "fileFormat": "Parquet", "fileSchema": schema, "files": entries}
-	if mutate != nil {
-		mutate(m)
-	}
-	raw, _ := json.Marshal(m)
-	p := filepath.Join(dir, "manifest.json")
-	if err := os.WriteFile(p, raw, 0o644); err != nil {
+	m, err := gen.WriteReport(t.TempDir(), spec)
+	if err != nil {
 		t.Fatal(err)
 	}
-	return p
+	return m
 }
 
 // writeParquet encodes rows with parquet-go's generic writer.
@@ -529,59 +520,4 @@ func TestParquetErrorRow(t *testing.T) {
 	if !errors.As(err, &de) || de.Line != 58 || de.Field != "key" || !errors.Is(err, inventory.ErrBadKey) {
 		t.Fatalf("got %v (line %d), want a bad key at row 58", err, de.Line)
 	}
-}
-
-// FuzzParquetReader feeds damaged Parquet files to the reader: it must
-// never panic, must fail only with a *DataError, and must never return
-// more rows than the file's footer claims.
-func FuzzParquetReader(f *testing.F) {
-	m := genReport(f, "parquet", 300, 1, true, 5)
-	man, err := inventory.OpenManifest(context.Background(), m, inventory.ManifestOptions{})
-	if err != nil {
-		f.Fatal(err)
-	}
-	seed, err := os.ReadFile(man.Files[0].Location)
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Add(seed)
-	f.Add(seed[:len(seed)-100])
-	f.Add(seed[len(seed)/2:])
-	type row struct {
-		Bucket string  `parquet:"bucket,dict"`
-		Key    string  `parquet:"key"`
-		Size   *int64  `parquet:"size,optional"`
-		SC     *string `parquet:"storage_class,optional,dict"`
-	}
-	one, std := int64(1), "standard"
-	f.Add(writeParquet(f, []row{{"b", "k", &one, &std}, {"b", "k2", nil, nil}}))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkAllocs(t, len(data), func() {
-			r, err := inventory.NewParquetReader(bytes.NewReader(data), int64(len(data)), nil, "fuzz.parquet", inventory.AllFields, 64)
-			if err != nil {
-				var de *inventory.DataError
-				if !errors.As(err, &de) {
-					t.Fatalf("error %T is not a *DataError: %v", err, err)
-				}
-				return
-			}
-			defer r.Close()
-			var rows int64
-			for {
-				rec, err := r.Next(context.Background())
-				if err != nil {
-					var de *inventory.DataError
-					if !errors.Is(err, io.EOF) && !errors.As(err, &de) {
-						t.Fatalf("error %T is not a *DataError: %v", err, err)
-					}
-					break
-				}
-				rows += rec.NumRows()
-				rec.Release()
-				if rows > r.NumRows() {
-					t.Fatalf("read %d rows, the file claims %d", rows, r.NumRows())
-				}
-			}
-		})
-	})
 }

@@ -40,7 +40,7 @@ func checkBenchDiff(t *testing.T, raw []byte, formats ...string) {
 }
 
 // TestBenchDiffStage runs `bench --stages diff` through Main, in process:
-// the diff stage registered by this program runs package diff.
+// the harness runs package diff.
 func TestBenchDiffStage(t *testing.T) {
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
@@ -56,8 +56,7 @@ func TestBenchDiffStage(t *testing.T) {
 }
 
 // TestBenchDiffStageChild runs the diff stage as `s3batchkit bench` does
-// by default, each run in a child process, which must have the stage
-// registered too.
+// by default, each run in a child process.
 func TestBenchDiffStageChild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command and starts child processes")

@@ -3,24 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
-	"path"
-	"strconv"
 	"strings"
-	"time"
-	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/parquet-go/parquet-go"
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
-	"github.com/s3batchkit/s3batchkit/inventory/orc"
 )
 
 func newCatCommand() *cli.Command {
@@ -148,24 +138,24 @@ func runCat(ctx context.Context, w io.Writer, o catOptions) error {
 			}
 			schema = o.schema
 		case inventory.FormatORC:
-			f, names, closeFile, err := openORCFile(ctx, o.loc)
+			f, closer, err := inventory.OpenORCFile(ctx, o.loc)
 			if err != nil {
 				return err
 			}
-			defer closeFile()
-			if o.raw || !hasBucketAndKey(names) {
+			defer closer.Close()
+			if o.raw || !inventory.HasInventoryColumns(f.ColumnNames()) {
 				return catRawORC(w, f, o)
 			}
 			schema = f.Schema().String()
 		case inventory.FormatParquet:
-			if schema, err = parquetFileSchema(ctx, o.loc); err != nil {
+			if schema, err = inventory.ParquetFileSchema(ctx, o.loc); err != nil {
 				return err
 			}
 		}
 		if o.raw && format != inventory.FormatORC {
 			return usagef("--raw applies to ORC files only")
 		}
-		if m, err = singleFileManifest(o.loc, format, schema); err != nil {
+		if m, err = inventory.SingleFileManifest(o.loc, format, schema); err != nil {
 			return err
 		}
 	}
@@ -173,93 +163,17 @@ func runCat(ctx context.Context, w io.Writer, o catOptions) error {
 }
 
 // catFormat decides whether loc is a manifest, and otherwise the data
-// file's format: --format, else the extension, else the first bytes.
+// file's format: --format, else inventory.SniffFormat.
 func catFormat(ctx context.Context, o catOptions) (inventory.Format, bool, error) {
 	if o.format != "" {
 		f, err := inventory.ParseFormat(o.format)
 		return f, false, err
 	}
-	base := strings.ToLower(path.Base(strings.ReplaceAll(o.loc, "\\", "/")))
-	switch {
-	case strings.HasSuffix(base, ".json"):
-		return "", true, nil
-	case strings.HasSuffix(base, ".csv.gz"), strings.HasSuffix(base, ".csv"):
-		return inventory.FormatCSV, false, nil
-	case strings.HasSuffix(base, ".parquet"):
-		return inventory.FormatParquet, false, nil
-	case strings.HasSuffix(base, ".orc"):
-		return inventory.FormatORC, false, nil
+	f, manifest, err := inventory.SniffFormat(ctx, o.loc)
+	if errors.Is(err, inventory.ErrUnknownDataFile) {
+		return "", false, usagef("cannot tell the format of %s from its name or first bytes: give --format csv, parquet or orc", o.loc)
 	}
-	obj, err := objio.Open(ctx, o.loc)
-	if err != nil {
-		return "", false, err
-	}
-	defer obj.Close()
-	head := make([]byte, 4)
-	n, _ := obj.ReadAt(head, 0)
-	head = head[:n]
-	switch {
-	case strings.HasPrefix(string(head), "PAR1"):
-		return inventory.FormatParquet, false, nil
-	case strings.HasPrefix(string(head), "ORC"):
-		return inventory.FormatORC, false, nil
-	case len(head) >= 2 && head[0] == 0x1f && head[1] == 0x8b:
-		return inventory.FormatCSV, false, nil
-	case len(head) > 0 && head[0] == '{':
-		return "", true, nil
-	}
-	return "", false, usagef("cannot tell the format of %s from its name or first bytes: give --format csv, parquet or orc", o.loc)
-}
-
-// singleFileManifest describes one data file as a report of that file
-// alone, so that it is read exactly as a report's files are (without
-// checksums: there are none to check against).
-func singleFileManifest(loc string, format inventory.Format, schema string) (*inventory.Manifest, error) {
-	raw, err := json.Marshal(map[string]any{
-		"fileFormat": string(format), "fileSchema": schema,
-		"files": []map[string]any{{"key": path.Base(loc), "size": 0}},
-	})
-	if err != nil {
-		return nil, err
-	}
-	m, err := inventory.ParseManifest(raw)
-	if err != nil {
-		return nil, &inventory.DataError{File: loc, Offset: -1, Err: err}
-	}
-	m.Location = loc
-	m.Files[0].Location = loc
-	return m, nil
-}
-
-func hasBucketAndKey(names []string) bool {
-	var set inventory.FieldSet
-	for _, n := range names {
-		if f, ok := inventory.LookupField(n); ok {
-			set |= inventory.Fields(f)
-		}
-	}
-	return set.Has(inventory.Bucket) && set.Has(inventory.Key)
-}
-
-// parquetFileSchema renders a Parquet file's top-level columns as a
-// fileSchema ("message s3.inventory { optional int64 size; ... }").
-func parquetFileSchema(ctx context.Context, loc string) (string, error) {
-	obj, err := objio.Open(ctx, loc)
-	if err != nil {
-		return "", err
-	}
-	defer obj.Close()
-	f, err := parquet.OpenFile(obj, obj.Size(), parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
-	if err != nil {
-		return "", &inventory.DataError{File: loc, Offset: -1, Expected: "a Parquet file", Err: fmt.Errorf("%w: %v", inventory.ErrCorrupt, err)}
-	}
-	var b strings.Builder
-	b.WriteString("message s3.inventory {")
-	for _, c := range f.Root().Columns() {
-		fmt.Fprintf(&b, " optional binary %s;", strings.ReplaceAll(c.Name(), ";", "_"))
-	}
-	b.WriteString(" }")
-	return b.String(), nil
+	return f, manifest, err
 }
 
 // catReport prints the rows of a report (or one-file report) through the
@@ -286,12 +200,7 @@ func catReport(ctx context.Context, w io.Writer, m *inventory.Manifest, o catOpt
 	if order == nil {
 		order = fields.List()
 	}
-	idx := make([]int, len(order))
-	names := make([][]byte, len(order))
-	for i, f := range order {
-		idx[i] = fields.ColumnIndex(f)
-		names[i] = appendJSONString(nil, f.ColumnName())
-	}
+	rows := inventory.NewJSONRows(fields, order)
 	var printed int64
 	var line []byte
 	err := r.Scan(ctx, func(rec arrow.RecordBatch) error {
@@ -299,16 +208,7 @@ func catReport(ctx context.Context, w io.Writer, m *inventory.Manifest, o catOpt
 			if o.limit > 0 && printed == o.limit {
 				return errLimit
 			}
-			line = append(line[:0], '{')
-			for k, x := range idx {
-				if k > 0 {
-					line = append(line, ',')
-				}
-				line = append(line, names[k]...)
-				line = append(line, ':')
-				line = appendArrowValue(line, rec.Column(x), i)
-			}
-			line = append(line, '}', '\n')
+			line = append(rows.AppendRow(line[:0], rec, i), '\n')
 			if _, err := w.Write(line); err != nil {
 				return err
 			}
@@ -320,94 +220,4 @@ func catReport(ctx context.Context, w io.Writer, m *inventory.Manifest, o catOpt
 		return nil
 	}
 	return err
-}
-
-// appendArrowValue appends value i of an inventory column as JSON.
-func appendArrowValue(dst []byte, col arrow.Array, i int) []byte {
-	if col.IsNull(i) {
-		return append(dst, "null"...)
-	}
-	switch a := col.(type) {
-	case *array.String:
-		return appendJSONBytes(dst, inventory.StringBytes(a, i))
-	case *array.Boolean:
-		return strconv.AppendBool(dst, a.Value(i))
-	case *array.Int64:
-		return strconv.AppendInt(dst, a.Value(i), 10)
-	case *array.Timestamp:
-		dst = append(dst, '"')
-		dst = time.UnixMilli(int64(a.Value(i))).UTC().AppendFormat(dst, "2006-01-02T15:04:05.000Z07:00")
-		return append(dst, '"')
-	}
-	return appendJSONString(dst, col.ValueStr(i))
-}
-
-func appendJSONString(dst []byte, s string) []byte { return appendJSONBytes(dst, []byte(s)) }
-
-// appendJSONBytes appends s as a JSON string: quotes, backslashes and
-// control characters escaped, invalid UTF-8 replaced by U+FFFD, and
-// nothing else (no HTML escaping, so keys stay readable).
-func appendJSONBytes(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				dst = append(dst, '\\', c)
-			case c == '\n':
-				dst = append(dst, '\\', 'n')
-			case c == '\r':
-				dst = append(dst, '\\', 'r')
-			case c == '\t':
-				dst = append(dst, '\\', 't')
-			case c < 0x20 || c == 0x7f:
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				dst = append(dst, c)
-			}
-			i++
-			continue
-		}
-		r, n := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && n == 1 {
-			dst = append(dst, `\ufffd`...)
-		} else if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&15])
-		} else {
-			dst = append(dst, s[i:i+n]...)
-		}
-		i += n
-	}
-	return append(dst, '"')
-}
-
-// openORCFile opens an ORC file and returns its top-level column names and
-// a function that closes it.
-func openORCFile(ctx context.Context, loc string) (*orc.File, []string, func(), error) {
-	obj, err := objio.Open(ctx, loc)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	f, err := orc.Open(obj, obj.Size(), nil)
-	if err != nil {
-		obj.Close()
-		return nil, nil, nil, orcDataError(loc, -1, err)
-	}
-	return f, f.ColumnNames(), func() { obj.Close() }, nil
-}
-
-// orcDataError wraps an error of package orc as a *DataError naming the
-// file (and the stripe, when i >= 0).
-func orcDataError(loc string, stripe int, err error) error {
-	var ce *orc.CorruptError
-	if stripe >= 0 && (!errors.As(err, &ce) || ce.Stripe < 0) {
-		err = fmt.Errorf("stripe %d: %w", stripe, err)
-	}
-	de := &inventory.DataError{File: loc, Offset: -1, Err: err}
-	if errors.Is(err, orc.ErrCorrupt) {
-		de.Err = fmt.Errorf("%w: %w", inventory.ErrCorrupt, err)
-	}
-	return de
 }

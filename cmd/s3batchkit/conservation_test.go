@@ -18,7 +18,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -101,14 +101,14 @@ func TestConservation(t *testing.T) {
 			formats := []string{"csv", "parquet", "orc"}
 			format := formats[rnd.IntN(3)]
 			n := int64(2000 + rnd.IntN(6000))
-			gen, err := bench.Generate(ctx, bench.GenOptions{Rows: n, Format: format, Out: filepath.Join(work, "inv"), Seed: seed, Versions: versions, Files: 1 + rnd.IntN(3), Workers: 1})
+			generated, err := gen.Generate(ctx, gen.Options{Rows: n, Format: format, Out: filepath.Join(work, "inv"), Seed: seed, Versions: versions, Files: 1 + rnd.IntN(3), Workers: 1})
 			if err != nil {
 				t.Fatal(err)
 			}
-			rows := readRows(t, gen.Manifest)
+			rows := readRows(t, generated.Manifest)
 
 			// Random filters, each with an independent predicate.
-			args := []string{"plan", "--inventory", gen.Manifest, "--out", filepath.Join(work, "plan"), "--quiet", "--min-objects", "0"}
+			args := []string{"plan", "--inventory", generated.Manifest, "--out", filepath.Join(work, "plan"), "--quiet", "--min-objects", "0"}
 			reasons := map[string]bool{inventory.DropDeleteMarker: true, partition.DropDuplicate: true}
 			var keeps []func(invRow) bool
 			keeps = append(keeps, func(r invRow) bool { return !r.deleteMarker })

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
@@ -284,11 +284,11 @@ func TestCrashPlanDiffReport(t *testing.T) {
 	if testing.Short() {
 		rows = 20_000
 	}
-	src, err := bench.Generate(ctx, bench.GenOptions{Rows: rows, Out: filepath.Join(work, "src"), Seed: 1, Files: 3, Workers: 1})
+	src, err := gen.Generate(ctx, gen.Options{Rows: rows, Out: filepath.Join(work, "src"), Seed: 1, Files: 3, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst, err := bench.Generate(ctx, bench.GenOptions{Rows: rows * 9 / 10, Out: filepath.Join(work, "dst"), Seed: 1, Files: 2, Workers: 1})
+	dst, err := gen.Generate(ctx, gen.Options{Rows: rows * 9 / 10, Out: filepath.Join(work, "dst"), Seed: 1, Files: 2, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,12 +371,12 @@ func TestCrashSubmit(t *testing.T) {
 	bin := testBinary(t)
 	work := t.TempDir()
 	ctx := context.Background()
-	gen, err := bench.Generate(ctx, bench.GenOptions{Rows: 6000, Out: filepath.Join(work, "inv"), Seed: 5, Files: 1, Workers: 1})
+	generated, err := gen.Generate(ctx, gen.Options{Rows: 6000, Out: filepath.Join(work, "inv"), Seed: 5, Files: 1, Workers: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
 	master := filepath.Join(work, "master")
-	if code, _, stderr := s3bk(t, "plan", "--inventory", gen.Manifest, "--out", master, "--max-objects", "200", "--min-objects", "0", "--quiet"); code != 0 {
+	if code, _, stderr := s3bk(t, "plan", "--inventory", generated.Manifest, "--out", master, "--max-objects", "200", "--min-objects", "0", "--quiet"); code != 0 {
 		t.Fatalf("plan: %d %s", code, stderr)
 	}
 	p, err := manifest.ReadPlan(ctx, master)

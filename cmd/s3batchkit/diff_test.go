@@ -9,13 +9,13 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 )
 
 func TestDiffCommand(t *testing.T) {
 	dir := t.TempDir()
 	gen := func(name, format, bucket string, seed uint64) string {
-		res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: 3000, Format: format, Out: filepath.Join(dir, name), Seed: seed, Versions: true, Bucket: bucket})
+		res, err := gen.Generate(context.Background(), gen.Options{Rows: 3000, Format: format, Out: filepath.Join(dir, name), Seed: seed, Versions: true, Bucket: bucket})
 		if err != nil {
 			t.Fatal(err)
 		}

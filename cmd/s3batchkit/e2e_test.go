@@ -15,7 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -32,7 +32,7 @@ func TestPlanGeneratedVersioned(t *testing.T) {
 		rows = 5_000
 	}
 	ctx := context.Background()
-	gen, err := bench.Generate(ctx, bench.GenOptions{Rows: rows, Out: filepath.Join(dir, "inv"), Seed: 7, Versions: true, Files: 3})
+	generated, err := gen.Generate(ctx, gen.Options{Rows: rows, Out: filepath.Join(dir, "inv"), Seed: 7, Versions: true, Files: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,7 +40,7 @@ func TestPlanGeneratedVersioned(t *testing.T) {
 	var want []string
 	deleteMarkers := int64(0)
 	nullVersions := 0
-	rep, err := inventory.Open(ctx, gen.Manifest, inventory.ReaderOptions{})
+	rep, err := inventory.Open(ctx, generated.Manifest, inventory.ReaderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestPlanGeneratedVersioned(t *testing.T) {
 
 	out := filepath.Join(dir, "plan")
 	var stdout, stderr bytes.Buffer
-	if code := Main(ctx, []string{"s3batchkit", "plan", "--inventory", gen.Manifest, "--out", out, "--max-objects", "7000", "--quiet"}, &stdout, &stderr); code != 0 {
+	if code := Main(ctx, []string{"s3batchkit", "plan", "--inventory", generated.Manifest, "--out", out, "--max-objects", "7000", "--quiet"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	plan, err := manifest.ReadPlan(ctx, out)

@@ -6,7 +6,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 )
 
 func newGenCommand() *cli.Command {
@@ -42,7 +42,7 @@ Examples:
 		},
 		Action: func(c *cli.Context) error {
 			start := time.Now()
-			res, err := bench.Generate(c.Context, bench.GenOptions{
+			res, err := gen.Generate(c.Context, gen.Options{
 				Rows: c.Int64("rows"), Format: c.String("format"), Out: c.String("out"),
 				Seed: c.Uint64("seed"), Versions: c.Bool("versions"), Files: c.Int("files"),
 				Bucket: c.String("bucket"),

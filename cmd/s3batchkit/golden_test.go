@@ -3,9 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
-	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -16,6 +13,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/s3batchkit/s3batchkit/gen"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden want.txt files")
@@ -31,10 +30,8 @@ func buildReport(t *testing.T, src, dst string) {
 	}
 	names, _ := filepath.Glob(filepath.Join(src, "data", "*.csv"))
 	sort.Strings(names)
-	if err := os.MkdirAll(filepath.Join(dst, "data"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	var files []map[string]any
+	spec := gen.ReportSpec{Format: "CSV", Schema: strings.TrimSpace(string(schema)), Bucket: "src-bucket",
+		Destination: "arn:aws:s3:::inventory-bucket", Created: "1714000000000"}
 	for _, n := range names {
 		raw, err := os.ReadFile(n)
 		if err != nil {
@@ -44,20 +41,11 @@ func buildReport(t *testing.T, src, dst string) {
 		zw := gzip.NewWriter(&z)
 		zw.Write(raw)
 		zw.Close()
-		key := "data/" + filepath.Base(n) + ".gz"
-		if err := os.WriteFile(filepath.Join(dst, key), z.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		sum := md5.Sum(z.Bytes())
-		files = append(files, map[string]any{"key": key, "size": z.Len(), "MD5checksum": hex.EncodeToString(sum[:])})
+		spec.Files = append(spec.Files, gen.ReportFile{Key: "data/" + filepath.Base(n) + ".gz", Data: z.Bytes()})
 	}
-	m, _ := json.Marshal(map[string]any{
-		"sourceBucket": "src-bucket", "destinationBucket": "arn:aws:s3:::inventory-bucket", "version": "2016-11-30",
-		"creationTimestamp": "1714000000000", "fileFormat": "CSV", "fileSchema": strings.TrimSpace(string(schema)), "files": files,
-	})
-	os.WriteFile(filepath.Join(dst, "manifest.json"), m, 0o644)
-	sum := md5.Sum(m)
-	os.WriteFile(filepath.Join(dst, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644)
+	if _, err := gen.WriteReport(dst, spec); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // runCase runs one golden case in a fresh folder and renders everything

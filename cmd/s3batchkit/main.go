@@ -65,6 +65,8 @@ func exitCode(ctx context.Context, err error) int {
 	var rde *report.DataError
 	var ec interface{ ExitCode() int }
 	switch {
+	case errors.Is(err, inventory.ErrInternal): // a recovered panic: a bug, whatever wraps it
+		return exitFailure
 	case errors.As(err, &ec):
 		return ec.ExitCode()
 	case errors.As(err, &ue), isCLIUsage(err):

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/report"
@@ -65,11 +65,7 @@ func editManifest(t testing.TB, dir string, edit func(m map[string]any)) {
 
 func writeManifest(t testing.TB, dir string, raw []byte) {
 	t.Helper()
-	sum := md5.Sum(raw)
-	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644); err != nil {
+	if _, err := gen.WriteManifest(dir, raw); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -103,7 +99,7 @@ func half(b []byte) []byte { return b[:len(b)/2] }
 // genReport writes a small generated report of format into dir.
 func genReport(t testing.TB, dir, format string) {
 	t.Helper()
-	if _, err := bench.Generate(context.Background(), bench.GenOptions{Rows: 400, Format: format, Out: dir, Seed: 3, Files: 1, Workers: 1}); err != nil {
+	if _, err := gen.Generate(context.Background(), gen.Options{Rows: 400, Format: format, Out: dir, Seed: 3, Files: 1, Workers: 1}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/snappy"
 	"github.com/klauspost/compress/zstd"
+	"github.com/pierrec/lz4/v4"
 )
 
 // CompressionKind is the generic compression named in the postscript.
@@ -281,26 +282,71 @@ type compressor struct {
 	kind      CompressionKind
 	blockSize int
 	fw        *flate.Writer
+	zw        *zstd.Encoder
+	lz        lz4.Compressor
 	buf       bytes.Buffer
+	out       []byte
 }
 
 func newCompressor(kind CompressionKind, blockSize, level int) (*compressor, error) {
 	c := &compressor{kind: kind, blockSize: blockSize}
 	switch kind {
-	case CompressionNone:
+	case CompressionNone, CompressionSnappy, CompressionLZ4:
 	case CompressionZlib:
 		fw, err := flate.NewWriter(&c.buf, level)
 		if err != nil {
 			return nil, err
 		}
 		c.fw = fw
+	case CompressionZstd:
+		zw, err := zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1))
+		if err != nil {
+			return nil, err
+		}
+		c.zw = zw
 	default:
 		return nil, unsupportedf(ErrUnsupportedCompression, "writer compression %v", kind)
 	}
 	return c, nil
 }
 
-// appendCompressed appends the chunked compression of src to dst.
+// compressChunk returns the compression of one chunk (at most a block),
+// or nil when the codec cannot make it smaller. The result is valid
+// until the next call.
+func (c *compressor) compressChunk(part []byte) ([]byte, error) {
+	switch c.kind {
+	case CompressionZlib:
+		c.buf.Reset()
+		c.fw.Reset(&c.buf)
+		if _, err := c.fw.Write(part); err != nil {
+			return nil, err
+		}
+		if err := c.fw.Close(); err != nil {
+			return nil, err
+		}
+		return c.buf.Bytes(), nil
+	case CompressionSnappy:
+		c.out = snappy.Encode(c.out[:cap(c.out)], part)
+		return c.out, nil
+	case CompressionZstd:
+		c.out = c.zw.EncodeAll(part, c.out[:0])
+		return c.out, nil
+	case CompressionLZ4:
+		if n := lz4.CompressBlockBound(len(part)); cap(c.out) < n {
+			c.out = make([]byte, n)
+		}
+		n, err := c.lz.CompressBlock(part, c.out[:cap(c.out)])
+		if err != nil || n == 0 { // 0: incompressible
+			return nil, err
+		}
+		return c.out[:n], nil
+	}
+	return nil, unsupportedf(ErrUnsupportedCompression, "writer compression %v", c.kind)
+}
+
+// appendCompressed appends the chunked compression of src to dst: one
+// chunk per block, each stored as it is when compression does not make
+// it smaller.
 func (c *compressor) appendCompressed(dst, src []byte) ([]byte, error) {
 	if c.kind == CompressionNone {
 		return append(dst, src...), nil
@@ -309,18 +355,14 @@ func (c *compressor) appendCompressed(dst, src []byte) ([]byte, error) {
 		n := min(len(src), c.blockSize)
 		part := src[:n]
 		src = src[n:]
-		c.buf.Reset()
-		c.fw.Reset(&c.buf)
-		if _, err := c.fw.Write(part); err != nil {
+		comp, err := c.compressChunk(part)
+		if err != nil {
 			return dst, err
 		}
-		if err := c.fw.Close(); err != nil {
-			return dst, err
-		}
-		if c.buf.Len() < n {
-			h := c.buf.Len() << 1
+		if comp != nil && len(comp) < n {
+			h := len(comp) << 1
 			dst = append(dst, byte(h), byte(h>>8), byte(h>>16))
-			dst = append(dst, c.buf.Bytes()...)
+			dst = append(dst, comp...)
 		} else {
 			h := n<<1 | 1
 			dst = append(dst, byte(h), byte(h>>8), byte(h>>16))

@@ -65,6 +65,9 @@
 // # Writing
 //
 // NewWriter writes a struct of string, bigint, boolean and timestamp
-// columns with ZLIB compression, RLE v2 integers, and dictionary or direct
-// string encoding; see Writer.
+// columns in the layouts the Java writer uses for inventories: ZLIB,
+// SNAPPY, LZ4, ZSTD or no compression, any compression block size from 64
+// bytes, RLE v2 integers (PATCHED_BASE runs on request), dictionary or
+// direct strings, empty dictionaries for columns null on every row, and
+// PRESENT streams left out or always written; see WriterOptions.
 package orc

@@ -12,17 +12,24 @@ import (
 	"time"
 )
 
-// fuzzSeeds returns the small sample files and a small written file.
+// fuzzSeeds returns the small sample files, the layout fixtures and small
+// written files.
 func fuzzSeeds(t testing.TB) [][]byte {
 	var seeds [][]byte
+	var files []string
 	for _, pattern := range []string{"*.orc", "corrupt/*.orc"} {
-		files, _ := filepath.Glob(filepath.Join(testdataDir, pattern))
-		for _, f := range files {
-			data, err := os.ReadFile(f)
-			// demo-12-zlib.orc is small but holds 1.9M rows: too slow to fuzz.
-			if err == nil && len(data) <= 64<<10 && !strings.HasPrefix(filepath.Base(f), "demo-") {
-				seeds = append(seeds, data)
-			}
+		found, _ := filepath.Glob(filepath.Join(testdataDir, pattern))
+		files = append(files, found...)
+	}
+	// The inventory layouts of gen (../testdata/layouts): empty
+	// dictionaries, every codec, small blocks, patched runs.
+	layouts, _ := filepath.Glob(filepath.Join("..", "testdata", "layouts", "*.orc"))
+	files = append(files, layouts...)
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		// demo-12-zlib.orc is small but holds 1.9M rows: too slow to fuzz.
+		if err == nil && len(data) <= 64<<10 && !strings.HasPrefix(filepath.Base(f), "demo-") {
+			seeds = append(seeds, data)
 		}
 	}
 	schema := inventorySchema(t)

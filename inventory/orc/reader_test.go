@@ -17,13 +17,19 @@ import (
 	"time"
 )
 
-// testdataDir is the shared ORC sample folder, beside the repository.
-const testdataDir = "../../../shared/testdata/orc"
+// testdataDir is the shared ORC sample folder, beside the repository, or
+// where S3BATCHKIT_ORC_SAMPLES says (a worktree elsewhere).
+var testdataDir = func() string {
+	if d := os.Getenv("S3BATCHKIT_ORC_SAMPLES"); d != "" {
+		return d
+	}
+	return "../../../shared/testdata/orc"
+}()
 
 func sampleDir(t testing.TB) string {
 	t.Helper()
 	if _, err := os.Stat(testdataDir); err != nil {
-		t.Skipf("ORC sample files not found at %s (clone the shared folder beside the repository): %v", testdataDir, err)
+		t.Skipf("ORC sample files not found at %s (clone the shared folder beside the repository, or set S3BATCHKIT_ORC_SAMPLES): %v", testdataDir, err)
 	}
 	return testdataDir
 }

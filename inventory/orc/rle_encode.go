@@ -5,7 +5,7 @@ import (
 )
 
 // Encoders for the Writer: byte RLE, boolean RLE and integer RLE v2 (short
-// repeat, direct and delta sub-encodings; patched base is not produced).
+// repeat, direct and delta sub-encodings, and patched base when enabled).
 // Each appends to dst and returns it.
 
 // appendByteRLE appends the byte-RLE encoding of src.
@@ -91,8 +91,10 @@ func appendPacked(dst []byte, vals []uint64, w int) []byte {
 // rleV2Encoder encodes integers with RLE v2. It keeps scratch space so that
 // repeated use does not allocate.
 type rleV2Encoder struct {
-	signed bool
-	tmp    [512]uint64
+	signed  bool
+	patched bool // use PATCHED_BASE where the Java writer would
+	tmp     [512]uint64
+	red     [512]uint64 // base-reduced values of a patched run
 }
 
 func (e *rleV2Encoder) enc(v int64) uint64 {
@@ -127,9 +129,12 @@ func (e *rleV2Encoder) appendInts(dst []byte, vals []int64) []byte {
 			j++
 		}
 		block := vals[i:j]
-		if len(block) >= 3 && monotonic(block) {
+		switch {
+		case len(block) >= 3 && monotonic(block):
 			dst = e.delta(dst, block)
-		} else {
+		case e.patched && e.wantPatched(block):
+			dst = e.patchedBase(dst, block)
+		default:
 			dst = e.direct(dst, block)
 		}
 		i = j
@@ -236,4 +241,126 @@ func alignedBits(n int) int {
 		return 16
 	}
 	return (n + 7) / 8 * 8
+}
+
+// percentileBits returns the bit width (rounded as closestFixedBits does)
+// that holds the share p of vals, the way the Java writer computes it:
+// going down from the widest, the width at which more than (1-p)*n
+// values have been counted.
+func percentileBits(vals []uint64, p float64) int {
+	var hist [32]int
+	for _, v := range vals {
+		hist[encodeWidth(closestFixedBits(bits.Len64(v)))]++
+	}
+	left := int(float64(len(vals)) * (1 - p))
+	for i := len(hist) - 1; i >= 0; i-- {
+		left -= hist[i]
+		if left < 0 {
+			return widthTable[i]
+		}
+	}
+	return 0
+}
+
+// patchedBaseLimit bounds the base of a patched run, as in the Java
+// writer.
+const patchedBaseLimit = 1 << 56
+
+// wantPatched reports whether the Java writer would write block (not a
+// repeat, not monotonic) as PATCHED_BASE: its widest values need more
+// than one bit beyond the 90th percentile's, and once the minimum is
+// subtracted, the 95th percentile still needs fewer bits than the
+// widest. It leaves the base-reduced values in e.red.
+func (e *rleV2Encoder) wantPatched(block []int64) bool {
+	if len(block) < 2 {
+		return false
+	}
+	zz := e.tmp[:len(block)]
+	minv := block[0]
+	for k, v := range block {
+		zz[k] = e.enc(v)
+		minv = min(minv, v)
+	}
+	if percentileBits(zz, 1)-percentileBits(zz, 0.9) <= 1 {
+		return false
+	}
+	if minv <= -patchedBaseLimit || minv >= patchedBaseLimit {
+		return false
+	}
+	red := e.red[:len(block)]
+	for k, v := range block {
+		d := uint64(v - minv)
+		if v-minv < 0 { // the spread does not fit in int64
+			return false
+		}
+		red[k] = d
+	}
+	return percentileBits(red, 1) != percentileBits(red, 0.95)
+}
+
+// patchedBase writes block, for which wantPatched said yes, as
+// PATCHED_BASE, laying out the patch list as the Java writer does: the
+// bits above the 95th percentile's width of each wide value, with the
+// gap since the previous patch, gaps over 255 split by zero patches.
+func (e *rleV2Encoder) patchedBase(dst []byte, block []int64) []byte {
+	n := len(block)
+	red := e.red[:n]
+	minv := block[0]
+	for _, v := range block {
+		minv = min(minv, v)
+	}
+	w95 := percentileBits(red, 0.95)
+	pw := closestFixedBits(percentileBits(red, 1) - w95)
+	if pw == 64 {
+		pw, w95 = 56, 8
+	}
+	mask := uint64(1)<<uint(w95) - 1
+	var gaps [512]int
+	var patches [512]uint64
+	np, prev, maxGap := 0, 0, 0
+	for i, v := range red {
+		if v > mask {
+			gap := i - prev
+			maxGap = max(maxGap, gap)
+			prev = i
+			gaps[np], patches[np] = gap, v>>uint(w95)
+			np++
+			red[i] = v & mask
+		}
+	}
+	gw := 1
+	if maxGap > 0 {
+		gw = closestFixedBits(bits.Len(uint(maxGap)))
+	}
+	var list []uint64
+	if gw > 8 {
+		gw = 8
+	}
+	for k := range np {
+		g := gaps[k]
+		for g > 255 {
+			list = append(list, uint64(255)<<uint(pw))
+			g -= 255
+		}
+		list = append(list, uint64(g)<<uint(pw)|patches[k])
+	}
+	// The header: width of the reduced values, the run length, the base's
+	// byte count and the patch width, the gap width and the patch count.
+	neg := minv < 0
+	base := uint64(minv)
+	if neg {
+		base = uint64(-minv)
+	}
+	bb := (closestFixedBits(bits.Len64(base)) + 1 + 7) / 8 // and a sign bit
+	if neg {
+		base |= 1 << uint(bb*8-1)
+	}
+	l := n - 1
+	dst = append(dst, byte(rlePatchedBase<<6|encodeWidth(w95)<<1|l>>8), byte(l),
+		byte((bb-1)<<5|encodeWidth(pw)), byte((gw-1)<<5|len(list)))
+	for k := bb - 1; k >= 0; k-- {
+		dst = append(dst, byte(base>>(8*uint(k))))
+	}
+	dst = appendPacked(dst, red, w95)
+	return appendPacked(dst, list, closestFixedBits(gw+pw))
 }

@@ -1,6 +1,7 @@
 package orc
 
 import (
+	"encoding/binary"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -164,10 +165,12 @@ func TestIntRLEv2EncoderSpecExamples(t *testing.T) {
 		{"short repeat", repeat(10000, 5), []byte{0x0a, 0x27, 0x10}},
 		{"direct", []int64{23713, 43806, 57005, 48879}, []byte{0x5e, 0x03, 0x5c, 0xa1, 0xab, 0x1e, 0xde, 0xad, 0xbe, 0xef}},
 		{"delta", []int64{2, 3, 5, 7, 11, 13, 17, 19, 23, 29}, []byte{0xc6, 0x09, 0x02, 0x02, 0x22, 0x42, 0x42, 0x46}},
+		{"patched base", []int64{2030, 2000, 2020, 1000000, 2040, 2050, 2060, 2070, 2080, 2090, 2100, 2110, 2120, 2130, 2140, 2150, 2160, 2170, 2180, 2190},
+			[]byte{0x8e, 0x13, 0x2b, 0x21, 0x07, 0xd0, 0x1e, 0x00, 0x14, 0x70, 0x28, 0x32, 0x3c, 0x46, 0x50, 0x5a, 0x64, 0x6e, 0x78, 0x82, 0x8c, 0x96, 0xa0, 0xaa, 0xb4, 0xbe, 0xfc, 0xe8}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			var e rleV2Encoder
+			e := rleV2Encoder{patched: true}
 			got := e.appendInts(nil, tc.in)
 			if !slices.Equal(got, tc.want) {
 				t.Fatalf("got % x, want % x", got, tc.want)
@@ -218,6 +221,36 @@ func TestRLERoundTrip(t *testing.T) {
 			}
 			return out
 		},
+		"outliers": func(n int) []int64 { // sizes: small values, rare huge ones
+			out := make([]int64, n)
+			for i := range out {
+				out[i] = 1000 + r.Int64N(3000)
+				if r.IntN(50) == 0 {
+					out[i] = 1<<40 + r.Int64N(1<<50)
+				}
+			}
+			return out
+		},
+		"outliers-negative": func(n int) []int64 {
+			out := make([]int64, n)
+			for i := range out {
+				out[i] = -500 + r.Int64N(300)
+				if r.IntN(30) == 0 {
+					out[i] = r.Int64N(1 << 55)
+				}
+			}
+			return out
+		},
+		"outliers-far-apart": func(n int) []int64 { // gaps over 255 between patches
+			out := make([]int64, n)
+			for i := range out {
+				out[i] = r.Int64N(16)
+				if i%511 == 0 || i%512 == 511 {
+					out[i] = 1<<62 + int64(i)
+				}
+			}
+			return out
+		},
 		"extremes": func(n int) []int64 {
 			out := make([]int64, n)
 			for i := range out {
@@ -229,28 +262,38 @@ func TestRLERoundTrip(t *testing.T) {
 	for name, gen := range gens {
 		for _, n := range []int{1, 2, 3, 10, 11, 511, 512, 513, 5000} {
 			vals := gen(n)
-			e := rleV2Encoder{signed: true}
-			enc := e.appendInts(nil, vals)
 			got := make([]int64, n)
-			if err := decodeIntRLEv2(enc, got, true); err != nil {
-				t.Fatalf("%s/%d: signed decode: %v", name, n, err)
+			for _, patched := range []bool{false, true} {
+				e := rleV2Encoder{signed: true, patched: patched}
+				enc := e.appendInts(nil, vals)
+				if err := decodeIntRLEv2(enc, got, true); err != nil {
+					t.Fatalf("%s/%d: signed decode (patched %v): %v", name, n, patched, err)
+				}
+				if !slices.Equal(got, vals) {
+					t.Fatalf("%s/%d: signed round trip differs (patched %v)", name, n, patched)
+				}
+				ue := rleV2Encoder{patched: patched}
+				uvals := make([]int64, n)
+				for i, v := range vals {
+					uvals[i] = v & math.MaxInt64
+				}
+				enc = ue.appendInts(nil, uvals)
+				if err := decodeIntRLEv2(enc, got, false); err != nil {
+					t.Fatalf("%s/%d: unsigned decode (patched %v): %v", name, n, patched, err)
+				}
+				if !slices.Equal(got, uvals) {
+					t.Fatalf("%s/%d: unsigned round trip differs (patched %v)", name, n, patched)
+				}
 			}
-			if !slices.Equal(got, vals) {
-				t.Fatalf("%s/%d: signed round trip differs", name, n)
-			}
-			// unsigned: only non-negative inputs
-			uvals := make([]int64, n)
-			for i, v := range vals {
-				uvals[i] = v & math.MaxInt64
-			}
-			ue := rleV2Encoder{}
-			enc = ue.appendInts(nil, uvals)
-			if err := decodeIntRLEv2(enc, got, false); err != nil {
-				t.Fatalf("%s/%d: unsigned decode: %v", name, n, err)
-			}
-			if !slices.Equal(got, uvals) {
-				t.Fatalf("%s/%d: unsigned round trip differs", name, n)
-			}
+		}
+	}
+	// The outlier generators must give patched runs, with a gap over 255
+	// among them.
+	for _, name := range []string{"outliers", "outliers-negative", "outliers-far-apart"} {
+		e := rleV2Encoder{signed: true, patched: true}
+		enc := e.appendInts(nil, gens[name](5000))
+		if k := runKinds(t, enc, 5000); k[rlePatchedBase] == 0 {
+			t.Errorf("%s: no PATCHED_BASE run (runs: %v)", name, k)
 		}
 	}
 	// byte and bool RLE
@@ -311,4 +354,72 @@ func TestRLEHotPathsDoNotAllocate(t *testing.T) {
 	if a := testing.AllocsPerRun(20, func() { _ = decodeIntRLEv1(v1, dst1, false) }); a != 0 {
 		t.Errorf("decodeIntRLEv1 allocates %v times per run", a)
 	}
+}
+
+// TestPatchedBaseLongGap checks a patched run whose patches lie more than
+// 255 values apart: the gap is split by a zero patch, as the Java writer
+// and the specification do.
+func TestPatchedBaseLongGap(t *testing.T) {
+	vals := make([]int64, 512)
+	for i := range vals {
+		vals[i] = int64(i % 13)
+	}
+	vals[0], vals[300], vals[511] = 1<<40, 1<<41, 1<<42
+	e := rleV2Encoder{patched: true}
+	enc := e.appendInts(nil, vals)
+	if enc[0]>>6 != rlePatchedBase {
+		t.Fatalf("run kind %d, want PATCHED_BASE", enc[0]>>6)
+	}
+	if gw, pll := int(enc[3]>>5)+1, int(enc[3]&0x1f); gw != 8 || pll != 4 {
+		t.Fatalf("gap width %d and %d patches, want 8 and 4 (three patches, one gap split)", gw, pll)
+	}
+	got := make([]int64, len(vals))
+	if err := decodeIntRLEv2(enc, got, false); err != nil || !slices.Equal(got, vals) {
+		t.Fatalf("round trip: %v", err)
+	}
+}
+
+// FuzzIntRLEv2 checks the RLE v2 codec both ways: any bytes decode
+// without a panic (an error or values), and any values, taken 8 bytes
+// each from the input, come back from every encoder setting, PATCHED_BASE
+// runs included. Seeds: the specification's examples and runs with
+// outliers.
+func FuzzIntRLEv2(f *testing.F) {
+	f.Add([]byte{0x8e, 0x13, 0x2b, 0x21, 0x07, 0xd0, 0x1e, 0x00, 0x14, 0x70, 0x28, 0x32, 0x3c, 0x46, 0x50, 0x5a, 0x64, 0x6e,
+		0x78, 0x82, 0x8c, 0x96, 0xa0, 0xaa, 0xb4, 0xbe, 0xfc, 0xe8}, false)
+	f.Add([]byte{0x5e, 0x03, 0x5c, 0xa1, 0xab, 0x1e, 0xde, 0xad, 0xbe, 0xef}, true)
+	r := rand.New(rand.NewPCG(9, 9))
+	vals := make([]byte, 0, 8*600)
+	for i := 0; i < 600; i++ {
+		v := uint64(1000 + r.IntN(3000))
+		if r.IntN(40) == 0 {
+			v = 1<<41 + r.Uint64()>>20
+		}
+		vals = binary.LittleEndian.AppendUint64(vals, v)
+	}
+	f.Add(vals, true)
+	f.Fuzz(func(t *testing.T, data []byte, signed bool) {
+		// Decoding arbitrary bytes: an error or values, never a panic.
+		out := make([]int64, min(len(data)*maxValuesPerByte, 4096))
+		_ = decodeIntRLEv2(data, out, signed)
+		// Encoding arbitrary values: every setting round-trips.
+		in := make([]int64, len(data)/8)
+		for i := range in {
+			in[i] = int64(binary.LittleEndian.Uint64(data[8*i:]))
+			if !signed {
+				in[i] &= math.MaxInt64
+			}
+		}
+		got := make([]int64, len(in))
+		for _, patched := range []bool{false, true} {
+			e := rleV2Encoder{signed: signed, patched: patched}
+			enc := e.appendInts(nil, in)
+			if err := decodeIntRLEv2(enc, got, signed); err != nil {
+				t.Fatalf("patched %v: decoding the encoder's output: %v", patched, err)
+			}
+			if !slices.Equal(got, in) {
+				t.Fatalf("patched %v: round trip differs", patched)
+			}
+		}
+	})
 }

@@ -45,24 +45,46 @@ type WriterOptions struct {
 	// StripeBytes flushes a stripe once the buffered, uncompressed column
 	// data reaches about this many bytes. Default (0): 64 MiB.
 	StripeBytes int
-	// Compression is the generic compression. Only CompressionZlib is
-	// supported; the zero value (CompressionNone) also means ZLIB, so that
-	// the zero WriterOptions is usable. Use NoCompression for none.
+	// Compression is the generic compression: CompressionZlib,
+	// CompressionSnappy, CompressionLZ4 or CompressionZstd. The zero value
+	// (CompressionNone) also means ZLIB, so that the zero WriterOptions is
+	// usable; use NoCompression for none.
 	Compression CompressionKind
 	// NoCompression writes uncompressed streams; Compression is ignored.
 	NoCompression bool
 	// CompressionLevel is the zlib level, 1 (fastest) to 9 (smallest).
-	// Default (0): 1.
+	// Default (0): 1. Other codecs use their default level.
 	CompressionLevel int
 	// BlockSize is the compression chunk size. Default (0): 256 KiB.
-	// Range 1 KiB .. 4 MiB.
+	// Range 64 bytes .. 4 MiB: small blocks split every stream into many
+	// chunks, as a writer with a small compression buffer does.
 	BlockSize int
 	// DictionaryThreshold: a string column is dictionary encoded when its
 	// distinct values are at most this fraction of its values in the
 	// stripe, and direct encoded otherwise. Default (0): 0.8; a negative
-	// value disables dictionaries.
+	// value disables dictionaries, a value of 1 or more makes every string
+	// column a dictionary.
 	DictionaryThreshold float64
+	// EmptyDictionaries writes a string column that has no value in a
+	// stripe (null on every row) as DICTIONARY_V2 with an empty
+	// dictionary and empty DATA, LENGTH and DICTIONARY_DATA streams, as
+	// the Java writer does (S3's ORC inventories hold such columns), rather
+	// than as DIRECT_V2 with empty streams. Ignored when dictionaries are
+	// disabled.
+	EmptyDictionaries bool
+	// AlwaysPresent writes a PRESENT stream for every column of every
+	// stripe, all true when the column has no null there; by default (as
+	// the Java writer does) the stream is left out then.
+	AlwaysPresent bool
+	// PatchedBase lets integer runs use RLE v2's PATCHED_BASE
+	// sub-encoding, as the Java writer does for runs whose few large
+	// values would widen every value (object sizes); by default such runs
+	// are written DIRECT.
+	PatchedBase bool
 }
+
+// minBlockSize is the smallest WriterOptions.BlockSize.
+const minBlockSize = 64
 
 func (o *WriterOptions) withDefaults() (WriterOptions, error) {
 	var out WriterOptions
@@ -94,12 +116,15 @@ func (o *WriterOptions) withDefaults() (WriterOptions, error) {
 		return out, fmt.Errorf("orc: WriterOptions.StripeRows %d must be positive", out.StripeRows)
 	case out.StripeBytes < 1:
 		return out, fmt.Errorf("orc: WriterOptions.StripeBytes %d must be positive", out.StripeBytes)
-	case out.BlockSize < 1<<10 || out.BlockSize > 4<<20:
-		return out, fmt.Errorf("orc: WriterOptions.BlockSize %d out of range 1 KiB..4 MiB", out.BlockSize)
+	case out.BlockSize < minBlockSize || out.BlockSize > 4<<20:
+		return out, fmt.Errorf("orc: WriterOptions.BlockSize %d out of range %d bytes..4 MiB", out.BlockSize, minBlockSize)
 	case out.CompressionLevel < 1 || out.CompressionLevel > 9:
 		return out, fmt.Errorf("orc: WriterOptions.CompressionLevel %d out of range 1..9", out.CompressionLevel)
-	case out.Compression != CompressionZlib && out.Compression != CompressionNone:
-		return out, fmt.Errorf("%w: writer supports ZLIB and NONE, not %v", ErrUnsupportedCompression, out.Compression)
+	}
+	switch out.Compression {
+	case CompressionNone, CompressionZlib, CompressionSnappy, CompressionLZ4, CompressionZstd:
+	default:
+		return out, fmt.Errorf("%w: writer supports NONE, ZLIB, SNAPPY, LZ4 and ZSTD, not %v", ErrUnsupportedCompression, out.Compression)
 	}
 	return out, nil
 }
@@ -139,6 +164,7 @@ func NewWriter(w io.Writer, schema *Type, opts *WriterOptions) (*Writer, error) 
 	}
 	wr := &Writer{w: w, opts: o, schema: schema}
 	wr.enc.signed = true
+	wr.enc.patched, wr.uenc.patched = o.PatchedBase, o.PatchedBase
 	for i, c := range schema.Children {
 		switch c.Kind {
 		case String, Varchar, Long, Int, Short, Boolean, Timestamp:
@@ -381,8 +407,15 @@ func (wr *Writer) flushStripe() error {
 	encodings := make([]encodingProto, len(wr.cols)+1) // root: DIRECT
 	for k, c := range wr.cols {
 		id := k + 1
-		if c.valid != nil {
+		switch {
+		case c.valid != nil:
 			streams = append(streams, wstream{streamPresent, id, appendBoolRLE(nil, c.valid)})
+		case wr.opts.AlwaysPresent:
+			all := make([]bool, c.n)
+			for i := range all {
+				all[i] = true
+			}
+			streams = append(streams, wstream{streamPresent, id, appendBoolRLE(nil, all)})
 		}
 		switch c.t.Kind {
 		case Long, Int, Short:
@@ -463,6 +496,9 @@ func (wr *Writer) flushStripe() error {
 // encodeStrings picks dictionary or direct encoding for a string column.
 func (wr *Writer) encodeStrings(c *colWriter, id int) (encodingProto, []wstream) {
 	n := len(c.lengths)
+	if n == 0 && wr.opts.EmptyDictionaries && wr.opts.DictionaryThreshold > 0 {
+		return wr.dictionaryStreams(c, id, &stringDict{})
+	}
 	if wr.opts.DictionaryThreshold > 0 && n > 0 {
 		limit := int(wr.opts.DictionaryThreshold * float64(n))
 		// Probe the first values before hashing the whole stripe.

@@ -1,4 +1,4 @@
-package bench_test
+package gen_test
 
 import (
 	"bytes"
@@ -11,7 +11,7 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
 
@@ -29,9 +29,9 @@ func TestParquetWriterSchema(t *testing.T) {
 		{"versions", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			rows := int64(bench.ParquetRowGroupRows + 10)
-			gen := func(dir string) *inventory.Manifest {
-				res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Files: 1, Format: "parquet", Out: dir, Seed: 9, Versions: tc.versions, Workers: 1})
+			rows := int64(gen.ParquetRowGroupRows + 10)
+			generate := func(dir string) *inventory.Manifest {
+				res, err := gen.Generate(context.Background(), gen.Options{Rows: rows, Files: 1, Format: "parquet", Out: dir, Seed: 9, Versions: tc.versions, Workers: 1})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -41,11 +41,11 @@ func TestParquetWriterSchema(t *testing.T) {
 				}
 				return m
 			}
-			m := gen(t.TempDir())
+			m := generate(t.TempDir())
 			if m.Format != inventory.FormatParquet || !strings.HasPrefix(m.FileSchema, "message s3.inventory {") {
 				t.Fatalf("format %q, schema %q", m.Format, m.FileSchema)
 			}
-			wantCols := bench.Columns(tc.versions)
+			wantCols := gen.Columns(tc.versions)
 			if len(m.Columns) != len(wantCols) {
 				t.Fatalf("fileSchema has %d columns, want %d", len(m.Columns), len(wantCols))
 			}
@@ -87,8 +87,8 @@ func TestParquetWriterSchema(t *testing.T) {
 				t.Errorf("%d rows in %d row groups, want %d in 2", f.NumRows(), len(f.RowGroups()), rows)
 			}
 			for _, rg := range f.Metadata().RowGroups {
-				if rg.NumRows > bench.ParquetRowGroupRows {
-					t.Errorf("row group of %d rows, want at most %d", rg.NumRows, bench.ParquetRowGroupRows)
+				if rg.NumRows > gen.ParquetRowGroupRows {
+					t.Errorf("row group of %d rows, want at most %d", rg.NumRows, gen.ParquetRowGroupRows)
 				}
 				for _, cc := range rg.Columns {
 					if cc.MetaData.Codec != format.Snappy {
@@ -96,7 +96,7 @@ func TestParquetWriterSchema(t *testing.T) {
 					}
 				}
 			}
-			again, err := os.ReadFile(gen(t.TempDir()).Files[0].Location)
+			again, err := os.ReadFile(generate(t.TempDir()).Files[0].Location)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,15 +1,19 @@
-package bench
+package gen
 
 import (
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/s3batchkit/s3batchkit/inventory"
 )
 
-// Row is one generated inventory row in logical form, shared by the CSV,
-// Parquet and ORC writers so that the three formats hold the same report.
-// Empty strings and the Null flags mean "no value".
+// Row is one inventory row in logical form, shared by the CSV, Parquet
+// and ORC writers so that the three formats hold the same report. Empty
+// strings, a zero LockRetain and SizeNull mean "no value"; an empty
+// VersionID is the null version. IsMultipartUploaded is null for delete
+// markers.
 type Row struct {
 	Bucket         string
 	Key            string
@@ -32,18 +36,6 @@ type Row struct {
 	ChecksumAlgo   string
 }
 
-// Columns lists the CSV fileSchema names a generated report carries, in
-// file order.
-func Columns(versions bool) []string {
-	c := []string{"Bucket", "Key"}
-	if versions {
-		c = append(c, "VersionId", "IsLatest", "IsDeleteMarker")
-	}
-	return append(c, "Size", "LastModifiedDate", "ETag", "StorageClass", "IsMultipartUploaded",
-		"ReplicationStatus", "EncryptionStatus", "ObjectLockRetainUntilDate", "ObjectLockMode",
-		"ObjectLockLegalHoldStatus", "IntelligentTieringAccessTier", "BucketKeyStatus", "ChecksumAlgorithm")
-}
-
 // rowGen produces the rows of one data file deterministically from
 // (seed, file index).
 type rowGen struct {
@@ -51,16 +43,18 @@ type rowGen struct {
 	bucket   string
 	file     int
 	versions bool
+	null     inventory.FieldSet // fields left empty (Options.Null)
 	seq      int
 	pending  []Row // further versions of the current object
 }
 
-func newRowGen(seed uint64, file int, bucket string, versions bool) *rowGen {
+func newRowGen(seed uint64, file int, bucket string, versions bool, null inventory.FieldSet) *rowGen {
 	return &rowGen{
 		rnd:      rand.New(rand.NewPCG(seed, uint64(file)*0x9E3779B97F4A7C15+1)),
 		bucket:   bucket,
 		file:     file,
 		versions: versions,
+		null:     null,
 	}
 }
 
@@ -184,6 +178,7 @@ func (g *rowGen) next(r *Row) {
 		r.LegalHold = "OFF"
 	}
 	if !g.versions {
+		g.clear(r)
 		return
 	}
 	r.IsLatest = true
@@ -219,5 +214,49 @@ func (g *rowGen) next(r *Row) {
 		base -= 1 + g.rnd.Int64N(90*86_400_000)
 		v.LastModified = base
 		g.pending = append(g.pending, v)
+	}
+	g.clear(r)
+	for i := range g.pending {
+		g.clear(&g.pending[i])
+	}
+}
+
+// nullable are the fields Options.Null may name.
+var nullable = inventory.Fields(inventory.Size, inventory.ETag, inventory.StorageClass, inventory.ReplicationStatus,
+	inventory.EncryptionStatus, inventory.ObjectLockRetainUntilDate, inventory.ObjectLockMode,
+	inventory.ObjectLockLegalHoldStatus, inventory.IntelligentTieringAccessTier, inventory.BucketKeyStatus,
+	inventory.ChecksumAlgorithm)
+
+// clear empties the fields of g.null in r, after the random draws, so
+// that the other values do not change.
+func (g *rowGen) clear(r *Row) {
+	if g.null == 0 {
+		return
+	}
+	for _, f := range g.null.List() {
+		switch f {
+		case inventory.Size:
+			r.Size, r.SizeNull = 0, true
+		case inventory.ETag:
+			r.ETag = ""
+		case inventory.StorageClass:
+			r.StorageClass = ""
+		case inventory.ReplicationStatus:
+			r.Replication = ""
+		case inventory.EncryptionStatus:
+			r.Encryption = ""
+		case inventory.ObjectLockRetainUntilDate:
+			r.LockRetain = 0
+		case inventory.ObjectLockMode:
+			r.LockMode = ""
+		case inventory.ObjectLockLegalHoldStatus:
+			r.LegalHold = ""
+		case inventory.IntelligentTieringAccessTier:
+			r.TieringTier = ""
+		case inventory.BucketKeyStatus:
+			r.BucketKey = ""
+		case inventory.ChecksumAlgorithm:
+			r.ChecksumAlgo = ""
+		}
 	}
 }

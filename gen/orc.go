@@ -1,8 +1,9 @@
-package bench
+package gen
 
 import (
 	"io"
 
+	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/inventory/orc"
 )
 
@@ -17,76 +18,40 @@ const ORCStripeRows = 128 * 1024
 // the ORC writer.
 const orcBatchRows = 8192
 
-// orcColumns is S3 Inventory's ORC schema (formats.md §2.2), in file
-// order; version_id, is_latest and is_delete_marker are present only in
-// reports with versions.
-var orcColumns = []orc.Field{
-	{Name: "bucket", Kind: orc.String},
-	{Name: "key", Kind: orc.String},
-	{Name: "version_id", Kind: orc.String},
-	{Name: "is_latest", Kind: orc.Boolean},
-	{Name: "is_delete_marker", Kind: orc.Boolean},
-	{Name: "size", Kind: orc.Long},
-	{Name: "last_modified_date", Kind: orc.Timestamp},
-	{Name: "e_tag", Kind: orc.String},
-	{Name: "storage_class", Kind: orc.String},
-	{Name: "is_multipart_uploaded", Kind: orc.Boolean},
-	{Name: "replication_status", Kind: orc.String},
-	{Name: "encryption_status", Kind: orc.String},
-	{Name: "object_lock_retain_until_date", Kind: orc.Timestamp},
-	{Name: "object_lock_mode", Kind: orc.String},
-	{Name: "object_lock_legal_hold_status", Kind: orc.String},
-	{Name: "intelligent_tiering_access_tier", Kind: orc.String},
-	{Name: "bucket_key_status", Kind: orc.String},
-	{Name: "checksum_algorithm", Kind: orc.String},
-}
-
-// orcSchemaType returns the ORC schema of a generated report.
-func orcSchemaType(versions bool) (*orc.Type, error) {
-	cols := orcColumns
-	if !versions {
-		cols = append(cols[:2:2], cols[5:]...)
-	}
-	return orc.NewSchema(cols...)
-}
-
-// orcSchema returns the manifest fileSchema of a generated ORC report, the
-// Hive struct the file's own schema prints as:
-// "struct<bucket:string,key:string,...>".
-func orcSchema(versions bool) string {
-	t, err := orcSchemaType(versions)
-	if err != nil {
-		panic(err) // the column list above is fixed and valid
-	}
-	return t.String()
-}
+// DefaultORC returns the ORC writer options of generated reports: ZLIB,
+// stripes of ORCStripeRows rows, dictionaries where strings repeat.
+func DefaultORC() orc.WriterOptions { return orc.WriterOptions{StripeRows: ORCStripeRows} }
 
 // orcWriter writes rows as S3 Inventory writes ORC: the schema of
-// formats.md §2.2, ZLIB, RLE v2 integers, dictionary-encoded strings where
-// they repeat, stripes of ORCStripeRows rows, keys raw. Empty text is null,
-// except an empty version id, which is written as an empty string (the
-// null version, as S3 writes it in CSV; the Parquet writer does the same).
-// Timestamps are UTC instants at millisecond precision.
+// formats.md §2.2 (ORCFields), RLE v2 integers, keys raw, with the
+// options of Layout.ORC (default DefaultORC). Empty text is null, except
+// an empty version id, which is written as an empty string unless
+// Layout.NullVersionIDs is set (the null version: S3 writes a null
+// value). Timestamps are UTC instants at millisecond precision.
 type orcWriter struct {
-	w        *orc.Writer
-	versions bool
-	batch    orc.Batch
+	w           *orc.Writer
+	nullVersion bool
+	batch       orc.Batch
 	// Columns of batch, by role; nil when the report lacks the column.
 	bucket, key, versionID, etag, class, repl, enc, lockMode, hold, tier, bucketKey, algo *orc.Column
 	isLatest, isDM, multipart                                                             *orc.Column
 	size, lastMod, lockRetain                                                             *orc.Column
 }
 
-func newORCWriter(w io.Writer, versions bool) (fileWriter, error) {
-	schema, err := orcSchemaType(versions)
+func newORCWriter(w io.Writer, fields inventory.FieldSet, l *Layout) (fileWriter, error) {
+	schema, err := orc.NewSchema(ORCFields(fields)...)
 	if err != nil {
 		return nil, err
 	}
-	ow, err := orc.NewWriter(w, schema, &orc.WriterOptions{StripeRows: ORCStripeRows})
+	opts := DefaultORC()
+	if l.ORC != nil {
+		opts = *l.ORC
+	}
+	ow, err := orc.NewWriter(w, schema, &opts)
 	if err != nil {
 		return nil, err
 	}
-	o := &orcWriter{w: ow, versions: versions}
+	o := &orcWriter{w: ow, nullVersion: l.NullVersionIDs}
 	byName := map[string]*orc.Column{}
 	for i, name := range schema.FieldNames {
 		c := &orc.Column{Type: schema.Children[i], Valid: make([]bool, 0, orcBatchRows)}
@@ -117,6 +82,9 @@ func newORCWriter(w io.Writer, versions bool) (fileWriter, error) {
 
 // orcString appends a text value; null when null is set.
 func orcString(c *orc.Column, v string, null bool) {
+	if c == nil {
+		return
+	}
 	if !null {
 		c.Bytes = append(c.Bytes, v...)
 	}
@@ -126,12 +94,18 @@ func orcString(c *orc.Column, v string, null bool) {
 }
 
 func orcBool(c *orc.Column, v, null bool) {
+	if c == nil {
+		return
+	}
 	c.Bool = append(c.Bool, v && !null)
 	c.Valid = append(c.Valid, !null)
 	c.Len++
 }
 
 func orcLong(c *orc.Column, v int64, null bool) {
+	if c == nil {
+		return
+	}
 	if null {
 		v = 0
 	}
@@ -143,6 +117,9 @@ func orcLong(c *orc.Column, v int64, null bool) {
 // orcTimestamp appends ms (milliseconds since the epoch) as seconds and
 // nanoseconds, flooring for instants before 1970.
 func orcTimestamp(c *orc.Column, ms int64, null bool) {
+	if c == nil {
+		return
+	}
 	var sec int64
 	var ns int32
 	if !null {
@@ -160,11 +137,9 @@ func orcTimestamp(c *orc.Column, ms int64, null bool) {
 func (o *orcWriter) Write(r *Row) error {
 	orcString(o.bucket, r.Bucket, false)
 	orcString(o.key, r.Key, false)
-	if o.versions {
-		orcString(o.versionID, r.VersionID, false)
-		orcBool(o.isLatest, r.IsLatest, false)
-		orcBool(o.isDM, r.IsDeleteMarker, false)
-	}
+	orcString(o.versionID, r.VersionID, o.nullVersion && r.VersionID == "")
+	orcBool(o.isLatest, r.IsLatest, false)
+	orcBool(o.isDM, r.IsDeleteMarker, false)
 	orcLong(o.size, r.Size, r.SizeNull)
 	orcTimestamp(o.lastMod, r.LastModified, false)
 	orcString(o.etag, r.ETag, r.ETag == "")

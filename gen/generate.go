@@ -1,4 +1,4 @@
-package bench
+package gen
 
 import (
 	"context"
@@ -15,10 +15,13 @@ import (
 	"strings"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/inventory/orc"
 )
 
-// GenOptions configure Generate.
-type GenOptions struct {
+// Options configure Generate.
+type Options struct {
 	// Rows is the total number of rows (required, > 0).
 	Rows int64
 	// Format is csv, parquet or orc; empty means csv.
@@ -44,23 +47,51 @@ type GenOptions struct {
 	// of the objects different, chosen by row index i over the whole
 	// report: i%300 == 0 is missing, i%300 == 100 is one byte larger,
 	// i%300 == 200 is followed by an extra object, its key + ".extra".
-	// GenResult.Diff and DiffFiltered count them. Not with Versions.
+	// Result.Diff and DiffFiltered count them. Not with Versions.
 	DiffTarget bool
+	// DiffKeep, for a DiffTarget, is the filter whose differences
+	// Result.DiffFiltered counts: it tells whether a row (of the source
+	// or of the target) passes. Nil counts nothing.
+	DiffKeep func(*Row) bool
+	// Null lists fields left empty on every row, as S3 writes the columns
+	// of features a bucket does not use (replication, object lock,
+	// Intelligent-Tiering, checksums): null in every format. The other
+	// values do not change. Size, the text fields but bucket, key and
+	// version id, and ObjectLockRetainUntilDate may be named.
+	Null inventory.FieldSet
+	// Layout is how the data files are written; the zero value gives
+	// DefaultORC and DefaultParquet.
+	Layout Layout
 	// Workers bounds files written at once; zero means GOMAXPROCS.
 	Workers int
 }
 
-// GenResult describes a generated report.
-type GenResult struct {
+// Layout is how the binary formats are written.
+type Layout struct {
+	// ORC are the ORC writer's options; nil means DefaultORC().
+	ORC *orc.WriterOptions
+	// Parquet is the Parquet layout; nil means DefaultParquet.
+	Parquet *ParquetLayout
+	// NullVersionIDs writes the version id of a null-version object as a
+	// null value in ORC and Parquet, as S3 does; by default it is an
+	// empty string (which readers take as null too). CSV writes an empty
+	// field either way.
+	NullVersionIDs bool
+
+	null inventory.FieldSet // Options.Null, for the Parquet dictionaries
+}
+
+// Result describes a generated report.
+type Result struct {
 	Manifest string // path of manifest.json
 	Files    int
 	Rows     int64 // rows written: Rows, less missing and plus extra objects in a diff target
 	Bytes    int64 // total data bytes
 	// Diff, for a diff target, is what a diff of the source report and
-	// this one must find; DiffFiltered what it must find with BenchFilter
-	// on both sides (the diff stage). They differ by the objects the
-	// filter drops, and by the changed objects it drops at the source
-	// only (1,023 bytes there, 1,024 at the target), which are extra.
+	// this one must find; DiffFiltered what it must find with DiffKeep's
+	// filter on both sides. They differ by the objects the filter drops,
+	// and by the changed objects it drops at the source only (1,023 bytes
+	// there, 1,024 at the target, under a 1 KiB minimum), which are extra.
 	Diff, DiffFiltered DiffCounts
 }
 
@@ -79,16 +110,19 @@ func (d *DiffCounts) add(e DiffCounts) {
 }
 
 // diffTarget turns the rows of a report into those of its diff target
-// (GenOptions.DiffTarget) and counts the differences.
+// (Options.DiffTarget) and counts the differences.
 type diffTarget struct {
+	keep          func(*Row) bool // nil: no filtered counts
 	all, filtered DiffCounts
 }
+
+func (d *diffTarget) keeps(r *Row) bool { return d.keep != nil && d.keep(r) }
 
 // write writes with write what stands in the target for row r, row index
 // i of the whole report: nothing, r changed, or r and an extra object. It
 // may modify r.
 func (d *diffTarget) write(i int64, r *Row, write func(*Row) error) error {
-	kept := benchKeeps(r)
+	kept := d.keeps(r)
 	switch i % 300 {
 	case 0:
 		d.all.Missing++
@@ -102,7 +136,7 @@ func (d *diffTarget) write(i int64, r *Row, write func(*Row) error) error {
 		switch {
 		case kept:
 			d.filtered.Changed++
-		case benchKeeps(r):
+		case d.keeps(r):
 			d.filtered.Extra++ // the filter drops it at the source only
 		}
 	case 200:
@@ -118,7 +152,7 @@ func (d *diffTarget) write(i int64, r *Row, write func(*Row) error) error {
 	return write(r)
 }
 
-// fileWriter writes generated rows in one format.
+// fileWriter writes rows in one format.
 type fileWriter interface {
 	Write(r *Row) error
 	Close() error
@@ -128,27 +162,40 @@ type fileWriter interface {
 type formatSpec struct {
 	name      string // manifest fileFormat
 	ext       string
-	schema    func(versions bool) string
-	newWriter func(w io.Writer, versions bool) (fileWriter, error)
+	schema    func(inventory.FieldSet) string
+	newWriter func(w io.Writer, fields inventory.FieldSet, l *Layout) (fileWriter, error)
 }
 
 var formats = map[string]formatSpec{
-	"csv":     {name: "CSV", ext: ".csv.gz", schema: func(v bool) string { return strings.Join(Columns(v), ", ") }, newWriter: newCSVWriter},
-	"parquet": {name: "Parquet", ext: ".parquet", schema: parquetSchema, newWriter: newParquetWriter},
-	"orc":     {name: "ORC", ext: ".orc", schema: orcSchema, newWriter: newORCWriter},
+	"csv":     {name: "CSV", ext: ".csv.gz", schema: CSVSchema, newWriter: newCSVWriter},
+	"parquet": {name: "Parquet", ext: ".parquet", schema: ParquetSchema, newWriter: newParquetWriter},
+	"orc":     {name: "ORC", ext: ".orc", schema: ORCSchema, newWriter: newORCWriter},
+}
+
+// formatOf returns the spec of a format named csv, parquet or orc (any
+// case; empty means csv).
+func formatOf(name string) (formatSpec, error) {
+	if name == "" {
+		name = "csv"
+	}
+	spec, ok := formats[strings.ToLower(name)]
+	if !ok {
+		return spec, fmt.Errorf("gen: unknown format %q: expected csv, parquet or orc", name)
+	}
+	return spec, nil
 }
 
 // Generate writes a synthetic inventory report.
-func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
+func Generate(ctx context.Context, o Options) (*Result, error) {
 	if o.Rows <= 0 {
 		return nil, errors.New("gen: --rows must be positive")
 	}
-	if o.Format == "" {
-		o.Format = "csv"
+	spec, err := formatOf(o.Format)
+	if err != nil {
+		return nil, err
 	}
-	spec, ok := formats[strings.ToLower(o.Format)]
-	if !ok {
-		return nil, fmt.Errorf("gen: unknown format %q: expected csv, parquet or orc", o.Format)
+	if bad := o.Null &^ nullable; bad != 0 {
+		return nil, fmt.Errorf("gen: fields %v cannot be left null", bad)
 	}
 	if o.Files <= 0 {
 		o.Files = int((o.Rows + 499_999) / 500_000)
@@ -172,12 +219,9 @@ func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
 	if err := os.MkdirAll(filepath.Join(o.Out, "data"), 0o755); err != nil {
 		return nil, err
 	}
-	type fileInfo struct {
-		Key  string `json:"key"`
-		Size int64  `json:"size"`
-		MD5  string `json:"MD5checksum"`
-	}
-	files := make([]fileInfo, o.Files)
+	fields := ReportFields(o.Versions)
+	o.Layout.null = o.Null
+	files := make([]manifestFile, o.Files)
 	written := make([]fileResult, o.Files)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(o.Workers)
@@ -192,11 +236,11 @@ func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
 		g.Go(func() error {
 			sum := md5.Sum([]byte(fmt.Sprintf("%d/%d", o.Seed, k)))
 			key := "data/" + hex.EncodeToString(sum[:]) + spec.ext
-			fr, err := writeFile(gctx, filepath.Join(o.Out, filepath.FromSlash(key)), spec, o, k, first, rows)
+			fr, err := generateFile(gctx, filepath.Join(o.Out, filepath.FromSlash(key)), spec, fields, &o, k, first, rows)
 			if err != nil {
 				return err
 			}
-			files[k] = fileInfo{Key: key, Size: fr.size, MD5: fr.md5}
+			files[k] = manifestFile{Key: key, Size: fr.size, MD5: fr.md5}
 			written[k] = fr
 			return nil
 		})
@@ -204,7 +248,7 @@ func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	res := &GenResult{Files: o.Files}
+	res := &Result{Files: o.Files}
 	for _, f := range written {
 		res.Bytes += f.size
 		res.Rows += f.rows
@@ -217,23 +261,38 @@ func Generate(ctx context.Context, o GenOptions) (*GenResult, error) {
 		"version":           "2016-11-30",
 		"creationTimestamp": "1732492800000",
 		"fileFormat":        spec.name,
-		"fileSchema":        spec.schema(o.Versions),
+		"fileSchema":        spec.schema(fields),
 		"files":             files,
 	}
 	raw, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	sum := md5.Sum(raw)
-	mpath := filepath.Join(o.Out, "manifest.json")
-	if err := os.WriteFile(mpath, raw, 0o644); err != nil {
+	if res.Manifest, err = WriteManifest(o.Out, raw); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(filepath.Join(o.Out, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644); err != nil {
-		return nil, err
-	}
-	res.Manifest = mpath
 	return res, nil
+}
+
+// manifestFile is one entry of a generated manifest's files list.
+type manifestFile struct {
+	Key  string `json:"key"`
+	Size int64  `json:"size"`
+	MD5  string `json:"MD5checksum"`
+}
+
+// WriteManifest writes raw as DIR/manifest.json and its MD5 as
+// DIR/manifest.checksum, and returns the manifest's path.
+func WriteManifest(dir string, raw []byte) (string, error) {
+	sum := md5.Sum(raw)
+	mpath := filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(mpath, raw, 0o644); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n"), 0o644); err != nil {
+		return "", err
+	}
+	return mpath, nil
 }
 
 type hashCounter struct {
@@ -252,28 +311,53 @@ type fileResult struct {
 	size int64
 	md5  string
 	rows int64
-	diff diffTarget // with GenOptions.DiffTarget
+	diff diffTarget // with Options.DiffTarget
 }
 
-// writeFile writes data file k, whose rows are rows first to first+rows-1
-// of the report.
-func writeFile(ctx context.Context, path string, spec formatSpec, o GenOptions, k int, first, rows int64) (fileResult, error) {
-	var res fileResult
+// dataFile is a data file being written, hashed and counted on the way.
+type dataFile struct {
+	f  *os.File
+	hc hashCounter
+	fw fileWriter
+}
+
+// createDataFile creates the data file path and its format's writer.
+func createDataFile(path string, spec formatSpec, fields inventory.FieldSet, l *Layout) (*dataFile, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return res, err
+		return nil, err
 	}
-	defer f.Close()
-	hc := &hashCounter{h: md5.New()}
-	fw, err := spec.newWriter(io.MultiWriter(f, hc), o.Versions)
+	d := &dataFile{f: f, hc: hashCounter{h: md5.New()}}
+	if d.fw, err = spec.newWriter(io.MultiWriter(f, &d.hc), fields, l); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// close ends the file and returns its size and MD5.
+func (d *dataFile) close() (int64, string, error) {
+	err := d.fw.Close()
+	if cerr := d.f.Close(); err == nil {
+		err = cerr
+	}
+	return d.hc.n, hex.EncodeToString(d.hc.h.Sum(nil)), err
+}
+
+// generateFile writes data file k, whose rows are rows first to
+// first+rows-1 of the report.
+func generateFile(ctx context.Context, path string, spec formatSpec, fields inventory.FieldSet, o *Options, k int, first, rows int64) (fileResult, error) {
+	res := fileResult{diff: diffTarget{keep: o.DiffKeep}}
+	d, err := createDataFile(path, spec, fields, &o.Layout)
 	if err != nil {
 		return res, err
 	}
+	defer d.f.Close()
 	write := func(r *Row) error {
 		res.rows++
-		return fw.Write(r)
+		return d.fw.Write(r)
 	}
-	gen := newRowGen(o.Seed, k, o.Bucket, o.Versions)
+	gen := newRowGen(o.Seed, k, o.Bucket, o.Versions, o.Null)
 	var r Row
 	for i := int64(0); i < rows; i++ {
 		if i&0xffff == 0 && ctx.Err() != nil {
@@ -289,12 +373,6 @@ func writeFile(ctx context.Context, path string, spec formatSpec, o GenOptions, 
 			return res, err
 		}
 	}
-	if err := fw.Close(); err != nil {
-		return res, err
-	}
-	if err := f.Close(); err != nil {
-		return res, err
-	}
-	res.size, res.md5 = hc.n, hex.EncodeToString(hc.h.Sum(nil))
-	return res, nil
+	res.size, res.md5, err = d.close()
+	return res, err
 }

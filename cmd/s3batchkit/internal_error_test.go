@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/s3batchkit/s3batchkit/inventory"
+)
+
+// panicAt is an io.ReaderAt that panics: a stand-in for a bug below the
+// readers.
+type panicAt struct{}
+
+func (panicAt) ReadAt([]byte, int64) (int, error) { panic("injected") }
+
+// TestInternalErrorExitCode checks that a reader's recovered panic, as the
+// commands return it (wrapped), exits with status 1, not 3 (bad input),
+// and that the message calls it a bug to report, naming the file.
+func TestInternalErrorExitCode(t *testing.T) {
+	for _, open := range []func() error{
+		func() error {
+			_, err := inventory.NewORCReader(panicAt{}, 1000, nil, "data/x.orc", inventory.AllFields, 0, 0)
+			return err
+		},
+		func() error {
+			_, err := inventory.NewParquetReader(panicAt{}, 1000, nil, "data/x.parquet", inventory.AllFields, 0)
+			return err
+		},
+	} {
+		err := open()
+		var ie *inventory.InternalError
+		if !errors.As(err, &ie) {
+			t.Fatalf("got %T %v, want an *InternalError", err, err)
+		}
+		wrapped := fmt.Errorf("plan: reading the inventory: %w", err)
+		if code := exitCode(context.Background(), wrapped); code != exitFailure {
+			t.Fatalf("exit code %d, want %d", code, exitFailure)
+		}
+		if msg := wrapped.Error(); !strings.Contains(msg, "data/x.") || !strings.Contains(msg, "bug in s3batchkit") {
+			t.Fatalf("message %q does not name the file and the bug", msg)
+		}
+	}
+}
