@@ -348,3 +348,34 @@ func (c *Client) Remove(ctx context.Context, loc string) error {
 	}
 	return os.Remove(loc)
 }
+
+// ListFolders returns the names of the folders directly under the folder
+// loc, sorted: on S3 the common prefixes of a listing with delimiter "/"
+// (s3://b/inv/cfg/ → 2024-11-01T01-00Z, data, hive …), locally the
+// subdirectories. A folder that does not exist has none. Listing S3
+// needs s3:ListBucket: without it the error is an *AccessError.
+func ListFolders(ctx context.Context, loc string) ([]string, error) {
+	return Default().ListFolders(ctx, loc)
+}
+
+// ListFolders is the package function for this client.
+func (c *Client) ListFolders(ctx context.Context, loc string) ([]string, error) {
+	if IsS3(loc) {
+		return c.s3ListFolders(ctx, loc)
+	}
+	ents, err := os.ReadDir(loc)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}

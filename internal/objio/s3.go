@@ -347,6 +347,36 @@ func (c *Client) s3List(ctx context.Context, prefix string) ([]ObjectInfo, error
 	return out, nil
 }
 
+func (c *Client) s3ListFolders(ctx context.Context, loc string) ([]string, error) {
+	bucket, key, err := ParseS3(loc)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" && !strings.HasSuffix(key, "/") {
+		key += "/"
+	}
+	cl, err := c.S3(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	p := s3.NewListObjectsV2Paginator(cl, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &key, Delimiter: aws.String("/")})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.classify("listing", "ListObjectsV2", "s3://"+bucket+"/"+key, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), key), "/")
+			if name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
 func (c *Client) s3Remove(ctx context.Context, loc string) error {
 	bucket, key, err := ParseS3(loc)
 	if err != nil {
