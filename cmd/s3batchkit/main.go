@@ -185,7 +185,7 @@ func isCLIUsage(err error) bool {
 // missing or rejected credentials and an unreachable endpoint end the
 // command with one message before any work (a plan that writes to
 // s3:// learns it before reading and sorting, not at its end). `run` on
-// S3 (no --local-root) retrieves the credentials its tasks will need. A
+// S3 (no --local-root) checks the bucket of the plan's first shard. A
 // --dry-run, which may touch no S3 location, is not checked.
 func withPreflight(cmds []*cli.Command) []*cli.Command {
 	for _, cmd := range cmds {
@@ -206,7 +206,7 @@ func withPreflight(cmds []*cli.Command) []*cli.Command {
 					return err
 				}
 			case name == "run" && !c.IsSet("local-root"):
-				if err := objio.CheckCredentials(c.Context); err != nil {
+				if err := checkRunAccess(c); err != nil {
 					return err
 				}
 			}
@@ -214,6 +214,24 @@ func withPreflight(cmds []*cli.Command) []*cli.Command {
 		}
 	}
 	return cmds
+}
+
+// checkRunAccess checks, for `run` on S3 with a local plan, the
+// credentials its tasks will use and, when they go to objio's endpoint
+// (no --s3-endpoint), one signed request to the bucket of the plan's
+// first shard. A plan that cannot be read is left to run to report.
+func checkRunAccess(c *cli.Context) error {
+	if err := objio.CheckCredentials(c.Context); err != nil {
+		return err
+	}
+	if c.IsSet("s3-endpoint") {
+		return nil
+	}
+	p, err := manifest.ReadPlan(c.Context, c.String("plan"))
+	if err != nil || len(p.Shards) == 0 {
+		return nil
+	}
+	return objio.CheckAccess(c.Context, "s3://"+p.Shards[0].Bucket+"/")
 }
 
 // firstS3Flag returns the first s3:// value among the command's flags, in
