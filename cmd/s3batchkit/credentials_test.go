@@ -70,6 +70,8 @@ func TestCredentialsBeforeWork(t *testing.T) {
 			for _, args := range [][]string{
 				{"plan", "--inventory", inv + "/manifest.json", "--out", out},
 				{"plan", "--inventory", inv + "/manifest.json", "--out", "s3://" + bucket + "/plans/" + strings.ReplaceAll(tc.name, " ", "-")},
+				// A local inventory planned to S3 fails before it is read.
+				{"plan", "--inventory", filepath.Join(gen, "manifest.json"), "--out", "s3://" + bucket + "/plans/local-" + strings.ReplaceAll(tc.name, " ", "-")},
 				{"submit", "--plan", localPlan, "--account-id", "123456789012", "--role-arn", "arn:aws:iam::123456789012:role/r",
 					"--operation", `{"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}`, "--report-bucket", "arn:aws:s3:::" + bucket,
 					"--manifest-bucket", "s3://" + bucket + "/manifests", "--control-endpoint-url", srv.URL},

@@ -105,7 +105,7 @@ func (e *CredentialsError) Error() string {
 	case "ExpiredToken", "TokenRefreshRequired", "ExpiredTokenException":
 		fmt.Fprintf(&b, "the session token of %s has expired; refresh it (aws sso login%s, or new temporary credentials)", id, id.profileArg())
 	default:
-		fmt.Fprintf(&b, "%s were not accepted; check the profile (--profile, AWS_PROFILE) and the endpoint (--endpoint-url)", id)
+		fmt.Fprintf(&b, "%s: not accepted; check the profile (--profile, AWS_PROFILE) and the endpoint (--endpoint-url)", id)
 	}
 	return b.String()
 }
