@@ -222,7 +222,10 @@ func TestThrottleWindow(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := objio.New(cfg)
+			var debug bytes.Buffer
+			dcfg := cfg
+			dcfg.Debug = &debug
+			c := objio.New(dcfg)
 			p.SetFaults(1, s3fault.SlowDown)
 			start := time.Now()
 			time.AfterFunc(window, func() { p.SetFaults(0) })
@@ -232,6 +235,10 @@ func TestThrottleWindow(t *testing.T) {
 			st := c.Stats()
 			if took := time.Since(start); took < window || st.Throttled == 0 || st.Throttled != st.Retries {
 				t.Errorf("took %v, stats %+v: want the window ridden out with throttling retries only", took, st)
+			}
+			// Each retry is in the debug log (and only there).
+			if n := strings.Count(debug.String(), "debug: retry "); int64(n) != st.Retries {
+				t.Errorf("%d retries logged, %d counted:\n%s", n, st.Retries, debug.String())
 			}
 			t.Logf("%v, %+v", time.Since(start), st)
 		})

@@ -103,10 +103,6 @@ func (c *Client) identity() Identity {
 	return id
 }
 
-// Identity returns the default client's credentials as far as known (see
-// Client.Identity).
-func CurrentIdentity() Identity { return Default().Identity() }
-
 // Identity returns the profile and endpoint of the client and, once
 // credentials were retrieved (CheckAccess, any request), their key id and
 // source.
