@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,7 +12,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -290,13 +287,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// diff.json goes in before plan.json, which Commit writes last. An
-	// earlier plan.json is removed first, so that the new diff.json never
-	// stands beside an older plan's marker.
-	if err := os.Remove(filepath.Join(o.Out, manifest.PlanFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	if err := objio.WriteFileAtomic(ctx, filepath.Join(o.Out, SummaryFile), data); err != nil {
+	// diff.json goes in before plan.json, which Commit writes last;
+	// WriteFile removes an earlier plan.json first, so that the new
+	// diff.json never stands beside an older plan's marker. Through the
+	// plan directory, an s3:// Out works as a folder does.
+	if err := dir.WriteFile(ctx, SummaryFile, data); err != nil {
 		return nil, err
 	}
 	if err := dir.Commit(ctx, plan); err != nil {

@@ -83,8 +83,12 @@ type DataFile struct {
 // ManifestOptions control how a manifest is opened.
 type ManifestOptions struct {
 	// DataRoot, when set, is the folder (or s3:// prefix) that files[].key
-	// is relative to. When empty, each ancestor folder of manifest.json is
-	// tried, nearest first, as the copied destination bucket's root.
+	// is relative to: the root of the destination bucket or of its copy.
+	// When empty: for a manifest.json in S3 in its destination bucket (as
+	// S3 delivers it), the destination bucket named by destinationBucket,
+	// with no probing; for a local copy, or a manifest copied to another
+	// bucket, each ancestor folder of manifest.json is tried, nearest
+	// first, as the copied bucket's root (see OpenManifest).
 	DataRoot string
 	// SkipChecksums turns off manifest.checksum and data file MD5 checks.
 	SkipChecksums bool
@@ -93,6 +97,17 @@ type ManifestOptions struct {
 // OpenManifest reads and validates manifest.json at loc, verifies it
 // against manifest.checksum beside it when that file exists, maps its
 // fileSchema to fields, and resolves every data file's location.
+//
+// files[].key is relative to the destination bucket (formats.md §1.2).
+// A manifest read from s3://B/… whose destinationBucket is B is S3's own
+// delivery: each data file is read at s3://B/key, and nothing is probed —
+// a role with s3:GetObject alone gets 403, not 404, for a key that does
+// not exist (formats.md §10), so probing would fail where reading works.
+// Otherwise (a local copy, a copy in another bucket, a synthetic report)
+// the first data file is looked for under each ancestor folder of the
+// manifest, nearest first (then, in S3, in the destination bucket), and
+// the other files are read under the same root. ManifestOptions.DataRoot
+// names the root instead.
 func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manifest, error) {
 	raw, err := objio.ReadAll(ctx, loc)
 	if err != nil {
@@ -106,25 +121,26 @@ func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manife
 	sum := md5.Sum(raw)
 	m.MD5 = hex.EncodeToString(sum[:])
 	if !opt.SkipChecksums {
+		// Read, not probed: S3 always writes manifest.checksum, and a copy
+		// may lack it. A refusal (403) of the checksum alone — a policy
+		// naming manifest.json only, or a missing file under least
+		// privilege — leaves the manifest unverified, as plan.json records.
 		ck := objio.Join(objio.Dir(loc), "manifest.checksum")
-		if ok, _ := objio.Exists(ctx, ck); ok {
-			want, err := objio.ReadAll(ctx, ck)
-			if err != nil {
-				return nil, fmt.Errorf("reading %s: %w", ck, err)
-			}
+		want, err := objio.ReadAll(ctx, ck)
+		switch {
+		case err == nil:
 			w := strings.ToLower(strings.TrimSpace(string(want)))
 			if w != m.MD5 {
 				return nil, &DataError{File: loc, Offset: -1, Value: m.MD5, Expected: "MD5 " + shorten([]byte(w)) + " from manifest.checksum", Err: ErrChecksum}
 			}
 			m.ChecksumVerified = true
+		case errors.Is(err, objio.ErrNotFound), errors.Is(err, objio.ErrAccessDenied):
+		default:
+			return nil, fmt.Errorf("reading %s: %w", ck, err)
 		}
 	}
-	for i := range m.Files {
-		l, err := resolveDataFile(ctx, loc, opt.DataRoot, m.Files[i].Key)
-		if err != nil {
-			return nil, err
-		}
-		m.Files[i].Location = l
+	if err := resolveDataFiles(ctx, m, opt.DataRoot); err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -252,44 +268,131 @@ func schemaColumnNames(f Format, schema string) ([]string, error) {
 	return names, nil
 }
 
-// resolveDataFile finds files[].key: under dataRoot when given, else under
-// each ancestor folder of the manifest, nearest first.
-func resolveDataFile(ctx context.Context, manifestLoc, dataRoot, key string) (string, error) {
-	if strings.Contains(key, "..") && !objio.IsS3(manifestLoc) {
-		for _, seg := range strings.Split(key, "/") {
-			if seg == ".." {
-				return "", &DataError{File: manifestLoc, Offset: -1, Field: "files[].key", Value: key, Expected: "a key without '..' segments", Err: ErrManifest}
+// destBucket returns the bucket name of destinationBucket (an ARN,
+// arn:aws:s3:::name, or a plain name), or "".
+func destBucket(v string) string {
+	v = strings.TrimSpace(v)
+	if rest, ok := strings.CutPrefix(v, "arn:"); ok {
+		// arn:PARTITION:s3:::name
+		parts := strings.SplitN(rest, ":", 5)
+		if len(parts) != 5 || parts[1] != "s3" {
+			return ""
+		}
+		v = parts[4]
+	}
+	if v == "" || strings.ContainsAny(v, "/:") {
+		return ""
+	}
+	return v
+}
+
+// resolveDataFiles sets every data file's Location (see OpenManifest).
+func resolveDataFiles(ctx context.Context, m *Manifest, dataRoot string) error {
+	loc := m.Location
+	if len(m.Files) == 0 {
+		return nil
+	}
+	if !objio.IsS3(loc) {
+		for i := range m.Files {
+			for _, seg := range strings.Split(m.Files[i].Key, "/") {
+				if seg == ".." {
+					return &DataError{File: loc, Offset: -1, Field: "files[].key", Value: m.Files[i].Key, Expected: "a key without '..' segments", Err: ErrManifest}
+				}
 			}
 		}
 	}
+	setAll := func(root string) {
+		for i := range m.Files {
+			m.Files[i].Location = objio.Join(root, m.Files[i].Key)
+		}
+	}
+	switch {
+	case dataRoot != "" && objio.IsS3(dataRoot):
+		setAll(dataRoot) // read, not probed: a missing file fails its read, naming it
+		return nil
+	case dataRoot != "":
+		for i := range m.Files {
+			l := objio.Join(dataRoot, m.Files[i].Key)
+			if ok, err := objio.Exists(ctx, l); err != nil {
+				return err
+			} else if !ok {
+				return &DataError{File: loc, Offset: -1, Field: "files[].key", Value: m.Files[i].Key,
+					Expected: fmt.Sprintf("a data file at %s (under --data-root %s)", l, dataRoot), Err: ErrMissingFile}
+			}
+			m.Files[i].Location = l
+		}
+		return nil
+	}
+	dest := destBucket(m.DestinationBucket)
+	if objio.IsS3(loc) {
+		if b, _, _ := objio.ParseS3(loc); dest != "" && b == dest {
+			setAll("s3://" + dest)
+			return nil
+		}
+		// A copy in another bucket: find the root with the first file,
+		// then read every file under it.
+		root, err := findRoot(ctx, loc, dest, m.Files[0].Key)
+		if err != nil {
+			return err
+		}
+		setAll(root)
+		return nil
+	}
+	for i := range m.Files {
+		root, err := findRoot(ctx, loc, "", m.Files[i].Key)
+		if err != nil {
+			return err
+		}
+		m.Files[i].Location = objio.Join(root, m.Files[i].Key)
+	}
+	return nil
+}
+
+// findRoot looks for key under each ancestor folder of the manifest at
+// loc, nearest first, then (in S3) in the destination bucket dest, and
+// returns the first root holding it. In S3 a 403 counts as absent (a key
+// that does not exist, for a caller without s3:ListBucket) and is said
+// in the error if no root holds the key.
+func findRoot(ctx context.Context, loc, dest, key string) (string, error) {
 	var tried []string
-	if dataRoot != "" {
-		l := objio.Join(dataRoot, key)
-		if ok, err := objio.Exists(ctx, l); err != nil {
-			return "", err
-		} else if ok {
-			return l, nil
-		}
+	refused := 0
+	try := func(root string) (bool, error) {
+		l := objio.Join(root, key)
 		tried = append(tried, l)
-	} else {
-		dir := objio.Dir(manifestLoc)
-		for {
-			l := objio.Join(dir, key)
-			ok, err := objio.Exists(ctx, l)
-			if err != nil && !errors.Is(err, objio.ErrNotFound) {
-				return "", err
-			}
-			if ok {
-				return l, nil
-			}
-			tried = append(tried, l)
-			parent := objio.Dir(dir)
-			if parent == dir || (!objio.IsS3(dir) && filepath.Clean(parent) == filepath.Clean(dir)) || parent == "s3:" || parent == "s3:/" {
-				break
-			}
-			dir = parent
+		ok, err := objio.Exists(ctx, l)
+		if errors.Is(err, objio.ErrAccessDenied) {
+			refused++
+			return false, nil
+		}
+		return ok, err
+	}
+	dir := objio.Dir(loc)
+	for {
+		ok, err := try(dir)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return dir, nil
+		}
+		parent := objio.Dir(dir)
+		if parent == dir || (!objio.IsS3(dir) && filepath.Clean(parent) == filepath.Clean(dir)) {
+			break
+		}
+		dir = parent
+	}
+	if dest != "" {
+		ok, err := try("s3://" + dest)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return "s3://" + dest, nil
 		}
 	}
-	return "", &DataError{File: manifestLoc, Offset: -1, Field: "files[].key", Value: key,
-		Expected: fmt.Sprintf("a data file at one of %d candidate paths (nearest: %s); use --data-root to say where the copied bucket is", len(tried), tried[0]), Err: ErrMissingFile}
+	expected := fmt.Sprintf("a data file at one of %d candidate paths (nearest: %s); use --data-root to say where the copied bucket is", len(tried), tried[0])
+	if refused > 0 {
+		expected += fmt.Sprintf(" (%d of them refused with 403: without s3:ListBucket S3 answers 403 for a missing key)", refused)
+	}
+	return "", &DataError{File: loc, Offset: -1, Field: "files[].key", Value: key, Expected: expected, Err: ErrMissingFile}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	smithyendpoints "github.com/aws/smithy-go/endpoints"
@@ -34,10 +33,12 @@ type ClientOptions struct {
 	// for the region, https://<account>.s3-control.<region>.amazonaws.com.
 	Endpoint string
 	// RetryMaxAttempts bounds the attempts per call; throttling
-	// (TooManyRequestsException, SlowDown), 5xx and timeouts are retried
-	// with exponential backoff and jitter. Zero: 10.
+	// (TooManyRequestsException, SlowDown, any 503), 5xx, connection
+	// errors and timeouts are retried with objio's RetryPolicy, the one of
+	// every AWS request of the process. Zero: 10.
 	RetryMaxAttempts int
-	// RetryMaxBackoff caps one backoff. Zero: 20 s.
+	// RetryMaxBackoff caps one backoff. Zero: objio's (the global
+	// --retry-max-backoff, 20 s by default).
 	RetryMaxBackoff time.Duration
 	// Backoff, when set, replaces the backoff computation (tests).
 	Backoff retry.BackoffDelayer
@@ -63,7 +64,7 @@ func NewClient(ctx context.Context, o ClientOptions) (*s3control.Client, error) 
 	}
 	maxBackoff := o.RetryMaxBackoff
 	if maxBackoff <= 0 {
-		maxBackoff = 20 * time.Second
+		maxBackoff = objio.CurrentConfig().RetryMaxBackoff
 	}
 	return s3control.NewFromConfig(cfg, func(so *s3control.Options) {
 		// The S3 endpoint override (--endpoint-url, AWS_ENDPOINT_URL) is
@@ -72,14 +73,8 @@ func NewClient(ctx context.Context, o ClientOptions) (*s3control.Client, error) 
 		if fixed != nil {
 			so.EndpointResolverV2 = fixedResolver{u: *fixed}
 		}
-		so.Retryer = retry.NewStandard(func(r *retry.StandardOptions) {
-			r.MaxAttempts = attempts
-			r.MaxBackoff = maxBackoff
-			r.RateLimiter = ratelimit.None
-			if o.Backoff != nil {
-				r.Backoff = o.Backoff
-			}
-		})
+		so.Retryer = objio.NewRetryer(objio.RetryPolicy{MaxAttempts: attempts, BaseDelay: objio.CurrentConfig().RetryBaseDelay,
+			MaxBackoff: maxBackoff, Backoff: o.Backoff})
 	}), nil
 }
 

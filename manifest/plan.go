@@ -340,6 +340,23 @@ func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, planJSON []byte)
 	return nil
 }
 
+// WriteFile writes a side file of the plan, such as diff.json, as
+// DIR/name, through the plan directory's location (a folder or an s3://
+// prefix), atomically (objio.WriteFileAtomic). The directory's current
+// plan.json is removed first, so that the new side file never stands
+// beside an older plan's commit marker: from then until Commit the
+// directory holds no plan. name is a plain file name other than
+// plan.json.
+func (p *PlanDir) WriteFile(ctx context.Context, name string, data []byte) error {
+	if !PlainName(name) || name == PlanFile {
+		return fmt.Errorf("plan directory %s: %q is not a side file name", p.dir, name)
+	}
+	if err := objio.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing the old plan.json: %w", err)
+	}
+	return objio.WriteFileAtomic(ctx, objio.Join(p.dir, name), data)
+}
+
 // Abort discards everything written since CreatePlanDir. The previous
 // plan in the directory, if any, is untouched.
 func (p *PlanDir) Abort() {

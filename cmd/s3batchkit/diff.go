@@ -81,9 +81,10 @@ Examples:
    s3batchkit diff --source inv/b/cfg/2024-11-01T01-00Z/manifest.json \
        --target inv/b/cfg/2024-11-08T01-00Z/manifest.json --all-versions --out diff/`,
 		Flags: concatFlags([]cli.Flag{
-			&cli.StringFlag{Category: catInput, Name: "source", Aliases: []string{"s"}, Usage: "source inventory `MANIFEST` (manifest.json path)", Required: true},
-			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST`", Required: true},
-			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write", Required: true},
+			&cli.StringFlag{Category: catInput, Name: "source", Aliases: []string{"s"}, Usage: "source inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery)", Required: true},
+			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source)", Required: true},
+			inventoryDateFlag(),
+			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://)", Required: true},
 			&cli.IntFlag{Category: catInput, Name: "workers", Usage: "data files decoded at once, per report (default: number of CPUs)"},
 			&cli.StringFlag{Category: catInput, Name: "source-data-root", Usage: "`DIR` that the source's files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.StringFlag{Category: catInput, Name: "target-data-root", Usage: "`DIR` that the target's files[].key is relative to"},
@@ -104,6 +105,9 @@ Examples:
 		Action: func(c *cli.Context) error {
 			o, err := diffOptionsFromFlags(c, true)
 			if err != nil {
+				return err
+			}
+			if err := findDeliveries(c, c.Bool("quiet"), &o.Source, &o.Target); err != nil {
 				return err
 			}
 			progress := &inventory.Progress{}
@@ -165,6 +169,9 @@ func diffOptionsFromFlags(c *cli.Context, loadKeys bool) (diff.Options, error) {
 	}
 	if c.Int("workers") < 0 {
 		return o, usagef("--workers must not be negative")
+	}
+	if err := checkInventoryDate(c); err != nil {
+		return o, err
 	}
 	if o.Examples < 0 {
 		return o, usagef("--examples must not be negative")

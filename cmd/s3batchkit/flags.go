@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -229,4 +230,63 @@ func commaList(vals []string) []string {
 		}
 	}
 	return out
+}
+
+// inventoryDateFlag picks a delivery when an inventory names a
+// configuration folder (plan's --inventory, diff's --source and
+// --target).
+func inventoryDateFlag() cli.Flag {
+	return &cli.StringFlag{Category: catInput, Name: "inventory-date",
+		Usage: "when an inventory names a configuration folder (…/source-bucket/config-id/): the delivery of `DATE` (2024-11-01: that day's newest; 2024-11-01T01-00Z) instead of the newest"}
+}
+
+// checkInventoryDate checks --inventory-date without I/O.
+func checkInventoryDate(c *cli.Context) error {
+	if d := c.String("inventory-date"); d != "" {
+		if _, err := inventory.ParseDeliveryDate(d); err != nil {
+			return usagef("--inventory-date: %v", err)
+		}
+	}
+	return nil
+}
+
+// findDeliveries turns each inventory location the user gave — a
+// manifest.json, a delivery or configuration folder, a Hive symlink.txt —
+// into its delivery's manifest.json, saying on stderr which delivery a
+// folder gave (unless quiet).
+func findDeliveries(c *cli.Context, quiet bool, locs ...*string) error {
+	date := c.String("inventory-date")
+	used := false
+	for _, l := range locs {
+		d, err := inventory.FindDelivery(c.Context, *l, date)
+		if err != nil {
+			if errors.Is(err, inventory.ErrDeliveryDate) {
+				return usagef("--inventory-date: %v", err)
+			}
+			return err
+		}
+		if d.How == "newest" || d.How == "date" {
+			used = true
+		}
+		if !quiet && d.How != "named" {
+			note := fmt.Sprintf("inventory %s: delivery %s", *l, d.Folder)
+			switch d.How {
+			case "newest":
+				note += fmt.Sprintf(", the newest of %d", d.Deliveries)
+			case "date":
+				note += fmt.Sprintf(", of %s (%d deliveries)", date, d.Deliveries)
+			case "hive":
+				note += ", of the Hive partition"
+			}
+			if len(d.Skipped) > 0 {
+				note += fmt.Sprintf("; passed over %s: no manifest.json yet", strings.Join(d.Skipped, ", "))
+			}
+			fmt.Fprintf(c.App.ErrWriter, "%s (%s)\n", note, d.Manifest)
+		}
+		*l = d.Manifest
+	}
+	if date != "" && !used {
+		return usagef("--inventory-date picks a delivery of a configuration folder, and no inventory names one")
+	}
+	return nil
 }

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3batchkit/s3batchkit/gen"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 func newGenCommand() *cli.Command {
@@ -24,7 +32,7 @@ Examples:
    s3batchkit gen --rows 100000 --versions --files 4 --seed 7 --out /tmp/inv-versioned`,
 		Flags: []cli.Flag{
 			&cli.Int64Flag{Name: "rows", Usage: "number of rows `N`", Required: true},
-			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "report `DIR`", Required: true},
+			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "report `DIR` (local or s3://BUCKET/PREFIX)", Required: true},
 			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv, parquet or orc"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed `S`"},
 			&cli.BoolFlag{Name: "versions", Usage: "a versioned report: older versions, null version ids, delete markers"},
@@ -42,13 +50,27 @@ Examples:
 		},
 		Action: func(c *cli.Context) error {
 			start := time.Now()
+			out := c.String("out")
+			if objio.IsS3(out) {
+				tmp, err := os.MkdirTemp("", "s3batchkit-gen-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				out = tmp
+			}
 			res, err := gen.Generate(c.Context, gen.Options{
-				Rows: c.Int64("rows"), Format: c.String("format"), Out: c.String("out"),
+				Rows: c.Int64("rows"), Format: c.String("format"), Out: out,
 				Seed: c.Uint64("seed"), Versions: c.Bool("versions"), Files: c.Int("files"),
 				Bucket: c.String("bucket"),
 			})
 			if err != nil {
 				return usageOr(err)
+			}
+			if out != c.String("out") {
+				if res.Manifest, err = publishReport(c.Context, out, c.String("out")); err != nil {
+					return err
+				}
 			}
 			fmt.Fprintf(c.App.Writer, "wrote %s rows in %d files (%s) to %s in %.1f s\n",
 				humanCount(c.Int64("rows")), res.Files, humanBytes(res.Bytes), res.Manifest, time.Since(start).Seconds())
@@ -60,3 +82,54 @@ Examples:
 // usageOr keeps an error as is; a hook for mapping library option errors
 // to usage errors.
 func usageOr(err error) error { return err }
+
+// publishReport uploads a report generated in the folder dir to the
+// s3:// prefix dst as S3 delivers one: destinationBucket names dst's
+// bucket and files[].key is relative to it (so that the data files are
+// read where the manifest says, with no probing), manifest.checksum
+// matches the rewritten manifest, and manifest.json is written last. It
+// returns the manifest's location.
+func publishReport(ctx context.Context, dir, dst string) (string, error) {
+	bucket, prefix, err := objio.ParseS3(strings.TrimSuffix(dst, "/"))
+	if err != nil {
+		return "", err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "manifest.json"))
+	if err != nil {
+		return "", err
+	}
+	var m map[string]any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return "", err
+	}
+	files, _ := m["files"].([]any)
+	for _, f := range files {
+		e, _ := f.(map[string]any)
+		key, _ := e["key"].(string)
+		src, err := os.Open(filepath.Join(dir, filepath.FromSlash(key)))
+		if err != nil {
+			return "", err
+		}
+		st, err := src.Stat()
+		if err == nil {
+			_, err = objio.Upload(ctx, objio.Join(dst, key), src, st.Size(), objio.UploadOptions{MD5: fmt.Sprint(e["MD5checksum"])})
+		}
+		src.Close()
+		if err != nil {
+			return "", err
+		}
+		if prefix != "" {
+			e["key"] = prefix + "/" + key
+		}
+	}
+	m["destinationBucket"] = "arn:aws:s3:::" + bucket
+	if raw, err = json.MarshalIndent(m, "", "  "); err != nil {
+		return "", err
+	}
+	sum := md5.Sum(raw)
+	if err := objio.WriteFileAtomic(ctx, objio.Join(dst, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n")); err != nil {
+		return "", err
+	}
+	loc := objio.Join(dst, "manifest.json")
+	return loc, objio.WriteFileAtomic(ctx, loc, raw)
+}

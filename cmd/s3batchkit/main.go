@@ -54,6 +54,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
+	var ce *objio.CredentialsError
+	if errors.As(err, &ce) {
+		// One message that says what was tried and what to do, without
+		// the layers of context (and SDK text) wrapped around it.
+		err = ce
+	}
 	fmt.Fprintf(stderr, "s3batchkit: %v\n", err)
 	return exitCode(ctx, err)
 }
@@ -66,6 +72,9 @@ func exitCode(ctx context.Context, err error) int {
 	var ec interface{ ExitCode() int }
 	switch {
 	case errors.Is(err, inventory.ErrInternal): // a recovered panic: a bug, whatever wraps it
+		return exitFailure
+	case errors.Is(err, objio.ErrCredentials), errors.Is(err, objio.ErrAccessDenied), errors.Is(err, objio.ErrUnreachable):
+		// Not the input's fault, whatever wraps it.
 		return exitFailure
 	case errors.As(err, &ec):
 		return ec.ExitCode()
@@ -97,7 +106,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 		ErrWriter:            stderr,
 		EnableBashCompletion: true,
 		HideHelpCommand:      false,
-		Commands: []*cli.Command{
+		Commands: withPreflight([]*cli.Command{
 			newPlanCommand(),
 			newDiffCommand(),
 			newGenCommand(),
@@ -110,7 +119,7 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 			newServeCommand(),
 			newRunCommand(),
 			newBenchCommand(),
-		},
+		}),
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usagef("%v (see --help)", err)
 		},
@@ -129,8 +138,11 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Category: cat, Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Usage: "shared-config `PROFILE`"},
 		&cli.IntFlag{Category: cat, Name: "max-attempts", EnvVars: []string{"AWS_MAX_ATTEMPTS"}, DefaultText: fmt.Sprintf("the profile's max_attempts, else %d", objio.DefaultRetryMaxAttempts),
 			Usage: "attempts per AWS request `N` (throttling, 5xx, connection errors and answers cut short are retried with backoff)"},
+		&cli.DurationFlag{Category: cat, Name: "retry-base-delay", EnvVars: []string{"S3BATCHKIT_RETRY_BASE_DELAY"}, Value: objio.DefaultRetryBaseDelay,
+			Usage: "first wait `DURATION` after throttling or a 5xx answer (connection errors: a twentieth); doubles each attempt"},
 		&cli.DurationFlag{Category: cat, Name: "retry-max-backoff", EnvVars: []string{"S3BATCHKIT_RETRY_MAX_BACKOFF"}, Value: objio.DefaultRetryMaxBackoff,
-			Usage: "longest wait `DURATION` between two attempts of an S3 request"},
+			Usage: "longest wait `DURATION` between two attempts of an AWS request"},
+		&cli.BoolFlag{Name: "debug", EnvVars: []string{"S3BATCHKIT_DEBUG"}, Usage: "print the AWS SDK's own log lines and every retry on stderr"},
 	}
 }
 
@@ -147,7 +159,14 @@ func configureStorage(c *cli.Context) error {
 	if d := c.Duration("retry-max-backoff"); d <= 0 {
 		return usagef("--retry-max-backoff must be positive, got %v", d)
 	}
-	cfg := objio.Config{EndpointURL: ep, Region: c.String("region"), Profile: c.String("profile"), RetryMaxBackoff: c.Duration("retry-max-backoff")}
+	if d := c.Duration("retry-base-delay"); d <= 0 {
+		return usagef("--retry-base-delay must be positive, got %v", d)
+	}
+	cfg := objio.Config{EndpointURL: ep, Region: c.String("region"), Profile: c.String("profile"),
+		RetryBaseDelay: c.Duration("retry-base-delay"), RetryMaxBackoff: c.Duration("retry-max-backoff")}
+	if c.Bool("debug") {
+		cfg.Debug = c.App.ErrWriter
+	}
 	if c.IsSet("max-attempts") {
 		cfg.RetryMaxAttempts = c.Int("max-attempts")
 	}
@@ -161,4 +180,92 @@ func isCLIUsage(err error) bool {
 	msg := err.Error()
 	return strings.HasPrefix(msg, "Required flag") || strings.HasPrefix(msg, "Required flags") ||
 		strings.HasPrefix(msg, "flag provided but not defined")
+}
+
+// withPreflight makes every command check, before its action runs, that
+// its S3 access can work at all: the first s3:// location among its flags
+// gets objio.CheckAccess (credentials retrieved, one signed request), so
+// missing or rejected credentials and an unreachable endpoint end the
+// command with one message before any work (a plan that writes to
+// s3:// learns it before reading and sorting, not at its end). `run` on
+// S3 (no --local-root) checks the bucket of the plan's first shard. A
+// --dry-run, which may touch no S3 location, is not checked.
+func withPreflight(cmds []*cli.Command) []*cli.Command {
+	for _, cmd := range cmds {
+		withPreflight(cmd.Subcommands)
+		act := cmd.Action
+		if act == nil {
+			continue
+		}
+		name := cmd.Name
+		cmd.Action = func(c *cli.Context) error {
+			if c.Bool("dry-run") {
+				return act(c)
+			}
+			loc := firstS3Flag(c)
+			switch {
+			case loc != "":
+				if err := objio.CheckAccess(c.Context, loc); err != nil {
+					return err
+				}
+			case name == "run" && !c.IsSet("local-root"):
+				if err := checkRunAccess(c); err != nil {
+					return err
+				}
+			}
+			return act(c)
+		}
+	}
+	return cmds
+}
+
+// checkRunAccess checks, for `run` on S3 with a local plan, the
+// credentials its tasks will use and, when they go to objio's endpoint
+// (no --s3-endpoint), one signed request to the bucket of the plan's
+// first shard. A plan that cannot be read is left to run to report.
+func checkRunAccess(c *cli.Context) error {
+	if err := objio.CheckCredentials(c.Context); err != nil {
+		return err
+	}
+	if c.IsSet("s3-endpoint") {
+		return nil
+	}
+	p, err := manifest.ReadPlan(c.Context, c.String("plan"))
+	if err != nil || len(p.Shards) == 0 {
+		return nil
+	}
+	return objio.CheckAccess(c.Context, "s3://"+p.Shards[0].Bucket+"/")
+}
+
+// firstS3Flag returns the first s3:// value among the command's flags, in
+// the order the command declares them.
+func firstS3Flag(c *cli.Context) string {
+	if c.Command == nil {
+		return ""
+	}
+	for _, f := range c.Command.Flags {
+		name := f.Names()[0]
+		if !c.IsSet(name) {
+			continue
+		}
+		switch v := c.Value(name).(type) {
+		case string:
+			if objio.IsS3(v) {
+				return v
+			}
+		case []string:
+			for _, s := range v {
+				if objio.IsS3(s) {
+					return s
+				}
+			}
+		case cli.StringSlice:
+			for _, s := range v.Value() {
+				if objio.IsS3(s) {
+					return s
+				}
+			}
+		}
+	}
+	return ""
 }

@@ -48,6 +48,12 @@ Examples:
    # plan a local copy of an inventory delivery
    s3batchkit plan --inventory inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json --out plan/
 
+   # the newest delivery of an inventory configuration (listing needs s3:ListBucket)
+   s3batchkit plan --inventory s3://inventory-bucket/inv/src-bucket/cfg/ --out s3://plans/run-1
+
+   # the delivery of a given day
+   s3batchkit plan --inventory s3://inventory-bucket/inv/src-bucket/cfg/ --inventory-date 2024-11-01 --out plan/
+
    # what would it cost? nothing is written
    s3batchkit plan --inventory manifest.json --dry-run
 
@@ -67,7 +73,8 @@ Examples:
    # keys listed in a file, one per line, no routing, unsorted
    s3batchkit plan --inventory manifest.json --out plan/ --include-keys keys.txt --routes none --sort=false`,
 		Flags: concatFlags([]cli.Flag{
-			&cli.StringSliceFlag{Category: catInput, Name: "inventory", Aliases: []string{"i"}, Usage: "inventory `MANIFEST` (manifest.json path); repeat for several", Required: true},
+			&cli.StringSliceFlag{Category: catInput, Name: "inventory", Aliases: []string{"i"}, Usage: "inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery, or a Hive symlink.txt); repeat for several", Required: true},
+			inventoryDateFlag(),
 			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (not with --dry-run)"},
 			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "write nothing; print per route the objects, bytes, shards and estimated cost"},
 			&cli.IntFlag{Category: catInput, Name: "workers", Usage: "data files decoded at once (default: number of CPUs)"},
@@ -91,6 +98,13 @@ Examples:
 		Action: func(c *cli.Context) error {
 			o, err := planOptionsFromFlags(c, true)
 			if err != nil {
+				return err
+			}
+			locs := make([]*string, len(o.Inventories))
+			for i := range o.Inventories {
+				locs[i] = &o.Inventories[i]
+			}
+			if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
 				return err
 			}
 			progress := &inventory.Progress{}
@@ -156,6 +170,9 @@ func planOptionsFromFlags(c *cli.Context, loadKeys bool) (partition.Options, err
 		return o, usagef("--out and --dry-run exclude each other: a dry run writes nothing")
 	case c.Int("workers") < 0:
 		return o, usagef("--workers must not be negative")
+	}
+	if err := checkInventoryDate(c); err != nil {
+		return o, err
 	}
 	var err error
 	if o.Bounds, o.NoRoutes, err = boundsFromFlags(c); err != nil {

@@ -272,10 +272,7 @@ func writeHTML(ctx context.Context, path string, s *report.Summary) error {
 	if err != nil {
 		return err
 	}
-	if objio.IsS3(path) {
-		return fmt.Errorf("%s: %w", path, objio.ErrUnsupported)
-	}
-	if err := objio.WriteFileAtomic(ctx, path, page); err != nil {
+	if err := objio.WriteFileAtomic(ctx, path, page); err != nil || objio.IsS3(path) {
 		return err
 	}
 	return os.Chmod(path, 0o644)

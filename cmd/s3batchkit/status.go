@@ -65,11 +65,33 @@ Examples:
 			o := jobs.StatusOptions{Plan: c.String("plan"), Client: cl, Concurrency: c.Int("concurrency")}
 			w := c.App.Writer
 			redraw := c.Bool("watch") && !c.Bool("json") && isTerminal(w)
+			var outage time.Time // when the current run of failed refreshes began
+			wait := c.Duration("interval")
 			for {
 				rs, err := jobs.Status(c.Context, o)
 				if err != nil {
-					return jobsError(err)
+					// --watch rides out an outage of the endpoint (each
+					// refresh has already retried with backoff): it tries
+					// again, waiting twice as long each time (up to 5 min),
+					// for up to watchOutageLimit.
+					if !c.Bool("watch") || !objio.Transient(err) {
+						return jobsError(err)
+					}
+					if outage.IsZero() {
+						outage = time.Now()
+					}
+					down := time.Since(outage).Round(time.Second)
+					if down > watchOutageLimit {
+						return fmt.Errorf("S3 Control did not answer for %v: %w", down, err)
+					}
+					fmt.Fprintf(c.App.ErrWriter, "status: no answer (%v so far), trying again in %v: %v\n", down, wait, err)
+					if err := objio.Sleep(c.Context, wait); err != nil {
+						return err
+					}
+					wait = min(2*wait, max(c.Duration("interval"), 5*time.Minute))
+					continue
 				}
+				outage, wait = time.Time{}, c.Duration("interval")
 				if redraw {
 					fmt.Fprint(w, "\x1b[H\x1b[2J") // home, clear screen
 				}
@@ -107,6 +129,10 @@ Examples:
 		},
 	}
 }
+
+// watchOutageLimit is how long status --watch keeps trying through an
+// endpoint outage before it gives up.
+const watchOutageLimit = 30 * time.Minute
 
 func printStatus(w io.Writer, rs *jobs.RunStatus, bar bool) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)

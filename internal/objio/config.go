@@ -10,10 +10,9 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
-	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/logging"
 )
 
 // Defaults of Config; zero fields take them.
@@ -32,9 +31,13 @@ const (
 	DefaultRegion = "us-east-1"
 	// DefaultRetryMaxAttempts bounds the attempts of one S3 request.
 	DefaultRetryMaxAttempts = 8
+	// DefaultRetryBaseDelay is the first wait after throttling or a 5xx
+	// answer (see RetryPolicy).
+	DefaultRetryBaseDelay = time.Second
 	// DefaultRetryMaxBackoff caps one wait between attempts (the SDK's
-	// default): with DefaultRetryMaxAttempts, a request that keeps
-	// failing gives up after about half a minute of waits.
+	// default). With DefaultRetryMaxAttempts and DefaultRetryBaseDelay, a
+	// request that keeps being throttled waits 35 to 71 s in all before
+	// it gives up.
 	DefaultRetryMaxBackoff = 20 * time.Second
 )
 
@@ -72,17 +75,25 @@ type Config struct {
 	// parts. Zero: DefaultMultipartThreshold.
 	MultipartThreshold int64
 	// RetryMaxAttempts bounds attempts per request (throttling, 5xx,
-	// connection errors, answers cut short) with exponential backoff and
-	// jitter; it also bounds the re-reads of a ranged GET whose body ends
-	// early. When set, it replaces the chain's max_attempts
-	// (AWS_MAX_ATTEMPTS) for every client built from AWSConfig. Zero:
-	// the chain's max_attempts, else DefaultRetryMaxAttempts; 1: no
-	// retry.
+	// connection errors, answers cut short) with the backoff of
+	// RetryPolicy; it also bounds the re-reads of a ranged GET whose body
+	// ends early. When set, it replaces the chain's max_attempts
+	// (AWS_MAX_ATTEMPTS) for every client built from AWSConfig. Zero: the
+	// chain's max_attempts, else DefaultRetryMaxAttempts; 1: no retry.
 	RetryMaxAttempts int
-	// RetryMaxBackoff caps one wait between attempts (the waits grow from
-	// 50 ms, 1 s for throttling, doubling each time, with full jitter).
-	// Zero: DefaultRetryMaxBackoff.
+	// RetryBaseDelay is the first wait after throttling or a 5xx answer;
+	// connection errors and answers cut short wait a twentieth of it
+	// first. Each wait doubles, up to RetryMaxBackoff. Zero:
+	// DefaultRetryBaseDelay. (Tests shrink it with RetryMaxBackoff to keep
+	// the shape of the policy at a smaller time scale.)
+	RetryBaseDelay time.Duration
+	// RetryMaxBackoff caps one wait between attempts. Zero:
+	// DefaultRetryMaxBackoff.
 	RetryMaxBackoff time.Duration
+	// Debug, when not nil, receives the SDK's own log lines (warnings
+	// such as "falling back to IMDSv1") and one line per retry. Nil: they
+	// are dropped.
+	Debug io.Writer
 }
 
 // String describes the configuration without secrets.
@@ -106,224 +117,178 @@ func (c Config) withDefaults() Config {
 	if c.RetryMaxAttempts <= 0 {
 		c.RetryMaxAttempts = DefaultRetryMaxAttempts
 	}
+	if c.RetryBaseDelay <= 0 {
+		c.RetryBaseDelay = DefaultRetryBaseDelay
+	}
 	if c.RetryMaxBackoff <= 0 {
 		c.RetryMaxBackoff = DefaultRetryMaxBackoff
 	}
 	return c
 }
 
-// backend holds the configuration, the lazily built S3 client and the
-// request counters.
-type backend struct {
-	mu          sync.Mutex
+// policy is the retry policy of the configuration.
+func (c Config) policy() RetryPolicy {
+	return RetryPolicy{MaxAttempts: c.RetryMaxAttempts, BaseDelay: c.RetryBaseDelay, MaxBackoff: c.RetryMaxBackoff}
+}
+
+// Client is one storage configuration with its S3 client (built on first
+// use from the AWS configuration chain and Config), its request counters
+// and the identity of the credentials it last used. Its methods are the
+// package functions; those use the process's default client (Default,
+// set by Configure). Two Clients can live in one process. A Client is
+// safe for concurrent use.
+type Client struct {
 	cfg         Config
-	setAttempts bool // Configure was given RetryMaxAttempts
-	awsCfg      *aws.Config
-	client      *s3.Client
+	setAttempts bool // Config.RetryMaxAttempts was given
 	stats       *counters
+
+	mu     sync.Mutex // guards awsCfg and s3
+	awsCfg *aws.Config
+	s3     *s3.Client
+
+	id atomic.Pointer[credID] // the credentials last retrieved
 }
 
-var std = &backend{cfg: Config{}.withDefaults(), stats: &counters{}}
-
-// Configure sets the configuration of the S3 backend for the whole
-// process. The CLI calls it once, from its global flags, before any
-// command runs; a later call replaces the client (tests call it with the
-// test server's endpoint). It does no I/O: the AWS configuration chain is
-// read on the first S3 access.
-func Configure(c Config) {
-	std.mu.Lock()
-	defer std.mu.Unlock()
-	std.cfg = c.withDefaults()
-	std.setAttempts = c.RetryMaxAttempts > 0
-	std.awsCfg = nil
-	std.client = nil
-	std.stats = &counters{}
+// New returns a client for c. It does no I/O: the AWS configuration chain
+// is read on the first S3 access.
+func New(c Config) *Client {
+	return &Client{cfg: c.withDefaults(), setAttempts: c.RetryMaxAttempts > 0, stats: &counters{}}
 }
 
-// CurrentConfig returns the configuration set by Configure, with defaults
-// filled in.
-func CurrentConfig() Config {
-	std.mu.Lock()
-	defer std.mu.Unlock()
-	return std.cfg
-}
+var std atomic.Pointer[Client]
 
-// currentStats returns the counters of the configuration in force.
-func currentStats() *counters {
-	std.mu.Lock()
-	defer std.mu.Unlock()
-	return std.stats
-}
+func init() { std.Store(New(Config{})) }
+
+// Default returns the process's default client, the one the package
+// functions use.
+func Default() *Client { return std.Load() }
+
+// Configure replaces the default client with one for c (and fresh request
+// counters). The CLI calls it once, from its global flags, before any
+// command runs; tests call it with their server's endpoint. Objects
+// opened before keep the client they were opened with.
+func Configure(c Config) { std.Store(New(c)) }
+
+// CurrentConfig returns the default client's configuration, with
+// defaults filled in.
+func CurrentConfig() Config { return Default().Config() }
+
+// Config returns the client's configuration, with defaults filled in.
+func (c *Client) Config() Config { return c.cfg }
+
+// AWSConfig returns the AWS SDK configuration of the default client (see
+// Client.AWSConfig).
+func AWSConfig(ctx context.Context) (aws.Config, error) { return Default().AWSConfig(ctx) }
 
 // AWSConfig returns the AWS SDK configuration resolved from the chain and
-// the overrides of Configure, for other AWS clients of the process (the
-// S3 Control client of package jobs). Its BaseEndpoint is the S3 endpoint
+// the overrides of Config, for other AWS clients of the process (the S3
+// Control client of package jobs, the local engine's S3 client): they get
+// the same credentials (whose failures are never retried), retry policy,
+// request counters and debug log. Its BaseEndpoint is the S3 endpoint
 // override, if any: a client for another service must clear it.
-func AWSConfig(ctx context.Context) (aws.Config, error) {
-	std.mu.Lock()
-	defer std.mu.Unlock()
-	if err := std.loadLocked(ctx); err != nil {
+func (c *Client) AWSConfig(ctx context.Context) (aws.Config, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if err := c.loadLocked(ctx); err != nil {
 		return aws.Config{}, err
 	}
-	return std.awsCfg.Copy(), nil
+	return c.awsCfg.Copy(), nil
 }
 
-// S3Client returns the S3 client built from the configuration.
-func S3Client(ctx context.Context) (*s3.Client, error) {
-	std.mu.Lock()
-	defer std.mu.Unlock()
-	if std.client != nil {
-		return std.client, nil
+// S3Client returns the default client's S3 client.
+func S3Client(ctx context.Context) (*s3.Client, error) { return Default().S3(ctx) }
+
+// S3 returns the client's S3 client, built on first use.
+func (c *Client) S3(ctx context.Context) (*s3.Client, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.s3 != nil {
+		return c.s3, nil
 	}
-	if err := std.loadLocked(ctx); err != nil {
+	if err := c.loadLocked(ctx); err != nil {
 		return nil, err
 	}
-	c := std.cfg
-	custom := c.EndpointURL != "" || std.awsCfg.BaseEndpoint != nil
-	std.client = s3.NewFromConfig(*std.awsCfg, func(o *s3.Options) {
-		if c.EndpointURL != "" {
-			o.BaseEndpoint = aws.String(c.EndpointURL)
+	cfg := c.cfg
+	custom := cfg.EndpointURL != "" || c.awsCfg.BaseEndpoint != nil
+	c.s3 = s3.NewFromConfig(*c.awsCfg, func(o *s3.Options) {
+		if cfg.EndpointURL != "" {
+			o.BaseEndpoint = aws.String(cfg.EndpointURL)
 		}
-		o.UsePathStyle = custom && !c.VirtualHosted
+		o.UsePathStyle = custom && !cfg.VirtualHosted
 	})
-	return std.client, nil
+	return c.s3, nil
 }
 
-func (b *backend) loadLocked(ctx context.Context) error {
-	if b.awsCfg != nil {
+// Stats returns the default client's request counts.
+func Stats() RequestStats { return Default().Stats() }
+
+// Stats returns the S3 requests made through this client — by objio and
+// by every client built from its AWSConfig (the local engine's) — and
+// the retries among them, by cause. It is safe for concurrent use.
+func (c *Client) Stats() RequestStats { return c.stats.snapshot() }
+
+func (c *Client) loadLocked(ctx context.Context) error {
+	if c.awsCfg != nil {
 		return nil
 	}
-	c, stats := b.cfg, b.stats
+	cfg, stats := c.cfg, c.stats
 	opts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer {
-			return countingRetryer{retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = c.RetryMaxAttempts
-				o.MaxBackoff = c.RetryMaxBackoff
-				// No client-side retry quota: a long run under throttling
-				// must keep backing off, not start failing.
-				o.RateLimiter = ratelimit.None
-				o.Retryables = append(o.Retryables, retryTruncated)
-			}), stats}
-		}),
+		config.WithRetryer(func() aws.Retryer { return newCountingRetryer(cfg.policy(), stats, cfg.Debug) }),
 		// Checksums only where the API requires them: we send Content-MD5
 		// ourselves, and S3-compatible servers differ in their support of
 		// the newer flexible checksums on multipart uploads.
 		config.WithRequestChecksumCalculation(aws.RequestChecksumCalculationWhenRequired),
 		config.WithResponseChecksumValidation(aws.ResponseChecksumValidationWhenRequired),
+		// The SDK's warnings (IMDSv1 fallback, undrained bodies) are for
+		// the debug log only.
+		config.WithLogger(debugLogger(cfg.Debug)),
 	}
-	if c.Region != "" {
-		opts = append(opts, config.WithRegion(c.Region))
+	if cfg.Region != "" {
+		opts = append(opts, config.WithRegion(cfg.Region))
 	}
-	if c.Profile != "" {
-		opts = append(opts, config.WithSharedConfigProfile(c.Profile))
+	if cfg.Profile != "" {
+		opts = append(opts, config.WithSharedConfigProfile(cfg.Profile))
 	}
-	if c.Credentials != nil {
-		opts = append(opts, config.WithCredentialsProvider(c.Credentials))
+	if cfg.Credentials != nil {
+		opts = append(opts, config.WithCredentialsProvider(cfg.Credentials))
 	}
-	if c.EndpointURL != "" {
-		opts = append(opts, config.WithBaseEndpoint(c.EndpointURL))
+	if cfg.EndpointURL != "" {
+		opts = append(opts, config.WithBaseEndpoint(cfg.EndpointURL))
 	}
 	ac, err := config.LoadDefaultConfig(ctx, opts...)
 	if err != nil {
+		var pe config.SharedConfigProfileNotExistError
+		if errors.As(err, &pe) {
+			return &CredentialsError{Identity: c.identity(), Err: err}
+		}
 		// The SDK's messages name files and profiles, never secrets.
-		return fmt.Errorf("loading AWS configuration (%s): %w", c, err)
+		return fmt.Errorf("loading AWS configuration (%s): %w", cfg, err)
 	}
-	if b.setAttempts {
+	if c.setAttempts {
 		// Clients apply the chain's max_attempts over their retryer's.
-		ac.RetryMaxAttempts = c.RetryMaxAttempts
+		ac.RetryMaxAttempts = cfg.RetryMaxAttempts
 	}
 	if ac.Region == "" {
 		// S3 answers a wrong region with a redirect naming the right one;
 		// custom endpoints mostly ignore the region.
 		ac.Region = DefaultRegion
 	}
-	b.awsCfg = &ac
+	if ac.Credentials != nil {
+		ac.Credentials = &credsProvider{inner: ac.Credentials, c: c}
+	}
+	c.awsCfg = &ac
 	return nil
 }
 
-// retryTruncated retries a request whose answer ended before its
-// Content-Length (the connection dropped mid-body): the SDK's defaults
-// retry connection errors only before an answer arrives, and would fail
-// a ListObjectsV2 or CopyObject whose XML was cut short.
-var retryTruncated = retry.IsErrorRetryableFunc(func(err error) aws.Ternary {
-	if errors.Is(err, io.ErrUnexpectedEOF) {
-		return aws.TrueTernary
+// debugLogger writes the SDK's log lines to w, or drops them.
+func debugLogger(w io.Writer) logging.Logger {
+	if w == nil {
+		return logging.Nop{}
 	}
-	return aws.UnknownTernary
-})
-
-// RequestStats counts the S3 requests made since the last Configure —
-// by objio and by every client built from AWSConfig (the local engine's)
-// — and the retries among them, by cause. Retries is the sum of the
-// causes.
-type RequestStats struct {
-	Requests     int64 `json:"requests"`      // attempts sent, retries included
-	Retries      int64 `json:"retries"`       // attempts that repeat a failed one
-	Throttled    int64 `json:"throttled"`     // after 503 SlowDown and other throttling errors
-	ServerErrors int64 `json:"server_errors"` // after other 5xx answers
-	Connection   int64 `json:"connection"`    // after no answer: connection reset, refused, timed out
-	Truncated    int64 `json:"truncated"`     // after an answer cut short (a ranged GET reads the rest)
-	Other        int64 `json:"other"`         // after other retryable errors (clock skew, RequestTimeout)
-}
-
-// Stats returns the S3 request counts since the last Configure. It is
-// safe for concurrent use.
-func Stats() RequestStats {
-	std.mu.Lock()
-	n := std.stats
-	std.mu.Unlock()
-	return n.snapshot()
-}
-
-// counters are the live RequestStats of one configuration.
-type counters struct {
-	requests, throttled, server, conn, truncated, other atomic.Int64
-}
-
-func (n *counters) snapshot() RequestStats {
-	s := RequestStats{Requests: n.requests.Load(), Throttled: n.throttled.Load(), ServerErrors: n.server.Load(),
-		Connection: n.conn.Load(), Truncated: n.truncated.Load(), Other: n.other.Load()}
-	s.Retries = s.Throttled + s.ServerErrors + s.Connection + s.Truncated + s.Other
-	return s
-}
-
-var isThrottle = retry.IsErrorThrottles(retry.DefaultThrottles)
-
-// retried counts a retry after err.
-func (n *counters) retried(err error) {
-	status := 0 // 0: no answer (the SDK's ResponseError of a failed send has status 0)
-	var st interface{ HTTPStatusCode() int }
-	if errors.As(err, &st) {
-		status = st.HTTPStatusCode()
-	}
-	switch {
-	case isThrottle.IsErrorThrottle(err) == aws.TrueTernary || status == 429:
-		n.throttled.Add(1)
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		n.truncated.Add(1)
-	case status >= 500:
-		n.server.Add(1)
-	case status == 0:
-		n.conn.Add(1)
-	default:
-		n.other.Add(1)
-	}
-}
-
-// countingRetryer is the SDK's standard retryer, counting attempts and
-// retries: the retry middleware asks for an attempt token before every
-// attempt and for the delay before every retry.
-type countingRetryer struct {
-	aws.RetryerV2
-	n *counters
-}
-
-func (r countingRetryer) GetAttemptToken(ctx context.Context) (func(error) error, error) {
-	r.n.requests.Add(1)
-	return r.RetryerV2.GetAttemptToken(ctx)
-}
-
-func (r countingRetryer) RetryDelay(attempt int, err error) (time.Duration, error) {
-	r.n.retried(err)
-	return r.RetryerV2.RetryDelay(attempt, err)
+	var mu sync.Mutex
+	return logging.LoggerFunc(func(class logging.Classification, format string, v ...any) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "debug: aws-sdk %s: %s\n", class, fmt.Sprintf(format, v...))
+	})
 }

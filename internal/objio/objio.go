@@ -4,9 +4,14 @@
 //
 // The S3 backend reads with ranged GETs (read-ahead with several GETs in
 // flight for sequential reads, see Open), writes with one PUT or a
-// parallel multipart upload (see Upload), and is configured once per
-// process with Configure (endpoint, region, profile; the rest from the
-// standard AWS configuration chain).
+// parallel multipart upload (see Upload), and retries every request with
+// one policy (RetryPolicy). A Client holds one configuration (endpoint,
+// region, profile; the rest from the standard AWS configuration chain),
+// its S3 client and its request counters; the package functions use the
+// process's default client, set once by Configure. Errors tell a missing
+// object (ErrNotFound) from a refused request (*AccessError) and from
+// missing or rejected credentials (*CredentialsError); CheckAccess finds
+// the last before any work.
 //
 // All functions are safe for concurrent use.
 package objio
@@ -26,13 +31,6 @@ import (
 	"strings"
 	"time"
 )
-
-// ErrNotFound is returned (wrapped) when an object does not exist.
-var ErrNotFound = errors.New("object not found")
-
-// ErrUnsupported is returned for locations or operations that have no
-// backend yet (callers use it too, for s3:// outputs they cannot write).
-var ErrUnsupported = errors.New("unsupported location")
 
 // ObjectInfo describes one object.
 type ObjectInfo struct {
@@ -74,9 +72,12 @@ func (o *localObject) Name() string { return o.name }
 // Config.PartSize in flight); ReadAt is safe for concurrent use and keeps
 // a read-ahead stream of its own for a caller that reads the whole object
 // in order in chunks of 1 MiB or more.
-func Open(ctx context.Context, loc string) (Object, error) {
+func Open(ctx context.Context, loc string) (Object, error) { return Default().Open(ctx, loc) }
+
+// Open is the package function for this client.
+func (c *Client) Open(ctx context.Context, loc string) (Object, error) {
 	if IsS3(loc) {
-		return s3Open(ctx, loc)
+		return c.s3Open(ctx, loc)
 	}
 	f, err := os.Open(loc)
 	if err != nil {
@@ -98,8 +99,11 @@ func Open(ctx context.Context, loc string) (Object, error) {
 }
 
 // ReadAll reads a whole (small) object, such as a manifest.json.
-func ReadAll(ctx context.Context, loc string) ([]byte, error) {
-	o, err := Open(ctx, loc)
+func ReadAll(ctx context.Context, loc string) ([]byte, error) { return Default().ReadAll(ctx, loc) }
+
+// ReadAll is the package function for this client.
+func (c *Client) ReadAll(ctx context.Context, loc string) ([]byte, error) {
+	o, err := c.Open(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -109,9 +113,17 @@ func ReadAll(ctx context.Context, loc string) ([]byte, error) {
 
 // Exists reports whether an object exists at loc. A directory (or an S3
 // prefix) is not an object.
-func Exists(ctx context.Context, loc string) (bool, error) {
+//
+// On S3 a missing object is told by a 404, which S3 answers only to
+// callers allowed to list the bucket (s3:ListBucket): others get a 403,
+// which Exists returns as an *AccessError, never as false. Code that may
+// run with s3:GetObject alone must not probe for keys it is not sure of.
+func Exists(ctx context.Context, loc string) (bool, error) { return Default().Exists(ctx, loc) }
+
+// Exists is the package function for this client.
+func (c *Client) Exists(ctx context.Context, loc string) (bool, error) {
 	if IsS3(loc) {
-		_, err := Stat(ctx, loc)
+		_, err := c.Stat(ctx, loc)
 		if errors.Is(err, ErrNotFound) {
 			return false, nil
 		}
@@ -160,8 +172,13 @@ func Join(base, rel string) string {
 // write any more atomic. Callers that publish several objects write their
 // commit marker (plan.json) last.
 func WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
+	return Default().WriteFileAtomic(ctx, loc, data)
+}
+
+// WriteFileAtomic is the package function for this client.
+func (c *Client) WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
 	if IsS3(loc) {
-		_, err := s3Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), UploadOptions{})
+		_, err := c.s3Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), UploadOptions{})
 		return err
 	}
 	dir := filepath.Dir(loc)
@@ -192,9 +209,12 @@ func WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
 }
 
 // Stat describes the object at loc; a missing one wraps ErrNotFound.
-func Stat(ctx context.Context, loc string) (ObjectInfo, error) {
+func Stat(ctx context.Context, loc string) (ObjectInfo, error) { return Default().Stat(ctx, loc) }
+
+// Stat is the package function for this client.
+func (c *Client) Stat(ctx context.Context, loc string) (ObjectInfo, error) {
 	if IsS3(loc) {
-		info, _, err := s3Stat(ctx, loc)
+		info, _, err := c.s3Stat(ctx, loc)
 		return info, err
 	}
 	st, err := os.Stat(loc)
@@ -216,8 +236,13 @@ func Stat(ctx context.Context, loc string) (ObjectInfo, error) {
 // directory, listed recursively, or a path prefix within a directory
 // (reports/job-). A prefix that matches nothing gives an empty list.
 func List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	return Default().List(ctx, prefix)
+}
+
+// List is the package function for this client.
+func (c *Client) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	if IsS3(prefix) {
-		return s3List(ctx, prefix)
+		return c.s3List(ctx, prefix)
 	}
 	root, match := prefix, ""
 	if st, err := os.Stat(prefix); err != nil || !st.IsDir() {
@@ -277,8 +302,13 @@ type UploadOptions struct {
 // Config.MultipartThreshold), locally the MD5 of the data. The object
 // appears whole or not at all (see WriteFileAtomic).
 func Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
+	return Default().Upload(ctx, loc, r, size, o)
+}
+
+// Upload is the package function for this client.
+func (c *Client) Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
 	if IsS3(loc) {
-		return s3Upload(ctx, loc, r, size, o)
+		return c.s3Upload(ctx, loc, r, size, o)
 	}
 	h := md5.New()
 	f, err := os.CreateTemp(filepath.Dir(loc), "."+filepath.Base(loc)+".tmp-*")
@@ -309,9 +339,43 @@ func Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Upload
 
 // Remove deletes the object at loc. Removing a missing S3 object is not
 // an error (S3 semantics); a missing local file is.
-func Remove(ctx context.Context, loc string) error {
+func Remove(ctx context.Context, loc string) error { return Default().Remove(ctx, loc) }
+
+// Remove is the package function for this client.
+func (c *Client) Remove(ctx context.Context, loc string) error {
 	if IsS3(loc) {
-		return s3Remove(ctx, loc)
+		return c.s3Remove(ctx, loc)
 	}
 	return os.Remove(loc)
+}
+
+// ListFolders returns the names of the folders directly under the folder
+// loc, sorted: on S3 the common prefixes of a listing with delimiter "/"
+// (s3://b/inv/cfg/ → 2024-11-01T01-00Z, data, hive …), locally the
+// subdirectories. A folder that does not exist has none. Listing S3
+// needs s3:ListBucket: without it the error is an *AccessError.
+func ListFolders(ctx context.Context, loc string) ([]string, error) {
+	return Default().ListFolders(ctx, loc)
+}
+
+// ListFolders is the package function for this client.
+func (c *Client) ListFolders(ctx context.Context, loc string) ([]string, error) {
+	if IsS3(loc) {
+		return c.s3ListFolders(ctx, loc)
+	}
+	ents, err := os.ReadDir(loc)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	var out []string
+	for _, e := range ents {
+		if e.IsDir() {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }

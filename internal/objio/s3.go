@@ -9,15 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 	"github.com/aws/smithy-go"
@@ -44,36 +41,9 @@ func ParseS3(loc string) (bucket, key string, err error) {
 	return bucket, key, nil
 }
 
-// s3Error maps an SDK error to the package's errors: a missing object or
-// bucket wraps ErrNotFound. op names the step ("reading", "listing").
-func s3Error(op, loc string, err error) error {
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%s %s: %w", op, loc, err)
-	}
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "NoSuchKey", "NotFound", "NoSuchVersion":
-			return fmt.Errorf("%s: %w", loc, ErrNotFound)
-		case "NoSuchBucket":
-			return fmt.Errorf("%s: %w: the bucket does not exist", loc, ErrNotFound)
-		case "PreconditionFailed":
-			return fmt.Errorf("%s %s: the object changed while it was read: %w", op, loc, err)
-		}
-	}
-	var re *awshttp.ResponseError
-	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound {
-		return fmt.Errorf("%s: %w", loc, ErrNotFound)
-	}
-	return fmt.Errorf("%s %s: %w", op, loc, err)
-}
-
 func unquote(etag string) string { return strings.Trim(etag, `"`) }
 
-func s3Stat(ctx context.Context, loc string) (ObjectInfo, *s3.Client, error) {
+func (c *Client) s3Stat(ctx context.Context, loc string) (ObjectInfo, *s3.Client, error) {
 	bucket, key, err := ParseS3(loc)
 	if err != nil {
 		return ObjectInfo{}, nil, err
@@ -81,13 +51,13 @@ func s3Stat(ctx context.Context, loc string) (ObjectInfo, *s3.Client, error) {
 	if key == "" || strings.HasSuffix(key, "/") {
 		return ObjectInfo{}, nil, fmt.Errorf("%s: is a prefix, expected an object key", loc)
 	}
-	cl, err := S3Client(ctx)
+	cl, err := c.S3(ctx)
 	if err != nil {
 		return ObjectInfo{}, nil, err
 	}
 	out, err := cl.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &bucket, Key: &key})
 	if err != nil {
-		return ObjectInfo{}, nil, s3Error("reading", loc, err)
+		return ObjectInfo{}, nil, c.headError(ctx, cl, loc, bucket, key, err)
 	}
 	info := ObjectInfo{Name: loc, Size: aws.ToInt64(out.ContentLength), ETag: unquote(aws.ToString(out.ETag))}
 	if out.LastModified != nil {
@@ -96,18 +66,43 @@ func s3Stat(ctx context.Context, loc string) (ObjectInfo, *s3.Client, error) {
 	return info, cl, nil
 }
 
-func s3Open(ctx context.Context, loc string) (Object, error) {
-	info, cl, err := s3Stat(ctx, loc)
+// headError classifies a failed HeadObject. An answer to HEAD has no
+// body, so a 403 or 404 carries no error code: a refused request, a
+// wrong secret (SignatureDoesNotMatch), an unknown access key
+// (InvalidAccessKeyId; versitygw answers that with 404) and a missing key
+// all look alike. One GET of the first byte asks again, and its answer
+// has the code.
+func (c *Client) headError(ctx context.Context, cl *s3.Client, loc, bucket, key string, err error) error {
+	if st := httpStatus(err); st != http.StatusForbidden && st != http.StatusNotFound {
+		return c.classify("reading", "HeadObject", loc, err)
+	}
+	if code, _ := apiCode(err); code != "" && code != "Forbidden" && code != "NotFound" {
+		return c.classify("reading", "HeadObject", loc, err)
+	}
+	out, gerr := cl.GetObject(ctx, &s3.GetObjectInput{Bucket: &bucket, Key: &key, Range: aws.String("bytes=0-0")})
+	if gerr == nil {
+		// The object is there now (a HEAD that raced a PUT): report the
+		// HEAD's answer as it was.
+		out.Body.Close()
+		return c.classify("reading", "HeadObject", loc, err)
+	}
+	if code, _ := apiCode(gerr); code == "InvalidRange" {
+		return c.classify("reading", "HeadObject", loc, err)
+	}
+	return c.classify("reading", "GetObject", loc, gerr)
+}
+
+func (c *Client) s3Open(ctx context.Context, loc string) (Object, error) {
+	info, cl, err := c.s3Stat(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
 	bucket, key, _ := ParseS3(loc)
-	cfg := CurrentConfig()
+	cfg := c.cfg
 	o := &s3Object{
-		ctx: ctx, cl: cl, bucket: bucket, key: key, loc: loc,
+		ctx: ctx, c: c, cl: cl, bucket: bucket, key: key, loc: loc,
 		etag: `"` + info.ETag + `"`, size: info.Size,
 		part: cfg.PartSize, conc: cfg.Concurrency,
-		attempts: cfg.RetryMaxAttempts, maxBackoff: cfg.RetryMaxBackoff, stats: currentStats(),
 	}
 	return o, nil
 }
@@ -126,14 +121,12 @@ func s3Open(ctx context.Context, loc string) (Object, error) {
 // headers). All requests use the context given to Open.
 type s3Object struct {
 	ctx                    context.Context
+	c                      *Client
 	cl                     *s3.Client
 	bucket, key, loc, etag string
 	size                   int64
 	part                   int64
 	conc                   int
-	attempts               int           // GETs for one range whose bodies end early
-	maxBackoff             time.Duration // caps the wait before reading the rest
-	stats                  *counters
 
 	rd     *prefetcher // Read's stream; only Read touches it
 	seqMu  sync.Mutex
@@ -227,8 +220,8 @@ func (o *s3Object) Close() error {
 // get reads n bytes at off with a ranged GET into a pooled buffer
 // (return it with putBuf). The answer must be exactly the range asked
 // for; a body that ends early (a connection dropped mid-body) is not
-// accepted: the rest of the range is read again, after a backoff, up to
-// Config.RetryMaxAttempts GETs in all.
+// accepted: the rest of the range is read again, after the policy's
+// backoff, up to Config.RetryMaxAttempts GETs in all.
 func (o *s3Object) get(ctx context.Context, off, n int64) ([]byte, error) {
 	buf := getBuf(n)
 	var got int64 // bytes of the range in buf
@@ -238,7 +231,7 @@ func (o *s3Object) get(ctx context.Context, off, n int64) ([]byte, error) {
 		out, err := o.cl.GetObject(ctx, &s3.GetObjectInput{Bucket: &o.bucket, Key: &o.key, Range: &rng, IfMatch: &o.etag})
 		if err != nil {
 			putBuf(buf)
-			return nil, s3Error("reading", o.loc, err)
+			return nil, o.c.classify("reading", "GetObject", o.loc, err)
 		}
 		if out.ContentLength != nil && *out.ContentLength != n-got {
 			out.Body.Close()
@@ -255,38 +248,15 @@ func (o *s3Object) get(ctx context.Context, off, n int64) ([]byte, error) {
 			putBuf(buf)
 			return nil, fmt.Errorf("reading %s: %w", o.loc, ctx.Err())
 		}
-		if attempt >= o.attempts {
+		if attempt >= o.c.cfg.RetryMaxAttempts {
 			putBuf(buf)
 			return nil, fmt.Errorf("reading %s: bytes %d-%d: the answer ended after %d of %d bytes, %d times: %w", o.loc, off, off+n-1, m, off+n-from, attempt, err)
 		}
-		o.stats.truncated.Add(1)
-		if err := Sleep(ctx, retryWait(attempt, o.maxBackoff)); err != nil {
+		o.c.stats.truncated.Add(1)
+		if err := Sleep(ctx, o.c.cfg.policy().Delay(attempt, err)); err != nil {
 			putBuf(buf)
 			return nil, fmt.Errorf("reading %s: %w", o.loc, err)
 		}
-	}
-}
-
-// retryWait is the wait before retry number i (1 for the first) of a
-// read: full jitter over 50 ms × 2^(i-1), capped at maxWait.
-func retryWait(i int, maxWait time.Duration) time.Duration {
-	d := maxWait
-	if i < 20 {
-		d = min(50*time.Millisecond<<(i-1), maxWait)
-	}
-	return time.Duration(rand.Int64N(int64(d) + 1))
-}
-
-// Sleep waits for d or until ctx ends, whichever comes first, and returns
-// ctx's error in the second case.
-func Sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -349,12 +319,12 @@ func (c *blockCache) get(off int64, fill func() ([]byte, error)) ([]byte, error)
 	return d, nil
 }
 
-func s3List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+func (c *Client) s3List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	bucket, key, err := ParseS3(prefix)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := S3Client(ctx)
+	cl, err := c.S3(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -363,7 +333,7 @@ func s3List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, s3Error("listing", prefix, err)
+			return nil, c.classify("listing", "ListObjectsV2", prefix, err)
 		}
 		for _, o := range page.Contents {
 			info := ObjectInfo{Name: "s3://" + bucket + "/" + aws.ToString(o.Key), Size: aws.ToInt64(o.Size), ETag: unquote(aws.ToString(o.ETag))}
@@ -377,17 +347,47 @@ func s3List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 	return out, nil
 }
 
-func s3Remove(ctx context.Context, loc string) error {
+func (c *Client) s3ListFolders(ctx context.Context, loc string) ([]string, error) {
+	bucket, key, err := ParseS3(loc)
+	if err != nil {
+		return nil, err
+	}
+	if key != "" && !strings.HasSuffix(key, "/") {
+		key += "/"
+	}
+	cl, err := c.S3(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	p := s3.NewListObjectsV2Paginator(cl, &s3.ListObjectsV2Input{Bucket: &bucket, Prefix: &key, Delimiter: aws.String("/")})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return nil, c.classify("listing", "ListObjectsV2", "s3://"+bucket+"/"+key, err)
+		}
+		for _, cp := range page.CommonPrefixes {
+			name := strings.TrimSuffix(strings.TrimPrefix(aws.ToString(cp.Prefix), key), "/")
+			if name != "" {
+				out = append(out, name)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (c *Client) s3Remove(ctx context.Context, loc string) error {
 	bucket, key, err := ParseS3(loc)
 	if err != nil {
 		return err
 	}
-	cl, err := S3Client(ctx)
+	cl, err := c.S3(ctx)
 	if err != nil {
 		return err
 	}
 	_, err = cl.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &bucket, Key: &key})
-	return s3Error("removing", loc, err)
+	return c.classify("removing", "DeleteObject", loc, err)
 }
 
 // s3Upload writes size bytes of r to loc: one PUT with Content-MD5 below
@@ -395,7 +395,7 @@ func s3Remove(ctx context.Context, loc string) error {
 // with Concurrency parts in flight, each with its Content-MD5. The object
 // appears whole when the PUT or CompleteMultipartUpload returns, never in
 // part; a failed multipart upload is aborted.
-func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
+func (c *Client) s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
 	bucket, key, err := ParseS3(loc)
 	if err != nil {
 		return ObjectInfo{}, err
@@ -403,11 +403,11 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 	if key == "" || strings.HasSuffix(key, "/") {
 		return ObjectInfo{}, fmt.Errorf("%s: is a prefix, expected an object key", loc)
 	}
-	cl, err := S3Client(ctx)
+	cl, err := c.S3(ctx)
 	if err != nil {
 		return ObjectInfo{}, err
 	}
-	cfg := CurrentConfig()
+	cfg := c.cfg
 	if o.SinglePart || size < cfg.MultipartThreshold {
 		if size > maxSinglePut {
 			return ObjectInfo{}, fmt.Errorf("writing %s: %d bytes is over the 5 GiB limit of one PUT", loc, size)
@@ -433,7 +433,7 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 		}
 		out, err := cl.PutObject(ctx, in)
 		if err != nil {
-			return ObjectInfo{}, s3Error("writing", loc, err)
+			return ObjectInfo{}, c.classify("writing", "PutObject", loc, err)
 		}
 		return ObjectInfo{Name: loc, Size: size, ETag: unquote(aws.ToString(out.ETag))}, nil
 	}
@@ -445,7 +445,7 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 	}
 	mu, err := cl.CreateMultipartUpload(ctx, cin)
 	if err != nil {
-		return ObjectInfo{}, s3Error("writing", loc, err)
+		return ObjectInfo{}, c.classify("writing", "CreateMultipartUpload", loc, err)
 	}
 	nparts := int((size + partSize - 1) / partSize)
 	parts := make([]types.CompletedPart, nparts)
@@ -469,7 +469,7 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 				ContentMD5: aws.String(base64.StdEncoding.EncodeToString(raw)),
 			})
 			if err != nil {
-				return s3Error(fmt.Sprintf("writing part %d of", num), loc, err)
+				return c.classify(fmt.Sprintf("writing part %d of", num), "UploadPart", loc, err)
 			}
 			parts[i] = types.CompletedPart{ETag: out.ETag, PartNumber: &num}
 			return nil
@@ -489,12 +489,12 @@ func s3Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Uplo
 			// A retry of a CompleteMultipartUpload whose answer was lost
 			// finds the upload gone: the first call made the object,
 			// which has the ETag of exactly these parts.
-			if info, _, serr := s3Stat(ctx, loc); serr == nil && info.ETag == multipartETag(sums) && info.Size == size {
+			if info, _, serr := c.s3Stat(ctx, loc); serr == nil && info.ETag == multipartETag(sums) && info.Size == size {
 				return info, nil
 			}
 		}
 		abortUpload(ctx, cl, bucket, key, mu.UploadId)
-		return ObjectInfo{}, s3Error("completing upload of", loc, err)
+		return ObjectInfo{}, c.classify("completing upload of", "CompleteMultipartUpload", loc, err)
 	}
 	return ObjectInfo{Name: loc, Size: size, ETag: unquote(aws.ToString(out.ETag))}, nil
 }

@@ -100,11 +100,19 @@ type Options struct {
 	// SDK sends unseekable bodies (aws-chunked with a trailing checksum)
 	// over TLS only.
 	TLS bool
+	// NoListBucket answers as S3 answers a role that has s3:GetObject but
+	// not s3:ListBucket: every bucket-level GET or HEAD (ListObjectsV2,
+	// HeadBucket …) gets 403 AccessDenied, and a GET or HEAD of a key
+	// that does not exist gets 403 AccessDenied instead of the server's
+	// 404 (formats.md §10). It applies before faults are drawn (a refused
+	// request takes no draw). Clients address the proxy path-style.
+	NoListBucket bool
 }
 
 // Counts are the requests a Proxy received and the faults it injected.
 type Counts struct {
 	Requests int64 // requests received
+	Denied   int64 // refused with 403 by Options.NoListBucket
 	// Faults injected, by kind (indexed by Kind).
 	Faults [numKinds]int64
 }
@@ -118,6 +126,7 @@ func (c Counts) Failing() int64 {
 // Sub returns the counts since an earlier snapshot d.
 func (c Counts) Sub(d Counts) Counts {
 	c.Requests -= d.Requests
+	c.Denied -= d.Denied
 	for k := range c.Faults {
 		c.Faults[k] -= d.Faults[k]
 	}
@@ -139,11 +148,12 @@ type Proxy struct {
 	// Options.TLS): give it to the S3 client instead of the server's.
 	URL string
 
-	srv   *httptest.Server
-	rp    *httputil.ReverseProxy
-	tr    *http.Transport
-	delay time.Duration
-	match func(*http.Request) bool
+	srv    *httptest.Server
+	rp     *httputil.ReverseProxy
+	tr     *http.Transport
+	delay  time.Duration
+	match  func(*http.Request) bool
+	noList bool
 
 	mu    sync.Mutex // guards rng, rate, kinds
 	rng   *rand.Rand
@@ -151,6 +161,7 @@ type Proxy struct {
 	kinds []Kind
 
 	requests atomic.Int64
+	denied   atomic.Int64
 	faults   [numKinds]atomic.Int64
 }
 
@@ -182,12 +193,13 @@ func New(upstream string, o Options) (*Proxy, error) {
 	// as it is, and the answer comes back as the server encoded it.
 	tr.DisableCompression = true
 	p := &Proxy{
-		tr:    tr,
-		delay: o.Delay,
-		match: o.Match,
-		rng:   rand.New(rand.NewPCG(o.Seed, o.Seed^0x5eed)),
-		rate:  o.Rate,
-		kinds: append([]Kind(nil), kinds...),
+		tr:     tr,
+		delay:  o.Delay,
+		match:  o.Match,
+		noList: o.NoListBucket,
+		rng:    rand.New(rand.NewPCG(o.Seed, o.Seed^0x5eed)),
+		rate:   o.Rate,
+		kinds:  append([]Kind(nil), kinds...),
 	}
 	quiet := log.New(io.Discard, "", 0)
 	p.rp = &httputil.ReverseProxy{
@@ -241,7 +253,7 @@ func (p *Proxy) SetFaults(rate float64, kinds ...Kind) {
 
 // Counts returns the requests received and the faults injected so far.
 func (p *Proxy) Counts() Counts {
-	c := Counts{Requests: p.requests.Load()}
+	c := Counts{Requests: p.requests.Load(), Denied: p.denied.Load()}
 	for k := range c.Faults {
 		c.Faults[k] = p.faults[k].Load()
 	}
@@ -267,6 +279,14 @@ func (p *Proxy) draw() (Kind, bool) {
 // ServeHTTP implements http.Handler.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.requests.Add(1)
+	if p.noList && (r.Method == http.MethodGet || r.Method == http.MethodHead) {
+		if _, key, _ := strings.Cut(strings.TrimPrefix(r.URL.EscapedPath(), "/"), "/"); key == "" {
+			p.denied.Add(1)
+			writeError(w, r, http.StatusForbidden, "AccessDenied", "Access Denied")
+			return
+		}
+		w = &denyMissing{ResponseWriter: w, r: r, p: p}
+	}
 	var k Kind
 	fault := false
 	if p.match == nil || p.match(r) {
@@ -393,3 +413,44 @@ func (c *cutWriter) Flush() {
 
 // Unwrap lets http.ResponseController reach the server's writer.
 func (c *cutWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// denyMissing turns the server's 404 answer to a GET or HEAD of a key
+// into S3's 403 AccessDenied for a caller without s3:ListBucket; other
+// answers pass unchanged.
+type denyMissing struct {
+	http.ResponseWriter
+	r      *http.Request
+	p      *Proxy
+	denied bool
+}
+
+func (d *denyMissing) WriteHeader(code int) {
+	if code != http.StatusNotFound || d.denied {
+		d.ResponseWriter.WriteHeader(code)
+		return
+	}
+	d.denied = true
+	d.p.denied.Add(1)
+	h := d.Header()
+	for k := range h {
+		delete(h, k)
+	}
+	writeError(d.ResponseWriter, d.r, http.StatusForbidden, "AccessDenied", "Access Denied")
+}
+
+func (d *denyMissing) Write(b []byte) (int, error) {
+	if d.denied {
+		return len(b), nil // the server's NoSuchKey body is dropped
+	}
+	return d.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (d *denyMissing) Flush() {
+	if !d.denied {
+		http.NewResponseController(d.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the server's writer.
+func (d *denyMissing) Unwrap() http.ResponseWriter { return d.ResponseWriter }
