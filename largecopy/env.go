@@ -29,6 +29,9 @@ func EnvOptions(lookup func(string) (string, bool)) (Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("%w: %s=%q: expected a number of bytes", ErrOptions, EnvPartSize, v)
 		}
+		if err := (Options{PartSize: n}).Check(); err != nil {
+			return o, fmt.Errorf("%s=%q: %w", EnvPartSize, v, err)
+		}
 		o.PartSize = n
 	}
 	if v, ok := lookup(EnvConcurrency); ok {
@@ -36,10 +39,10 @@ func EnvOptions(lookup func(string) (string, bool)) (Options, error) {
 		if err != nil {
 			return o, fmt.Errorf("%w: %s=%q: expected a number", ErrOptions, EnvConcurrency, v)
 		}
+		if err := (Options{Concurrency: n}).Check(); err != nil {
+			return o, fmt.Errorf("%s=%q: %w", EnvConcurrency, v, err)
+		}
 		o.Concurrency = n
-	}
-	if err := o.Check(); err != nil {
-		return o, fmt.Errorf("%w (%s, %s)", err, EnvPartSize, EnvConcurrency)
 	}
 	return o, nil
 }
