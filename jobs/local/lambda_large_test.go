@@ -5,10 +5,15 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -314,5 +319,67 @@ func TestLargeCopyCreateJob(t *testing.T) {
 	}
 	if _, err := New(Options{StateDir: t.TempDir(), Storage: env.st, LargeCopy: LargeCopyOptions{PartSize: 1 << 20}}); err == nil || !strings.Contains(err.Error(), "PartSize") {
 		t.Errorf("New with a 1 MiB part size: %v", err)
+	}
+}
+
+// TestLargeCopyPartsBounded: Workers tasks of Concurrency parts each
+// would be 12 UploadPartCopy requests at once; the engine has at most
+// max(Workers, Concurrency) = 4 in flight. Counted at a proxy in front of
+// versitygw that holds each part copy 100 ms.
+func TestLargeCopyPartsBounded(t *testing.T) {
+	src := objiotest.Setup(t)
+	cfg := objio.CurrentConfig()
+	ctx := context.Background()
+	keys := []string{"a", "b", "c", "d"}
+	for i, k := range keys {
+		b := seeded(2*testPart+1, byte(i)) // 3 parts
+		if _, err := objio.Upload(ctx, "s3://"+src+"/"+k, bytes.NewReader(b), int64(len(b)), objio.UploadOptions{SinglePart: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up, err := url.Parse(cfg.EndpointURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.Out.URL.Scheme, pr.Out.URL.Host = up.Scheme, up.Host
+		pr.Out.Host = pr.In.Host
+	}}
+	var inFlight, most atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && r.Header.Get("X-Amz-Copy-Source") != "" && r.URL.Query().Has("uploadId") {
+			n := inFlight.Add(1)
+			defer inFlight.Add(-1)
+			for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	pcfg := cfg
+	pcfg.EndpointURL = srv.URL
+	objio.Configure(pcfg)
+	st, err := NewS3Storage(ctx, 4)
+	objio.Configure(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newTestEngine(t, Options{Storage: st, Workers: 4, LargeCopy: LargeCopyOptions{PartSize: testPart, Concurrency: 3}})
+	etag := uploadManifest(t, src, "manifests/m.csv", keys)
+	in := createInput("bounded", "m.csv", etag, largeOp("2.0", map[string]string{"TargetResource": "arn:aws:s3:::" + src, "TargetKeyPrefix": "copies"}))
+	in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + src + "/manifests/m.csv")
+	in.Report.Bucket = aws.String("arn:aws:s3:::" + src)
+	id, err := e.CreateJob(ctx, testAccount, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := waitStatus(t, e, id)
+	if d.Status != types.JobStatusComplete || aws.ToInt64(d.ProgressSummary.NumberOfTasksSucceeded) != int64(len(keys)) {
+		t.Fatalf("job %s %+v", d.Status, d.ProgressSummary)
+	}
+	t.Logf("at most %d part copies in flight", most.Load())
+	if m := most.Load(); m > 4 || m < 2 {
+		t.Errorf("%d part copies in flight at most; want 2 to 4 (4 workers × 3 parts, capped at 4)", m)
 	}
 }
