@@ -86,6 +86,22 @@ type Options struct {
 	Logf func(format string, args ...any)
 }
 
+// Check reports (as an error wrapping ErrOptions) a PartSize,
+// Concurrency or Reserve out of range; zero values, which take the
+// defaults, pass. Client is not checked.
+func (o Options) Check() error {
+	if o.PartSize != 0 && (o.PartSize < MinPartSize || o.PartSize > MaxPartSize) {
+		return fmt.Errorf("%w: PartSize %d is not within %d to %d", ErrOptions, o.PartSize, MinPartSize, MaxPartSize)
+	}
+	if o.Concurrency < 0 || o.Concurrency > 256 {
+		return fmt.Errorf("%w: Concurrency %d is not within 1 to 256", ErrOptions, o.Concurrency)
+	}
+	if o.Reserve < 0 {
+		return fmt.Errorf("%w: Reserve %v is negative", ErrOptions, o.Reserve)
+	}
+	return nil
+}
+
 // Handler answers LambdaInvoke events. It is safe for concurrent use.
 type Handler struct {
 	o       Options
@@ -97,23 +113,17 @@ func New(o Options) (*Handler, error) {
 	if o.Client == nil {
 		return nil, fmt.Errorf("%w: Client is required", ErrOptions)
 	}
+	if err := o.Check(); err != nil {
+		return nil, err
+	}
 	if o.PartSize == 0 {
 		o.PartSize = DefaultPartSize
-	}
-	if o.PartSize < MinPartSize || o.PartSize > MaxPartSize {
-		return nil, fmt.Errorf("%w: PartSize %d is not within %d to %d", ErrOptions, o.PartSize, MinPartSize, MaxPartSize)
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.Concurrency < 1 || o.Concurrency > 256 {
-		return nil, fmt.Errorf("%w: Concurrency %d is not within 1 to 256", ErrOptions, o.Concurrency)
-	}
 	if o.Reserve == 0 {
 		o.Reserve = DefaultReserve
-	}
-	if o.Reserve < 0 {
-		return nil, fmt.Errorf("%w: Reserve %v is negative", ErrOptions, o.Reserve)
 	}
 	if o.Logf == nil {
 		o.Logf = func(string, ...any) {}

@@ -17,10 +17,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"log"
 	"os"
-	"strconv"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/config"
@@ -50,20 +48,10 @@ func newHandler(ctx context.Context, lookup func(string) (string, bool)) (*large
 	if err != nil {
 		return nil, err
 	}
-	o := largecopy.Options{
-		Client:    s3.NewFromConfig(cfg),
-		Arguments: largecopy.ArgumentsFromEnv(lookup),
-		Logf:      log.Printf,
+	o, err := largecopy.EnvOptions(lookup)
+	if err != nil {
+		return nil, err
 	}
-	if v, ok := lookup("S3BATCHKIT_PART_SIZE"); ok {
-		if o.PartSize, err = strconv.ParseInt(v, 10, 64); err != nil {
-			return nil, fmt.Errorf("S3BATCHKIT_PART_SIZE=%q: expected a number of bytes", v)
-		}
-	}
-	if v, ok := lookup("S3BATCHKIT_CONCURRENCY"); ok {
-		if o.Concurrency, err = strconv.Atoi(v); err != nil {
-			return nil, fmt.Errorf("S3BATCHKIT_CONCURRENCY=%q: expected a number", v)
-		}
-	}
+	o.Client, o.Logf = s3.NewFromConfig(cfg), log.Printf
 	return largecopy.New(o)
 }

@@ -35,6 +35,16 @@ routes; a restore with ExpirationInDays serves 'restore', one without it
 Versioned plans: the jobs of a route's current versions start once its
 noncurrent-version jobs are Complete.
 
+The large route (objects over 5 GiB) is served by LambdaInvoke of the
+s3batchkit-large-copy function (docs/large-objects.md): a FunctionArn
+naming it (any account, region, version or alias) runs the function here,
+a multipart UploadPartCopy per object against the S3 store (not
+--local-root), with the report rows AWS writes for Lambda jobs. It reads
+the deployed function's environment: S3BATCHKIT_PART_SIZE (bytes; default
+256 MiB), S3BATCHKIT_CONCURRENCY (parts one task copies at once; default 4
+here, at most max(--workers, it) parts in flight), and for schema 1.0 jobs
+TargetResource, TargetKeyPrefix … Other functions need --lambda-url.
+
 The shards are copied into the engine's state (--state-dir) and the jobs
 read that copy. Reports go to --report (default: DIR/reports).
 
@@ -58,6 +68,13 @@ Examples:
    s3batchkit run --plan plan/ --routes copy --local-root buckets/ --report reports/ \
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::backup"}}'
    s3batchkit report --prefix reports/ --out audit/
+
+   # rehearse the large route on a MinIO: the function runs in this process
+   s3batchkit --endpoint-url http://127.0.0.1:9000 run --plan plan/ --routes large \
+       --report s3://reports/large --operation '{"LambdaInvoke": {
+           "FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:s3batchkit-large-copy",
+           "InvocationSchemaVersion": "2.0",
+           "UserArguments": {"TargetResource": "arn:aws:s3:::dst", "TargetKeyPrefix": "big"}}}'
 
    # tag every object on a MinIO, resumable
    s3batchkit run --plan plan/ --s3-endpoint http://127.0.0.1:9000 --state-dir .run-state \

@@ -14,6 +14,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
+	"github.com/s3batchkit/s3batchkit/largecopy"
 )
 
 const catEngine = "Local engine:"
@@ -24,7 +25,7 @@ func engineFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Category: catEngine, Name: "s3-endpoint", Usage: "run tasks against the S3-compatible endpoint `URL` (path-style; credentials from the AWS chain); default: --endpoint-url, else AWS"},
 		&cli.StringFlag{Category: catEngine, Name: "local-root", Usage: "run tasks against `DIR`, a directory of buckets (DIR/<bucket>/<key>) instead of S3"},
-		&cli.StringFlag{Category: catEngine, Name: "lambda-url", Usage: "POST LambdaInvoke events (schema 1.0/2.0 JSON) to `URL`"},
+		&cli.StringFlag{Category: catEngine, Name: "lambda-url", Usage: "POST LambdaInvoke events (schema 1.0/2.0 JSON) to `URL` (functions other than s3batchkit-large-copy, which runs in this process)"},
 		&cli.IntFlag{Category: catEngine, Name: "workers", Value: local.DefaultWorkers, Usage: "at most `N` tasks in flight across all jobs"},
 		&cli.IntFlag{Category: catEngine, Name: "max-active-jobs", Value: local.DefaultMaxActiveJobs, Usage: "at most `N` jobs Active at once (higher priority first)"},
 		&cli.IntFlag{Category: catEngine, Name: "task-attempts", Value: local.DefaultTaskAttempts, Usage: "attempts per task on transient errors (throttling, 5xx, Lambda TemporaryFailure)"},
@@ -71,6 +72,13 @@ func engineOptions(c *cli.Context) (local.Options, error) {
 		check = local.CopySizeNever
 	}
 	o.CopySizeCheck = check
+	// The in-process s3batchkit-large-copy reads the environment the
+	// deployed function reads (docs/large-objects.md).
+	lc, err := largecopy.EnvOptions(os.LookupEnv)
+	if err != nil {
+		return o, usagef("%v", err)
+	}
+	o.LargeCopy = local.LargeCopyOptions{PartSize: lc.PartSize, Concurrency: lc.Concurrency, Arguments: lc.Arguments}
 	if root := c.String("local-root"); root != "" {
 		o.Storage = &local.DirStorage{Root: root}
 		return o, nil
@@ -107,8 +115,11 @@ storage class, ACL and tagging directives; a directory keeps bytes and
 tags only and refuses the rest), S3PutObjectTagging, S3DeleteObjectTagging,
 S3InitiateRestoreObject (RestoreObject; stores without archive tiers
 answer 501 NotImplemented, reported as such), S3ComputeObjectChecksum
-(computed here, FULL_OBJECT) and LambdaInvoke (POSTed to --lambda-url, one
-task per event). What the engine cannot do is refused at CreateJob. Transient errors
+(computed here, FULL_OBJECT) and LambdaInvoke, one task per event: a
+FunctionArn naming s3batchkit-large-copy (the large route's function, any
+account, region, version or alias) runs that function here, against the
+S3 store (not --local-root), other functions are POSTed to --lambda-url.
+What the engine cannot do is refused at CreateJob. Transient errors
 are retried per task; a job fails once 1,000 tasks have run and more than
 half failed.
 
@@ -128,6 +139,13 @@ those are accepted. A --listen address other than loopback needs
 "123456789012." in front, or an --allow-host name), and bodies are at
 most 1 MiB.
 
+The in-process s3batchkit-large-copy reads the environment the deployed
+function reads (docs/large-objects.md): S3BATCHKIT_PART_SIZE (bytes, 5 MiB
+to 5 GiB; default 256 MiB), S3BATCHKIT_CONCURRENCY (parts one task copies
+at once; default 4 here, and at most max(--workers, it) parts in flight
+over all tasks), and for schema 1.0 jobs TargetResource, TargetKeyPrefix
+… Each invocation has Lambda's 900 s limit.
+
 Exit codes: 0 after Ctrl-C or SIGTERM (jobs resume on the next start);
 1 the address or the state cannot be used; 2 bad flags.
 
@@ -139,6 +157,14 @@ Examples:
        --control-endpoint-url http://127.0.0.1:9180 --account-id 123456789012 \
        --role-arn arn:aws:iam::123456789012:role/batch --manifest-bucket s3://manifests \
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::dst"}}' \
+       --report-bucket arn:aws:s3:::reports
+
+   # then the large route, copied by s3batchkit-large-copy run in serve
+   s3batchkit --endpoint-url http://127.0.0.1:7070 submit --plan plan/ --routes large \
+       --control-endpoint-url http://127.0.0.1:9180 --account-id 123456789012 \
+       --role-arn arn:aws:iam::123456789012:role/batch --manifest-bucket s3://manifests \
+       --operation '{"LambdaInvoke": {"FunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:s3batchkit-large-copy",
+           "InvocationSchemaVersion": "2.0", "UserArguments": {"TargetResource": "arn:aws:s3:::dst"}}}' \
        --report-bucket arn:aws:s3:::reports
 
    # a directory of buckets and a Lambda stand-in on port 9000

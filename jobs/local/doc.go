@@ -22,7 +22,9 @@
 // success; a store without archive tiers answers 501 NotImplemented, which
 // the task reports, saying nothing was restored), S3ComputeObjectChecksum
 // (the object is read and hashed here, FULL_OBJECT only) and LambdaInvoke
-// (one event per task to Options.LambdaURL). Anything else the engine
+// (one event per task: to the s3batchkit-large-copy function of the large
+// route, run in process against an S3 store — Options.LargeCopy —, or
+// POSTed to Options.LambdaURL for any other function). Anything else the engine
 // would accept and not do is refused at CreateJob (BadRequestException):
 // other operations, a manifest generator or version, a report's expected bucket owner, COMPOSITE checksums. Role ARNs
 // are checked for form only: the engine acts with its own credentials.

@@ -44,6 +44,9 @@ type Options struct {
 	LambdaURL string
 	// HTTPClient calls LambdaURL. Nil: a client with a 60 s timeout.
 	HTTPClient *http.Client
+	// LargeCopy configures the in-process s3batchkit-large-copy, which
+	// runs LambdaInvoke jobs naming that function (lambda.go).
+	LargeCopy LargeCopyOptions
 	// Workers bounds the tasks in flight across all jobs. Zero:
 	// DefaultWorkers.
 	Workers int
@@ -114,7 +117,8 @@ type Engine struct {
 	slots chan struct{} // one per task in flight
 	wg    sync.WaitGroup
 
-	taskRetries atomic.Int64 // task attempts repeated after a transient error
+	taskRetries atomic.Int64  // task attempts repeated after a transient error
+	large       largeCopyFunc // the in-process s3batchkit-large-copy
 
 	mu     sync.Mutex
 	log    *stateLog
@@ -151,6 +155,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.Storage == nil {
 		return nil, errors.New("local engine: Options.Storage is required")
+	}
+	if err := o.LargeCopy.check(); err != nil {
+		return nil, fmt.Errorf("local engine: Options.LargeCopy: %w", err)
 	}
 	o.setDefaults()
 	lg, recs, err := openStateLog(o.StateDir)

@@ -5,11 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -72,6 +72,11 @@ func (e *Engine) newExecutor(rec *jobRecord) (*executor, error) {
 		}
 	case op.LambdaInvoke != nil:
 		l := op.LambdaInvoke
+		if largecopy.IsFunction(aws.ToString(l.FunctionArn)) {
+			if _, err := e.largeCopyHandler(); err != nil {
+				return nil, err
+			}
+		}
 		x.task = func(ctx context.Context, o ObjectRef, t *taskResult) error {
 			msg, err := e.invokeLambda(ctx, rec, l, t)
 			t.Message = msg
@@ -83,16 +88,11 @@ func (e *Engine) newExecutor(rec *jobRecord) (*executor, error) {
 	return x, nil
 }
 
-// targetPrefix is the destination folder of TargetKeyPrefix. AWS
-// documents it as a folder ("to copy objects into a folder named Folder1,
-// set TargetKeyPrefix to Folder1"), so a missing trailing "/" is added —
-// UNCONFIRMED against a live job; a prefix given with its "/" is kept.
-func targetPrefix(p string) string {
-	if p == "" || strings.HasSuffix(p, "/") {
-		return p
-	}
-	return p + "/"
-}
+// targetPrefix is the destination folder of TargetKeyPrefix, read as the
+// large route's function reads it (largecopy.TargetPrefix): AWS documents
+// it as a folder, so a missing trailing "/" is added — UNCONFIRMED
+// against a live job.
+func targetPrefix(p string) string { return largecopy.TargetPrefix(p) }
 
 // do runs one task with retries and fills t. It returns false when ctx
 // ended before the task finished (it is then not recorded).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
+	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -223,8 +224,17 @@ func (e *Engine) validate(acct string, in *s3control.CreateJobInput) error {
 	if !supported[name] {
 		return bad("Operation %s is not supported by the local engine", name)
 	}
-	if name == "LambdaInvoke" && e.o.LambdaURL == "" {
-		return bad("LambdaInvoke needs the engine's Lambda URL (serve --lambda-url)")
+	if l := in.Operation.LambdaInvoke; l != nil {
+		switch {
+		case largecopy.IsFunction(aws.ToString(l.FunctionArn)):
+			// Run in process; a directory of buckets cannot (refused here,
+			// as every other operation a store cannot carry out).
+			if _, ok := e.o.Storage.(*S3Storage); !ok {
+				return bad("Operation LambdaInvoke: %v", errNoLargeCopy)
+			}
+		case e.o.LambdaURL == "":
+			return bad("LambdaInvoke of %s needs the engine's Lambda URL (serve --lambda-url); the engine runs only %s itself", aws.ToString(l.FunctionArn), largecopy.FunctionName)
+		}
 	}
 	// What the engine would otherwise accept and not do.
 	if in.Manifest.Location.ObjectVersionId != nil {

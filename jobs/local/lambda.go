@@ -10,9 +10,14 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+
+	"github.com/s3batchkit/s3batchkit/largecopy"
 )
 
 // The LambdaInvoke contract (formats.md §7.6): one task per invocation;
@@ -66,13 +71,34 @@ func randomID() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// invokeLambda sends one task's event and maps the answer: Succeeded is a
-// success with resultString as the message; TemporaryFailure is retried
-// (the last one is reported failed, HTTP 200, code TemporaryFailure);
-// PermanentFailure, a function error or an unparsable answer fail at once
-// (HTTP 200, PermanentFailure). 429, 5xx and connection errors of the
-// endpoint itself are retried.
+// invokeLambda invokes the job's function for one task, as Batch
+// Operations does — one task per event — and maps the answer as the
+// completion report shows it (largecopy.Outcome, docs/formats.md §7.3):
+// Succeeded is a success with resultString as the message;
+// TemporaryFailure is retried (the last one is reported failed, HTTP 200,
+// code TemporaryFailure); PermanentFailure, a function error or an
+// unparsable answer fail at once (HTTP 200, PermanentFailure).
+//
+// A FunctionArn naming s3batchkit-large-copy (largecopy.IsFunction) runs
+// that function's handler in process against the engine's S3 store
+// (invokeLargeCopy); any other is POSTed to Options.LambdaURL, whose 429,
+// 5xx and connection errors are retried.
 func (e *Engine) invokeLambda(ctx context.Context, rec *jobRecord, l *types.LambdaInvokeOperation, t *taskResult) (string, error) {
+	ev := lambdaEvent(rec, l, t)
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return "", err
+	}
+	taskID := ev.Tasks[0].TaskID
+	if largecopy.IsFunction(aws.ToString(l.FunctionArn)) {
+		return e.invokeLargeCopy(ctx, body, taskID)
+	}
+	return e.invokeURL(ctx, l, body, taskID)
+}
+
+// lambdaEvent is the event of one task: schema 2.0 events carry the
+// bucket name and the job's UserArguments, 1.0 events the bucket ARN.
+func lambdaEvent(rec *jobRecord, l *types.LambdaInvokeOperation, t *taskResult) LambdaEvent {
 	ver := aws.ToString(l.InvocationSchemaVersion)
 	if ver == "" {
 		ver = "1.0"
@@ -89,10 +115,11 @@ func (e *Engine) invokeLambda(ctx context.Context, rec *jobRecord, l *types.Lamb
 	} else {
 		ev.Tasks[0].S3BucketArn = "arn:aws:s3:::" + t.Bucket
 	}
-	body, err := json.Marshal(ev)
-	if err != nil {
-		return "", err
-	}
+	return ev
+}
+
+// invokeURL POSTs the event to Options.LambdaURL.
+func (e *Engine) invokeURL(ctx context.Context, l *types.LambdaInvokeOperation, body []byte, taskID string) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.o.LambdaURL, bytes.NewReader(body))
 	if err != nil {
 		return "", err
@@ -119,31 +146,144 @@ func (e *Engine) invokeLambda(ctx context.Context, rec *jobRecord, l *types.Lamb
 	case resp.StatusCode != http.StatusOK:
 		return "", &TaskError{HTTPStatus: resp.StatusCode, Code: "PermanentFailure", Message: fmt.Sprintf("Lambda invocation failed: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(raw))}
 	}
-	funcErr := func() error {
-		return &TaskError{HTTPStatus: 200, Code: "PermanentFailure", Message: "Lambda returned function error: " + string(bytes.TrimSpace(raw))}
-	}
 	if resp.Header.Get("X-Amz-Function-Error") != "" {
-		return "", funcErr()
+		// The payload is the runtime's {"errorMessage", "errorType"}.
+		return "", &TaskError{HTTPStatus: 200, Code: "PermanentFailure", Message: "Lambda returned function error: " + string(bytes.TrimSpace(raw))}
 	}
-	var out LambdaResponse
-	if err := json.Unmarshal(raw, &out); err != nil || (out.Results == nil && out.TreatMissingKeysAs == "") {
-		return "", funcErr()
+	return rowResult(largecopy.Outcome(raw, nil, taskID))
+}
+
+// rowResult turns a task's report row into what a task returns: the
+// message of a success, or a TaskError retried when Batch Operations
+// would redrive the task (TemporaryFailure).
+func rowResult(row largecopy.ReportRow) (string, error) {
+	if row.TaskStatus == "succeeded" {
+		return row.ResultMessage, nil
 	}
-	res := LambdaResult{TaskID: task.TaskID, ResultCode: out.TreatMissingKeysAs}
-	for _, r := range out.Results {
-		if r.TaskID == task.TaskID {
-			res = r
+	return "", &TaskError{HTTPStatus: row.HTTPStatusCode, Code: row.ErrorCode, Message: row.ResultMessage, Retryable: row.Redrive}
+}
+
+// Defaults of LargeCopyOptions.
+const (
+	// DefaultLargeCopyConcurrency is the number of parts one task of the
+	// in-process s3batchkit-large-copy copies at once: small, because the
+	// engine runs up to Options.Workers tasks at once (the deployed
+	// function's 16 are for one object per invocation).
+	DefaultLargeCopyConcurrency = 4
+	// DefaultLargeCopyTimeout is the time limit of one in-process
+	// invocation: Lambda's longest, which docs/large-objects.md deploys
+	// the function with.
+	DefaultLargeCopyTimeout = 15 * time.Minute
+)
+
+// LargeCopyOptions configure the in-process s3batchkit-large-copy: the
+// engine runs LambdaInvoke jobs whose FunctionArn names that function
+// (largecopy.IsFunction: any account, region, version or alias) by
+// calling its handler (package largecopy) against the engine's S3 store,
+// with the same event and response JSON as on Lambda, so that the large
+// route is rehearsed without AWS. Options.LambdaURL is not used for them.
+type LargeCopyOptions struct {
+	// PartSize is the part size, as the deployed function's
+	// S3BATCHKIT_PART_SIZE. Zero: largecopy.DefaultPartSize.
+	PartSize int64
+	// Concurrency is the number of parts one task copies at once, 1 to
+	// 256. Zero: DefaultLargeCopyConcurrency. Whatever it is, the
+	// engine has at most max(Workers, Concurrency) parts in flight over
+	// all tasks.
+	Concurrency int
+	// Timeout is the time limit of one invocation, as Lambda's: a copy
+	// not done within it ends in TemporaryFailure, and the engine's
+	// next attempt resumes it. Zero: DefaultLargeCopyTimeout.
+	Timeout time.Duration
+	// Arguments are the arguments of schema 1.0 events, which carry no
+	// UserArguments (the deployed function reads them from its
+	// environment: largecopy.EnvOptions).
+	Arguments map[string]string
+}
+
+// check refuses options out of range.
+func (o LargeCopyOptions) check() error {
+	if o.Timeout < 0 {
+		return fmt.Errorf("Timeout %v is negative", o.Timeout)
+	}
+	return largecopy.Options{PartSize: o.PartSize, Concurrency: o.Concurrency}.Check()
+}
+
+// largeCopyFunc is the in-process function, made at its first use.
+type largeCopyFunc struct {
+	once sync.Once
+	h    *largecopy.Handler
+	err  error
+}
+
+// largeCopyClient returns the S3 client the in-process function copies
+// with: the store's. A directory of buckets has none — it cannot run a
+// multipart UploadPartCopy —, and CreateJob refuses such jobs.
+func (e *Engine) largeCopyClient() (*s3.Client, error) {
+	if st, ok := e.o.Storage.(*S3Storage); ok && st.Client != nil {
+		return st.Client, nil
+	}
+	return nil, errNoLargeCopy
+}
+
+var errNoLargeCopy = fmt.Errorf("LambdaInvoke of %s runs in the local engine as a multipart copy (UploadPartCopy), which only an S3-compatible store can do: run the engine against an S3 endpoint (--s3-endpoint), not a directory of buckets (--local-root)", largecopy.FunctionName)
+
+// largeCopyHandler returns the in-process function.
+func (e *Engine) largeCopyHandler() (*largecopy.Handler, error) {
+	f := &e.large
+	f.once.Do(func() {
+		cl, err := e.largeCopyClient()
+		if err != nil {
+			f.err = err
+			return
 		}
+		o := e.o.LargeCopy
+		conc := o.Concurrency
+		if conc == 0 {
+			conc = DefaultLargeCopyConcurrency
+		}
+		lim := &partLimiter{Client: cl, slots: make(chan struct{}, max(e.o.Workers, conc))}
+		f.h, f.err = largecopy.New(largecopy.Options{Client: lim, PartSize: o.PartSize, Concurrency: conc, Arguments: o.Arguments})
+	})
+	return f.h, f.err
+}
+
+// partLimiter bounds the parts in flight over every task of the
+// in-process function: Workers tasks × Concurrency parts would otherwise
+// be the load on the store.
+type partLimiter struct {
+	largecopy.Client
+	slots chan struct{}
+}
+
+func (l *partLimiter) UploadPartCopy(ctx context.Context, in *s3.UploadPartCopyInput, opts ...func(*s3.Options)) (*s3.UploadPartCopyOutput, error) {
+	select {
+	case l.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	switch res.ResultCode {
-	case "Succeeded":
-		return res.ResultString, nil
-	case "TemporaryFailure":
-		return "", &TaskError{HTTPStatus: 200, Code: "TemporaryFailure", Message: res.ResultString, Retryable: true}
-	case "PermanentFailure":
-		return "", &TaskError{HTTPStatus: 200, Code: "PermanentFailure", Message: res.ResultString}
-	case "":
-		return "", &TaskError{HTTPStatus: 200, Code: "PermanentFailure", Message: "Lambda returned no result for the task"}
+	defer func() { <-l.slots }()
+	return l.Client.UploadPartCopy(ctx, in, opts...)
+}
+
+// invokeLargeCopy runs the event through the in-process function within
+// the invocation's time limit, and maps its answer as invokeLambda says.
+// When ctx ends first the task did not finish: ctx's error is returned
+// (the copy's upload stays, and the task's next run resumes it).
+func (e *Engine) invokeLargeCopy(ctx context.Context, event []byte, taskID string) (string, error) {
+	h, err := e.largeCopyHandler()
+	if err != nil {
+		return "", &TaskError{HTTPStatus: 200, Code: "PermanentFailure", Message: err.Error()}
 	}
-	return "", &TaskError{HTTPStatus: 200, Code: "PermanentFailure", Message: "Lambda returned an unknown resultCode " + strconv.Quote(res.ResultCode)}
+	timeout := e.o.LargeCopy.Timeout
+	if timeout == 0 {
+		timeout = DefaultLargeCopyTimeout
+	}
+	ictx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	resp, funcErr := h.Invoke(ictx, event)
+	if ctx.Err() != nil {
+		return "", ctx.Err()
+	}
+	return rowResult(largecopy.Outcome(resp, funcErr, taskID))
 }
