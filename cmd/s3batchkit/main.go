@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -237,15 +238,24 @@ func checkRunAccess(c *cli.Context) error {
 	return objio.CheckAccess(c.Context, "s3://"+p.Shards[0].Bucket+"/")
 }
 
+// preflightOnly names, for commands some of whose s3:// flags only name
+// a location (iam-policy writes policies for --manifest-bucket and
+// --report-bucket, and reads nothing there), the flags whose locations
+// the command does read or write; the others are not checked.
+var preflightOnly = map[string][]string{
+	"iam-policy": {"plan"},
+}
+
 // firstS3Flag returns the first s3:// value among the command's flags, in
 // the order the command declares them.
 func firstS3Flag(c *cli.Context) string {
 	if c.Command == nil {
 		return ""
 	}
+	only, limited := preflightOnly[c.Command.Name]
 	for _, f := range c.Command.Flags {
 		name := f.Names()[0]
-		if !c.IsSet(name) {
+		if !c.IsSet(name) || (limited && !slices.Contains(only, name)) {
 			continue
 		}
 		switch v := c.Value(name).(type) {
