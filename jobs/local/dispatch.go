@@ -109,6 +109,42 @@ func (e *Engine) checkThreshold(j *job) {
 	}
 }
 
+// FailureCredentials is the FailureCode of a job that the engine failed
+// because its credentials were missing or rejected: no task can succeed,
+// and none is reported as failed for it (such errors are the engine's,
+// not the objects'). Its tasks that did not run are not run, as for any
+// Failed job.
+const FailureCredentials = "CredentialsRejected"
+
+// credentialsFailed fails an Active job whose tasks cannot run with the
+// engine's credentials, once, and stops its tasks.
+func (e *Engine) credentialsFailed(j *job, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.credErr == nil {
+		e.credErr = err
+	}
+	if j.rec.Status != types.JobStatusActive {
+		return
+	}
+	j.rec.FailureReasons = append(j.rec.FailureReasons, types.JobFailure{
+		FailureCode:   aws.String(FailureCredentials),
+		FailureReason: aws.String(fmt.Sprintf("Job failed: the engine's S3 requests were refused before any object was touched: %v", err)),
+	})
+	e.setStatus(j, types.JobStatusFailing, "")
+	if j.stopTasks != nil {
+		j.stopTasks()
+	}
+}
+
+// CredentialsError returns the first error that failed a job for the
+// engine's credentials (see FailureCredentials), or nil.
+func (e *Engine) CredentialsError() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.credErr
+}
+
 // lastFailure names the last failed task of j for a failure reason; the
 // caller holds e.mu.
 func lastFailure(j *job) string {
@@ -145,6 +181,7 @@ func (e *Engine) dispatch(ctx context.Context, j *job, res *resultLog) error {
 	if err != nil {
 		return err
 	}
+	x.fatal = func(err error) { e.credentialsFailed(j, err) }
 
 	results := make(chan *taskResult, e.o.Workers)
 	recorded := make(chan error, 1)

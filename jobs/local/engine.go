@@ -130,6 +130,8 @@ type Engine struct {
 	// the others; releaseAll lets every job run.
 	released   map[string]bool
 	releaseAll bool
+	// credErr is the first credentials error that failed a job (under mu).
+	credErr error
 }
 
 // job is a job in memory. Fields are guarded by Engine.mu.

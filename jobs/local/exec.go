@@ -2,6 +2,7 @@ package local
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -21,6 +23,10 @@ type executor struct {
 	task func(ctx context.Context, o ObjectRef, t *taskResult) error
 	// msg is the ResultMessage of a success, unless task set one.
 	msg string
+	// fatal, when set, is told of an error that ends the whole job rather
+	// than one task: credentials missing or rejected, which would fail
+	// every task alike and are never a task's result.
+	fatal func(error)
 }
 
 var targetRE = regexp.MustCompile(`^arn:[^:]+:s3:::(.+)$|^arn:[^:]+:s3express:[^:]+:\d{12}:bucket/(.+)$`)
@@ -117,6 +123,10 @@ func (x *executor) do(ctx context.Context, row manifest.Row, t *taskResult) bool
 			return true
 		}
 		te, cerr := asTaskError(err)
+		if cerr != nil && x.fatal != nil && errors.Is(cerr, objio.ErrCredentials) {
+			x.fatal(cerr)
+			return false
+		}
 		if cerr != nil || ctx.Err() != nil {
 			return false
 		}

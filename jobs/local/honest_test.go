@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/csv"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -383,5 +385,57 @@ func TestDirCopyConditions(t *testing.T) {
 		if tc.ok != (err == nil) || (!tc.ok && (!errors.As(err, &te) || te.HTTPStatus != 412 || te.Code != "PreconditionFailed")) {
 			t.Errorf("modified since %v, unmodified since %v: %v", tc.mod, tc.unmod, err)
 		}
+	}
+}
+
+// TestCredentialsEndTheJob runs a job whose storage signs with a wrong
+// secret: the S3 server refuses every request (SignatureDoesNotMatch).
+// That is the engine's problem, not the objects': the job fails with
+// FailureCredentials before any task is recorded, no report is written
+// (no task was invoked), nothing is retried task by task, and the engine
+// keeps the error for RunPlan to end the run with.
+func TestCredentialsEndTheJob(t *testing.T) {
+	cfg := objiotest.Config(t)
+	bucket := objiotest.Setup(t)
+	ctx := context.Background()
+	var man []byte
+	for i := range 50 {
+		k := fmt.Sprintf("data/%02d", i)
+		if err := objio.WriteFileAtomic(ctx, "s3://"+bucket+"/"+k, []byte(k)); err != nil {
+			t.Fatal(err)
+		}
+		man = manifest.AppendRow(man, []byte(bucket), []byte(k), nil, false)
+	}
+	up, err := objio.Upload(ctx, "s3://"+bucket+"/manifests/m.csv", strings.NewReader(string(man)), int64(len(man)), objio.UploadOptions{SinglePart: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(cfg.EndpointURL), UsePathStyle: true, RetryMaxAttempts: 1,
+		Credentials: credentials.NewStaticCredentialsProvider(os.Getenv(objiotest.EnvAccessKey), "wrong-secret-0123456789", "")})
+	e := newTestEngine(t, Options{Storage: &S3Storage{Client: bad}, Workers: 4})
+	op := types.JobOperation{S3PutObjectTagging: &types.S3SetObjectTaggingOperation{TagSet: []types.S3Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}
+	in := createInput("creds", "m.csv", up.ETag, op)
+	in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + bucket + "/manifests/m.csv")
+	in.Report.Bucket = aws.String("arn:aws:s3:::" + bucket)
+	id, err := e.CreateJob(ctx, testAccount, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := waitStatus(t, e, id)
+	if d.Status != types.JobStatusFailed || len(d.FailureReasons) != 1 || aws.ToString(d.FailureReasons[0].FailureCode) != FailureCredentials ||
+		!strings.Contains(aws.ToString(d.FailureReasons[0].FailureReason), "SignatureDoesNotMatch") {
+		t.Fatalf("job %s %+v", d.Status, d.FailureReasons)
+	}
+	if p := d.ProgressSummary; aws.ToInt64(p.NumberOfTasksSucceeded)+aws.ToInt64(p.NumberOfTasksFailed) != 0 || e.TaskRetries() != 0 {
+		t.Fatalf("tasks recorded: %+v, %d retries", p, e.TaskRetries())
+	}
+	if strings.Contains(aws.ToString(d.FailureReasons[0].FailureReason), "wrong-secret") {
+		t.Fatal("the failure reason holds the secret")
+	}
+	if ok, _ := objio.Exists(ctx, "s3://"+bucket+"/runs/r1/job-"+id+"/manifest.json"); ok {
+		t.Error("a report was written for a job none of whose tasks was invoked")
+	}
+	if err := e.CredentialsError(); !errors.Is(err, objio.ErrCredentials) {
+		t.Fatalf("CredentialsError() = %v", err)
 	}
 }

@@ -209,6 +209,10 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 	}
 	waiting.Wait()
 	res.TaskRetries = e.TaskRetries()
+	if ce := e.CredentialsError(); ce != nil {
+		// Not the plan's nor the objects' fault: the run ends with it.
+		err = ce
+	}
 	if err == nil {
 		err = waitErr
 	}

@@ -223,6 +223,10 @@ func s3TaskError(err error, versioned bool) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
+	if ce := objio.CredentialsProblem(err); ce != nil {
+		// The engine's own credentials, not the task: it ends the job.
+		return ce
+	}
 	status := 0
 	var re *awshttp.ResponseError
 	if errors.As(err, &re) {
