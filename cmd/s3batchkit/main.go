@@ -237,6 +237,13 @@ func checkRunAccess(c *cli.Context) error {
 	return objio.CheckAccess(c.Context, "s3://"+p.Shards[0].Bucket+"/")
 }
 
+// nameOnlyFlags are, per command, the flags whose s3:// value is only a
+// name the command prints and never reads or writes (iam-policy calls
+// nothing): the preflight leaves them alone.
+var nameOnlyFlags = map[string]map[string]bool{
+	"iam-policy": {"manifest-bucket": true},
+}
+
 // firstS3Flag returns the first s3:// value among the command's flags, in
 // the order the command declares them.
 func firstS3Flag(c *cli.Context) string {
@@ -245,7 +252,7 @@ func firstS3Flag(c *cli.Context) string {
 	}
 	for _, f := range c.Command.Flags {
 		name := f.Names()[0]
-		if !c.IsSet(name) {
+		if !c.IsSet(name) || nameOnlyFlags[c.Command.Name][name] {
 			continue
 		}
 		switch v := c.Value(name).(type) {
