@@ -57,7 +57,7 @@ demo: build
 	@find $(DEMO_DIR)/run/buckets/example-source-bucket -type f -print0 | sort -z | head -z -n 25 | xargs -0 rm -f
 	./$(BIN) run --plan $(DEMO_DIR)/run/plan --routes copy --local-root $(DEMO_DIR)/run/buckets --report $(DEMO_DIR)/run/reports-2 \
 	    --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::demo-destination", "TargetKeyPrefix": "copied"}}'
-	./$(BIN) report --prefix $(DEMO_DIR)/run/reports-2 --out $(DEMO_DIR)/run/audit
+	./$(BIN) report --report $(DEMO_DIR)/run/reports-2 --out $(DEMO_DIR)/run/audit
 
 lint:
 	$(GO) vet ./...

@@ -52,7 +52,7 @@ Examples:
    s3batchkit cat manifest.json | jq -c 'select(.key == "photos/a b.jpg")'`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "columns", Aliases: []string{"c"}, Usage: "print only these columns, in this order (`NAME`s in any spelling: key, Key, storage_class; commas allowed)"},
-			&cli.Int64Flag{Name: "limit", Aliases: []string{"n"}, Usage: "stop after `N` rows (0: all)"},
+			&cli.GenericFlag{Name: "limit", Aliases: []string{"n"}, Value: &countValue{}, Usage: "stop after `N` rows (0: all)"},
 			&cli.StringFlag{Name: "format", Usage: "data file format `FORMAT`: csv, parquet or orc (default: from the extension or the file's first bytes)"},
 			&cli.StringFlag{Name: "schema", Usage: "the columns of a CSV data file, as fileSchema spells them: `FIELDS` such as \"Bucket, Key, Size\""},
 			&cli.BoolFlag{Name: "raw", Usage: "ORC: print every column as stored, not as inventory fields"},
@@ -61,7 +61,7 @@ Examples:
 		},
 		Before: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				for _, a := range c.Args().Slice()[1:] {
+				for _, a := range c.Args().Tail() {
 					if strings.HasPrefix(a, "-") {
 						return usagef("cat: flag %s after the argument: put flags before FILE or MANIFEST", a)
 					}

@@ -85,18 +85,18 @@ Examples:
 			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source)", Required: true},
 			inventoryDateFlag(),
 			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://)", Required: true},
-			&cli.IntFlag{Category: catInput, Name: "workers", Usage: "data files decoded at once, per report (default: number of CPUs)"},
+			workersFlag(catInput, "data files decoded at once, per report", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "source-data-root", Usage: "`DIR` that the source's files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.StringFlag{Category: catInput, Name: "target-data-root", Usage: "`DIR` that the target's files[].key is relative to"},
 			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
 			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the diff summary as JSON on stdout"},
-			&cli.BoolFlag{Category: catInput, Name: "quiet", Aliases: []string{"q"}, Usage: "no progress, warnings or summary"},
+			quietFlag(),
 
 			&cli.StringFlag{Category: catCompare, Name: "compare", Value: "size,etag", Usage: "what makes an object in both reports changed: `LIST` of size, etag, checksum, mtime"},
 			&cli.StringSliceFlag{Category: catCompare, Name: "map", Usage: "compare source keys under SRC with target keys under DST: `SRC=DST` (repeatable)"},
 			&cli.BoolFlag{Category: catCompare, Name: "cross-bucket", Usage: "the reports are of different buckets, as intended (else an error)"},
 			&cli.BoolFlag{Category: catCompare, Name: "all-versions", Usage: "compare every version by (key, version id): two reports of one bucket only"},
-			&cli.IntFlag{Category: catCompare, Name: "examples", Value: diff.DefaultExamples, Usage: "list the first `N` objects of each class in diff.json"},
+			countFlag(catCompare, "examples", diff.DefaultExamples, "list the first `N` objects of each class in diff.json"),
 		}, filterFlags(), sortFlags(), shardFlags()),
 		Before: func(c *cli.Context) error {
 			_, err := diffOptionsFromFlags(c, false)

@@ -31,13 +31,13 @@ Examples:
    s3batchkit gen --rows 1000000 --out /tmp/inv
    s3batchkit gen --rows 100000 --versions --files 4 --seed 7 --out /tmp/inv-versioned`,
 		Flags: []cli.Flag{
-			&cli.Int64Flag{Name: "rows", Usage: "number of rows `N`", Required: true},
+			&cli.GenericFlag{Name: "rows", Value: &countValue{}, Usage: "number of rows `N` (1000000, 1e6, 1,000,000)", Required: true},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "report `DIR` (local or s3://BUCKET/PREFIX)", Required: true},
-			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv, parquet or orc"},
+			&cli.StringFlag{Name: "format", Value: "csv", Usage: "`FORMAT` of the data files: csv, parquet or orc"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed `S`"},
 			&cli.BoolFlag{Name: "versions", Usage: "a versioned report: older versions, null version ids, delete markers"},
-			&cli.IntFlag{Name: "files", Usage: "number of data files `K` (default: one per 500,000 rows)"},
-			&cli.StringFlag{Name: "bucket", Value: "example-source-bucket", Usage: "source bucket name"},
+			&cli.GenericFlag{Name: "files", Value: &countValue{}, Usage: "number of data files `K`", DefaultText: "one per 500,000 rows"},
+			&cli.StringFlag{Name: "bucket", Value: "example-source-bucket", Usage: "source `BUCKET` name the rows list"},
 		},
 		Before: func(c *cli.Context) error {
 			if c.Int64("rows") < 1 {

@@ -18,7 +18,7 @@ func newJobsCommand() *cli.Command {
 			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding jobs.json", Required: true},
 			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "only the jobs of these `ROUTES` (default: every job of the run)"},
 			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the outcome per job as JSON on stdout"},
-			&cli.IntFlag{Category: catControl, Name: "concurrency", Value: jobs.DefaultConcurrency, Usage: "at most `N` calls in flight"},
+			countFlag(catControl, "workers", jobs.DefaultConcurrency, "at most `N` calls in flight"),
 			controlEndpointFlag(),
 		}
 	}
@@ -38,7 +38,7 @@ func newJobsCommand() *cli.Command {
 			}
 			out, err := jobs.Update(c.Context, jobs.UpdateOptions{
 				Plan: c.String("plan"), Client: cl, Action: action, Priority: int32(c.Int64("priority")),
-				Reason: c.String("reason"), Routes: routes, Concurrency: c.Int("concurrency"),
+				Reason: c.String("reason"), Routes: routes, Concurrency: c.Int("workers"),
 			})
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
@@ -56,8 +56,8 @@ func newJobsCommand() *cli.Command {
 		}
 	}
 	validate := func(c *cli.Context) error {
-		if n := c.Int("concurrency"); n < 1 || n > 1000 {
-			return usagef("--concurrency must be 1 to 1000, got %d", n)
+		if n := c.Int("workers"); n < 1 || n > 1000 {
+			return usagef("--workers must be 1 to 1000, got %d", n)
 		}
 		if len(c.String("reason")) > 256 {
 			return usagef("--reason must be at most 256 characters")
@@ -68,7 +68,7 @@ func newJobsCommand() *cli.Command {
 		Name:  "jobs",
 		Usage: "confirm, cancel or reprioritise every job of a submitted run",
 		Description: `Applies one change to every job recorded in DIR/jobs.json (or the jobs of
---routes), at most --concurrency calls at once, through UpdateJobStatus or
+--routes), at most --workers calls at once, through UpdateJobStatus or
 UpdateJobPriority, at the S3 Control endpoint jobs.json records
 (--control-endpoint-url overrides it). A job whose state forbids the change — confirming a job
 that is not Suspended, cancelling one that has ended — is skipped and listed
@@ -108,7 +108,7 @@ Exit codes: 0 every job was updated or skipped; 1 an S3 Control failure
 Examples:
    s3batchkit jobs priority --plan plan/ --priority 100
    s3batchkit jobs priority --plan plan/ --routes copy --priority 5`,
-				Flags: append(common(), &cli.Int64Flag{Category: catControl, Name: "priority", Usage: "new priority `N`, 0 to 2147483647", Required: true}),
+				Flags: append(common(), &cli.GenericFlag{Category: catControl, Name: "priority", Value: &countValue{}, Usage: "new priority `N`, 0 to 2147483647", Required: true}),
 				Before: func(c *cli.Context) error {
 					if p := c.Int64("priority"); p < 0 || p > 2147483647 {
 						return usagef("--priority must be 0 to 2147483647, got %d", p)

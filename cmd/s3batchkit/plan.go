@@ -71,25 +71,26 @@ Examples:
        --where 'storage_class in ["STANDARD", "STANDARD_IA"] and size < bytes("5GiB") and not (key endsWith ".tmp")'
 
    # keys listed in a file, one per line, no routing, unsorted
-   s3batchkit plan --inventory manifest.json --out plan/ --include-keys keys.txt --routes none --sort=false`,
+   s3batchkit plan --inventory manifest.json --out plan/ --include-keys keys.txt --routing none --sort=false`,
 		Flags: concatFlags([]cli.Flag{
 			&cli.StringSliceFlag{Category: catInput, Name: "inventory", Aliases: []string{"i"}, Usage: "inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery, or a Hive symlink.txt); repeat for several", Required: true},
 			inventoryDateFlag(),
 			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (not with --dry-run)"},
 			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "write nothing; print per route the objects, bytes, shards and estimated cost"},
-			&cli.IntFlag{Category: catInput, Name: "workers", Usage: "data files decoded at once (default: number of CPUs)"},
+			workersFlag(catInput, "data files decoded at once", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
 			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the plan summary as JSON on stdout"},
-			&cli.BoolFlag{Category: catInput, Name: "quiet", Aliases: []string{"q"}, Usage: "no progress or summary on stderr"},
+			quietFlag(),
 		}, filterFlags(), []cli.Flag{
 			&cli.BoolFlag{Category: catSort, Name: "sort", Value: true, Usage: "sort by bucket, key, version (newest first) and drop duplicate rows; --sort=false keeps inventory order"},
 		}, sortFlags(), shardFlags(), []cli.Flag{
 			&cli.Float64Flag{Category: catCost, Name: "price-per-job", Value: partition.DefaultPricePerJob, Usage: "estimate with `USD` per job (shard)"},
 			&cli.Float64Flag{Category: catCost, Name: "price-per-million", Value: partition.DefaultPricePerMillion, Usage: "estimate with `USD` per million objects"},
-			&cli.IntFlag{Category: catCost, Name: "lambda-memory", Value: largecopy.DefaultMemoryMB, Usage: "large route: the copy function's memory `MB`"},
+			countFlag(catCost, "lambda-memory", largecopy.DefaultMemoryMB, "large route: the copy function's memory `MB`"),
 			&cli.Float64Flag{Category: catCost, Name: "lambda-copy-mbps", Value: largecopy.DefaultCopyMBps, Usage: "large route: assumed copy throughput per object in `MB/s` (measure one object's copy)"},
-			&cli.Float64Flag{Category: catCost, Name: "lambda-price-gb-second", Value: largecopy.DefaultPricePerGBSecond, Usage: "large route: Lambda `USD` per GB-second (default: arm64, us-east-1)"},
+			&cli.Float64Flag{Category: catCost, Name: "lambda-price-gb-second", Value: largecopy.DefaultPricePerGBSecond, Usage: "large route: Lambda `USD` per GB-second",
+				DefaultText: strconv.FormatFloat(largecopy.DefaultPricePerGBSecond, 'f', -1, 64) + ", arm64 in us-east-1"},
 		}),
 		Before: func(c *cli.Context) error {
 			_, err := planOptionsFromFlags(c, false)

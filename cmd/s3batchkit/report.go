@@ -33,9 +33,9 @@ func newReportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
 		Usage:     "merge completion reports, classify failures, write re-run manifests",
-		UsageText: "s3batchkit report (--plan DIR | --prefix P [--prefix P ...]) --out DIR2 [options]",
+		UsageText: "s3batchkit report (--plan DIR | --report LOCATION [--report LOCATION ...]) --out DIR2 [options]",
 		Description: `Finds every job-<id>/manifest.json of the run (from DIR/jobs.json, or
-under each report prefix), verifies the MD5 of every result file, and
+under each --report location), verifies the MD5 of every result file, and
 merges all rows into one summary: tasks by status, error code, HTTP status,
 job, route and key prefix; the most common failure messages (ids, numbers,
 hosts and ports folded); objects seen in several jobs counted once with
@@ -82,7 +82,7 @@ Examples:
    s3batchkit report --plan plan/ --out audit/
 
    # local copies of report prefixes, prefixes two folders deep, HTML page
-   s3batchkit report --prefix reports/copy-run --prefix reports/copy-rerun \
+   s3batchkit report --report reports/copy-run --report reports/copy-rerun \
        --out audit/ --prefix-depth 2 --html audit/report.html
 
    # in CI: JSON on stdout, fail the step when any task failed
@@ -92,32 +92,32 @@ Examples:
    s3batchkit report --plan plan/ --out audit/ --classes classes.csv --keep-going`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "plan", Usage: "plan `DIR` whose jobs.json lists the jobs and their report prefixes"},
-			&cli.StringSliceFlag{Name: "prefix", Usage: "report prefix `P` (folder with job-<id>/ folders, a job folder, or a manifest.json); repeatable"},
+			&cli.StringSliceFlag{Name: "report", Usage: "completion reports at `LOCATION` (a folder or s3:// prefix with job-<id>/ folders, a job folder, or a job's manifest.json); repeatable"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR2` for summary.json and rerun/", Required: true},
-			&cli.IntFlag{Name: "prefix-depth", Value: report.DefaultPrefixDepth, Usage: "'/'-segments per key prefix in the by-prefix counts (`N`)"},
+			countFlag("", "prefix-depth", report.DefaultPrefixDepth, "`N` '/'-segments per key prefix in the by-prefix counts"),
 			&cli.StringFlag{Name: "classes", Usage: "`FILE` of extra failure classes (JSON or CSV code,class)"},
 			&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page to `FILE`"},
 			&cli.BoolFlag{Name: "json", Usage: "print summary.json on stdout instead of the table"},
-			&cli.IntFlag{Name: "top", Value: report.DefaultTop, Usage: "rows per table section (`N`)"},
+			countFlag("", "top", report.DefaultTop, "`N` rows per table section"),
 			&cli.BoolFlag{Name: "keep-going", Usage: "turn bad or missing report files into warnings in the summary"},
 			&cli.BoolFlag{Name: "fail-on-failures", Usage: "exit 4 when any task failed"},
-			&cli.Int64Flag{Name: "max-objects", Value: report.DefaultMaxShardObjects, Usage: "at most `N` objects per re-run shard"},
+			countFlag("", "max-objects", report.DefaultMaxShardObjects, "at most `N` objects per re-run shard"),
 			&cli.IntFlag{Name: "max-tracked", Hidden: true, Usage: "no effect, kept for scripts: failed objects are now followed across jobs exactly, in bounded memory (external sorts)"},
-			&cli.IntFlag{Name: "workers", Usage: "result files read at once (default: number of CPUs)"},
+			workersFlag("", "result files read at once", "number of CPUs"),
 			&cli.BoolFlag{Name: "plus-as-space", Usage: "decode '+' in report keys as a space (for manifests written form-style by other tools)"},
 			&cli.BoolFlag{Name: "no-rerun", Usage: "do not write rerun/"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no table on stdout"},
+			quietFlag(),
 			&cli.BoolFlag{Category: catControl, Name: "no-refresh", Usage: "with --plan: take job statuses as jobs.json recorded them, without DescribeJob"},
 			&cli.DurationFlag{Category: catControl, Name: "refresh-timeout", Value: 2 * time.Minute, Usage: "with --plan: give up refreshing job statuses after `DURATION`"},
 			controlEndpointFlag(),
 		},
 		Before: func(c *cli.Context) error {
-			if c.String("plan") == "" && len(c.StringSlice("prefix")) == 0 {
-				return usagef("give --plan DIR or at least one --prefix P")
+			if c.String("plan") == "" && len(c.StringSlice("report")) == 0 {
+				return usagef("give --plan DIR or at least one --report LOCATION")
 			}
-			for _, p := range c.StringSlice("prefix") {
+			for _, p := range c.StringSlice("report") {
 				if p == "" {
-					return usagef("--prefix must not be empty")
+					return usagef("--report must not be empty")
 				}
 			}
 			if c.Int("prefix-depth") < 1 {
@@ -131,12 +131,6 @@ Examples:
 			}
 			if c.IsSet("max-tracked") && c.Int("max-tracked") < 1 {
 				return usagef("--max-tracked must be at least 1, got %d", c.Int("max-tracked"))
-			}
-			if c.Int("workers") < 0 {
-				return usagef("--workers must not be negative")
-			}
-			if c.Bool("json") && c.Bool("quiet") {
-				return usagef("--json and --quiet contradict each other")
 			}
 			return nil
 		},
@@ -156,7 +150,7 @@ Examples:
 				Statuses: statuses,
 				Notes:    notes,
 				Plan:     c.String("plan"),
-				Prefixes: c.StringSlice("prefix"),
+				Prefixes: c.StringSlice("report"),
 				Out:      c.String("out"),
 				Merge: report.MergeOptions{
 					PrefixDepth: c.Int("prefix-depth"),

@@ -130,9 +130,9 @@ Examples:
 			&cli.StringFlag{Category: catControl, Name: "report-bucket", Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
 			&cli.StringFlag{Category: catControl, Name: "report-prefix", Usage: "completion report key `PREFIX`"},
 			&cli.StringFlag{Category: catControl, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly (report needs AllTasks to count successes)"},
-			&cli.IntFlag{Category: catControl, Name: "priority", Value: 10, Usage: "job `PRIORITY`, 0 to 2147483647; higher runs sooner"},
+			countFlag(catControl, "priority", 10, "job `PRIORITY`, 0 to 2147483647; higher runs sooner"),
 			&cli.BoolFlag{Category: catControl, Name: "confirm", Usage: "create the jobs Suspended, waiting for confirmation (ConfirmationRequired)"},
-			&cli.IntFlag{Category: catControl, Name: "concurrency", Value: jobs.DefaultConcurrency, Usage: "at most `N` shards uploaded and CreateJob calls in flight"},
+			countFlag(catControl, "workers", jobs.DefaultConcurrency, "at most `N` shards uploaded and CreateJob calls in flight"),
 			&cli.BoolFlag{Category: catControl, Name: "dry-run", Usage: "print the jobs that would be created; call nothing, write nothing"},
 			&cli.BoolFlag{Category: catControl, Name: "wait", Usage: "wait for the noncurrent-version jobs of versioned routes to complete, then create the current-version jobs"},
 			&cli.DurationFlag{Category: catControl, Name: "poll-interval", Value: 30 * time.Second, Usage: "`DURATION` between DescribeJob rounds with --wait"},
@@ -179,7 +179,7 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 		Confirm:        c.Bool("confirm"),
 		Routes:         commaList(c.StringSlice("routes")),
 		ManifestPrefix: c.String("manifest-bucket"),
-		Concurrency:    c.Int("concurrency"),
+		Concurrency:    c.Int("workers"),
 		DryRun:         c.Bool("dry-run"),
 		Wait:           c.Bool("wait"),
 		PollInterval:   c.Duration("poll-interval"),
@@ -196,7 +196,7 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 	case c.Int("priority") < 0 || c.Int("priority") > 1<<31-1:
 		return o, usagef("--priority must be 0 to 2147483647, got %d", c.Int("priority"))
 	case o.Concurrency < 1 || o.Concurrency > 1000:
-		return o, usagef("--concurrency must be 1 to 1000, got %d", o.Concurrency)
+		return o, usagef("--workers must be 1 to 1000, got %d", o.Concurrency)
 	case o.PollInterval < time.Second:
 		return o, usagef("--poll-interval must be at least 1s, got %v", o.PollInterval)
 	case c.IsSet("poll-interval") && !o.Wait:
