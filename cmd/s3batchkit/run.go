@@ -19,7 +19,7 @@ func newRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a plan's shards with the local engine, in this process, without S3 Control",
-		UsageText: "s3batchkit run --plan DIR --operation JSON|@FILE [--report DIR|s3://B/P] [--local-root DIR | --s3-endpoint URL] [options]",
+		UsageText: "s3batchkit run --plan DIR --operation JSON|@FILE [--report DIR|s3://B/P] [--local-root DIR | --endpoint-url URL] [options]",
 		Description: `Runs one job per shard of the plan, as 'serve' would after 'submit', but in
 this process: it is 'submit' against an engine of its own, then a wait. The
 same operation JSON, the same jobs (routes, tokens, requests), the same
@@ -39,9 +39,10 @@ The shards are copied into the engine's state (--state-dir) and the jobs
 read that copy. Reports go to --report (default: DIR/reports).
 
 Tasks act on a directory of buckets (--local-root DIR: DIR/<bucket>/<key>)
-or an S3-compatible endpoint (--s3-endpoint, else --endpoint-url and the
-AWS chain). With --state-dir the run can be resumed: the same command after
-a crash or Ctrl-C continues every job after its last recorded task.
+or on S3 (the global --endpoint-url for an S3-compatible server, and the
+AWS chain), the store that s3:// plans and reports use too. With
+--state-dir the run can be resumed: the same command after a crash or
+Ctrl-C continues every job after its last recorded task.
 
 --materialize (with --local-root) first creates every source object the
 shards name that does not exist yet (its content is its key), and the copy
@@ -57,10 +58,10 @@ Examples:
    # copy the copy-route shards between folders of buckets, then audit
    s3batchkit run --plan plan/ --routes copy --local-root buckets/ --report reports/ \
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::backup"}}'
-   s3batchkit report --prefix reports/ --out audit/
+   s3batchkit report --report reports/ --out audit/
 
    # tag every object on a MinIO, resumable
-   s3batchkit run --plan plan/ --s3-endpoint http://127.0.0.1:9000 --state-dir .run-state \
+   s3batchkit run --plan plan/ --endpoint-url http://127.0.0.1:9000 --state-dir .run-state \
        --operation '{"S3PutObjectTagging": {"TagSet": [{"Key": "tier", "Value": "cold"}]}}' \
        --report s3://reports/tagging`,
 		Flags: append([]cli.Flag{
