@@ -14,6 +14,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/diff"
 	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -85,6 +86,7 @@ Examples:
 			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source)", Required: true},
 			inventoryDateFlag(),
 			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://)", Required: true},
+			forceFlag(),
 			workersFlag(catInput, "data files decoded at once, per report", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "source-data-root", Usage: "`DIR` that the source's files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.StringFlag{Category: catInput, Name: "target-data-root", Usage: "`DIR` that the target's files[].key is relative to"},
@@ -105,6 +107,9 @@ Examples:
 		Action: func(c *cli.Context) error {
 			o, err := diffOptionsFromFlags(c, true)
 			if err != nil {
+				return err
+			}
+			if err := guardPlanDir(c, o.Out); err != nil {
 				return err
 			}
 			if err := findDeliveries(c, c.Bool("quiet"), &o.Source, &o.Target); err != nil {
@@ -241,6 +246,8 @@ func diffError(err error) error {
 		return usagef("diff: --compare: %v", err)
 	case errors.Is(err, diff.ErrUnsorted), errors.Is(err, diff.ErrMixedBuckets):
 		return &diffExitError{fmt.Errorf("diff: %w", err), exitBadInput}
+	case errors.Is(err, manifest.ErrSubmitted):
+		return planDirError(err)
 	}
 	return fmt.Errorf("diff: %w", err)
 }

@@ -9,7 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -303,4 +305,38 @@ func workersFlag(category, what, def string) *cli.GenericFlag {
 // stderr, and --json still prints its document on stdout.
 func quietFlag() *cli.BoolFlag {
 	return &cli.BoolFlag{Category: catInput, Name: "quiet", Aliases: []string{"q"}, Usage: "no progress, notes or summary (warnings and errors still go to stderr, --json to stdout)"}
+}
+
+// forceFlag is plan's and diff's --force: write over a plan whose jobs
+// were submitted.
+func forceFlag() *cli.BoolFlag {
+	return &cli.BoolFlag{Category: catInput, Name: "force", Usage: "write --out even if its jobs.json records submitted jobs (jobs.json is kept, renamed jobs-replaced-<plan id>.json)"}
+}
+
+// guardPlanDir refuses to write a plan into dir when its jobs.json
+// records jobs, unless --force: then jobs.json is set aside, and said so.
+func guardPlanDir(c *cli.Context, dir string) error {
+	err := manifest.CheckNotSubmitted(c.Context, dir)
+	if err == nil || !errors.Is(err, manifest.ErrSubmitted) {
+		return err
+	}
+	if !c.Bool("force") {
+		return planDirError(err)
+	}
+	aside, err := manifest.SetAsideRun(c.Context, dir)
+	if err != nil {
+		return fmt.Errorf("setting %s aside: %w", objio.Join(dir, manifest.JobsFile), err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "s3batchkit: --force: the old plan's %s is now %s\n", manifest.JobsFile, aside)
+	return nil
+}
+
+// planDirError turns the refusal to write over a submitted plan into a
+// usage error that says what to do.
+func planDirError(err error) error {
+	var se *manifest.SubmittedError
+	if errors.As(err, &se) {
+		return usagef("%v; write the new plan elsewhere, or give --force (jobs.json is then kept as jobs-replaced-%s.json)", se, se.PlanID)
+	}
+	return err
 }

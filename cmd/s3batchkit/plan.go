@@ -77,6 +77,7 @@ Examples:
 			inventoryDateFlag(),
 			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (not with --dry-run)"},
 			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "write nothing; print per route the objects, bytes, shards and estimated cost"},
+			forceFlag(),
 			workersFlag(catInput, "data files decoded at once", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
@@ -105,6 +106,11 @@ Examples:
 			for i := range o.Inventories {
 				locs[i] = &o.Inventories[i]
 			}
+			if !o.DryRun {
+				if err := guardPlanDir(c, o.Out); err != nil {
+					return err
+				}
+			}
 			if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
 				return err
 			}
@@ -128,7 +134,7 @@ Examples:
 			plan, stats, err := partition.Plan(c.Context, o)
 			stop()
 			if err != nil {
-				return fmt.Errorf("plan: %w", err)
+				return planDirError(fmt.Errorf("plan: %w", err))
 			}
 			if !c.Bool("quiet") {
 				for _, w := range stats.Warnings {

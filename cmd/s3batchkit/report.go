@@ -49,7 +49,8 @@ left no report. On a Complete job, what the report does not list as failed
 succeeded (FailedTasksOnly and AllTasks alike); on a Failed or Cancelled
 job, what it does not list did not run. Each job's final status is the one
 jobs.json recorded; a status that is not final (New, Active, ...) is first
-refreshed with DescribeJob (--control-endpoint-url, the AWS credentials),
+refreshed with DescribeJob (at the S3 Control endpoint jobs.json records,
+or --control-endpoint-url; the AWS credentials),
 unless --no-refresh; a job whose status stays unknown leaves its unreported
 objects not run, and the summary says so. The summary and the table show,
 per shard and in total, planned = succeeded + failed + not run. Without
@@ -219,13 +220,18 @@ func refreshStatuses(c *cli.Context) (map[string]string, []string) {
 	if len(open) == 0 {
 		return nil, nil
 	}
-	endpoint := c.String("control-endpoint-url")
 	unknown := func(why string) []string {
 		return []string{fmt.Sprintf("the final status of %d job(s) of %s (%s) is not recorded and could not be refreshed: %s; their unreported objects count as not run",
 			len(open), manifest.JobsFile, strings.Join(first(open, 5), ", "), why)}
 	}
-	if run.AccountID == local.LocalAccount && endpoint == "" {
-		return nil, unknown("they ran on the local engine, which no longer knows them (give --control-endpoint-url for a serve that does)")
+	// The endpoint: the flag, else the one jobs.json records (AWS's when
+	// it records none).
+	endpoint := c.String("control-endpoint-url")
+	if endpoint == "" {
+		endpoint = run.ControlEndpoint
+		if endpoint == manifest.EndpointRun || endpoint == "" && run.AccountID == local.LocalAccount {
+			return nil, unknown("they ran on the local engine of 's3batchkit run', which no longer knows them (give --control-endpoint-url for a serve that does)")
+		}
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("refresh-timeout"))
 	defer cancel()

@@ -50,7 +50,7 @@ const catControl = "S3 Control:"
 // controlEndpointFlag is shared by the commands that call S3 Control.
 func controlEndpointFlag() cli.Flag {
 	return &cli.StringFlag{Category: catControl, Name: "control-endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL_S3_CONTROL"},
-		Usage: "fixed S3 Control endpoint `URL` (s3batchkit serve, a test server); default: https://ACCOUNT.s3-control.REGION.amazonaws.com"}
+		Usage: "fixed S3 Control endpoint `URL` (s3batchkit serve, a test server)", DefaultText: "the one jobs.json records, else AWS's https://ACCOUNT.s3-control.REGION.amazonaws.com"}
 }
 
 func newSubmitCommand() *cli.Command {
