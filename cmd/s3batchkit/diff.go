@@ -138,10 +138,8 @@ Examples:
 			if err != nil {
 				return diffError(err)
 			}
-			if !c.Bool("quiet") {
-				for _, w := range res.Summary.Warnings {
-					fmt.Fprintf(stderr, "warning: %s\n", w)
-				}
+			for _, w := range res.Summary.Warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
 			if c.Bool("json") {
 				return printDiffJSON(c.App.Writer, o, res)

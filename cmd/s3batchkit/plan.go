@@ -136,10 +136,8 @@ Examples:
 			if err != nil {
 				return planDirError(fmt.Errorf("plan: %w", err))
 			}
-			if !c.Bool("quiet") {
-				for _, w := range stats.Warnings {
-					fmt.Fprintf(stderr, "warning: %s\n", w)
-				}
+			for _, w := range stats.Warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
 			if c.Bool("json") {
 				return printPlanJSON(c.App.Writer, o, plan, stats)

@@ -187,6 +187,11 @@ Examples:
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "\nsummary written to %s\n", objio.Join(o.Out, report.SummaryFile))
+			default:
+				// --quiet: the table (which lists them) is not printed.
+				for _, w := range s.Warnings {
+					fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+				}
 			}
 			if c.Bool("fail-on-failures") {
 				if s.Tasks.Failed > 0 {
