@@ -139,6 +139,9 @@ Examples:
 			for _, w := range stats.Warnings {
 				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
+			if w := emptyPlanWarning(plan.Counters); w != "" {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
 			if c.Bool("json") {
 				return printPlanJSON(c.App.Writer, o, plan, stats)
 			}
@@ -199,6 +202,51 @@ func planOptionsFromFlags(c *cli.Context, loadKeys bool) (partition.Options, err
 		return o, err
 	}
 	return o, nil
+}
+
+// dropFlags names the flag behind each reason a row is dropped.
+var dropFlags = map[string]string{
+	inventory.DropDeleteMarker: "delete markers are excluded unless --include-delete-markers", inventory.DropNotDeleteMarker: "--only-delete-markers",
+	inventory.DropNotLatest: "--latest-only", inventory.DropStorageClass: "--storage-class", inventory.DropReplication: "--replication-status",
+	inventory.DropEncryption: "--encryption", inventory.DropLockMode: "--lock-mode", inventory.DropLegalHold: "--legal-hold",
+	inventory.DropTieringTier: "--tiering-tier", inventory.DropChecksum: "--checksum-algorithm", inventory.DropMultipart: "--multipart",
+	inventory.DropMinSize: "--min-size", inventory.DropMaxSize: "--max-size", inventory.DropModifiedAfter: "--modified-after",
+	inventory.DropModifiedBefore: "--modified-before", inventory.DropPrefix: "--prefix", inventory.DropSuffix: "--suffix",
+	inventory.DropSubstring: "--substring", inventory.DropRegex: "--regex", inventory.DropGlob: "--glob",
+	inventory.DropKeyList: "--include-keys", inventory.DropExcludedKey: "--exclude-keys", inventory.DropWhere: "--where",
+	partition.DropDuplicate: "duplicate rows",
+}
+
+// emptyPlanWarning says, for a plan that keeps no row, which filters
+// dropped the rows (most first); "" when it keeps some.
+func emptyPlanWarning(c manifest.Counters) string {
+	if c.RowsKept > 0 {
+		return ""
+	}
+	if c.RowsRead == 0 {
+		return "the plan is empty: the inventory holds no rows"
+	}
+	reasons := make([]string, 0, len(c.Dropped))
+	for r, n := range c.Dropped {
+		if n > 0 {
+			reasons = append(reasons, r)
+		}
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if c.Dropped[reasons[i]] != c.Dropped[reasons[j]] {
+			return c.Dropped[reasons[i]] > c.Dropped[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	var by []string
+	for _, r := range reasons {
+		name := dropFlags[r]
+		if name == "" {
+			name = strings.ReplaceAll(r, "_", " ")
+		}
+		by = append(by, fmt.Sprintf("%s dropped %s", name, humanCount(c.Dropped[r])))
+	}
+	return fmt.Sprintf("the plan is empty: the filters kept none of the %s rows read (%s)", humanCount(c.RowsRead), strings.Join(by, "; "))
 }
 
 func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *partition.Stats) {

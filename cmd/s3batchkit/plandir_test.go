@@ -62,3 +62,44 @@ func TestPlanKeepsSubmittedPlan(t *testing.T) {
 		t.Errorf("a file under shards/ that no plan wrote was removed: %v", err)
 	}
 }
+
+// TestInventoryWrongFile: the files people give as --inventory by mistake
+// are named with what to do; a plan that keeps nothing says which
+// filters dropped the rows.
+func TestInventoryWrongFile(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "inv")
+	if code, _, stderr := s3bk(t, "gen", "--rows", "500", "--out", inv); code != 0 {
+		t.Fatal(stderr)
+	}
+	plan := filepath.Join(dir, "plan")
+	if code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(inv, "manifest.json"), "--out", plan, "--quiet"); code != 0 {
+		t.Fatal(stderr)
+	}
+	data, _ := filepath.Glob(filepath.Join(inv, "data", "*"))
+	shards, _ := filepath.Glob(filepath.Join(plan, "shards", "*", "*.csv"))
+	reportManifests, _ := filepath.Glob(filepath.Join("..", "..", "report", "testdata", "run1", "*", "manifest.json"))
+	if len(data) == 0 || len(shards) == 0 || len(reportManifests) == 0 {
+		t.Fatalf("fixtures: %v %v %v", data, shards, reportManifests)
+	}
+	for _, tc := range []struct {
+		loc  string
+		code int
+		want string
+	}{
+		{data[0], exitBadInput, "it is a gzip file: a CSV.gz data file"},
+		{filepath.Join(plan, "plan.json"), exitBadInput, "it is a plan.json written by s3batchkit plan"},
+		{shards[0], exitBadInput, "it is a CSV file, not JSON"},
+		{reportManifests[0], exitBadInput, "completion report's manifest.json; use s3batchkit report"},
+		{filepath.Join(dir, "nowhere", "manifest.json"), exitFailure, filepath.Join(dir, "nowhere", "manifest.json") + ": object not found"},
+	} {
+		code, stdout, stderr := s3bk(t, "plan", "--inventory", tc.loc, "--dry-run")
+		if code != tc.code || stdout != "" || !strings.Contains(stderr, tc.want) || strings.Contains(stderr, "invalid character") {
+			t.Errorf("--inventory %s: exit %d (want %d), stderr %q (want %q)", tc.loc, code, tc.code, stderr, tc.want)
+		}
+	}
+	code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(inv, "manifest.json"), "--dry-run", "--quiet", "--where", `storage_class == "no-such-class"`)
+	if code != 0 || !strings.Contains(stderr, "warning: the plan is empty: the filters kept none of the 500 rows read (--where dropped") {
+		t.Errorf("an empty plan: exit %d, stderr %q", code, stderr)
+	}
+}
