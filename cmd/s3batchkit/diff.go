@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -85,7 +84,8 @@ Examples:
 			&cli.StringFlag{Category: catInput, Name: "source", Aliases: []string{"s"}, Usage: "source inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery)", Required: true},
 			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source)", Required: true},
 			inventoryDateFlag(),
-			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://)", Required: true},
+			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://; not with --dry-run)"},
+			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "compare and count, write nothing: print the classes, routes and shards a diff would write"},
 			forceFlag(),
 			workersFlag(catInput, "data files decoded at once, per report", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "source-data-root", Usage: "`DIR` that the source's files[].key is relative to (default: search the manifest's ancestor folders)"},
@@ -109,7 +109,16 @@ Examples:
 			if err != nil {
 				return err
 			}
-			if err := guardPlanDir(c, o.Out); err != nil {
+			dryRun := c.Bool("dry-run")
+			if dryRun {
+				// The shards go to a temporary folder, removed at the end.
+				tmp, err := os.MkdirTemp(c.String("tmp-dir"), "s3batchkit-diff-dry-run-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				o.Out = tmp
+			} else if err := guardPlanDir(c, o.Out); err != nil {
 				return err
 			}
 			if err := findDeliveries(c, c.Bool("quiet"), &o.Source, &o.Target); err != nil {
@@ -141,10 +150,13 @@ Examples:
 			for _, w := range res.Summary.Warnings {
 				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
+			if dryRun {
+				o.Out = ""
+			}
 			if c.Bool("json") {
 				return printDiffJSON(c.App.Writer, o, res)
 			}
-			if !c.Bool("quiet") {
+			if !c.Bool("quiet") || dryRun {
 				printDiffSummary(c.App.Writer, o, res)
 			}
 			return nil
@@ -170,8 +182,11 @@ func diffOptionsFromFlags(c *cli.Context, loadKeys bool) (diff.Options, error) {
 		TmpDir:         c.String("tmp-dir"),
 		Examples:       c.Int("examples"),
 	}
-	if c.Int("workers") < 0 {
-		return o, usagef("--workers must not be negative")
+	switch {
+	case o.Out == "" && !c.Bool("dry-run"):
+		return o, usagef("--out is required (or --dry-run to write nothing)")
+	case o.Out != "" && c.Bool("dry-run"):
+		return o, usagef("--out and --dry-run exclude each other: a dry run writes nothing")
 	}
 	if err := checkInventoryDate(c); err != nil {
 		return o, err
@@ -252,7 +267,11 @@ func diffError(err error) error {
 
 func printDiffSummary(w io.Writer, o diff.Options, res *diff.Result) {
 	s, p := res.Summary, res.Plan
-	fmt.Fprintf(w, "diff written to %s (compare %s%s)\n", o.Out, s.Compare, map[bool]string{true: ", all versions"}[s.AllVersions])
+	if o.Out == "" {
+		fmt.Fprintf(w, "dry run: nothing written (compare %s%s)\n", s.Compare, map[bool]string{true: ", all versions"}[s.AllVersions])
+	} else {
+		fmt.Fprintf(w, "diff written to %s (compare %s%s)\n", o.Out, s.Compare, map[bool]string{true: ", all versions"}[s.AllVersions])
+	}
 	for _, side := range []struct {
 		name string
 		st   diff.SideStats
@@ -299,6 +318,7 @@ func printDiffJSON(w io.Writer, o diff.Options, res *diff.Result) error {
 	class := func(c diff.Class) map[string]int64 { return map[string]int64{"objects": c.Objects, "bytes": c.Bytes} }
 	out := map[string]any{
 		"plan":    o.Out,
+		"dry_run": o.Out == "",
 		"compare": s.Compare,
 		"source":  s.Source,
 		"target":  s.Target,
@@ -317,7 +337,5 @@ func printDiffJSON(w io.Writer, o diff.Options, res *diff.Result) error {
 		"input_bytes":             res.Stats.InputBytes,
 		"rows_per_second":         float64(res.Plan.Counters.RowsRead) / res.Stats.Elapsed.Seconds(),
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }

@@ -38,13 +38,15 @@ Examples:
 			&cli.BoolFlag{Name: "versions", Usage: "a versioned report: older versions, null version ids, delete markers"},
 			&cli.GenericFlag{Name: "files", Value: &countValue{}, Usage: "number of data files `K`", DefaultText: "one per 500,000 rows"},
 			&cli.StringFlag{Name: "bucket", Value: "example-source-bucket", Usage: "source `BUCKET` name the rows list"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was written as JSON on stdout: manifest, rows, files, bytes"},
+			quietFlag(),
 		},
 		Before: func(c *cli.Context) error {
 			if c.Int64("rows") < 1 {
 				return usagef("--rows must be at least 1")
 			}
-			if c.Int("files") < 0 {
-				return usagef("--files must not be negative")
+			if f := strings.ToLower(c.String("format")); f != "csv" && f != "parquet" && f != "orc" {
+				return usagef("--format must be csv, parquet or orc, got %q", c.String("format"))
 			}
 			return nil
 		},
@@ -65,23 +67,37 @@ Examples:
 				Bucket: c.String("bucket"),
 			})
 			if err != nil {
-				return usageOr(err)
+				return err
 			}
 			if out != c.String("out") {
 				if res.Manifest, err = publishReport(c.Context, out, c.String("out")); err != nil {
 					return err
 				}
 			}
-			fmt.Fprintf(c.App.Writer, "wrote %s rows in %d files (%s) to %s in %.1f s\n",
-				humanCount(c.Int64("rows")), res.Files, humanBytes(res.Bytes), res.Manifest, time.Since(start).Seconds())
+			switch {
+			case c.Bool("json"):
+				return writeJSON(c.App.Writer, &genOutput{Manifest: res.Manifest, Format: c.String("format"), Rows: c.Int64("rows"), Files: res.Files,
+					Bytes: res.Bytes, Seed: c.Uint64("seed"), Versions: c.Bool("versions"), ElapsedSeconds: time.Since(start).Seconds()})
+			case !c.Bool("quiet"):
+				fmt.Fprintf(c.App.Writer, "wrote %s rows in %d files (%s) to %s in %.1f s\n",
+					humanCount(c.Int64("rows")), res.Files, humanBytes(res.Bytes), res.Manifest, time.Since(start).Seconds())
+			}
 			return nil
 		},
 	}
 }
 
-// usageOr keeps an error as is; a hook for mapping library option errors
-// to usage errors.
-func usageOr(err error) error { return err }
+// genOutput is gen's --json document.
+type genOutput struct {
+	Manifest       string  `json:"manifest"`
+	Format         string  `json:"format"`
+	Rows           int64   `json:"rows"`
+	Files          int     `json:"files"`
+	Bytes          int64   `json:"bytes"`
+	Seed           uint64  `json:"seed"`
+	Versions       bool    `json:"versions"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+}
 
 // publishReport uploads a report generated in the folder dir to the
 // s3:// prefix dst as S3 delivers one: destinationBucket names dst's

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -293,20 +292,19 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 
 func printPlanJSON(w io.Writer, o partition.Options, p *manifest.Plan, s *partition.Stats) error {
 	out := map[string]any{
-		"plan":            o.Out,
-		"dry_run":         o.DryRun,
-		"counters":        p.Counters,
-		"routes":          p.Routes,
-		"costs":           s.Costs,
-		"shards":          len(p.Shards),
-		"warnings":        s.Warnings,
-		"sort":            s.Sort,
+		"plan":     o.Out,
+		"dry_run":  o.DryRun,
+		"counters": p.Counters,
+		"routes":   p.Routes,
+		"costs":    s.Costs,
+		"shards":   len(p.Shards),
+		"warnings": s.Warnings,
+		"sort": map[string]int64{"rows": s.Sort.Rows, "duplicates": s.Sort.Duplicates, "runs": int64(s.Sort.Runs),
+			"passes": int64(s.Sort.Passes), "spill_bytes": s.Sort.SpillBytes},
 		"elapsed_seconds": s.Elapsed.Seconds(),
 		"input_bytes":     s.InputBytes,
 		"rows_per_second": float64(p.Counters.RowsRead) / s.Elapsed.Seconds(),
 		"s3":              objio.Stats(),
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }

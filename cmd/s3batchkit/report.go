@@ -164,7 +164,23 @@ Examples:
 				MaxShardObjects: c.Int64("max-objects"),
 				NoRerun:         c.Bool("no-rerun"),
 			}
+			// Progress on a terminal: rows merged, and with a plan the time
+			// left (a plan's objects are about the rows its reports hold).
+			o.Progress = &report.Progress{}
+			var planned int64
+			if o.Plan != "" {
+				if p, err := manifest.ReadPlan(c.Context, o.Plan); err == nil {
+					for _, r := range p.Routes {
+						planned += r.Objects
+					}
+				}
+			}
+			live := startLine(c.App.ErrWriter, c.App.Writer, !c.Bool("quiet") && isTerminal(c.App.ErrWriter), func(el time.Duration) string {
+				rows := o.Progress.Rows.Load()
+				return fmt.Sprintf("report: %s result files, %s rows merged, %s", humanCount(o.Progress.Files.Load()), humanCount(rows), rateAndETA(rows, planned, el))
+			})
 			s, err := report.Run(c.Context, o)
+			live.Stop()
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
@@ -175,6 +191,7 @@ Examples:
 			}
 			switch {
 			case c.Bool("json"):
+				fillEmpty(s) // [] and {} for what the summary has none of
 				data, err := report.MarshalSummary(s)
 				if err != nil {
 					return err

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -96,11 +95,11 @@ Examples:
 					fmt.Fprint(w, "\x1b[H\x1b[2J") // home, clear screen
 				}
 				if c.Bool("json") {
-					enc := json.NewEncoder(w)
-					if !c.Bool("watch") {
-						enc.SetIndent("", "  ")
+					write := writeJSON
+					if c.Bool("watch") {
+						write = writeJSONLine
 					}
-					if err := enc.Encode(rs); err != nil {
+					if err := write(w, rs); err != nil {
 						return err
 					}
 				} else {

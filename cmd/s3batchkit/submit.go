@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/iampolicy"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -134,6 +133,8 @@ Examples:
 			&cli.BoolFlag{Category: catControl, Name: "confirm", Usage: "create the jobs Suspended, waiting for confirmation (ConfirmationRequired)"},
 			countFlag(catControl, "workers", jobs.DefaultConcurrency, "at most `N` shards uploaded and CreateJob calls in flight"),
 			&cli.BoolFlag{Category: catControl, Name: "dry-run", Usage: "print the jobs that would be created; call nothing, write nothing"},
+			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the outcome as JSON on stdout: jobs (shard, route, state, job id), counts, skipped routes"},
+			quietFlag(),
 			&cli.BoolFlag{Category: catControl, Name: "wait", Usage: "wait for the noncurrent-version jobs of versioned routes to complete, then create the current-version jobs"},
 			&cli.DurationFlag{Category: catControl, Name: "poll-interval", Value: 30 * time.Second, Usage: "`DURATION` between DescribeJob rounds with --wait"},
 			controlEndpointFlag(),
@@ -155,7 +156,7 @@ Examples:
 				o.Client = cl
 			}
 			o.ControlEndpoint = recordableEndpoint(c.String("control-endpoint-url"))
-			return runSubmit(c.Context, c.App.Writer, o)
+			return runSubmit(c.Context, c.App.Writer, c.App.ErrWriter, o, outputMode{json: c.Bool("json"), quiet: c.Bool("quiet")})
 		},
 	}
 }
@@ -211,18 +212,9 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 		return o, usagef("--manifest-bucket is required: the plan %s is local and its shards must be uploaded", o.Plan)
 	}
 	o.Priority = int32(c.Int("priority"))
-	raw := []byte(c.String("operation"))
-	if s := string(raw); strings.HasPrefix(s, "@") || strings.HasPrefix(s, "file://") {
-		path := strings.TrimPrefix(strings.TrimPrefix(s, "@"), "file://")
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return o, usagef("--operation: %v", err)
-		}
-		raw = b
-	}
-	op, _, err := jobs.ParseOperation(raw)
+	op, err := readOperation(c.String("operation"))
 	if err != nil {
-		return o, usagef("--operation: %v", err)
+		return o, err
 	}
 	o.Operation = op
 	if err := o.Validate(); err != nil {
@@ -234,11 +226,95 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 // exitHeld is submit's exit code when current-version jobs were held back.
 const exitHeld = 5
 
-func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
+// outputMode is how a command prints its result: --json, --quiet, and
+// whether a live progress line may be shown (on a terminal).
+type outputMode struct {
+	json, quiet bool
+}
+
+// submitOutput is submit's --json document.
+type submitOutput struct {
+	PlanID        string             `json:"plan_id"`
+	DryRun        bool               `json:"dry_run"`
+	Jobs          []submitJob        `json:"jobs"`
+	Created       int                `json:"created"`
+	Existing      int                `json:"existing"`
+	Uploaded      int                `json:"uploaded"`
+	Held          int                `json:"held"`
+	SkippedRoutes []skippedRoute     `json:"skipped_routes"`
+	JobsFile      string             `json:"jobs_file,omitempty"`
+	S3            objio.RequestStats `json:"s3"`
+	Error         string             `json:"error,omitempty"`
+}
+
+// submitJob is one shard of submit's --json document.
+type submitJob struct {
+	Shard    string `json:"shard"`
+	Route    string `json:"route"`
+	State    string `json:"state"` // created, existing, held, dry-run
+	JobID    string `json:"job_id,omitempty"`
+	Token    string `json:"client_request_token"`
+	Manifest string `json:"manifest,omitempty"`
+	Objects  int64  `json:"objects"`
+	Uploaded bool   `json:"uploaded"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// skippedRoute is a route left out because the operation cannot serve it.
+type skippedRoute struct {
+	Route   string `json:"route"`
+	Shards  int    `json:"shards"`
+	Objects int64  `json:"objects"`
+	Reason  string `json:"reason"`
+}
+
+func skippedRoutes(s []jobs.RouteSkip) []skippedRoute {
+	out := make([]skippedRoute, 0, len(s))
+	for _, r := range s {
+		out = append(out, skippedRoute{Route: r.Route, Shards: r.Shards, Objects: r.Objects, Reason: r.Reason})
+	}
+	return out
+}
+
+// selectedShards returns the shards a submit or run of op over the plan
+// in dir would act on, for progress totals; nil when that cannot be told
+// (the command itself then says what is wrong).
+func selectedShards(ctx context.Context, dir string, op types.JobOperation, routes []string) []manifest.Shard {
+	p, err := manifest.ReadPlan(ctx, dir)
+	if err != nil {
+		return nil
+	}
+	shards, _, err := jobs.SelectShards(p, op, routes)
+	if err != nil {
+		return nil
+	}
+	return shards
+}
+
+func runSubmit(ctx context.Context, stdout, stderr io.Writer, o jobs.SubmitOptions, mode outputMode) error {
 	var mu sync.Mutex
+	var settled, created int64
+	total := int64(len(selectedShards(ctx, o.Plan, o.Operation, o.Routes)))
+	live := startLine(stderr, stdout, !mode.quiet && !o.DryRun && isTerminal(stderr), func(el time.Duration) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("submit: %s of %s shards settled (%s jobs created), %s", humanCount(settled), humanCount(total), humanCount(created), rateAndETA(settled, total, el))
+	})
+	defer live.Stop()
+	w := io.Writer(live)
+	if mode.json || mode.quiet {
+		w = io.Discard
+	}
+	var out []submitJob
 	o.OnShard = func(s jobs.ShardJob) {
 		mu.Lock()
 		defer mu.Unlock()
+		settled++
+		if s.State == "created" {
+			created++
+		}
+		out = append(out, submitJob{Shard: s.Shard, Route: s.Route, State: s.State, JobID: s.JobID, Token: s.Token,
+			Manifest: s.Manifest, Objects: s.Objects, Uploaded: s.Uploaded, Detail: s.Detail})
 		switch s.State {
 		case "dry-run":
 			fmt.Fprintf(w, "would create  %-32s %8s objects  manifest %s  token %s\n", s.Shard, humanCount(s.Objects), s.Manifest, s.Token)
@@ -258,6 +334,26 @@ func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 		}
 	}
 	res, err := jobs.Submit(ctx, o)
+	live.Stop()
+	if h, ok := iampolicy.AccessDeniedHint(err); ok {
+		err = fmt.Errorf("%w; %s", err, h)
+	}
+	if mode.json {
+		doc := submitOutput{DryRun: o.DryRun, Jobs: out, S3: objio.Stats()}
+		if res != nil {
+			doc.PlanID, doc.Created, doc.Existing, doc.Uploaded, doc.Held = res.PlanID, res.Created, res.Existing, res.Uploaded, len(res.Held)
+			doc.SkippedRoutes = skippedRoutes(res.Skipped)
+			if !o.DryRun {
+				doc.JobsFile = objio.Join(o.Plan, manifest.JobsFile)
+			}
+		}
+		if err != nil {
+			doc.Error = err.Error()
+		}
+		if jerr := writeJSON(stdout, &doc); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
 	if res != nil {
 		printSkipped(w, res.Skipped)
 		switch {
