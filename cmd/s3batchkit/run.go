@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/urfave/cli/v2"
@@ -72,6 +74,9 @@ Examples:
 			&cli.StringFlag{Category: catInput, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly"},
 			&cli.StringFlag{Category: catEngine, Name: "state-dir", Usage: "keep the engine's state in `DIR` so the run can be resumed (default: a temporary folder)"},
 			&cli.BoolFlag{Category: catEngine, Name: "materialize", Usage: "with --local-root: first create the missing source objects (demos)"},
+			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "list the jobs that would run (shards, routes, objects) and the routes left out; run nothing, write nothing"},
+			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the outcome as JSON on stdout: jobs (status, task counts), totals, skipped routes"},
+			quietFlag(),
 		}, engineFlags()...),
 		Before: func(c *cli.Context) error {
 			if err := checkEngineFlags(c); err != nil {
@@ -83,6 +88,9 @@ Examples:
 			if c.Bool("materialize") && c.String("local-root") == "" {
 				return usagef("--materialize needs --local-root: it creates files, not S3 objects")
 			}
+			if c.Bool("materialize") && c.Bool("dry-run") {
+				return usagef("--materialize and --dry-run exclude each other: a dry run creates nothing")
+			}
 			_, err := readOperation(c.String("operation"))
 			return err
 		},
@@ -90,6 +98,9 @@ Examples:
 			op, err := readOperation(c.String("operation"))
 			if err != nil {
 				return err
+			}
+			if c.Bool("dry-run") {
+				return runDryRun(c.Context, c.App.Writer, c.String("plan"), op, commaList(c.StringSlice("routes")), c.Bool("json"))
 			}
 			eo, err := engineOptions(c)
 			if err != nil {
@@ -106,7 +117,10 @@ Examples:
 			if o.Report == "" {
 				o.Report = objio.Join(o.Plan, "reports")
 			}
-			w := c.App.Writer
+			var w io.Writer = c.App.Writer
+			if c.Bool("json") || c.Bool("quiet") {
+				w = io.Discard
+			}
 			if c.Bool("materialize") {
 				n, err := local.MaterializeSources(c.Context, o.Plan, o.Routes, eo.Storage.(*local.DirStorage), op)
 				if err != nil {
@@ -114,6 +128,18 @@ Examples:
 				}
 				fmt.Fprintf(w, "materialized %d source objects under %s\n", n, c.String("local-root"))
 			}
+			// Progress on a terminal: the engine's task attempts, counted
+			// at its storage.
+			counter, ended := &taskCounter{}, &atomic.Int64{}
+			o.Engine.Storage = countingStorage{o.Engine.Storage, counter}
+			var planned int64
+			shards := selectedShards(c.Context, o.Plan, op, o.Routes)
+			for _, sh := range shards {
+				planned += sh.Objects
+			}
+			live := startLine(c.App.ErrWriter, w, !c.Bool("quiet") && isTerminal(c.App.ErrWriter), runProgress(counter, planned, len(shards), ended))
+			defer live.Stop()
+			w = live
 			var mu sync.Mutex
 			o.OnShard = func(s jobs.ShardJob) {
 				if s.State == "held" {
@@ -125,6 +151,7 @@ Examples:
 			o.OnJob = func(j local.RunJob) {
 				mu.Lock()
 				defer mu.Unlock()
+				ended.Add(1)
 				line := fmt.Sprintf("%-10s %-28s job %s  %s/%s tasks, %s failed", j.Status, j.Shard, j.JobID,
 					humanCount(j.Succeeded+j.Failed), humanCount(j.Total), humanCount(j.Failed))
 				if len(j.FailureReasons) > 0 {
@@ -133,6 +160,12 @@ Examples:
 				fmt.Fprintln(w, line)
 			}
 			res, err := local.RunPlan(c.Context, o)
+			live.Stop()
+			if c.Bool("json") {
+				if jerr := writeJSON(c.App.Writer, newRunOutput(o.Plan, res, err)); jerr != nil && err == nil {
+					err = jerr
+				}
+			}
 			// The S3 requests of the run and their retries close the
 			// summary, also after a failure.
 			if line := s3StatsLine(objio.Stats()); line != "" {
