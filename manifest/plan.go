@@ -414,7 +414,11 @@ func (p *PlanDir) WriteFile(ctx context.Context, name string, data []byte) error
 	if err := objio.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the old plan.json: %w", err)
 	}
-	return objio.WriteFileAtomic(ctx, objio.Join(p.dir, name), data)
+	loc := objio.Join(p.dir, name)
+	if err := objio.WriteFileAtomic(ctx, loc, data); err != nil || objio.IsS3(loc) {
+		return err
+	}
+	return os.Chmod(loc, 0o644) // as the shards; WriteFileAtomic leaves 0600
 }
 
 // Abort discards everything written since CreatePlanDir. The previous

@@ -38,6 +38,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The tests see no config file and no S3BATCHKIT_* defaults of the
+	// machine they run on (config_test.go sets its own).
+	os.Setenv(configFileEnv, os.DevNull)
+	for key := range configKeys {
+		os.Unsetenv(configEnv(key))
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

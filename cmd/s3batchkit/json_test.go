@@ -109,6 +109,7 @@ func TestJSONOutputs(t *testing.T) {
 		{"run", []string{"run", "--plan", plan, "--routes", "copy", "--operation", op, "--local-root", buckets, "--materialize"}},
 		{"status", []string{"status", "--plan", plan}},
 		{"report", []string{"report", "--plan", plan, "--out", filepath.Join(dir, "audit")}},
+		{"version", []string{"version"}},
 		{"bench", []string{"bench", "--rows", "2000", "--formats", "csv", "--stages", "read", "--runs", "1", "--in-process", "--dir", filepath.Join(dir, "bench")}},
 	}
 	for _, s := range steps {

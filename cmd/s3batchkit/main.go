@@ -44,6 +44,7 @@ func main() {
 // command's help on stderr, nothing on stdout, and exits 2.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
+	setCompletion(app, args)
 	cl, err := normalizeArgs(app, args)
 	if err == nil {
 		for _, w := range cl.warnings {
@@ -128,7 +129,16 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 			newServeCommand(),
 			newRunCommand(),
 			newBenchCommand(),
+			newVersionCommand(),
+			newCompletionCommand(),
 		}),
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				currentBuild().writeText(c.App.Writer)
+				return nil
+			}
+			return cli.ShowAppHelp(c)
+		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
 			return usagef("%s", flagParseMessage(err, c.App.Flags))
 		},
@@ -157,6 +167,7 @@ func globalFlags() []cli.Flag {
 		&cli.DurationFlag{Category: cat, Name: "retry-max-backoff", EnvVars: []string{"S3BATCHKIT_RETRY_MAX_BACKOFF"}, Value: objio.DefaultRetryMaxBackoff,
 			Usage: "longest wait `DURATION` between two attempts of an AWS request"},
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"S3BATCHKIT_DEBUG"}, Usage: "print the AWS SDK's own log lines and every retry on stderr"},
+		&cli.BoolFlag{Name: "version", Usage: "print the version (as s3batchkit version does)"},
 	}
 }
 

@@ -48,7 +48,7 @@ const catControl = "S3 Control:"
 
 // controlEndpointFlag is shared by the commands that call S3 Control.
 func controlEndpointFlag() cli.Flag {
-	return &cli.StringFlag{Category: catControl, Name: "control-endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL_S3_CONTROL"},
+	return &cli.StringFlag{Category: catControl, Name: "control-endpoint-url", EnvVars: []string{configEnv("control_endpoint_url"), "AWS_ENDPOINT_URL_S3_CONTROL"},
 		Usage: "fixed S3 Control endpoint `URL` (s3batchkit serve, a test server)", DefaultText: "the one jobs.json records, else AWS's https://ACCOUNT.s3-control.REGION.amazonaws.com"}
 }
 
@@ -121,13 +121,13 @@ Examples:
        --report-bucket arn:aws:s3:::my-reports --report-scope FailedTasksOnly --confirm`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding plan.json", Required: true},
-			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", Usage: "upload the shards of a local plan to `s3://BUCKET[/PREFIX]` (under <prefix>/<plan id>/shards/…)"},
+			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", EnvVars: []string{configEnv("manifest_bucket")}, Usage: "upload the shards of a local plan to `s3://BUCKET[/PREFIX]` (under <prefix>/<plan id>/shards/…)"},
 			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "submit only these `ROUTES` (copy,large,restore,…; default: all)"},
-			&cli.StringFlag{Category: catControl, Name: "account-id", Usage: "12-digit AWS account `ID` the jobs are created in", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "role-arn", Usage: "IAM role `ARN` Batch Operations assumes", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "account-id", EnvVars: []string{configEnv("account_id")}, Usage: "12-digit AWS account `ID` the jobs are created in", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "role-arn", EnvVars: []string{configEnv("role_arn")}, Usage: "IAM role `ARN` Batch Operations assumes", Required: true},
 			&cli.StringFlag{Category: catControl, Name: "operation", Usage: "the operation as `JSON` (AWS CLI shape), or @FILE", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "report-bucket", Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "report-prefix", Usage: "completion report key `PREFIX`"},
+			&cli.StringFlag{Category: catControl, Name: "report-bucket", EnvVars: []string{configEnv("report_bucket")}, Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "report-prefix", EnvVars: []string{configEnv("report_prefix")}, Usage: "completion report key `PREFIX`"},
 			&cli.StringFlag{Category: catControl, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly (report needs AllTasks to count successes)"},
 			countFlag(catControl, "priority", 10, "job `PRIORITY`, 0 to 2147483647; higher runs sooner"),
 			&cli.BoolFlag{Category: catControl, Name: "confirm", Usage: "create the jobs Suspended, waiting for confirmation (ConfirmationRequired)"},
