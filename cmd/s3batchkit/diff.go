@@ -64,22 +64,27 @@ compared with target keys under DST_PREFIX; no source prefix may lie inside
 another, nor any target prefix. Rows under no prefix are dropped and
 counted as "unmapped". Filters see source keys on both sides.
 
-Examples:
+Examples (paths as the examples of 's3batchkit gen' make them):
    # what is missing or stale in the replica? (different buckets: say so)
    s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
        --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --cross-bucket --out diff/
 
-   # a migration that moved everything under legacy/ to archive/2019/
-   s3batchkit diff --source src/manifest.json --target dst/manifest.json \
-       --map legacy/=archive/2019/ --out diff/
+   # the same counts, nothing written
+   s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --cross-bucket --dry-run
+
+   # a migration that moved everything under logs/ to archive/logs/
+   s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --map logs/=archive/logs/ --out diff/
 
    # multipart objects copied with other part sizes: compare sizes and times only
-   s3batchkit diff --source src/manifest.json --target dst/manifest.json --cross-bucket \
-       --compare size,mtime --prefix photos/ --out diff/
+   s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --cross-bucket \
+       --compare size,mtime --prefix images/ --out diff/
 
    # which versions appeared or vanished between two deliveries of one inventory
-   s3batchkit diff --source inv/b/cfg/2024-11-01T01-00Z/manifest.json \
-       --target inv/b/cfg/2024-11-08T01-00Z/manifest.json --all-versions --out diff/`,
+   s3batchkit diff --source inv/versioned-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/versioned-bucket/cfg/2024-11-08T01-00Z/manifest.json --all-versions --out diff/`,
 		Flags: concatFlags([]cli.Flag{
 			&cli.StringFlag{Category: catInput, Name: "source", Aliases: []string{"s"}, Usage: "source inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery)", Required: true},
 			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source)", Required: true},

@@ -28,8 +28,21 @@ over 5 GiB), every storage class, and about 3% tricky keys (spaces, '+',
 '%', unicode, commas, quotes, newlines). The same seed gives the same rows.
 
 Examples:
-   s3batchkit gen --rows 1000000 --out /tmp/inv
-   s3batchkit gen --rows 100000 --versions --files 4 --seed 7 --out /tmp/inv-versioned`,
+   # an inventory delivery laid out as S3 delivers it, a later one, and a
+   # replica's in another bucket: the other commands' examples use them
+   s3batchkit gen --rows 5000 --bucket src-bucket --out inv/src-bucket/cfg/2024-11-01T01-00Z
+   s3batchkit gen --rows 5000 --seed 2 --bucket src-bucket --out inv/src-bucket/cfg/2024-11-08T01-00Z
+   s3batchkit gen --rows 5000 --bucket dst-bucket --out inv/dst-bucket/cfg/2024-11-01T01-00Z
+
+   # two deliveries of a versioned bucket (older versions, delete markers)
+   s3batchkit gen --rows 2000 --versions --bucket versioned-bucket --out inv/versioned-bucket/cfg/2024-11-01T01-00Z
+   s3batchkit gen --rows 2000 --versions --seed 2 --bucket versioned-bucket --out inv/versioned-bucket/cfg/2024-11-08T01-00Z
+
+   # an ORC report in one file
+   s3batchkit gen --rows 1000 --format orc --out inv-orc
+
+   # a million rows of Parquet in 4 files, as JSON for scripts
+   s3batchkit gen --rows 1e6 --format parquet --files 4 --seed 7 --out inv-parquet --json`,
 		Flags: []cli.Flag{
 			&cli.GenericFlag{Name: "rows", Value: &countValue{}, Usage: "number of rows `N` (1000000, 1e6, 1,000,000)", Required: true},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "report `DIR` (local or s3://BUCKET/PREFIX)", Required: true},

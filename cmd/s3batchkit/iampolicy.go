@@ -45,19 +45,15 @@ key (SSEAwsKmsKeyId, or KMSKeyArn of S3UpdateObjectEncryption) is added.
 Exit codes: 0 printed; 1 the plan could not be read; 2 bad flags or
 operation; 3 no plan.json in DIR.
 
-Examples:
-   # a plan to work on (offline)
-   s3batchkit gen --rows 20000 --out /tmp/iam-demo/inventory
-   s3batchkit plan --inventory /tmp/iam-demo/inventory/manifest.json --out /tmp/iam-demo/plan --quiet
-
+Examples (plan/ as the examples of 's3batchkit plan' make it; nothing is called):
    # the role for copying the copy route's objects to another bucket, as Standard-IA
-   s3batchkit iam-policy --plan /tmp/iam-demo/plan --routes copy \
+   s3batchkit iam-policy --plan plan/ --routes copy \
        --manifest-bucket s3://my-manifests/batch \
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::my-destination", "StorageClass": "STANDARD_IA"}}' \
        --report-bucket arn:aws:s3:::my-reports --report-prefix batch/reports --account-id 123456789012
 
    # tagging every object of the plan, as JSON for scripts
-   s3batchkit iam-policy --plan /tmp/iam-demo/plan --manifest-bucket s3://my-manifests/batch \
+   s3batchkit iam-policy --plan plan/ --manifest-bucket s3://my-manifests/batch \
        --operation '{"S3PutObjectTagging": {"TagSet": [{"Key": "project", "Value": "atlas"}]}}' \
        --report-bucket arn:aws:s3:::my-reports --json`,
 		Flags: []cli.Flag{

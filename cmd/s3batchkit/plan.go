@@ -43,34 +43,38 @@ Delete markers are never planned unless asked for. Re-running with the same
 inputs and flags writes byte-identical files, whatever --workers and
 --memory are.
 
-Examples:
+Examples (paths as the examples of 's3batchkit gen' make them):
    # plan a local copy of an inventory delivery
    s3batchkit plan --inventory inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json --out plan/
 
-   # the newest delivery of an inventory configuration (listing needs s3:ListBucket)
+   # the newest delivery of an inventory configuration (in S3, listing needs s3:ListBucket)
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/
    s3batchkit plan --inventory s3://inventory-bucket/inv/src-bucket/cfg/ --out s3://plans/run-1
 
    # the delivery of a given day
-   s3batchkit plan --inventory s3://inventory-bucket/inv/src-bucket/cfg/ --inventory-date 2024-11-01 --out plan/
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --inventory-date 2024-11-01 --out plan/
 
    # what would it cost? nothing is written
-   s3batchkit plan --inventory manifest.json --dry-run
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --dry-run
 
-   # current versions of photos and videos over 1 MiB, 250k objects or 10 TiB per job
-   s3batchkit plan --inventory manifest.json --out plan/ \
-       --prefix photos/ --prefix videos/ --latest-only --min-size 1MiB \
+   # current versions of images and media over 1 MiB, 250k objects or 10 TiB per job
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ \
+       --prefix images/ --prefix media/ --latest-only --min-size 1MiB \
        --max-objects 250000 --max-bytes 10TiB
 
    # objects written in 2024 that failed to replicate
-   s3batchkit plan --inventory manifest.json --out plan/ \
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ \
        --modified-after 2024-01-01 --modified-before 2025-01-01 --replication-status FAILED
 
-   # any column, with an expression (https://expr-lang.org)
-   s3batchkit plan --inventory manifest.json --out plan/ \
-       --where 'storage_class in ["STANDARD", "STANDARD_IA"] and size < bytes("5GiB") and not (key endsWith ".tmp")'
+   # any column, with an expression (https://expr-lang.org; enum values in any case)
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ \
+       --where 'storage_class in ["standard", "standard_ia"] and size < bytes("5GiB") and not (key endsWith ".tmp")'
 
-   # keys listed in a file, one per line, no routing, unsorted
-   s3batchkit plan --inventory manifest.json --out plan/ --include-keys keys.txt --routing none --sort=false`,
+   # keys listed in a file, one per line; every object in one route, all; inventory order
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ --include-keys keys.txt --routing none --sort=false
+
+   # write over a plan whose jobs were submitted (its jobs.json is kept aside)
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ --force`,
 		Flags: concatFlags([]cli.Flag{
 			&cli.StringSliceFlag{Category: catInput, Name: "inventory", Aliases: []string{"i"}, Usage: "inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery, or a Hive symlink.txt); repeat for several", Required: true},
 			inventoryDateFlag(),

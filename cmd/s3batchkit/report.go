@@ -78,15 +78,15 @@ Exit codes: 0 when the summary was written, even if tasks failed; with
 failed or did not run); 3 for a bad or missing report, or a shard changed
 since it was planned (unless --keep-going); 2 for bad flags.
 
-Examples:
+Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
    # every object of a submitted (or run) plan
    s3batchkit report --plan plan/ --out audit/
 
-   # local copies of report prefixes, prefixes two folders deep, HTML page
-   s3batchkit report --report reports/copy-run --report reports/copy-rerun \
-       --out audit/ --prefix-depth 2 --html audit/report.html
+   # the completion reports under a folder (or an s3:// prefix), key
+   # prefixes two folders deep, an HTML page
+   s3batchkit report --report reports/ --out audit/ --prefix-depth 2 --html audit/report.html
 
-   # in CI: JSON on stdout, fail the step when any task failed
+   # in CI: JSON on stdout, fail the step (exit 4) when an object failed or did not run
    s3batchkit report --plan plan/ --out audit/ --json --fail-on-failures
 
    # own error classes, skip damaged result files instead of stopping

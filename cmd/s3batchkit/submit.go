@@ -101,7 +101,7 @@ differs from the plan, jobs.json made for other settings); 5 current-version
 jobs held back until the noncurrent ones complete (run again, or --wait);
 130 interrupted.
 
-Examples:
+Examples (plan/ as the examples of 's3batchkit plan' make it):
    # copy every object of the plan to another bucket, as Standard-IA
    s3batchkit submit --plan plan/ --account-id 123456789012 \
        --role-arn arn:aws:iam::123456789012:role/batch-ops \
@@ -109,16 +109,16 @@ Examples:
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::my-destination", "StorageClass": "STANDARD_IA"}}' \
        --report-bucket arn:aws:s3:::my-reports --report-prefix batch/reports
 
-   # restore the archived objects first; see what would be created
+   # restore the archived objects first; see what would be created (calls nothing)
    s3batchkit submit --plan plan/ --routes restore --account-id 123456789012 \
        --role-arn arn:aws:iam::123456789012:role/batch-ops --manifest-bucket s3://my-manifests/batch \
        --operation '{"S3InitiateRestoreObject": {"ExpirationInDays": 7, "GlacierJobTier": "BULK"}}' \
        --report-bucket arn:aws:s3:::my-reports --dry-run
 
-   # tag objects with an operation kept in a file; jobs wait for confirmation
-   s3batchkit submit --plan s3://my-plans/run-7 --account-id 123456789012 \
-       --role-arn arn:aws:iam::123456789012:role/batch-ops --operation @tag.json \
-       --report-bucket arn:aws:s3:::my-reports --report-scope FailedTasksOnly --confirm`,
+   # tag objects with an operation kept in a file; jobs wait for confirmation;
+   # the account, role and report bucket from S3BATCHKIT_* or the config file
+   s3batchkit submit --plan s3://my-plans/run-7 --operation @tag.json \
+       --report-scope FailedTasksOnly --confirm`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding plan.json", Required: true},
 			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", EnvVars: []string{configEnv("manifest_bucket")}, Usage: "upload the shards of a local plan to `s3://BUCKET[/PREFIX]` (under <prefix>/<plan id>/shards/…)"},
