@@ -56,11 +56,16 @@ Exit codes: 0 every job Complete (tasks may have failed: see the report);
 with other settings (operation, report); 130 interrupted (resume with the
 same --state-dir).
 
-Examples:
-   # copy the copy-route shards between folders of buckets, then audit
-   s3batchkit run --plan plan/ --routes copy --local-root buckets/ --report reports/ \
+Examples (plan/ as the examples of 's3batchkit plan' make it):
+   # copy the copy-route shards between folders of buckets (--materialize
+   # first creates the sources a plan of a gen inventory names), then audit
+   s3batchkit run --plan plan/ --routes copy --local-root buckets/ --materialize --report reports/ \
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::backup"}}'
-   s3batchkit report --report reports/ --out audit/
+   s3batchkit report --plan plan/ --out audit/
+
+   # the jobs a tagging run would run, and the routes it leaves out
+   s3batchkit run --plan plan/ --dry-run \
+       --operation '{"S3PutObjectTagging": {"TagSet": [{"Key": "tier", "Value": "cold"}]}}'
 
    # tag every object on a MinIO, resumable
    s3batchkit run --plan plan/ --endpoint-url http://127.0.0.1:9000 --state-dir .run-state \
