@@ -112,6 +112,10 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 		return commandLine{args: args}, nil
 	}
 	globals := flagTable(app.Flags)
+	movable := map[string]bool{}
+	for n := range globals {
+		movable[n] = n != "version" // --version asks the program, not a command
+	}
 	out := []string{args[0]}
 	i := 1
 	// The global flags before the command.
@@ -184,7 +188,7 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 			}
 		}
 		takes, isLocal := local[name]
-		if !isLocal {
+		if !isLocal && movable[name] {
 			if gtakes, isGlobal := globals[name]; isGlobal {
 				moved = append(moved, a)
 				if gtakes && !inline {

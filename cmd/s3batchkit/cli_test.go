@@ -42,6 +42,7 @@ func TestUsageErrorsGolden(t *testing.T) {
 		{"missing-global-flag-value", "plan --inventory manifest.json --out o --profile"},
 		{"unknown-flag", "plan --inventroy manifest.json --out o"},
 		{"unknown-flag-no-match", "plan --frobnicate --out o"},
+		{"program-flag-after-command", "plan --version"},
 		{"bad-count", "gen --rows 1e3.5 --out o"},
 		{"bad-count-word", "gen --out o --rows lots"},
 		{"negative-count", "plan --inventory manifest.json --out o --workers -2"},
@@ -187,6 +188,8 @@ func TestNormalizeArgs(t *testing.T) {
 		{"help plan", "help plan", "", 0},
 		{"jobs help cancel", "jobs help cancel", "jobs", 0},
 		{"--debug", "--debug", "", 0},
+		// --version asks the program: it does not move.
+		{"plan --version", "plan --version", "plan", 0},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			cl, err := normalizeArgs(app, append([]string{"s3batchkit"}, strings.Fields(tc.in)...))

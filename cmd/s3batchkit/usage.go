@@ -186,7 +186,10 @@ func flagParseMessage(err error, flags ...[]cli.Flag) string {
 				names = append(names, f.Names()[0])
 			}
 		}
-		if s := closest(name, names); s != "" {
+		switch s := closest(name, names); {
+		case s == name:
+			return fmt.Sprintf("--%s is not a flag of this command: it goes before the command name", name)
+		case s != "":
 			return fmt.Sprintf("unknown flag --%s: did you mean --%s?", name, s)
 		}
 		return fmt.Sprintf("unknown flag --%s", name)
