@@ -53,11 +53,12 @@ demo: build
 	@mkdir -p $(DEMO_DIR)/run/buckets
 	./$(BIN) run --plan $(DEMO_DIR)/run/plan --routes copy --local-root $(DEMO_DIR)/run/buckets --materialize --report $(DEMO_DIR)/run/reports \
 	    --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::demo-destination", "TargetKeyPrefix": "copied"}}'
-	@echo "== run again after deleting 25 sources: their tasks fail 404 NoSuchKey, as on S3"
+	@echo "== run a copy of the plan (without its jobs.json: a new run) after deleting 25 sources: their tasks fail 404 NoSuchKey, as on S3"
 	@find $(DEMO_DIR)/run/buckets/example-source-bucket -type f -print0 | sort -z | head -z -n 25 | xargs -0 rm -f
-	./$(BIN) run --plan $(DEMO_DIR)/run/plan --routes copy --local-root $(DEMO_DIR)/run/buckets --report $(DEMO_DIR)/run/reports-2 \
+	@mkdir -p $(DEMO_DIR)/run/plan-2 && cp -r $(DEMO_DIR)/run/plan/plan.json $(DEMO_DIR)/run/plan/shards $(DEMO_DIR)/run/plan-2/
+	./$(BIN) run --plan $(DEMO_DIR)/run/plan-2 --routes copy --local-root $(DEMO_DIR)/run/buckets --report $(DEMO_DIR)/run/reports-2 \
 	    --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::demo-destination", "TargetKeyPrefix": "copied"}}'
-	./$(BIN) report --prefix $(DEMO_DIR)/run/reports-2 --out $(DEMO_DIR)/run/audit
+	./$(BIN) report --plan $(DEMO_DIR)/run/plan-2 --out $(DEMO_DIR)/run/audit
 
 lint:
 	$(GO) vet ./...

@@ -70,7 +70,7 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 	fmt.Fprintf(&b, "Filter in every stage that filters: %s.\n\n"+
 		"Stages: `read` decodes the columns a plan needs; `filter` adds the filter;\n"+
 		"`write` (no filter) writes every row read to manifest shards in read order, unsorted\n"+
-		"and unrouted, as `plan --sort=false --routes none` does; `sort` adds the external sort and the shard\n"+
+		"and unrouted, as `plan --sort=false --routing none` does; `sort` adds the external sort and the shard\n"+
 		"cutter (a dry run: nothing written); `plan` writes the shards and plan.json;\n"+
 		"`diff` compares the report with a copy in another bucket that differs in 1%%\n"+
 		"of its objects (a third missing, a third one byte larger, a third extra): both\n"+
@@ -97,7 +97,7 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 	}
 	io.WriteString(w, "## Against DuckDB\n\n")
 	fmt.Fprintf(w, "Both sides run as separate processes on the same files, in the same run,\n"+
-		"alternating which goes first; s3batchkit runs `plan --routes none` (one stream\n"+
+		"alternating which goes first; s3batchkit runs `plan --routing none` (one stream\n"+
 		"of shards, checksums verified), DuckDB runs `bench/peer/duckdb.mjs` (CSV read\n"+
 		"with the report's fileSchema as column names and keys as text, then\n"+
 		"url-decoded; Parquet read directly). The outputs are compared row by row after\n"+

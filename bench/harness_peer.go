@@ -228,7 +228,7 @@ func runPeerSide(ctx context.Context, o Options, p PeerOptions, script string, s
 		}
 		argv = []string{p.Node, script, s.manifest, out, strconv.Itoa(threads), strconv.Itoa(BenchMinSize), strings.Join(BenchStorageClasses, ",")}
 	} else {
-		argv = append(append([]string(nil), p.Planner...), "plan", "--inventory", s.manifest, "--out", out, "--routes", "none",
+		argv = append(append([]string(nil), p.Planner...), "plan", "--inventory", s.manifest, "--out", out, "--routing", "none",
 			"--min-size", strconv.Itoa(BenchMinSize), "--storage-class", strings.Join(BenchStorageClasses, ","), "--quiet")
 		if o.Workers > 0 {
 			argv = append(argv, "--workers", strconv.Itoa(o.Workers))

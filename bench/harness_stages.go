@@ -87,7 +87,7 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 	case StageWrite:
 		// What the read stage decodes, each row then encoded as a manifest
 		// line, hashed (its shard's MD5 is its ETag) and written: the
-		// reader-to-writer throughput, as plan --sort=false --routes none.
+		// reader-to-writer throughput, as plan --sort=false --routing none.
 		dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-write-")
 		if err != nil {
 			return Output{}, err

@@ -1,5 +1,5 @@
 // The DuckDB side of `s3batchkit bench --peer duckdb` (make bench-peer):
-// the same task as `s3batchkit plan --routes none` with the bench filter,
+// the same task as `s3batchkit plan --routing none` with the bench filter,
 // on the same inventory report.
 //
 //   node duckdb.mjs MANIFEST OUT_CSV THREADS MIN_SIZE CLASS[,CLASS...]
