@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
@@ -113,6 +114,16 @@ type taskCounter struct {
 type countingStorage struct {
 	local.Storage
 	n *taskCounter
+}
+
+// S3API passes the wrapped store's S3 client on (local.S3Store), so that
+// the in-process large-copy function runs on it; its part copies are not
+// counted here.
+func (s countingStorage) S3API() *s3.Client {
+	if st, ok := s.Storage.(local.S3Store); ok {
+		return st.S3API()
+	}
+	return nil
 }
 
 func (s countingStorage) count(err error) error {
