@@ -28,7 +28,7 @@ func BenchmarkSorter(b *testing.B) {
 	for _, mem := range []int64{1 << 30, 16 << 20} {
 		b.Run(inventory.FormatSize(mem), func(b *testing.B) {
 			b.ReportAllocs()
-			b.SetBytes(recordBytes(rec))
+			b.SetBytes(int64(len(rows)) * 64)
 			var peak uint64
 			for i := 0; i < b.N; i++ {
 				s := NewSorter(SortOptions{Memory: mem, TmpDir: b.TempDir(), Fields: sortTestFields})
@@ -135,8 +135,8 @@ func BenchmarkSorterInventory(b *testing.B) {
 				var got int64
 				var prev []byte
 				var err error
-				st, err = s.finishRows(ctx, func(c *cols, r int) error {
-					k := c.str(inventory.Key, r)
+				st, err = s.finishRows(ctx, func(d *sortRow) error {
+					k := d.str[inventory.Key]
 					if bytes.Compare(prev, k) > 0 {
 						return fmt.Errorf("row %d: key %q after %q", got, k, prev)
 					}

@@ -268,7 +268,12 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields inventory.FieldSet,
 	scan func(*inventory.Report, func(arrow.RecordBatch, inventory.FieldSet, []int32) error) error,
 	c *cutter, plan *manifest.Plan, stats *Stats) error {
-	s := NewSorter(SortOptions{Memory: o.SortMemory, TmpDir: o.TmpDir, Fields: fields & (cutterFields | sortFields), Progress: o.Reader.Progress})
+	var buckets []string
+	for _, r := range group {
+		buckets = append(buckets, r.Manifest.SourceBucket)
+	}
+	s := NewSorter(SortOptions{Memory: o.SortMemory, TmpDir: o.TmpDir, Fields: fields & (cutterFields | sortFields),
+		Progress: o.Reader.Progress, Buckets: buckets})
 	defer s.Close()
 	for _, r := range group {
 		err := scan(r, func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error {
@@ -279,7 +284,7 @@ func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields
 		}
 	}
 	versioned := s.Fields().Has(inventory.VersionID)
-	st, err := s.finishRows(ctx, func(cs *cols, r int) error { return c.addRow(cs, r, versioned) })
+	st, err := s.finishRows(ctx, func(d *sortRow) error { return c.addSorted(d, versioned) })
 	if err != nil {
 		return err
 	}
@@ -292,6 +297,7 @@ func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields
 	stats.Sort.Runs += st.Runs
 	stats.Sort.Passes = max(stats.Sort.Passes, st.Passes)
 	stats.Sort.SpillBytes += st.SpillBytes
+	stats.Sort.Presorted += st.Presorted
 	return s.Close()
 }
 
