@@ -61,6 +61,7 @@ type SortStats struct {
 	Rows       int64 // rows added
 	Duplicates int64 // rows dropped as duplicates
 	Presorted  int64 // rows that arrived in key order and were not sorted
+	Streamed   int64 // rows planned as they were read, in order (no sort at all)
 	Runs       int   // spill files written (0: sorted in memory)
 	Passes     int   // merge passes over spill files, the final one included (0: sorted in memory)
 	SpillBytes int64 // bytes written to spill files
