@@ -133,7 +133,7 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 			return Output{}, err
 		}
 		return Output{RowsRead: plan.Counters.RowsRead, RowsKept: plan.Counters.RowsKept, InputBytes: stats.InputBytes}, nil
-	case StageSort, StagePlan:
+	case StageSort, StagePlan, StageUnsorted:
 		if os.Getenv("GOMEMLIMIT") == "" {
 			prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)
 			defer debug.SetMemoryLimit(prev)
@@ -142,11 +142,11 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 			Inventories: []string{spec.Manifest},
 			Reader:      ro,
 			Filter:      BenchFilter(),
-			Sort:        true,
+			Sort:        spec.Stage != StageUnsorted,
 			TmpDir:      spec.TmpDir,
 			DryRun:      spec.Stage == StageSort,
 		}
-		if spec.Stage == StagePlan {
+		if spec.Stage != StageSort {
 			dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-plan-")
 			if err != nil {
 				return Output{}, err
