@@ -577,7 +577,7 @@ func TestRunDiffStage(t *testing.T) {
 	if err := res.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CSV.gz, 3,000 rows\n", "  diff ", "diff: rows/s"} {
+	for _, want := range []string{"CSV.gz, 3,000 rows (build: ", "  diff ", "diff: rows/s"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, b.String())
 		}
