@@ -115,14 +115,14 @@ func refSort(rows []prow) (out []prow, dups int) {
 		if a.Key != b.Key {
 			return a.Key < b.Key
 		}
-		am, bm := a.Modified, b.Modified
-		if am == 0 {
-			am = -1 << 62
-		}
-		if bm == 0 {
-			bm = -1 << 62
-		}
-		if am != bm {
+		if am, bm := a.Modified, b.Modified; am != bm {
+			// Newest first, unknown (0) last.
+			switch {
+			case am == 0:
+				return false
+			case bm == 0:
+				return true
+			}
 			return am > bm
 		}
 		if a.Latest != b.Latest {

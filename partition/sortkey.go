@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 
 	"github.com/s3batchkit/s3batchkit/inventory"
@@ -17,20 +18,21 @@ import (
 //     ended by 00 00, so that a string sorts before its extensions; a
 //     null is the empty string, as the shards and the dedupe take it.
 //     The bucket is dictionary-coded (see dict);
-//  2. last modified date, newest first, unknown last: 00 and the 8-byte
-//     big-endian complement of the order-preserving value, or 01;
+//  2. last modified date, newest first, unknown last (see appendDesc);
 //  3. is latest, current first: 00 true, 01 false, 02 null;
 //  4. version id, escaped and ended like the key (null is empty);
-//  5. every other carried column, in field order, null first: 00 for
-//     null, else 01 and the value (strings escaped and ended, or
-//     dictionary-coded; integers 8 bytes big-endian with the sign bit
-//     flipped; booleans 00/01).
+//  5. every other carried column, in field order, null first: strings
+//     00 for null, else 01 and the string escaped and ended, or a
+//     dictionary code; integers as appendInt; booleans 00 null, 01
+//     false, 02 true.
 //
 // Parts 2 to 4 are there only when the sort carries their column. Rows
 // that are duplicates of one object version (equal in 1 to 4) are thus
 // ordered by their other columns, so that the row kept does not depend
 // on the order rows were added in; rows whose keys are equal are equal in
 // every carried column. The key is the whole row: decode gives it back.
+// Integers take as many bytes as their value needs, since memory is what
+// decides whether a sort spills: a typical row takes about 55 bytes.
 
 // sortCodec encodes and decodes the sort keys of rows carrying fields.
 // dicts are set up from the first rows encoded (setup), before any key is
@@ -44,19 +46,35 @@ type sortCodec struct {
 	ready               bool
 }
 
-// dict codes the frequent values of a string column in two bytes, in an
-// order-preserving way: values[i] (sorted) is 2i+1; any other value x is
-// 2p, p the number of values below x, followed by x escaped and ended.
-// Codes then compare as the values do, and a row's sort key shrinks by
-// the bytes of its bucket name and storage class, which every row
-// repeats.
+// dict codes the frequent values of a string column in one or two bytes
+// (wide), in an order-preserving way: values[i] (sorted) is base+2i+1;
+// any other value x is base+2p, p the number of values below x, followed
+// by x escaped and ended. base is 1 for a column that may be null (code
+// 0), else 0. Codes compare as the values do, and a row's sort key
+// shrinks by the bytes of its bucket name and storage class, which every
+// row repeats.
 type dict struct {
 	values [][]byte
+	base   int
+	wide   bool
 	last   int // index of the value found last, tried first
 }
 
 // maxDict is the most values a dictionary holds.
 const maxDict = 256
+
+func newSortCodec(fields inventory.FieldSet) *sortCodec {
+	c := &sortCodec{fields: fields, list: fields.List(),
+		lm: fields.Has(inventory.LastModifiedDate), latest: fields.Has(inventory.IsLatest), version: fields.Has(inventory.VersionID)}
+	for _, f := range c.list {
+		switch f {
+		case inventory.Bucket, inventory.Key, inventory.LastModifiedDate, inventory.IsLatest, inventory.VersionID:
+		default:
+			c.rest = append(c.rest, f)
+		}
+	}
+	return c
+}
 
 // setup builds the dictionaries of the bucket (seeded with buckets) and of
 // the other string columns with at most maxDict values among the rows
@@ -90,49 +108,58 @@ func (sc *sortCodec) setup(c *cols, sel []int32, buckets []string) {
 			d.values = append(d.values, []byte(v))
 		}
 		slices.SortFunc(d.values, bytes.Compare)
+		if f != inventory.Bucket {
+			d.base = 1
+		}
+		d.wide = d.base+2*len(d.values)+1 > 0xff
 		sc.dicts[f] = d
 	}
+}
+
+func (d *dict) appendRaw(dst []byte, code int) []byte {
+	if d.wide {
+		return binary.BigEndian.AppendUint16(dst, uint16(code))
+	}
+	return append(dst, byte(code))
 }
 
 // appendCode appends v's code.
 func (d *dict) appendCode(dst, v []byte) []byte {
 	if bytes.Equal(d.values[d.last], v) {
-		return binary.BigEndian.AppendUint16(dst, uint16(2*d.last+1))
+		return d.appendRaw(dst, d.base+2*d.last+1)
 	}
 	p, found := slices.BinarySearchFunc(d.values, v, bytes.Compare)
 	if found {
 		d.last = p
-		return binary.BigEndian.AppendUint16(dst, uint16(2*p+1))
+		return d.appendRaw(dst, d.base+2*p+1)
 	}
-	return appendEscaped(binary.BigEndian.AppendUint16(dst, uint16(2*p)), v)
+	return appendEscaped(d.appendRaw(dst, d.base+2*p), v)
 }
 
-// take cuts a coded value off the front of k.
-func (d *dict) take(k []byte, row *sortRow) (v, rest []byte, err error) {
-	if len(k) < 2 {
-		return nil, nil, errBadSortKey
+// take cuts a coded value off the front of k; null is false when the
+// value is null (code 0 of a column that may be null).
+func (d *dict) take(k []byte, row *sortRow) (v, rest []byte, valid bool, err error) {
+	var code int
+	switch {
+	case d.wide && len(k) >= 2:
+		code, k = int(binary.BigEndian.Uint16(k)), k[2:]
+	case !d.wide && len(k) >= 1:
+		code, k = int(k[0]), k[1:]
+	default:
+		return nil, nil, false, errBadSortKey
 	}
-	code := int(binary.BigEndian.Uint16(k))
-	if code&1 == 1 {
+	code -= d.base
+	switch {
+	case code < 0:
+		return nil, k, false, nil
+	case code&1 == 1:
 		if code/2 >= len(d.values) {
-			return nil, nil, errBadSortKey
+			return nil, nil, false, errBadSortKey
 		}
-		return d.values[code/2], k[2:], nil
+		return d.values[code/2], k, true, nil
 	}
-	return row.takeString(k[2:])
-}
-
-func newSortCodec(fields inventory.FieldSet) *sortCodec {
-	c := &sortCodec{fields: fields, list: fields.List(),
-		lm: fields.Has(inventory.LastModifiedDate), latest: fields.Has(inventory.IsLatest), version: fields.Has(inventory.VersionID)}
-	for _, f := range c.list {
-		switch f {
-		case inventory.Bucket, inventory.Key, inventory.LastModifiedDate, inventory.IsLatest, inventory.VersionID:
-		default:
-			c.rest = append(c.rest, f)
-		}
-	}
-	return c
+	v, k, err = row.takeString(k)
+	return v, k, true, err
 }
 
 // appendEscaped appends s escaped and ended.
@@ -153,6 +180,85 @@ func appendEscaped(dst, s []byte) []byte {
 // orderedInt maps v to an unsigned value in the same order.
 func orderedInt(v int64) uint64 { return uint64(v) ^ 1<<63 }
 
+// byteLen is the number of bytes of v without its leading zero bytes.
+func byteLen(v uint64) int { return (bits.Len64(v) + 7) / 8 }
+
+// appendInt appends a nullable integer in ascending order: 00 null, 01
+// and 8 bytes (orderedInt) when negative, else 02+n and v's n bytes
+// (big-endian, no leading zero byte): longer means larger.
+func appendInt(dst []byte, v int64, ok bool) []byte {
+	switch {
+	case !ok:
+		return append(dst, 0)
+	case v < 0:
+		return binary.BigEndian.AppendUint64(append(dst, 1), orderedInt(v))
+	}
+	n := byteLen(uint64(v))
+	dst = append(dst, byte(2+n))
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, byte(uint64(v)>>(8*i)))
+	}
+	return dst
+}
+
+func takeInt(k []byte) (v int64, ok bool, rest []byte, err error) {
+	if len(k) < 1 {
+		return 0, false, nil, errBadSortKey
+	}
+	switch t := int(k[0]); {
+	case t == 0:
+		return 0, false, k[1:], nil
+	case t == 1 && len(k) >= 9:
+		return int64(binary.BigEndian.Uint64(k[1:]) ^ 1<<63), true, k[9:], nil
+	case t >= 2 && t <= 10 && len(k) >= t-1:
+		var u uint64
+		for _, b := range k[1 : t-1] {
+			u = u<<8 | uint64(b)
+		}
+		return int64(u), true, k[t-1:], nil
+	}
+	return 0, false, nil, errBadSortKey
+}
+
+// appendDesc appends a nullable integer in descending order, null last:
+// 0x20-n and the complement of v's n bytes when v ≥ 0 (longer means
+// larger, so first), 0x21 and the complement of 8 bytes (orderedInt)
+// when negative, 0x22 for null.
+func appendDesc(dst []byte, v int64, ok bool) []byte {
+	switch {
+	case !ok:
+		return append(dst, 0x22)
+	case v < 0:
+		return binary.BigEndian.AppendUint64(append(dst, 0x21), ^orderedInt(v))
+	}
+	n := byteLen(uint64(v))
+	dst = append(dst, byte(0x20-n))
+	for i := n - 1; i >= 0; i-- {
+		dst = append(dst, ^byte(uint64(v)>>(8*i)))
+	}
+	return dst
+}
+
+func takeDesc(k []byte) (v int64, ok bool, rest []byte, err error) {
+	if len(k) < 1 {
+		return 0, false, nil, errBadSortKey
+	}
+	switch t := int(k[0]); {
+	case t == 0x22:
+		return 0, false, k[1:], nil
+	case t == 0x21 && len(k) >= 9:
+		return int64(^binary.BigEndian.Uint64(k[1:]) ^ 1<<63), true, k[9:], nil
+	case t >= 0x18 && t <= 0x20 && len(k) >= 1+0x20-t:
+		n := 0x20 - t
+		var u uint64
+		for _, b := range k[1 : 1+n] {
+			u = u<<8 | uint64(^b)
+		}
+		return int64(u), true, k[1+n:], nil
+	}
+	return 0, false, nil, errBadSortKey
+}
+
 // encode appends the sort key of row r of c.
 func (sc *sortCodec) encode(dst []byte, c *cols, r int) []byte {
 	if d := sc.dicts[inventory.Bucket]; d != nil {
@@ -162,11 +268,8 @@ func (sc *sortCodec) encode(dst []byte, c *cols, r int) []byte {
 	}
 	dst = appendEscaped(dst, c.str(inventory.Key, r))
 	if sc.lm {
-		if v, ok := c.int(inventory.LastModifiedDate, r); ok {
-			dst = binary.BigEndian.AppendUint64(append(dst, 0), ^orderedInt(v))
-		} else {
-			dst = append(dst, 1)
-		}
+		v, ok := c.int(inventory.LastModifiedDate, r)
+		dst = appendDesc(dst, v, ok)
 	}
 	if sc.latest {
 		switch v, ok := c.boolean(inventory.IsLatest, r); {
@@ -184,25 +287,28 @@ func (sc *sortCodec) encode(dst []byte, c *cols, r int) []byte {
 	for _, f := range sc.rest {
 		switch f.Kind() {
 		case inventory.KindBool:
-			if v, ok := c.boolean(f, r); !ok {
+			switch v, ok := c.boolean(f, r); {
+			case !ok:
 				dst = append(dst, 0)
-			} else if v {
-				dst = append(dst, 1, 1)
-			} else {
-				dst = append(dst, 1, 0)
+			case v:
+				dst = append(dst, 2)
+			default:
+				dst = append(dst, 1)
 			}
 		case inventory.KindInt64, inventory.KindTimestamp:
-			if v, ok := c.int(f, r); ok {
-				dst = binary.BigEndian.AppendUint64(append(dst, 1), orderedInt(v))
-			} else {
-				dst = append(dst, 0)
-			}
+			v, ok := c.int(f, r)
+			dst = appendInt(dst, v, ok)
 		default:
-			if col := &c.sc[f]; col.offs == nil || !col.valid.valid(r) {
+			col := &c.sc[f]
+			null := col.offs == nil || !col.valid.valid(r)
+			switch d := sc.dicts[f]; {
+			case d != nil && null:
+				dst = d.appendRaw(dst, 0)
+			case d != nil:
+				dst = d.appendCode(dst, col.data[col.offs[r]:col.offs[r+1]])
+			case null:
 				dst = append(dst, 0)
-			} else if d := sc.dicts[f]; d != nil {
-				dst = d.appendCode(append(dst, 1), col.data[col.offs[r]:col.offs[r+1]])
-			} else {
+			default:
 				dst = appendEscaped(append(dst, 1), col.data[col.offs[r]:col.offs[r+1]])
 			}
 		}
@@ -262,7 +368,7 @@ func (sc *sortCodec) decode(k []byte, d *sortRow) error {
 	var err error
 	var s []byte
 	if bd := sc.dicts[inventory.Bucket]; bd != nil {
-		s, k, err = bd.take(k, d)
+		s, k, _, err = bd.take(k, d)
 	} else {
 		s, k, err = d.takeString(k)
 	}
@@ -276,16 +382,9 @@ func (sc *sortCodec) decode(k []byte, d *sortRow) error {
 	d.str[inventory.Key], d.valid[inventory.Key] = s, true
 	d.ident = whole[: len(whole)-len(k) : len(whole)-len(k)]
 	if sc.lm {
-		switch {
-		case len(k) >= 9 && k[0] == 0:
-			d.ints[inventory.LastModifiedDate] = int64(^binary.BigEndian.Uint64(k[1:]) ^ 1<<63)
-			d.valid[inventory.LastModifiedDate] = true
-			k = k[9:]
-		case len(k) >= 1 && k[0] == 1:
-			d.valid[inventory.LastModifiedDate] = false
-			k = k[1:]
-		default:
-			return errBadSortKey
+		f := inventory.LastModifiedDate
+		if d.ints[f], d.valid[f], k, err = takeDesc(k); err != nil {
+			return err
 		}
 	}
 	if sc.latest {
@@ -302,32 +401,28 @@ func (sc *sortCodec) decode(k []byte, d *sortRow) error {
 		d.str[inventory.VersionID], d.valid[inventory.VersionID] = s, true
 	}
 	for _, f := range sc.rest {
-		if len(k) < 1 || k[0] > 1 {
-			return errBadSortKey
-		}
-		d.valid[f] = k[0] == 1
-		k = k[1:]
-		if !d.valid[f] {
-			continue
-		}
 		switch f.Kind() {
 		case inventory.KindBool:
-			if len(k) < 1 {
+			if len(k) < 1 || k[0] > 2 {
 				return errBadSortKey
 			}
-			d.bools[f] = k[0] == 1
+			d.bools[f], d.valid[f] = k[0] == 2, k[0] > 0
 			k = k[1:]
 		case inventory.KindInt64, inventory.KindTimestamp:
-			if len(k) < 8 {
-				return errBadSortKey
+			if d.ints[f], d.valid[f], k, err = takeInt(k); err != nil {
+				return err
 			}
-			d.ints[f] = int64(binary.BigEndian.Uint64(k) ^ 1<<63)
-			k = k[8:]
 		default:
 			if fd := sc.dicts[f]; fd != nil {
-				d.str[f], k, err = fd.take(k, d)
+				d.str[f], k, d.valid[f], err = fd.take(k, d)
 			} else {
-				d.str[f], k, err = d.takeString(k)
+				if len(k) < 1 || k[0] > 1 {
+					return errBadSortKey
+				}
+				d.valid[f] = k[0] == 1
+				if k = k[1:]; d.valid[f] {
+					d.str[f], k, err = d.takeString(k)
+				}
 			}
 			if err != nil {
 				return err

@@ -2,6 +2,7 @@ package partition
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -16,6 +17,7 @@ import (
 func TestSortKeyRoundTripAndOrder(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(9, 9))
 	strs := []string{"", "a", "a\x00", "a\x00b", "\x00", "\xff", "b", "ab", "STANDARD", "GLACIER"}
+	ints := []int64{math.MinInt64, -1 << 40, -256, -1, 1, 2, 255, 256, 1 << 40, 1_700_000_000_000, math.MaxInt64}
 	rows := make([]prow, 3000)
 	for i := range rows {
 		rows[i] = prow{
@@ -24,6 +26,9 @@ func TestSortKeyRoundTripAndOrder(t *testing.T) {
 			Version: strs[rnd.IntN(len(strs))], Latest: rnd.IntN(2) == 0,
 			Modified: int64(rnd.IntN(5)) * 1000 * int64(1-2*rnd.IntN(2)), Size: rnd.Int64N(5) - 2,
 			Class: strs[rnd.IntN(len(strs))],
+		}
+		if i%3 == 0 {
+			rows[i].Size, rows[i].Modified = ints[rnd.IntN(len(ints))], ints[rnd.IntN(len(ints))]
 		}
 	}
 	rec := makeBatch(t, rows, sortTestFields)

@@ -134,13 +134,10 @@ func (it *Iterator) Next() bool {
 		}
 		it.blk, it.pos = b, 0
 	}
-	shared, i, _ := uvarint(it.blk, it.pos)
-	suffix, i, _ := uvarint(it.blk, i)
-	vlen, i, _ := uvarint(it.blk, i)
-	it.key = append(it.key[:shared], it.blk[i:i+suffix]...)
-	i += suffix
-	it.val = it.blk[i : i+vlen : i+vlen]
-	it.pos = i + vlen
+	shared, start, mid, end, _ := parseRecord(it.blk, it.pos)
+	it.key = append(it.key[:shared], it.blk[start:mid]...)
+	it.val = it.blk[mid:end:end]
+	it.pos = end
 	it.n++
 	return true
 }

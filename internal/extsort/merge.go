@@ -133,25 +133,22 @@ func (c *cursor) next() (bool, error) {
 		}
 	}
 	b := c.blk
-	shared, i, ok1 := uvarint(b, c.pos)
-	suffix, i, ok2 := uvarint(b, i)
-	vlen, i, ok3 := uvarint(b, i)
-	if !ok1 || !ok2 || !ok3 || shared > len(c.key) || i+suffix+vlen > len(b) || c.fresh && shared != 0 {
+	shared, start, mid, end, ok := parseRecord(b, c.pos)
+	if !ok || shared > len(c.key) || c.fresh && shared != 0 {
 		return false, fmt.Errorf("%w: reading %s: corrupt record at block offset %d", ErrSpill, c.name, c.pos)
 	}
 	if c.fresh {
 		// The chain's previous record (in the previous source, all of
 		// whose keys are below this one's) is the base.
-		shared = commonPrefix(c.key, b[i:i+suffix])
-		c.key = append(c.key[:0], b[i:i+suffix]...)
+		shared = commonPrefix(c.key, b[start:mid])
+		c.key = append(c.key[:0], b[start:mid]...)
 		c.fresh = false
 	} else {
-		c.key = append(c.key[:shared], b[i:i+suffix]...)
+		c.key = append(c.key[:shared], b[start:mid]...)
 	}
 	c.code = makeCode(c.key, shared)
-	i += suffix
-	c.val = b[i : i+vlen : i+vlen]
-	c.pos = i + vlen
+	c.val = b[mid:end:end]
+	c.pos = end
 	// The next record: on the way by the time this run wins again.
 	prefetch(&b[min(c.pos+64, len(b)-1)])
 	return true, nil

@@ -13,9 +13,9 @@ import (
 
 // A run is sorted records, front-coded: each record is
 //
-//	uvarint shared   bytes its key shares with the key before it
-//	uvarint suffix   length of the rest of its key
-//	uvarint vlen     length of its value
+//	uvarint shared          bytes its key shares with the key before it
+//	uvarint suffix<<1 | v   length of the rest of its key; v: a value follows
+//	uvarint vlen            length of its value, when v is 1
 //	suffix bytes, value bytes
 //
 // (the first record of a run shares nothing). Records are grouped in
@@ -31,10 +31,31 @@ const maxHeader = 3 * binary.MaxVarintLen32
 // appendRecord appends a front-coded record.
 func appendRecord(b []byte, shared int, suffix, value []byte) []byte {
 	b = binary.AppendUvarint(b, uint64(shared))
-	b = binary.AppendUvarint(b, uint64(len(suffix)))
+	if len(value) == 0 {
+		b = binary.AppendUvarint(b, uint64(len(suffix))<<1)
+		return append(b, suffix...)
+	}
+	b = binary.AppendUvarint(b, uint64(len(suffix))<<1|1)
 	b = binary.AppendUvarint(b, uint64(len(value)))
 	b = append(b, suffix...)
 	return append(b, value...)
+}
+
+// parseRecord reads the lengths of the record at b[i:]: the bytes its key
+// shares, the start and end of its key's suffix and of its value; ok is
+// false when they do not fit in b.
+func parseRecord(b []byte, i int) (shared, start, mid, end int, ok bool) {
+	shared, i, ok1 := uvarint(b, i)
+	sv, i, ok2 := uvarint(b, i)
+	vlen, ok3 := 0, true
+	if sv&1 == 1 {
+		vlen, i, ok3 = uvarint(b, i)
+	}
+	suffix := sv >> 1
+	if !ok1 || !ok2 || !ok3 || suffix > len(b)-i || vlen > len(b)-i-suffix {
+		return 0, 0, 0, 0, false
+	}
+	return shared, i, i + suffix, i + suffix + vlen, true
 }
 
 // uvarint decodes a length at b[i:], returning it and the index after
@@ -47,7 +68,7 @@ func uvarint(b []byte, i int) (v, next int, ok bool) {
 		return 0, i, false
 	}
 	x, n := binary.Uvarint(b[i:])
-	if n <= 0 || x > MaxRecordBytes {
+	if n <= 0 || x > 2*MaxRecordBytes+1 {
 		return 0, i, false
 	}
 	return int(x), i + n, true

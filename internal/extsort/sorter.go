@@ -58,6 +58,7 @@ type Stats struct {
 	Passes     int   // merge passes over run files before the final merge
 	SpillBytes int64 // bytes written to run files
 	Sources    int   // chains the final merge read (1: no comparisons)
+	PeakBytes  int64 // most bytes of pool blocks in use at once
 }
 
 // Sorter is an external sort of byte records (see the package doc).
@@ -115,7 +116,8 @@ func New(o Options) *Sorter {
 	if s.chunkBytes <= 0 {
 		s.chunkBytes = int(min(1<<20, max(1<<10, o.Memory/32)))
 	}
-	s.blockSize = int(min(64<<10, max(1<<10, o.Memory/64)))
+	// Small blocks: a piece's last block is half empty on average.
+	s.blockSize = int(min(32<<10, max(1<<10, o.Memory/64)))
 	// Chunks: the one being filled and one per worker, each its bytes and
 	// about as much again for its ents.
 	chunkMem := int64(o.Workers+1) * int64(s.chunkBytes) * 2
@@ -340,6 +342,7 @@ func (s *Sorter) getBlock(need int) ([]byte, error) {
 		// and no piece to spill (the blocks are the workers' own).
 		if s.used+int64(size) <= s.limit || !s.spilling && len(s.pieces) == 0 {
 			s.used += int64(size)
+			s.stats.PeakBytes = max(s.stats.PeakBytes, s.used)
 			if size == s.blockSize && len(s.pool) > 0 {
 				b := s.pool[len(s.pool)-1]
 				s.pool = s.pool[:len(s.pool)-1]
