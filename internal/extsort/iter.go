@@ -93,7 +93,7 @@ func (it *Iterator) merge(ctx context.Context, chains [][]*source) {
 		if c == nil {
 			break
 		}
-		shared := c.shared()
+		shared := m.shared()
 		if len(blk)+maxHeader+len(c.key)-shared+len(c.val) > cap(blk) {
 			if len(blk) > 0 && (!send() || !take()) {
 				it.gerr = it.s.stopped(ctx)

@@ -176,17 +176,24 @@ func (c *cursor) close() {
 // inner nodes keep the loser of their match, so that replacing the
 // winner replays one match per level. Leaves are nodes k to 2k-1 (cursor
 // node-k), inner nodes 1 to k-1, node 0 holds the winner. Matches
-// compare offset-value codes: each loser's code is relative to the
-// winner of its match, so the losers on the path of the last winner are
-// all coded against it, as is its cursor's next record. Equal keys go to
-// the smaller seq (the earlier added).
+// compare offset-value codes, kept in the nodes so that most matches
+// read no cursor: each loser's code is relative to the winner of its
+// match, so the losers on the path of the last winner are all coded
+// against it, as is its cursor's next record. Equal keys go to the
+// smaller seq (the earlier added).
 type merger struct {
 	c    []*cursor
-	node []int
+	node []treeNode
+}
+
+// treeNode is a cursor and its record's code.
+type treeNode struct {
+	code uint64
+	idx  int32
 }
 
 func newMerger(cs []*cursor) (*merger, error) {
-	m := &merger{c: cs, node: make([]int, max(len(cs), 1))}
+	m := &merger{c: cs, node: make([]treeNode, max(len(cs), 1))}
 	// First records are coded against the empty key (fresh cursors with
 	// an empty key: shared 0).
 	for _, c := range cs {
@@ -194,87 +201,109 @@ func newMerger(cs []*cursor) (*merger, error) {
 			return nil, err
 		}
 	}
-	if len(cs) > 1 {
+	switch len(cs) {
+	case 0:
+		m.node[0] = treeNode{code: ended}
+	case 1:
+		m.node[0] = treeNode{code: cs[0].code}
+	default:
 		m.node[0] = m.build(1)
 	}
 	return m, nil
 }
 
-func (m *merger) build(n int) int {
+func (m *merger) build(n int) treeNode {
 	k := len(m.c)
 	if n >= k {
-		return n - k
+		return treeNode{code: m.c[n-k].code, idx: int32(n - k)}
 	}
 	w, l := m.play(m.build(2*n), m.build(2*n+1))
 	m.node[n] = l
 	return w
 }
 
-// play returns the winner and the loser of cursors a and b, whose codes
-// are relative to one base; the loser's code becomes relative to the
-// winner.
-func (m *merger) play(a, b int) (win, lose int) {
-	ca, cb := m.c[a], m.c[b]
+// play returns the winner and the loser of a and b, whose codes are
+// relative to one base; the loser's code becomes relative to the winner.
+func (m *merger) play(a, b treeNode) (win, lose treeNode) {
 	switch {
-	case ca.code < cb.code:
+	case a.code < b.code:
 		return a, b
-	case cb.code < ca.code:
+	case b.code < a.code:
 		return b, a
-	case ca.code == ended:
+	case a.code == ended:
 		return a, b
-	case ca.code == 0:
+	}
+	ca, cb := m.c[a.idx], m.c[b.idx]
+	if a.code == 0 {
 		// Both equal the base.
 		if cb.seq < ca.seq {
 			return b, a
 		}
 		return a, b
 	}
-	off := codeOff(ca.code) + 1
+	off := codeOff(a.code) + 1
 	ka, kb := ca.key[off:], cb.key[off:]
 	l := commonPrefix(ka, kb)
 	switch {
 	case l == len(ka) && l == len(kb):
 		if cb.seq < ca.seq {
-			a, b, ca, cb = b, a, cb, ca
+			a, b = b, a
 		}
-		cb.code = 0
+		b.code = 0
 		return a, b
 	case l == len(ka) || l < len(kb) && ka[l] < kb[l]:
-		cb.code = makeCode(cb.key, off+l)
+		b.code = makeCode(cb.key, off+l)
 		return a, b
 	}
-	ca.code = makeCode(ca.key, off+l)
+	a.code = makeCode(ca.key, off+l)
 	return b, a
 }
 
 // winner returns the cursor with the smallest record, nil when all ended.
-// Its code is relative to the winner before it.
 func (m *merger) winner() *cursor {
-	if len(m.c) == 0 {
+	if m.node[0].code == ended {
 		return nil
 	}
-	if c := m.c[m.node[0]]; !c.done {
-		return c
+	return m.c[m.node[0].idx]
+}
+
+// shared returns how many bytes the winner's key shares with the winner
+// before it.
+func (m *merger) shared() int {
+	w := m.node[0]
+	if w.code == 0 {
+		return len(m.c[w.idx].key)
 	}
-	return nil
+	return codeOff(w.code)
 }
 
 // advance moves the winner on and replays its matches.
 func (m *merger) advance() error {
 	w := m.node[0]
-	if _, err := m.c[w].next(); err != nil {
+	c := m.c[w.idx]
+	if _, err := c.next(); err != nil {
 		return err
 	}
-	for n := (w + len(m.c)) / 2; n > 0; n /= 2 {
-		var l int
-		w, l = m.play(w, m.node[n])
-		m.node[n] = l
+	w.code = c.code
+	for n := (int(w.idx) + len(m.c)) / 2; n > 0; n /= 2 {
+		nd := m.node[n]
+		if nd.code == w.code {
+			w, m.node[n] = m.play(w, nd)
+			continue
+		}
+		// The smaller code goes on up, without a branch to mispredict
+		// (the outcome is a coin toss on random keys).
+		lo, hi := w, nd
+		if nd.code < w.code {
+			lo, hi = nd, w
+		}
+		m.node[n], w = hi, lo
 	}
 	m.node[0] = w
 	return nil
 }
 
-// shared returns how many bytes the winner's key shares with the winner
+// shared returns how many bytes the cursor's key shares with its key
 // before it.
 func (c *cursor) shared() int {
 	if c.code == 0 {
@@ -350,7 +379,7 @@ func (s *Sorter) mergeTo(ctx context.Context, chains [][]*source, seq int64, eac
 		if c == nil {
 			break
 		}
-		if err := w.add(c.key, c.val, c.shared()); err != nil {
+		if err := w.add(c.key, c.val, m.shared()); err != nil {
 			w.abort()
 			return nil, err
 		}
