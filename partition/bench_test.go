@@ -166,3 +166,42 @@ func cpuTime() time.Duration {
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
+
+// BenchmarkSortCodec encodes and decodes the sort keys of 100,000
+// inventory-shaped rows.
+func BenchmarkSortCodec(b *testing.B) {
+	rows := inventoryRows(2, 100_000)
+	rec := makeBatch(b, rows, sortTestFields)
+	defer rec.Release()
+	cs := newCols(rec, sortTestFields)
+	sc := newSortCodec(sortTestFields)
+	sel := make([]int32, len(rows))
+	for i := range sel {
+		sel[i] = int32(i)
+	}
+	sc.setup(&cs, sel[:1000], nil)
+	keys := make([][]byte, len(rows))
+	b.Run("encode", func(b *testing.B) {
+		var buf []byte
+		for range b.N {
+			for i := range rows {
+				buf = sc.encode(buf[:0], &cs, i)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+	})
+	for i := range rows {
+		keys[i] = sc.encode(nil, &cs, i)
+	}
+	b.Run("decode", func(b *testing.B) {
+		var d sortRow
+		for range b.N {
+			for _, k := range keys {
+				if err := sc.decode(k, &d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+	})
+}

@@ -88,7 +88,6 @@ type Sorter struct {
 	o     SortOptions
 	codec *sortCodec
 	xs    *extsort.Sorter
-	buf   []byte
 	stats SortStats
 }
 
@@ -125,8 +124,12 @@ func (s *Sorter) Add(ctx context.Context, rec arrow.RecordBatch, fields inventor
 	}
 	s.xs.Split()
 	for _, r := range sel {
-		s.buf = s.codec.encode(s.buf[:0], &cs, int(r))
-		if err := s.xs.Add(s.buf, nil); err != nil {
+		dst, err := s.xs.Buffer()
+		if err != nil {
+			return err
+		}
+		dst = s.codec.encode(dst, &cs, int(r))
+		if err := s.xs.Commit(dst, len(dst)); err != nil {
 			return err
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"syscall"
 	"testing"
@@ -126,4 +127,89 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// fileKeys reads length-prefixed keys from the file EXTSORT_KEYS names
+// (for measuring on keys dumped from a real plan), or skips.
+func fileKeys(b *testing.B) [][]byte {
+	path := os.Getenv("EXTSORT_KEYS")
+	if path == "" {
+		b.Skip("EXTSORT_KEYS not set")
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var keys [][]byte
+	for i := 0; i < len(raw); {
+		n, k := binary.Uvarint(raw[i:])
+		i += k
+		keys = append(keys, raw[i:i+int(n):i+int(n)])
+		i += int(n)
+	}
+	return keys
+}
+
+// BenchmarkSortFile is BenchmarkSort on the keys of EXTSORT_KEYS, also
+// timing the chunk sort alone (radix, then front-coding).
+func BenchmarkSortFile(b *testing.B) {
+	keys := fileKeys(b)
+	n := len(keys)
+	b.Run("all", func(b *testing.B) {
+		var add, iter time.Duration
+		for range b.N {
+			s := New(Options{Memory: 1 << 30, TmpDir: b.TempDir()})
+			c0 := cpuTime()
+			for i, k := range keys {
+				if i%16384 == 0 {
+					s.Split()
+				}
+				if err := s.Add(k, nil); err != nil {
+					b.Fatal(err)
+				}
+			}
+			it, err := s.Finish(context.Background())
+			if err != nil {
+				b.Fatal(err)
+			}
+			c1 := cpuTime()
+			for it.Next() {
+			}
+			add += c1 - c0
+			iter += cpuTime() - c1
+			s.Close()
+		}
+		b.ReportMetric(add.Seconds()*1e6/float64(n*b.N), "add-cpu-s/Mrec")
+		b.ReportMetric(iter.Seconds()*1e6/float64(n*b.N), "iter-cpu-s/Mrec")
+	})
+	b.Run("chunks", func(b *testing.B) {
+		s := New(Options{Memory: 1 << 30})
+		defer s.Close()
+		var sortT, writeT time.Duration
+		for range b.N {
+			c := &chunk{}
+			flush := func() {
+				t0 := time.Now()
+				c.sortEnts(c.ents)
+				t1 := time.Now()
+				p, err := s.writePiece(c, c.ents, 0)
+				if err != nil {
+					b.Fatal(err)
+				}
+				s.releasePiece(p)
+				sortT += t1.Sub(t0)
+				writeT += time.Since(t1)
+				c.reset()
+			}
+			for _, k := range keys {
+				if len(c.data)+len(k) > 1<<20 {
+					flush()
+				}
+				c.add(k, nil)
+			}
+			flush()
+		}
+		b.ReportMetric(sortT.Seconds()*1e9/float64(n*b.N), "sort-ns/rec")
+		b.ReportMetric(writeT.Seconds()*1e9/float64(n*b.N), "write-ns/rec")
+	})
 }

@@ -61,6 +61,23 @@ func (c *chunk) add(key, value []byte) {
 	off := len(c.data)
 	c.data = append(c.data, key...)
 	c.data = append(c.data, value...)
+	c.note(key)
+	c.ents = append(c.ents, ent{off: uint32(off), klen: uint32(len(key)), vlen: uint32(len(value))})
+	c.split = false
+}
+
+// addInPlace adds the record of n bytes (klen of them its key) written
+// at the end of data, past its length.
+func (c *chunk) addInPlace(off, n, klen int) {
+	c.data = c.data[:off+n]
+	key := c.data[off : off+klen : off+klen]
+	c.note(key)
+	c.ents = append(c.ents, ent{off: uint32(off), klen: uint32(klen), vlen: uint32(n - klen)})
+	c.split = false
+}
+
+// note records whether key, about to be added, starts a new segment.
+func (c *chunk) note(key []byte) {
 	if n := len(c.ents); n > 0 && !c.unordered {
 		if p := &c.ents[n-1]; c.split || bytes.Compare(key, c.key(p)) < 0 {
 			if len(c.segs) == maxSegments {
@@ -70,8 +87,6 @@ func (c *chunk) add(key, value []byte) {
 			}
 		}
 	}
-	c.ents = append(c.ents, ent{off: uint32(off), klen: uint32(len(key)), vlen: uint32(len(value))})
-	c.split = false
 }
 
 // sorted reports whether ents are in key order (ties by off), for

@@ -148,6 +148,40 @@ func (s *Sorter) Add(key, value []byte) error {
 	return nil
 }
 
+// Buffer returns where to build the next record without copying it:
+// append its key to the returned slice (then its value, if any) and hand
+// the result to Commit before any other call. Appending past the slice's
+// capacity is allowed (Commit then copies).
+func (s *Sorter) Buffer() ([]byte, error) {
+	if s.finished {
+		return nil, ErrFinished
+	}
+	if s.cur == nil || len(s.cur.data) >= s.chunkBytes && len(s.cur.ents) > 0 {
+		if err := s.rotate(); err != nil {
+			return nil, err
+		}
+	}
+	return s.cur.data[len(s.cur.data):], nil
+}
+
+// Commit adds the record built in the slice Buffer returned: rec is that
+// slice with the record appended, its first keyLen bytes the key.
+func (s *Sorter) Commit(rec []byte, keyLen int) error {
+	if keyLen > len(rec) || keyLen > MaxRecordBytes || len(rec)-keyLen > MaxRecordBytes {
+		return fmt.Errorf("%w: a %d-byte record with a %d-byte key", ErrTooLong, len(rec), keyLen)
+	}
+	c := s.cur
+	n := len(c.data)
+	if cap(rec) == cap(c.data)-n && len(rec) > 0 && &rec[:1][0] == &c.data[:n+1][n] {
+		// Built in place.
+		c.addInPlace(n, len(rec), keyLen)
+	} else {
+		c.add(rec[:keyLen], rec[keyLen:])
+	}
+	s.records++
+	return nil
+}
+
 // Split tells the sorter that the records added next may not continue
 // the ones before in order, even when their keys happen to ascend: a new
 // batch that may come from another data file, say. Stretches of records

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -429,5 +430,44 @@ func TestTooLong(t *testing.T) {
 	defer s.Close()
 	if err := s.Add(make([]byte, MaxRecordBytes+1), nil); !errors.Is(err, ErrTooLong) {
 		t.Fatalf("Add = %v, want ErrTooLong", err)
+	}
+}
+
+// TestBufferCommit builds records in place (Buffer, Commit), with values,
+// some longer than a chunk's room (Commit then copies), and expects the
+// order Add gives.
+func TestBufferCommit(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(6, 6))
+	recs := longPrefixKeys(rnd, 5000)
+	for i := range recs {
+		if i%97 == 0 {
+			recs[i].v = strings.Repeat("v", 3000) // past a 4 KiB chunk's room
+		}
+	}
+	want := stableRef(recs)
+	s := New(Options{Memory: 64 << 10, TmpDir: t.TempDir(), ChunkBytes: 4 << 10, Stable: true})
+	defer s.Close()
+	for _, r := range recs {
+		dst, err := s.Buffer()
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst = append(append(dst, r.k...), r.v...)
+		if err := s.Commit(dst, len(r.k)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	it, err := s.Finish(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := 0
+	for ; it.Next(); i++ {
+		if string(it.Key()) != want[i].k || string(it.Value()) != want[i].v {
+			t.Fatalf("record %d = %q %q, want %q %q", i, it.Key(), it.Value(), want[i].k, want[i].v)
+		}
+	}
+	if it.Err() != nil || i != len(want) {
+		t.Fatalf("%d records, err %v; want %d", i, it.Err(), len(want))
 	}
 }
