@@ -471,3 +471,25 @@ func TestBufferCommit(t *testing.T) {
 		t.Fatalf("%d records, err %v; want %d", i, it.Err(), len(want))
 	}
 }
+
+// TestEmptyAndTiny: no records, one record, and a budget of 1 KiB.
+func TestEmptyAndTiny(t *testing.T) {
+	if got, st := sortAll(t, nil, Options{}); len(got) != 0 || st.Records != 0 {
+		t.Errorf("empty sort gave %d records, stats %+v", len(got), st)
+	}
+	if got, _ := sortAll(t, []rec{{k: "only", v: "one"}}, Options{}); len(got) != 1 || got[0].k != "only" || got[0].v != "one" {
+		t.Errorf("one record: %+v", got)
+	}
+	rnd := rand.New(rand.NewPCG(7, 7))
+	recs := randomKeys(rnd, 3000)
+	got, st := sortAll(t, recs, Options{Memory: 1 << 10, Stable: true})
+	want := stableRef(recs)
+	if len(got) != len(want) || st.Runs == 0 {
+		t.Fatalf("%d records, %d runs", len(got), st.Runs)
+	}
+	for i := range want {
+		if got[i].k != want[i].k || got[i].v != want[i].v {
+			t.Fatalf("record %d = %q, want %q", i, got[i].k, want[i].k)
+		}
+	}
+}
