@@ -178,17 +178,19 @@ func (c *chunk) lcp(ents []ent, d int) int {
 // byte b of pfx and on: most significant byte first, in place (American
 // flag sort); groups still tied after 8 bytes go on from d+8.
 func (c *chunk) radix(ents []ent, d, b int) {
-	if len(ents) <= insertionMax {
-		c.insertion(ents, d)
-		return
-	}
-	// Skip the prefix bytes every ent shares.
+	// Skip the prefix bytes every ent shares; when they share all 8,
+	// go on from d+8 (even a small group: insertion sort would compare
+	// whole keys).
 	var diff uint64
 	for i := range ents {
 		diff |= ents[i].pfx ^ ents[0].pfx
 	}
 	if diff == 0 {
 		c.sortFrom(ents, d+8)
+		return
+	}
+	if len(ents) <= insertionMax {
+		c.insertion(ents, d)
 		return
 	}
 	for b = max(b, bits.LeadingZeros64(diff)/8); b < 8; b++ {
