@@ -43,8 +43,9 @@ func newIterator(ctx context.Context, s *Sorter, chains [][]*source) *Iterator {
 	return it
 }
 
-// merge runs the final merge, writing the records front-coded as runs
-// are (appendRecord), blocks starting with a record that shares nothing.
+// merge runs the final merge, writing the records as runs hold them
+// (appendRecord) but whole: a key shares nothing, so Next hands out
+// slices of the block without copying.
 func (it *Iterator) merge(ctx context.Context, chains [][]*source) {
 	defer close(it.done)
 	defer close(it.full)
@@ -93,15 +94,13 @@ func (it *Iterator) merge(ctx context.Context, chains [][]*source) {
 		if c == nil {
 			break
 		}
-		shared := m.shared()
-		if len(blk)+maxHeader+len(c.key)-shared+len(c.val) > cap(blk) {
+		if len(blk)+maxHeader+len(c.key)+len(c.val) > cap(blk) {
 			if len(blk) > 0 && (!send() || !take()) {
 				it.gerr = it.s.stopped(ctx)
 				return
 			}
-			shared = 0
 		}
-		blk = appendRecord(blk, shared, c.key[shared:], c.val)
+		blk = appendRecord(blk, 0, c.key, c.val)
 		if err := m.advance(); err != nil {
 			it.gerr = err
 			return
@@ -134,8 +133,8 @@ func (it *Iterator) Next() bool {
 		}
 		it.blk, it.pos = b, 0
 	}
-	shared, start, mid, end, _ := parseRecord(it.blk, it.pos)
-	it.key = append(it.key[:shared], it.blk[start:mid]...)
+	_, start, mid, end, _ := parseRecord(it.blk, it.pos)
+	it.key = it.blk[start:mid:mid]
 	it.val = it.blk[mid:end:end]
 	it.pos = end
 	it.n++
@@ -143,8 +142,7 @@ func (it *Iterator) Next() bool {
 }
 
 // Key returns the current record's key, valid until the next call of
-// Next (the iterator's own buffer: the caller may keep a prefix of it by
-// copying).
+// Next.
 func (it *Iterator) Key() []byte { return it.key }
 
 // Value returns the current record's value, valid until the next call of

@@ -45,6 +45,14 @@ func appendRecord(b []byte, shared int, suffix, value []byte) []byte {
 // shares, the start and end of its key's suffix and of its value; ok is
 // false when they do not fit in b.
 func parseRecord(b []byte, i int) (shared, start, mid, end int, ok bool) {
+	// Most records: two one-byte lengths and no value.
+	if i+1 < len(b) && b[i]|b[i+1] < 0x80 && b[i+1]&1 == 0 {
+		suffix := int(b[i+1] >> 1)
+		if i += 2; suffix <= len(b)-i {
+			return int(b[i-2]), i, i + suffix, i + suffix, true
+		}
+		return 0, 0, 0, 0, false
+	}
 	shared, i, ok1 := uvarint(b, i)
 	sv, i, ok2 := uvarint(b, i)
 	vlen, ok3 := 0, true
