@@ -78,12 +78,13 @@ func newSortCodec(fields inventory.FieldSet) *sortCodec {
 
 // setup builds the dictionaries of the bucket (seeded with buckets) and of
 // the other string columns with at most maxDict values among the rows
-// sel of c.
+// sel of c, seeded with the values the column is known to take
+// (inventory.KnownValues).
 func (sc *sortCodec) setup(c *cols, sel []int32, buckets []string) {
 	sc.ready = true
 	fields := append([]inventory.Field{inventory.Bucket}, sc.rest...)
 	for _, f := range fields {
-		if f.Kind() != inventory.KindString {
+		if k := f.Kind(); k != inventory.KindString && k != inventory.KindEnum {
 			continue
 		}
 		seen := map[string]bool{}
@@ -91,6 +92,9 @@ func (sc *sortCodec) setup(c *cols, sel []int32, buckets []string) {
 			for _, b := range buckets {
 				seen[b] = true
 			}
+		}
+		for _, v := range inventory.KnownValues(f) {
+			seen[v] = true
 		}
 		for _, r := range sel {
 			if v := c.str(f, int(r)); v != nil || f == inventory.Bucket {
@@ -194,11 +198,25 @@ func appendInt(dst []byte, v int64, ok bool) []byte {
 		return binary.BigEndian.AppendUint64(append(dst, 1), orderedInt(v))
 	}
 	n := byteLen(uint64(v))
-	dst = append(dst, byte(2+n))
-	for i := n - 1; i >= 0; i-- {
-		dst = append(dst, byte(uint64(v)>>(8*i)))
+	// All 8 bytes, shifted to the front, then the n wanted kept.
+	dst = binary.BigEndian.AppendUint64(append(dst, byte(2+n)), uint64(v)<<(64-8*n))
+	return dst[:len(dst)-8+n]
+}
+
+// leading reads the n (≤ 8) big-endian bytes at the front of k as an
+// unsigned value.
+func leading(k []byte, n int) uint64 {
+	if n == 0 {
+		return 0
 	}
-	return dst
+	if len(k) >= 8 {
+		return binary.BigEndian.Uint64(k) >> (64 - 8*n)
+	}
+	var u uint64
+	for _, b := range k[:n] {
+		u = u<<8 | uint64(b)
+	}
+	return u
 }
 
 func takeInt(k []byte) (v int64, ok bool, rest []byte, err error) {
@@ -211,11 +229,7 @@ func takeInt(k []byte) (v int64, ok bool, rest []byte, err error) {
 	case t == 1 && len(k) >= 9:
 		return int64(binary.BigEndian.Uint64(k[1:]) ^ 1<<63), true, k[9:], nil
 	case t >= 2 && t <= 10 && len(k) >= t-1:
-		var u uint64
-		for _, b := range k[1 : t-1] {
-			u = u<<8 | uint64(b)
-		}
-		return int64(u), true, k[t-1:], nil
+		return int64(leading(k[1:], t-2)), true, k[t-1:], nil
 	}
 	return 0, false, nil, errBadSortKey
 }
@@ -232,11 +246,8 @@ func appendDesc(dst []byte, v int64, ok bool) []byte {
 		return binary.BigEndian.AppendUint64(append(dst, 0x21), ^orderedInt(v))
 	}
 	n := byteLen(uint64(v))
-	dst = append(dst, byte(0x20-n))
-	for i := n - 1; i >= 0; i-- {
-		dst = append(dst, ^byte(uint64(v)>>(8*i)))
-	}
-	return dst
+	dst = binary.BigEndian.AppendUint64(append(dst, byte(0x20-n)), ^uint64(v)<<(64-8*n))
+	return dst[:len(dst)-8+n]
 }
 
 func takeDesc(k []byte) (v int64, ok bool, rest []byte, err error) {
@@ -250,11 +261,8 @@ func takeDesc(k []byte) (v int64, ok bool, rest []byte, err error) {
 		return int64(^binary.BigEndian.Uint64(k[1:]) ^ 1<<63), true, k[9:], nil
 	case t >= 0x18 && t <= 0x20 && len(k) >= 1+0x20-t:
 		n := 0x20 - t
-		var u uint64
-		for _, b := range k[1 : 1+n] {
-			u = u<<8 | uint64(^b)
-		}
-		return int64(u), true, k[1+n:], nil
+		// The complement of n bytes, read back.
+		return int64(^leading(k[1:], n) & (1<<(8*n) - 1)), true, k[1+n:], nil
 	}
 	return 0, false, nil, errBadSortKey
 }
