@@ -135,7 +135,7 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 		return Output{RowsRead: plan.Counters.RowsRead, RowsKept: plan.Counters.RowsKept, InputBytes: stats.InputBytes}, nil
 	case StageSort, StagePlan, StageUnsorted:
 		if os.Getenv("GOMEMLIMIT") == "" {
-			prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)
+			prev := debug.SetMemoryLimit(partition.MemoryLimit(partition.DefaultSortMemory))
 			defer debug.SetMemoryLimit(prev)
 		}
 		o := partition.Options{
@@ -189,7 +189,7 @@ func runDiffStage(ctx context.Context, spec RunSpec) (Output, error) {
 		return Output{}, fmt.Errorf("%w: the diff stage needs a target report and the differences it holds", ErrOptions)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)
+		prev := debug.SetMemoryLimit(partition.MemoryLimit(partition.DefaultSortMemory))
 		defer debug.SetMemoryLimit(prev)
 	}
 	out, got, err := (*fn)(ctx, spec)

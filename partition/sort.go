@@ -14,6 +14,19 @@ import (
 // zero.
 const DefaultSortMemory = 512 << 20
 
+// MemoryLimit is the Go memory limit (debug.SetMemoryLimit) for a process
+// whose sort holds budget bytes: the budget plus 192 MiB for everything
+// else (readers, shard writers) and the garbage the collector has not
+// reclaimed yet, so that the process's peak resident memory stays within
+// budget + 256 MiB (the rest is memory the Go heap does not count:
+// stacks, the runtime's own, C allocations).
+func MemoryLimit(budget int64) int64 {
+	if budget <= 0 {
+		budget = DefaultSortMemory
+	}
+	return budget + 192<<20
+}
+
 // DropDuplicate is the counters.dropped reason of a row whose bucket, key
 // and version id were already planned (inventories can list an object in
 // more than one data file).

@@ -117,7 +117,7 @@ Examples:
 				if budget == 0 {
 					budget = partition.DefaultSortMemory
 				}
-				debug.SetMemoryLimit(budget + 256<<20)
+				debug.SetMemoryLimit(partition.MemoryLimit(budget))
 			}
 			stderr := c.App.ErrWriter
 			stop := func() {}
