@@ -42,6 +42,7 @@ type sortCodec struct {
 	list                []inventory.Field
 	lm, latest, version bool
 	rest                []inventory.Field // the other carried fields, in field order
+	restKinds           []inventory.Kind  // their kinds
 	dicts               [inventory.NumFields]*dict
 	ready               bool
 }
@@ -57,7 +58,35 @@ type dict struct {
 	values [][]byte
 	base   int
 	wide   bool
-	last   int // index of the value found last, tried first
+	// heads holds each value's length and first 8 bytes (zero-padded);
+	// slots maps a hash of those to the value's index + 1 (0: none), so
+	// that a lookup costs a multiplication and two integer comparisons.
+	// A value whose slot another took is found by binary search.
+	heads []dictHead
+	slots [dictSlots]uint16
+	last  int // the index found last, tried first
+}
+
+// dictSlots is the size of a dictionary's hash table.
+const dictSlots = 1024
+
+func (h dictHead) slot() int {
+	return int((h.head*0x9E3779B97F4A7C15 ^ uint64(h.n)*0xC2B2AE3D27D4EB4F) >> (64 - 10))
+}
+
+type dictHead struct {
+	n    int
+	head uint64
+}
+
+// headOf returns v's first 8 bytes, zero-padded, as an integer.
+func headOf(v []byte) uint64 {
+	if len(v) >= 8 {
+		return binary.LittleEndian.Uint64(v)
+	}
+	var b [8]byte
+	copy(b[:], v)
+	return binary.LittleEndian.Uint64(b[:])
 }
 
 // maxDict is the most values a dictionary holds.
@@ -71,6 +100,7 @@ func newSortCodec(fields inventory.FieldSet) *sortCodec {
 		case inventory.Bucket, inventory.Key, inventory.LastModifiedDate, inventory.IsLatest, inventory.VersionID:
 		default:
 			c.rest = append(c.rest, f)
+			c.restKinds = append(c.restKinds, f.Kind())
 		}
 	}
 	return c
@@ -112,6 +142,13 @@ func (sc *sortCodec) setup(c *cols, sel []int32, buckets []string) {
 			d.values = append(d.values, []byte(v))
 		}
 		slices.SortFunc(d.values, bytes.Compare)
+		for i, v := range d.values {
+			h := dictHead{len(v), headOf(v)}
+			d.heads = append(d.heads, h)
+			if d.slots[h.slot()] == 0 {
+				d.slots[h.slot()] = uint16(i + 1)
+			}
+		}
 		if f != inventory.Bucket {
 			d.base = 1
 		}
@@ -129,38 +166,44 @@ func (d *dict) appendRaw(dst []byte, code int) []byte {
 
 // appendCode appends v's code.
 func (d *dict) appendCode(dst, v []byte) []byte {
-	if bytes.Equal(d.values[d.last], v) {
-		return d.appendRaw(dst, d.base+2*d.last+1)
+	h := dictHead{len(v), headOf(v)}
+	if i := d.last; d.heads[i] == h && (h.n <= 8 || string(d.values[i][8:]) == string(v[8:])) {
+		return d.appendRaw(dst, d.base+2*i+1)
+	}
+	if i := int(d.slots[h.slot()]) - 1; i >= 0 && d.heads[i] == h && (h.n <= 8 || string(d.values[i][8:]) == string(v[8:])) {
+		d.last = i
+		return d.appendRaw(dst, d.base+2*i+1)
 	}
 	p, found := slices.BinarySearchFunc(d.values, v, bytes.Compare)
 	if found {
-		d.last = p
 		return d.appendRaw(dst, d.base+2*p+1)
 	}
 	return appendEscaped(d.appendRaw(dst, d.base+2*p), v)
 }
 
-// take cuts a coded value off the front of k; null is false when the
+// take cuts a coded value off the front of k; valid is false when the
 // value is null (code 0 of a column that may be null).
 func (d *dict) take(k []byte, row *sortRow) (v, rest []byte, valid bool, err error) {
-	var code int
-	switch {
-	case d.wide && len(k) >= 2:
-		code, k = int(binary.BigEndian.Uint16(k)), k[2:]
-	case !d.wide && len(k) >= 1:
-		code, k = int(k[0]), k[1:]
-	default:
+	if len(k) == 0 {
 		return nil, nil, false, errBadSortKey
 	}
-	code -= d.base
-	switch {
+	code := int(k[0])
+	k = k[1:]
+	if d.wide {
+		if len(k) == 0 {
+			return nil, nil, false, errBadSortKey
+		}
+		code = code<<8 | int(k[0])
+		k = k[1:]
+	}
+	switch code -= d.base; {
 	case code < 0:
 		return nil, k, false, nil
 	case code&1 == 1:
-		if code/2 >= len(d.values) {
-			return nil, nil, false, errBadSortKey
+		if i := code >> 1; i < len(d.values) {
+			return d.values[i], k, true, nil
 		}
-		return d.values[code/2], k, true, nil
+		return nil, nil, false, errBadSortKey
 	}
 	v, k, err = row.takeString(k)
 	return v, k, true, err
@@ -292,8 +335,8 @@ func (sc *sortCodec) encode(dst []byte, c *cols, r int) []byte {
 	if sc.version {
 		dst = appendEscaped(dst, c.str(inventory.VersionID, r))
 	}
-	for _, f := range sc.rest {
-		switch f.Kind() {
+	for i, f := range sc.rest {
+		switch sc.restKinds[i] {
 		case inventory.KindBool:
 			switch v, ok := c.boolean(f, r); {
 			case !ok:
@@ -408,8 +451,8 @@ func (sc *sortCodec) decode(k []byte, d *sortRow) error {
 		}
 		d.str[inventory.VersionID], d.valid[inventory.VersionID] = s, true
 	}
-	for _, f := range sc.rest {
-		switch f.Kind() {
+	for i, f := range sc.rest {
+		switch sc.restKinds[i] {
 		case inventory.KindBool:
 			if len(k) < 1 || k[0] > 2 {
 				return errBadSortKey
