@@ -118,9 +118,9 @@ func New(o Options) *Sorter {
 	}
 	// Small blocks: a piece's last block is half empty on average.
 	s.blockSize = int(min(32<<10, max(1<<10, o.Memory/64)))
-	// Chunks: the one being filled and one per worker, each its bytes and
-	// about as much again for its ents.
-	chunkMem := int64(o.Workers+1) * int64(s.chunkBytes) * 2
+	// Chunks: the one being filled, one per worker and one spare, each
+	// its bytes and about as much again for its ents.
+	chunkMem := int64(o.Workers+2) * int64(s.chunkBytes) * 2
 	s.limit = max(o.Memory-chunkMem, o.Memory/4)
 	// Spill early enough that the pieces the workers are writing fit.
 	s.spillAt = max(s.limit-int64(o.Workers)*int64(s.chunkBytes+s.blockSize)*3/2, s.limit/2)
@@ -203,7 +203,7 @@ func (s *Sorter) rotate() error {
 		if !s.started {
 			s.started = true
 			s.todo = make(chan *chunk, s.o.Workers)
-			s.free = make(chan *chunk, s.o.Workers+1)
+			s.free = make(chan *chunk, s.o.Workers+2)
 			for range s.o.Workers {
 				s.workers.Go(s.work)
 			}
@@ -212,7 +212,7 @@ func (s *Sorter) rotate() error {
 		s.cur = nil
 	}
 	if s.cur == nil {
-		if s.nchunks < s.o.Workers+1 {
+		if s.nchunks < s.o.Workers+2 {
 			s.nchunks++
 			s.cur = &chunk{data: make([]byte, 0, s.chunkBytes)}
 		} else {
@@ -229,30 +229,43 @@ func (s *Sorter) rotate() error {
 
 func (s *Sorter) work() {
 	for c := range s.todo {
-		s.process(c)
+		var pieces []*piece
+		var err error
+		if !s.isClosed.Load() {
+			pieces, err = s.sortChunk(c)
+		}
+		// The chunk goes back before its pieces wait for their turn to
+		// register: Add need not wait for the slowest worker.
+		seq := c.seq
 		c.reset()
 		s.free <- c
+		s.register(seq, pieces, err)
 	}
 }
 
-// process sorts a chunk into pieces and registers them, in the order the
-// chunks were filled (so that the pieces registered are always all those
-// of the records added up to some point, which keeps ties in order).
+// process sorts a chunk into pieces and registers them (without workers).
 func (s *Sorter) process(c *chunk) {
 	var pieces []*piece
 	var err error
 	if !s.isClosed.Load() {
 		pieces, err = s.sortChunk(c)
 	}
+	s.register(c.seq, pieces, err)
+}
+
+// register lists the pieces of chunk seq, in the order the chunks were
+// filled (so that the pieces registered are always all those of the
+// records added up to some point, which keeps ties in order).
+func (s *Sorter) register(seq int64, pieces []*piece, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for s.nextReg != c.seq && !s.closed && s.err == nil {
+	for s.nextReg != seq && !s.closed && s.err == nil {
 		s.cond.Wait()
 	}
 	if err != nil && s.err == nil {
 		s.err = err
 	}
-	s.nextReg = max(s.nextReg, c.seq+1)
+	s.nextReg = max(s.nextReg, seq+1)
 	s.cond.Broadcast()
 	if s.closed || s.err != nil {
 		for _, p := range pieces {
