@@ -30,6 +30,11 @@ const maxHeader = 3 * binary.MaxVarintLen32
 
 // appendRecord appends a front-coded record.
 func appendRecord(b []byte, shared int, suffix, value []byte) []byte {
+	if shared < 0x80 && len(suffix) < 0x40 && len(value) == 0 {
+		// Most records: two one-byte lengths.
+		b = append(b, byte(shared), byte(len(suffix)<<1))
+		return append(b, suffix...)
+	}
 	b = binary.AppendUvarint(b, uint64(shared))
 	if len(value) == 0 {
 		b = binary.AppendUvarint(b, uint64(len(suffix))<<1)
