@@ -33,9 +33,6 @@ type ent struct {
 	vlen uint32
 }
 
-// entBytes is the memory of one ent, counted with the chunk's.
-const entBytes = 24
-
 // maxSegments is the number of sorted segments a chunk tracks; more
 // means the input is not in order, and the chunk is sorted whole.
 const maxSegments = 64

@@ -312,11 +312,6 @@ func (c *cursor) shared() int {
 	return codeOff(c.code)
 }
 
-func (m *merger) close() {
-	for _, c := range m.c {
-		c.close()
-	}
-}
 
 // newCursors makes a cursor per chain.
 func (s *Sorter) newCursors(chains [][]*source) []*cursor {
