@@ -195,6 +195,9 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 	}
 	fmt.Fprintf(w, "  estimated Batch Operations cost $%.2f ($%.2f/job + $%.2f/million objects; S3 request, restore and KMS charges not included)\n",
 		total, o.Prices.PerJob, o.Prices.PerMillion)
+	if s.Sort.Streamed > 0 {
+		fmt.Fprintf(w, "  sort: the rows came in key order: planned as read, no sort\n")
+	}
 	if s.Sort.Runs > 0 {
 		fmt.Fprintf(w, "  sort: %d runs spilled (%s), %d merge passes\n", s.Sort.Runs, humanBytes(s.Sort.SpillBytes), s.Sort.Passes)
 	}
