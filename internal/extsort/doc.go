@@ -22,8 +22,9 @@
 //
 // # How it works
 //
-//   - Add copies records into a chunk of at most a few MiB (small enough
-//     to stay in the CPU's caches) and notes where the keys stop
+//   - Add (or Buffer and Commit, which build a record in place) copies
+//     records into a chunk of at most 1 MiB (small enough to stay in the
+//     CPU's caches while it is sorted) and notes where the keys stop
 //     ascending. A full chunk goes to a worker goroutine while Add fills
 //     the next one, so that sorting overlaps with reading.
 //   - A worker turns a chunk into sorted pieces. A chunk that arrived in
@@ -46,7 +47,9 @@
 //     above another's last key is read after it, as one source. Input
 //     that arrives in key order (even interleaved from several files)
 //     thus merges as a few sources, often one, with no comparisons.
-//   - The merge is a loser tree over the sources; the final one runs in a
+//   - The merge is a loser tree over the sources whose matches compare
+//     offset-value codes (most decided by one integer comparison, the
+//     front coding giving each record's code); the final one runs in a
 //     goroutine of its own and hands records over in blocks, so that the
 //     consumer's work overlaps with it.
 package extsort

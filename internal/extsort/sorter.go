@@ -26,8 +26,8 @@ const MaxRecordBytes = 1 << 30
 type Options struct {
 	// Memory bounds the bytes the sort holds: the chunks being filled and
 	// sorted, and the sorted pieces (front-coded) until they are spilled.
-	// Merging adds a fixed amount per run file merged (about 100 KiB) and
-	// the iterator's blocks (about 1 MiB). Zero means DefaultMemory.
+	// Merging adds a fixed amount per run file merged (about 160 KiB) and
+	// the iterator's blocks (1 MiB). Zero means DefaultMemory.
 	Memory int64
 	// TmpDir is where run files go, in a folder of their own that Close
 	// removes; "" means os.TempDir().
