@@ -312,7 +312,6 @@ func (c *cursor) shared() int {
 	return codeOff(c.code)
 }
 
-
 // newCursors makes a cursor per chain.
 func (s *Sorter) newCursors(chains [][]*source) []*cursor {
 	cs := make([]*cursor, len(chains))
