@@ -113,8 +113,19 @@ func streamGroups(ctx context.Context, groups []reportGroup,
 		codec := newSortCodec(g.fields & (cutterFields | sortFields))
 		versioned := codec.version
 		var st SortStats
-		var key, prev, pb, pk, pv []byte
-		n := 0
+		var key, prevKey []byte
+		// The row before, in its batch (kept until the next batch's
+		// first row is checked): rows are compared by bucket and key as
+		// they are, and whole sort keys are made only for rows that tie
+		// on those (versions, duplicates).
+		var prev *cols
+		var prevRec arrow.RecordBatch
+		prevRow := 0
+		defer func() {
+			if prevRec != nil {
+				prevRec.Release()
+			}
+		}()
 		for _, r := range g.reports {
 			err := scan(r, true, func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error {
 				if len(sel) == 0 {
@@ -126,25 +137,41 @@ func streamGroups(ctx context.Context, groups []reportGroup,
 				}
 				for _, i := range sel {
 					row := int(i)
-					key = codec.encode(key[:0], &cs, row)
-					if n > 0 && bytes.Compare(key, prev) < 0 {
-						return errOutOfOrder
-					}
-					key, prev = prev, key
 					st.Rows++
-					// Duplicates of an object version are next to each
-					// other; the first is kept, as the sort keeps it.
-					b, k, v := cs.str(inventory.Bucket, row), cs.str(inventory.Key, row), cs.str(inventory.VersionID, row)
-					if n > 0 && bytes.Equal(k, pk) && bytes.Equal(b, pb) && bytes.Equal(v, pv) {
-						st.Duplicates++
-						continue
+					if prev != nil {
+						d := bytes.Compare(cs.str(inventory.Bucket, row), prev.str(inventory.Bucket, prevRow))
+						if d == 0 {
+							d = bytes.Compare(cs.str(inventory.Key, row), prev.str(inventory.Key, prevRow))
+						}
+						if d < 0 {
+							return errOutOfOrder
+						}
+						if d == 0 {
+							key = codec.encode(key[:0], &cs, row)
+							prevKey = codec.encode(prevKey[:0], prev, prevRow)
+							if bytes.Compare(key, prevKey) < 0 {
+								return errOutOfOrder
+							}
+							// Duplicates of an object version are next to
+							// each other; the first is kept, as the sort
+							// keeps it.
+							if bytes.Equal(cs.str(inventory.VersionID, row), prev.str(inventory.VersionID, prevRow)) {
+								st.Duplicates++
+								prev, prevRow = &cs, row
+								continue
+							}
+						}
 					}
-					n++
-					pb, pk, pv = append(pb[:0], b...), append(pk[:0], k...), append(pv[:0], v...)
+					prev, prevRow = &cs, row
 					if err := c.addRow(&cs, row, versioned); err != nil {
 						return err
 					}
 				}
+				rec.Retain()
+				if prevRec != nil {
+					prevRec.Release()
+				}
+				prevRec = rec
 				return nil
 			})
 			if errors.Is(err, errOutOfOrder) {
