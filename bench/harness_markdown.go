@@ -115,7 +115,15 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 	}
 	io.WriteString(w, "The commands each side ran:\n\n```sh\n")
 	for _, f := range r.Peer.Formats {
-		fmt.Fprintf(w, "# %s\n%s\n%s\n", formatTitle(f.Format), f.Ours.Command, f.Peer.Command)
+		title := f.Report
+		if title == "" {
+			title = formatTitle(f.Format)
+		}
+		fmt.Fprintf(w, "# %s\n%s\n", title, f.Ours.Command)
+		if f.Unsorted.Command != "" {
+			fmt.Fprintf(w, "%s\n", f.Unsorted.Command)
+		}
+		fmt.Fprintf(w, "%s\n", f.Peer.Command)
 	}
 	_, err := io.WriteString(w, "```\n")
 	return err
