@@ -33,7 +33,8 @@ time 10^9 rows would take at the measured rate.
 Stages: read (decode the columns a plan needs), filter (+ size >= 1 KiB and
 storage class STANDARD, STANDARD_IA or INTELLIGENT_TIERING), write (read,
 then every row encoded, hashed and written to manifest shards in read order:
-no filter, sort or routes, as plan --sort=false --routing none), sort (+ external
+no filter, sort or routes, as plan --sort=false --routing none), unsorted (the
+plan with --sort=false: filter, routes, shards in read order), sort (+ external
 sort and shard cutting, writing nothing), plan (the whole plan, shards
 written to a temporary folder), diff (the report against a copy in another
 bucket that differs in 1% of its objects, generated and kept beside it: both

@@ -140,7 +140,7 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 				if budget == 0 {
 					budget = partition.DefaultSortMemory
 				}
-				debug.SetMemoryLimit(budget + 256<<20)
+				debug.SetMemoryLimit(partition.MemoryLimit(budget))
 			}
 			stderr := c.App.ErrWriter
 			stop := func() {}

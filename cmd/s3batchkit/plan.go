@@ -127,7 +127,7 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 				if budget == 0 {
 					budget = partition.DefaultSortMemory
 				}
-				debug.SetMemoryLimit(budget + 256<<20)
+				debug.SetMemoryLimit(partition.MemoryLimit(budget))
 			}
 			stderr := c.App.ErrWriter
 			stop := func() {}
@@ -283,6 +283,9 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 			fmt.Fprintf(w, "  plus the %s route's Lambda copies (%s): $%.2f for %s invocations, %.0f GB-s — assuming %d MB, %.0f MB/s per object copy + %.0f s each, $%s/GB-s, $%.2f/million requests; S3 request charges not included\n",
 				r.Route, largecopy.FunctionName, l.USD, humanCount(l.Invocations), l.GBSeconds, a.MemoryMB, a.CopyMBps, a.OverheadSeconds, strconv.FormatFloat(a.PricePerGBSecond, 'f', -1, 64), a.PricePerMillionRequests)
 		}
+	}
+	if s.Sort.Streamed > 0 {
+		fmt.Fprintf(w, "  sort: the rows came in key order: planned as read, no sort\n")
 	}
 	if s.Sort.Runs > 0 {
 		fmt.Fprintf(w, "  sort: %d runs spilled (%s), %d merge passes\n", s.Sort.Runs, humanBytes(s.Sort.SpillBytes), s.Sort.Passes)
