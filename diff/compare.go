@@ -261,8 +261,8 @@ func equalETag(a, b []byte) bool {
 	return bytes.EqualFold(bytes.Trim(a, `"`), bytes.Trim(b, `"`))
 }
 
-// normAlgo drops '-' so that SHA-256 and SHA256 compare equal (formats.md
-// §2.3: the inventory's tokens are unconfirmed).
+// normAlgo drops '-' so that SHA-256 and SHA256 compare equal (docs/formats.md#inventory-values:
+// the inventory's tokens are unconfirmed).
 func normAlgo(a []byte) []byte {
 	if bytes.IndexByte(a, '-') < 0 {
 		return a

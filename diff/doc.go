@@ -2,7 +2,7 @@
 // its target — and writes what it takes to make the target match the
 // source as a plan directory of Batch Operations manifests.
 //
-// It is the [diff] stage of the flow (design.md): each side is scanned,
+// It is the [diff] stage of the flow (docs/architecture.md#the-flow): each side is scanned,
 // filtered with the planner's filters (inventory.Filter) and sorted with
 // partition's external sort (partition.Sorter, over internal/extsort);
 // diff does not sort by itself. The two sorted streams are then merged in one pass, in lock

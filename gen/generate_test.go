@@ -73,7 +73,7 @@ func TestDiffTargetFilter(t *testing.T) {
 }
 
 // TestSchemasFromFieldTable checks the fileSchemas derived from package
-// inventory's field table against the ones S3 writes (formats.md §2.2),
+// inventory's field table against the ones S3 writes (docs/formats.md#inventory-fields),
 // spelled out here.
 func TestSchemasFromFieldTable(t *testing.T) {
 	csv := "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag, StorageClass, IsMultipartUploaded, " +

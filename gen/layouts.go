@@ -68,7 +68,7 @@ func parquetMR(name, c string) ParquetLayout {
 
 // S3Unused are the fields S3 writes null on every row for a bucket that
 // uses none of their features: replication, object lock,
-// Intelligent-Tiering and additional checksums (formats.md §10). A
+// Intelligent-Tiering and additional checksums (docs/formats.md#orc-and-parquet-data-files). A
 // report generated with Options.Null set to them has those columns
 // null throughout, as real reports do.
 var S3Unused = inventory.Fields(inventory.ReplicationStatus, inventory.ObjectLockRetainUntilDate, inventory.ObjectLockMode,

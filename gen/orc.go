@@ -23,7 +23,7 @@ const orcBatchRows = 8192
 func DefaultORC() orc.WriterOptions { return orc.WriterOptions{StripeRows: ORCStripeRows} }
 
 // orcWriter writes rows as S3 Inventory writes ORC: the schema of
-// formats.md §2.2 (ORCFields), RLE v2 integers, keys raw, with the
+// docs/formats.md#inventory-fields (ORCFields), RLE v2 integers, keys raw, with the
 // options of Layout.ORC (default DefaultORC). Empty text is null, except
 // an empty version id, which is written as an empty string unless
 // Layout.NullVersionIDs is set (the null version: S3 writes a null

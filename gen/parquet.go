@@ -160,7 +160,7 @@ func parquetCodec(name string) (compress.Codec, error) {
 }
 
 // parquetWriter writes rows as S3 Inventory writes Parquet: the schema of
-// formats.md §2.2 (ParquetSchema), keys raw, in the layout of
+// docs/formats.md#inventory-fields (ParquetSchema), keys raw, in the layout of
 // Layout.Parquet (default: Snappy, data page v1, row groups of
 // ParquetRowGroupRows rows). Empty text is null, except an empty version
 // id, which is written as an empty string unless Layout.NullVersionIDs is

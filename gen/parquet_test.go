@@ -16,7 +16,7 @@ import (
 )
 
 // TestParquetWriterSchema checks that generated Parquet files carry the
-// schema manifest.json announces (formats.md §2.2): the same columns in
+// schema manifest.json announces (docs/formats.md#inventory-fields): the same columns in
 // the same order, required bucket and key, optional rest, int64
 // TIMESTAMP_MILLIS dates, Snappy, bounded row groups; and that the same
 // seed gives the same bytes.

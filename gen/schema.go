@@ -10,7 +10,7 @@ import (
 
 // The fields a generated report carries: S3 Inventory's columns with
 // every optional field a bucket can report on, and, with versions, the
-// version columns (formats.md §2.2). Row holds a value for each.
+// version columns (docs/formats.md#inventory-fields). Row holds a value for each.
 var (
 	currentFields = inventory.Fields(inventory.Bucket, inventory.Key, inventory.Size, inventory.LastModifiedDate,
 		inventory.ETag, inventory.StorageClass, inventory.IsMultipartUploaded, inventory.ReplicationStatus,

@@ -72,7 +72,7 @@ func ParseDeliveryDate(s string) (string, error) {
 }
 
 // FindDelivery resolves what the user named as an inventory into one
-// delivery's manifest.json (formats.md §1.1):
+// delivery's manifest.json (docs/formats.md#delivery-layout):
 //
 //   - a manifest.json (any *.json): itself;
 //   - a delivery folder (…/2024-11-01T01-00Z/): its manifest.json;

@@ -21,7 +21,7 @@ import (
 
 // deliveryLayout writes, under root (a folder or an s3:// bucket root),
 // deliveries of one inventory configuration as S3 lays them out
-// (formats.md §1.1): cfg/data/<folder>.csv.gz, cfg/<folder>/manifest.json
+// (docs/formats.md#delivery-layout): cfg/data/<folder>.csv.gz, cfg/<folder>/manifest.json
 // and manifest.checksum, cfg/hive/dt=…/symlink.txt. Delivery i holds i+1
 // rows. files[].key is relative to root, the destination bucket dest.
 type deliveryLayout struct {

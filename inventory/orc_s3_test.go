@@ -12,7 +12,7 @@ import (
 )
 
 // s3ORCFields is the schema of a real S3 Inventory ORC report with
-// versions (18 columns, formats.md §2.2).
+// versions (18 columns, docs/formats.md#inventory-fields).
 var s3ORCFields = []orc.Field{
 	{Name: "bucket", Kind: orc.String}, {Name: "key", Kind: orc.String}, {Name: "version_id", Kind: orc.String},
 	{Name: "is_latest", Kind: orc.Boolean}, {Name: "is_delete_marker", Kind: orc.Boolean}, {Name: "size", Kind: orc.Long},

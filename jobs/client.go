@@ -29,7 +29,7 @@ type Control interface {
 type ClientOptions struct {
 	// Endpoint is a fixed S3 Control endpoint URL (the local engine, a
 	// test server), used as is: the SDK would otherwise put the account
-	// id in front of its host (formats.md §6.10). Empty: AWS's endpoint
+	// id in front of its host (docs/formats.md#host-prefix). Empty: AWS's endpoint
 	// for the region, https://<account>.s3-control.<region>.amazonaws.com.
 	Endpoint string
 	// RetryMaxAttempts bounds the attempts per call; throttling

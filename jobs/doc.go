@@ -18,7 +18,7 @@
 // Update changes status or priority across the run. The local engine
 // (package local) implements Control, so the same code drives it.
 //
-// Facts used: formats.md §5.3 (manifest location), §6 (CreateJob, job
-// statuses, errors), testing.md (the S3 Control host prefix and the fixed
-// endpoint resolver).
+// Facts used, in docs/formats.md: #manifest-location, #createjob,
+// #job-statuses, #errors-and-throttling, and #host-prefix (the account id
+// the SDK puts in front of the host, and the fixed endpoint resolver).
 package jobs

@@ -11,7 +11,7 @@ import (
 )
 
 // OperationNames lists the operations ParseOperation accepts, as the
-// members of JobOperation (formats.md §6.4).
+// members of JobOperation (docs/formats.md#operations).
 var OperationNames = []string{
 	"LambdaInvoke", "S3PutObjectCopy", "S3PutObjectAcl", "S3PutObjectTagging", "S3DeleteObjectTagging",
 	"S3InitiateRestoreObject", "S3PutObjectLegalHold", "S3PutObjectRetention", "S3ReplicateObject",
@@ -312,7 +312,7 @@ func (e *RouteError) Unwrap() error { return ErrInvalid }
 
 // ServesRoute returns nil when op can do its work on the objects a plan
 // puts in route, and a *RouteError saying why not otherwise
-// (formats.md §6.4):
+// (docs/formats.md#operations):
 //
 //   - S3PutObjectCopy serves copy and all: objects over 5 GB (large) fail
 //     with 400 InvalidRequest, archived ones (restore, restore-tiering)

@@ -16,7 +16,7 @@ import (
 )
 
 // Terminal reports whether a job status is final: Complete, Cancelled or
-// Failed (formats.md §6.5).
+// Failed (docs/formats.md#job-statuses).
 func Terminal(status string) bool {
 	switch types.JobStatus(status) {
 	case types.JobStatusComplete, types.JobStatusCancelled, types.JobStatusFailed:

@@ -12,7 +12,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
-// Versioned copies (formats.md §10): Batch Operations runs a job's tasks
+// Versioned copies (docs/formats.md#versioned-copies): Batch Operations runs a job's tasks
 // in no particular order, so the plan keeps noncurrent and current
 // versions in shards of their own, and Submit creates the current-version
 // jobs of a route only once its noncurrent-version jobs are Complete.

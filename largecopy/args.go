@@ -20,7 +20,7 @@ import (
 )
 
 // ArgumentKeys are the UserArguments keys the function reads: the
-// parameters of S3PutObjectCopy (docs/formats.md §6.4), by the same
+// parameters of S3PutObjectCopy (docs/formats.md#operations), by the same
 // names. With invocation schema 1.0, which has no UserArguments, the
 // function reads them from environment variables of the same names.
 var ArgumentKeys = func() []string {

@@ -11,7 +11,7 @@ import (
 )
 
 // s3err is an S3 call's failure as the task's result sees it
-// (docs/formats.md §7.4): throttling, 5xx, timeouts, lost connections and
+// (docs/formats.md#failure-classes): throttling, 5xx, timeouts, lost connections and
 // a vanished upload are temporary — Batch Operations invokes the task
 // again —, everything else is permanent.
 type s3err struct {

@@ -24,7 +24,7 @@ const (
 	DefaultOverheadSeconds = 1.0
 	// DefaultPricePerGBSecond and DefaultPricePerMillionRequests are
 	// Lambda's prices for arm64 in us-east-1, first tier (AWS price
-	// list, not sourced in docs/formats.md: pass the region's).
+	// list, not sourced in docs/formats.md#pricing: pass the region's).
 	DefaultPricePerGBSecond        = 0.0000133334
 	DefaultPricePerMillionRequests = 0.20
 	// MaxInvocationSeconds is Lambda's longest timeout.

@@ -22,6 +22,6 @@
 // CompleteMultipartUpload of parts all copied from one state of the source
 // (CopySourceIfMatch on the ETag the copy started from); a source that
 // changes during the copy fails the task and aborts the upload. Facts used:
-// docs/formats.md §6.4 (S3PutObjectCopy parameters), §7.3–7.4 (report rows,
-// retry classes), §7.6 (the Lambda contract).
+// docs/formats.md#operations (S3PutObjectCopy parameters),
+// #lambda-contract (events, results, report rows) and #failure-classes.
 package largecopy

@@ -13,7 +13,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
-// The Lambda contract (docs/formats.md §7.6). Events of schema 1.0 name a
+// The Lambda contract (docs/formats.md#lambda-contract). Events of schema 1.0 name a
 // task's bucket by ARN (s3BucketArn) and carry no arguments; events of
 // schema 2.0 name it (s3Bucket) and carry the job's userArguments. s3Key
 // is the key as the manifest wrote it (URL-encoded), s3VersionId null
@@ -145,7 +145,7 @@ func newResponse(ev Event) Response {
 }
 
 // ReportRow is how a completion report shows one task of a LambdaInvoke
-// job (docs/formats.md §7.3): HTTP status 200 whatever the result, the
+// job (docs/formats.md#lambda-contract): HTTP status 200 whatever the result, the
 // result code as ErrorCode of a failure, resultString as ResultMessage.
 type ReportRow struct {
 	TaskStatus     string // "succeeded" or "failed"

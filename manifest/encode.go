@@ -167,7 +167,7 @@ func DecodeField(f []byte) ([]byte, error) {
 }
 
 // AbsentVersion is how completion reports written by S3 spell a version
-// id that the manifest did not give (formats.md §10): "\N". It is never a
+// id that the manifest did not give (docs/formats.md#rows): "\N". It is never a
 // version id, and must never be written into a manifest.
 const AbsentVersion = `\N`
 
@@ -207,7 +207,7 @@ func ParseRow(line []byte) (Row, error) {
 // line, without the CSV unquoting: every %XX becomes its byte, '+' stays
 // '+', and the result must be valid UTF-8. It is the decoder for keys that
 // Batch Operations hands on as the manifest wrote them, such as the s3Key
-// of a Lambda event (docs/formats.md).
+// of a Lambda event (docs/formats.md#lambda-contract).
 func DecodeKey(s string) (string, error) {
 	b, err := DecodeField([]byte(s))
 	return string(b), err

@@ -90,7 +90,7 @@ type Shard struct {
 	// not run a job's tasks in manifest order, so a copy of both kinds in
 	// one job could leave an old version current at the destination;
 	// noncurrent versions are copied by jobs of their own, first
-	// (formats.md §10, versioned copies). Empty for shards without
+	// (docs/formats.md#versioned-copies). Empty for shards without
 	// version ids.
 	Versions string `json:"versions,omitempty"`
 }

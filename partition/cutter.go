@@ -13,7 +13,7 @@ import (
 // shard never mixes routes, buckets, rows with and without version ids,
 // or current and noncurrent versions (a copy job runs its tasks in no
 // particular order, so noncurrent versions get jobs of their own, run
-// first: formats.md §10). Unsorted, it keeps one open shard per (route,
+// first: docs/formats.md#versioned-copies). Unsorted, it keeps one open shard per (route,
 // kind, bucket); sorted, one per (route, kind), closed when the bucket
 // changes, so that every shard is a contiguous key range. The kind is
 // kindPlain, kindCurrent or kindNoncurrent.

@@ -19,10 +19,10 @@ const DefaultMaxObjects = 1_000_000
 
 // FailureThreshold is the number of tasks after which a Batch Operations
 // job fails when more than half of them failed; a job with fewer tasks
-// never trips it (formats.md §5.4, §7.5).
+// never trips it (docs/formats.md#failure-threshold).
 const FailureThreshold = 1000
 
-// Default prices for the cost estimate, in USD (formats.md §8; third-party
+// Default prices for the cost estimate, in USD (docs/formats.md#pricing; third-party
 // figures, UNCONFIRMED against the AWS price list).
 const (
 	DefaultPricePerJob     = 0.25

@@ -27,7 +27,7 @@
 // Result rows are parsed by position in the observed physical order
 // Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode,
 // ResultMessage, which differs from the ReportSchema string every report
-// manifest carries (formats.md §0.1, §7.3). A file that clearly follows the
+// manifest carries (docs/formats.md#rows). A file that clearly follows the
 // ReportSchema order instead (column 5 not numeric, column 6 numeric) is
 // accepted and counted in the summary.
 //

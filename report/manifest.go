@@ -20,13 +20,13 @@ import (
 const ReportFormat = "Report_CSV_20180820"
 
 // ReportManifest is a job's completion report manifest.json
-// (formats.md §7.2).
+// (docs/formats.md#report-manifest).
 type ReportManifest struct {
 	Format             string        `json:"Format"`
 	ReportCreationDate string        `json:"ReportCreationDate"`
 	Results            []ResultEntry `json:"Results"`
 	// ReportSchema names the columns, but not in the order the rows
-	// hold them (formats.md §0.1); it is kept for reference only.
+	// hold them (docs/formats.md#rows); it is kept for reference only.
 	ReportSchema string `json:"ReportSchema"`
 }
 
@@ -229,7 +229,7 @@ func findS3Manifests(ctx context.Context, prefix string) ([]string, []string, er
 	var locs, ids []string
 	for _, o := range infos {
 		// A report prefix given with a final '/' puts "//" in the keys
-		// S3 writes (formats.md §10).
+		// S3 writes (docs/formats.md#rows).
 		rel := strings.TrimLeft(strings.TrimPrefix(o.Name, base), "/")
 		dir, file, ok := strings.Cut(rel, "/")
 		if !ok || file != "manifest.json" || !strings.HasPrefix(dir, "job-") {

@@ -210,7 +210,7 @@ const NotRunNote = "without --plan, report sees only the tasks that ran: the obj
 // endedEarly notes in the summary, for reports read without their plan,
 // which jobs certainly ended before running every task: once 1,000 tasks
 // have run, a job fails as soon as more than half of them failed
-// (formats.md §7.5), so a report with at least 1,000 tasks and more
+// (docs/formats.md#failure-threshold), so a report with at least 1,000 tasks and more
 // failures than successes is the report of a job that failed there.
 func endedEarly(s *Summary) {
 	s.NotRun = NotRunNote

@@ -20,7 +20,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
-// Clients written by someone else (docs/serve.md, testing.md): Debian's
+// Clients written by someone else (docs/serve.md, docs/testing.md#clients-written-by-others): Debian's
 // AWS CLI 2.9 and boto3 1.26. /usr/bin is named on purpose: `aws` and
 // `python3` on PATH can be other installations (a pip CLI v1, a python
 // without boto3).

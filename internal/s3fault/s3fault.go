@@ -104,7 +104,7 @@ type Options struct {
 	// not s3:ListBucket: every bucket-level GET or HEAD (ListObjectsV2,
 	// HeadBucket …) gets 403 AccessDenied, and a GET or HEAD of a key
 	// that does not exist gets 403 AccessDenied instead of the server's
-	// 404 (formats.md §10). It applies before faults are drawn (a refused
+	// 404 (docs/objio.md#least-privilege-reading-with-s3getobject-only). It applies before faults are drawn (a refused
 	// request takes no draw). Clients address the proxy path-style.
 	NoListBucket bool
 }

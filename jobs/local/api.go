@@ -53,7 +53,7 @@ type APIOptions struct {
 	Logf func(format string, a ...any)
 }
 
-// Handler returns the HTTP handler of the job API (formats.md §6.1):
+// Handler returns the HTTP handler of the job API (docs/formats.md#requests-on-the-wire):
 //
 //	POST   /v20180820/jobs                        CreateJob
 //	GET    /v20180820/jobs?jobStatuses=&…         ListJobs

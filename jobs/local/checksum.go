@@ -70,7 +70,7 @@ func newChecksum(a types.ComputeObjectChecksumAlgorithm) hash.Hash {
 }
 
 // checksumResult is the ResultMessage of a ComputeObjectChecksum task,
-// with the fields in the order of AWS's example (formats.md §7.3).
+// with the fields in the order of AWS's example (docs/formats.md#rows).
 type checksumResult struct {
 	Base64    string `json:"checksum_base64"`
 	ETag      string `json:"etag"`

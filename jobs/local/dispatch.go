@@ -67,7 +67,7 @@ func (e *Engine) run(j *job) {
 	e.mu.Unlock()
 
 	// A report is written for Complete, Failed and Cancelled jobs when at
-	// least one task ran (formats.md §7.1).
+	// least one task ran (docs/formats.md#report-manifest).
 	var repErr error
 	if rec.Report.Enabled && rec.ReportLoc != "" && invoked {
 		for attempt := 0; attempt < 3; attempt++ {
@@ -93,7 +93,7 @@ func (e *Engine) run(j *job) {
 }
 
 // checkThreshold fails an Active job once at least FailureThreshold tasks
-// have run and more than half of them failed (formats.md §7.5); the caller
+// have run and more than half of them failed (docs/formats.md#failure-threshold); the caller
 // holds e.mu.
 func (e *Engine) checkThreshold(j *job) {
 	run := j.succeeded + j.failed

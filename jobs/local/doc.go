@@ -10,7 +10,7 @@
 // they drive AWS; RunPlan (the `run` command) is jobs.Submit against a
 // Client plus a wait. Out: the tasks done against Storage, and completion
 // reports in the AWS layout (<prefix>/job-<id>/manifest.json and
-// results/<40 hex>.csv, formats.md §7).
+// results/<40 hex>.csv, docs/formats.md#report-manifest).
 //
 // Operations and what they do: S3PutObjectCopy (one CopyObject carrying
 // the storage class, metadata, tagging, ACL, grants, conditions, redirect,
@@ -37,11 +37,11 @@
 // Options.Hold keeps prepared jobs Ready until Release, for the tests of
 // the tools that drive jobs; localtest serves such an engine over HTTP.
 //
-// Lifecycle (formats.md §6.5): New → Preparing (the manifest is read, its
+// Lifecycle (docs/formats.md#job-statuses): New → Preparing (the manifest is read, its
 // ETag checked, every line parsed and counted) → Suspended when
 // ConfirmationRequired, until UpdateJobStatus Ready → Ready → Active →
 // Complete; Failing → Failed when the manifest cannot be used or, once at
-// least 1,000 tasks have run, more than half of them failed (§7.5);
+// least 1,000 tasks have run, more than half of them failed (docs/formats.md#failure-threshold);
 // Cancelling → Cancelled on UpdateJobStatus Cancelled. Ready jobs start by
 // priority (higher first), then age, at most Options.MaxActiveJobs at a
 // time; tasks of all active jobs share Options.Workers.

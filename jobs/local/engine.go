@@ -28,7 +28,7 @@ const (
 )
 
 // FailureThreshold is the number of tasks that must have run before the
-// failure rate can fail a job (formats.md §7.5).
+// failure rate can fail a job (docs/formats.md#failure-threshold).
 const FailureThreshold = 1000
 
 // Options configure an Engine. StateDir and Storage are required.

@@ -7,7 +7,7 @@ import (
 )
 
 // The errors of the job API, one per S3 Control error code
-// (formats.md §6.9). Calls return an *APIError wrapping one of them.
+// (docs/formats.md#errors-and-throttling). Calls return an *APIError wrapping one of them.
 var (
 	// ErrNotFound is returned when no job has the id in the account.
 	ErrNotFound = errors.New("NotFoundException")

@@ -106,7 +106,7 @@ func (x *executor) do(ctx context.Context, row manifest.Row, t *taskResult) bool
 	if row.HasVersion && row.VersionID == "" {
 		// As Batch Operations answers a manifest with version ids whose
 		// line leaves the version empty: a null-version object must be
-		// named "null" (docs/formats.md).
+		// named "null" (docs/formats.md#csv-data-files).
 		t.OK, t.HTTP, t.Code, t.Message = false, 400, "InvalidRequest", "Task failed due to missing VersionId"
 		return true
 	}

@@ -14,7 +14,7 @@ import (
 // by; an IP address in Host cannot come from rebinding.
 
 // accountPrefixRE is the account label AWS SDKs put in front of the
-// endpoint's host (formats.md §6.10, §10).
+// endpoint's host (docs/formats.md#host-prefix).
 var accountPrefixRE = regexp.MustCompile(`^[0-9]{12}\.`)
 
 // hostPolicy is the set of Host names the front answers for.

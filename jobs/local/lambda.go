@@ -20,7 +20,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/largecopy"
 )
 
-// The LambdaInvoke contract (formats.md §7.6): one task per invocation;
+// The LambdaInvoke contract (docs/formats.md#lambda-contract): one task per invocation;
 // schema 2.0 events carry the bucket name (s3Bucket) and the job's
 // userArguments, 1.0 events the bucket ARN (s3BucketArn). s3Key is the key
 // as the manifest writes it (URL-encoded), s3VersionId null without a
@@ -73,7 +73,7 @@ func randomID() string {
 
 // invokeLambda invokes the job's function for one task, as Batch
 // Operations does — one task per event — and maps the answer as the
-// completion report shows it (largecopy.Outcome, docs/formats.md §7.3):
+// completion report shows it (largecopy.Outcome, docs/formats.md#lambda-contract):
 // Succeeded is a success with resultString as the message;
 // TemporaryFailure is retried (the last one is reported failed, HTTP 200,
 // code TemporaryFailure); PermanentFailure, a function error or an

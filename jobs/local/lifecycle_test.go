@@ -61,8 +61,8 @@ func (g *gateStorage) Copy(ctx context.Context, src ObjectRef, b, k string, op *
 	return g.Storage.Copy(ctx, src, b, k, op)
 }
 
-// TestLifecycle walks the documented status transitions (formats.md
-// §6.5) and the refused ones.
+// TestLifecycle walks the documented status transitions
+// (docs/formats.md#job-statuses) and the refused ones.
 func TestLifecycle(t *testing.T) {
 	type step func(t *testing.T, e *Engine, id string, g *gateStorage)
 	confirm := func(t *testing.T, e *Engine, id string, _ *gateStorage) {
@@ -195,7 +195,7 @@ func TestReadyOnlyFromSuspended(t *testing.T) {
 	waitStatus(t, e, id)
 }
 
-// TestFailureThreshold checks formats.md §7.5: a job fails once at least
+// TestFailureThreshold checks docs/formats.md#failure-threshold: a job fails once at least
 // 1,000 tasks have run and more than half of them failed; smaller jobs
 // complete whatever fails.
 func TestFailureThreshold(t *testing.T) {

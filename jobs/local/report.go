@@ -22,7 +22,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
-// The completion report (formats.md §7): <prefix>/job-<id>/manifest.json
+// The completion report (docs/formats.md#report-manifest): <prefix>/job-<id>/manifest.json
 // listing result files <prefix>/job-<id>/results/<40 hex>.csv, one or more
 // per task status (failed ones first), each with its MD5. Rows have no
 // header, RFC 4180 quoting, and the observed physical column order

@@ -32,7 +32,7 @@ const MaxClockSkew = 15 * time.Minute
 const (
 	sigV4Algorithm  = "AWS4-HMAC-SHA256"
 	sigV4Terminator = "aws4_request"
-	sigV4Service    = "s3" // S3 Control is signed as s3 (formats.md §6.1)
+	sigV4Service    = "s3" // S3 Control is signed as s3 (docs/formats.md#requests-on-the-wire)
 	amzDateLayout   = "20060102T150405Z"
 	unsignedPayload = "UNSIGNED-PAYLOAD"
 )

@@ -75,7 +75,7 @@ func (e *TaskError) Error() string {
 }
 
 // MaxCopySourceSize is the largest object S3PutObjectCopy copies:
-// 5 GB (formats.md §5.4). Larger sources fail with 400 InvalidRequest.
+// 5 GB (docs/formats.md#limits). Larger sources fail with 400 InvalidRequest.
 const MaxCopySourceSize = 5368709120
 
 // CopySizeCheck says when S3PutObjectCopy checks its source against the 5

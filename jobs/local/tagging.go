@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 )
 
-// Job tags (formats.md §10 "Job tagging"): given at CreateJob or by
+// Job tags (docs/formats.md#job-tags): given at CreateJob or by
 // PutJobTagging, read by GetJobTagging, removed by DeleteJobTagging, and
 // kept with the job's record in jobs.log.
 

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// The S3 Control API speaks REST-XML (formats.md §6.1, testing.md): every
+// The S3 Control API speaks REST-XML (docs/formats.md#requests-on-the-wire): every
 // member is an element named as the SDK's Go field, lists are <member>
 // children, maps are <entry><key/><value/></entry> children, timestamps
 // are ISO 8601, booleans true/false. Rather than re-declare every shape,
