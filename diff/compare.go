@@ -80,7 +80,7 @@ func multipartETag(etag []byte) bool {
 // bytes, so etag calls it changed. So do SSE-KMS, DSSE-KMS and SSE-C,
 // whose ETags are not MD5s. Such mismatches are counted apart
 // (Verdict.MultipartETag) and diff.json says how many; when they dominate,
-// compare with size (and mtime) instead: --compare size,mtime.
+// compare with size (and mtime) instead: ParseCompare("size,mtime").
 //
 // checksum. S3 Inventory lists an object's ChecksumAlgorithm, not the
 // checksum itself, so the checksum test is what the reports can prove: the

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/s3batchkit/s3batchkit/internal/optname"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -63,6 +64,10 @@ type Options struct {
 	// Examples is how many examples of each class diff.json lists; zero
 	// means DefaultExamples, negative none.
 	Examples int
+	// OptionName names the options in the warnings Run writes (such as
+	// "Compare"), the way the caller's users set them; nil: the field
+	// names. See internal/optname.
+	OptionName func(option string) string
 }
 
 // Stats describe a finished run (not written to the plan, which must not
@@ -253,7 +258,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if n := sum.Changed.MultipartETag; n > 0 && o.Compare.ETag {
 		warnings = append(warnings, fmt.Sprintf(
-			"%d changed objects differ by ETag where an ETag is not a content MD5 (multipart upload, or SSE-KMS/SSE-C): a copy with other part sizes has another ETag for the same bytes; if these objects were copied, compare with --compare size,mtime", n))
+			"%d changed objects differ by ETag where an ETag is not a content MD5 (multipart upload, or SSE-KMS/SSE-C): a copy with other part sizes has another ETag for the same bytes; if these objects were copied, compare with %s size,mtime", n, optname.Name(o.OptionName, "Compare")))
 	}
 	if sum.CrossBucket && o.AllVersions {
 		// Unreachable (refused above); kept so that the rule is stated

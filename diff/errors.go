@@ -20,10 +20,10 @@ var (
 	ErrNoVersions = errors.New("the report has no version ids")
 	// ErrCompare is returned for a Compare rule that is unknown, or that
 	// needs a column one of the reports lacks.
-	ErrCompare = errors.New("invalid --compare")
+	ErrCompare = errors.New("invalid compare rule")
 	// ErrMap is returned for key mappings that do not parse or are
 	// ambiguous (see KeyMap).
-	ErrMap = errors.New("invalid --map")
+	ErrMap = errors.New("invalid key mapping")
 	// ErrOptions is returned for options that contradict each other.
 	ErrOptions = errors.New("invalid diff options")
 	// ErrUnsorted is returned (in a *SideError) when a side's stream is

@@ -188,7 +188,7 @@ func formatOf(name string) (formatSpec, error) {
 // Generate writes a synthetic inventory report.
 func Generate(ctx context.Context, o Options) (*Result, error) {
 	if o.Rows <= 0 {
-		return nil, errors.New("gen: --rows must be positive")
+		return nil, fmt.Errorf("gen: Options.Rows must be positive, got %d", o.Rows)
 	}
 	spec, err := formatOf(o.Format)
 	if err != nil {

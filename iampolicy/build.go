@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/internal/optname"
 	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -43,7 +44,14 @@ type Options struct {
 	// KMSKeyARNs are KMS keys (key ARNs, not aliases) the job needs:
 	// those that encrypt the objects it reads, or that it encrypts with.
 	KMSKeyARNs []string
+	// OptionName names the options in explanations, notes and errors
+	// (such as "KMSKeyARNs") the way the caller's users set them; nil: the
+	// field names. See internal/optname.
+	OptionName func(option string) string
 }
+
+// name is how the caller's users know option (Options.OptionName).
+func (b *builder) name(option string) string { return optname.Name(b.o.OptionName, option) }
 
 // Result is a role: its two policies, the reason for each statement and
 // notes the user must read (always a list, possibly empty).
@@ -412,7 +420,7 @@ func (b *builder) trust() {
 	if b.o.AccountID != "" {
 		st.Condition = map[string]map[string]string{"StringEquals": {"aws:SourceAccount": b.o.AccountID}}
 		why += " The aws:SourceAccount condition lets the service assume it only for jobs of account " + b.o.AccountID +
-			", as IAM recommends against the cross-service confused deputy problem. AWS's Batch Operations pages show the trust policy without it, and a condition key missing from the request fails the condition: if CreateJob or the job reports that the role cannot be assumed, create the role without --account-id."
+			", as IAM recommends against the cross-service confused deputy problem. AWS's Batch Operations pages show the trust policy without it, and a condition key missing from the request fails the condition: if CreateJob or the job reports that the role cannot be assumed, create the role without " + b.name("AccountID") + "."
 		sources = append(sources, SrcConfusedDeputy, SrcConditionKeys)
 	}
 	b.stmts = append(b.stmts, st)
@@ -488,9 +496,9 @@ func (b *builder) keys(opField, opKey string) ([]string, error) {
 	if opKey != "" {
 		switch {
 		case kmsAliasRE.MatchString(opKey) && len(b.o.KMSKeyARNs) > 0:
-			b.notes = append(b.notes, fmt.Sprintf("%s is the alias %s: the policy grants the keys given with --kms-key-arn instead (an alias in a Resource names the alias, not its key [%s]).", opField, opKey, SrcKMSAliases))
+			b.notes = append(b.notes, fmt.Sprintf("%s is the alias %s: the policy grants the keys given with %s instead (an alias in a Resource names the alias, not its key [%s]).", opField, opKey, b.name("KMSKeyARNs"), SrcKMSAliases))
 		case kmsAliasRE.MatchString(opKey):
-			return nil, optErr(opField, opKey, "an alias: an alias in a policy's Resource names the alias, not its key [%s]; give the key's ARN with --kms-key-arn (aws kms describe-key --key-id %s --query KeyMetadata.Arn)", SrcKMSAliases, opKey)
+			return nil, optErr(opField, opKey, "an alias: an alias in a policy's Resource names the alias, not its key [%s]; give the key's ARN with %s (aws kms describe-key --key-id %s --query KeyMetadata.Arn)", SrcKMSAliases, b.name("KMSKeyARNs"), opKey)
 		default:
 			if err := b.checkKMS(opField, opKey); err != nil {
 				return nil, err
@@ -519,7 +527,7 @@ const kmsWhy = "Uses the KMS keys that encrypt the objects the job reads or writ
 
 func (b *builder) commonNotes(perms Policy) {
 	if n := perms.Size(); n > MaxInlinePolicyChars {
-		b.notes = append(b.notes, fmt.Sprintf("The permissions policy is %d characters without whitespace; IAM allows %d for all inline policies of a role [%s]. Split the plan's routes across roles (--routes), or create a managed policy per part.", n, MaxInlinePolicyChars, SrcIAMQuotas))
+		b.notes = append(b.notes, fmt.Sprintf("The permissions policy is %d characters without whitespace; IAM allows %d for all inline policies of a role [%s]. Split the plan's routes across roles (%s), or create a managed policy per part.", n, MaxInlinePolicyChars, SrcIAMQuotas, b.name("Routes")))
 	}
 	b.notes = append(b.notes,
 		"Whoever runs submit needs s3:CreateJob and iam:PassRole on this role ["+SrcRolePolicies+"], s3:PutJobTagging since submit tags every job, and for a local plan s3:PutObject and s3:GetObject on the manifest location (it uploads the shards and checks their ETags). See docs/iam.md.",
@@ -700,7 +708,7 @@ func (b *builder) updateEncryption(u *types.S3UpdateObjectEncryptionOperation) e
 		return err
 	}
 	b.kms(keys, []string{"kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom", "kms:ReEncryptTo"},
-		"Uses the new key (KMSKeyArn) and the keys given with --kms-key-arn, with the actions AWS's Update object encryption policy grants (its kms:ReEncrypt* is written out as kms:ReEncryptFrom and kms:ReEncryptTo, the two actions it matches). The key policy must also allow the role.",
+		"Uses the new key (KMSKeyArn) and the keys given with "+b.name("KMSKeyARNs")+", with the actions AWS's Update object encryption policy grants (its kms:ReEncrypt* is written out as kms:ReEncryptFrom and kms:ReEncryptTo, the two actions it matches). The key policy must also allow the role.",
 		SrcRolePolicies)
 	return nil
 }

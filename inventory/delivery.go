@@ -170,8 +170,7 @@ func newestDelivery(ctx context.Context, cfg, want, date string) (Delivery, erro
 	names, err := objio.ListFolders(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, objio.ErrAccessDenied) {
-			return Delivery{}, fmt.Errorf("finding the deliveries under %s lists the folder, which needs s3:ListBucket: %w; "+
-				"name the delivery's manifest instead: --inventory %s", cfg, err, objio.Join(cfg, "YYYY-MM-DDTHH-MMZ/manifest.json"))
+			return Delivery{}, &DeliveryListError{Folder: cfg, Example: objio.Join(cfg, "YYYY-MM-DDTHH-MMZ/manifest.json"), Err: err}
 		}
 		return Delivery{}, fmt.Errorf("listing the deliveries under %s: %w", cfg, err)
 	}

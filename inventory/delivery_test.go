@@ -203,8 +203,9 @@ func TestLeastPrivilegeDelivery(t *testing.T) {
 		t.Errorf("%d requests refused reading a delivery: want 2, for its missing manifest.checksum", d)
 	}
 	_, err = FindDelivery(ctx, base+"/", "")
+	var le *DeliveryListError
 	if !errors.Is(err, objio.ErrAccessDenied) || !strings.Contains(err.Error(), "s3:ListBucket") ||
-		!strings.Contains(err.Error(), "--inventory "+base+"/YYYY-MM-DDTHH-MMZ/manifest.json") {
+		!errors.As(err, &le) || le.Example != base+"/YYYY-MM-DDTHH-MMZ/manifest.json" || !strings.Contains(err.Error(), le.Example) {
 		t.Errorf("finding the newest delivery without s3:ListBucket: %v", err)
 	}
 	// Naming the delivery needs no listing.

@@ -158,3 +158,19 @@ func panicFrames(trace []byte, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// DeliveryListError is returned by FindDelivery when the deliveries of a
+// configuration folder cannot be listed (a role without s3:ListBucket):
+// naming one delivery's manifest.json needs no listing.
+type DeliveryListError struct {
+	Folder  string // the configuration folder
+	Example string // where a delivery's manifest.json is: <Folder>/YYYY-MM-DDTHH-MMZ/manifest.json
+	Err     error  // the listing's error; wraps objio.ErrAccessDenied
+}
+
+func (e *DeliveryListError) Error() string {
+	return fmt.Sprintf("finding the deliveries under %s lists the folder, which needs s3:ListBucket: %v; name the delivery's manifest.json instead, such as %s",
+		e.Folder, e.Err, e.Example)
+}
+
+func (e *DeliveryListError) Unwrap() error { return e.Err }

@@ -21,5 +21,12 @@ var (
 	// of a route ended Failed or Cancelled (or is no longer known): the
 	// current versions of that route are not submitted, or the
 	// destination could end with an old version current.
+	// What to do then: copy the noncurrent versions that did not run
+	// (report, given the plan, writes them as re-run plans), then submit
+	// the current versions from a plan of current versions only.
 	ErrNoncurrentIncomplete = errors.New("the noncurrent-version jobs did not complete")
+	// ErrShardTooLarge is returned for a shard manifest over 5 GiB, the
+	// most one PUT can upload: plan again with a lower bound on manifest
+	// bytes (partition.Bounds.MaxManifestBytes).
+	ErrShardTooLarge = errors.New("over the 5 GiB a single PUT can upload")
 )

@@ -322,7 +322,7 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 			return nil, fmt.Errorf("%s: shard %s has no md5 or size in plan.json", o.Plan, sh.Path)
 		}
 		if sh.ManifestBytes > 5<<30 {
-			return nil, fmt.Errorf("%s: shard %s is %d bytes, over the 5 GiB a single PUT can upload; re-plan with --max-manifest-bytes", o.Plan, sh.Path, sh.ManifestBytes)
+			return nil, fmt.Errorf("%s: shard %s is %d bytes: %w", o.Plan, sh.Path, sh.ManifestBytes, ErrShardTooLarge)
 		}
 		t := target{shard: sh}
 		if o.ManifestPrefix != "" {

@@ -80,7 +80,7 @@ func (s *submitter) release(held map[string][]target) error {
 		}
 	}
 	if len(blocked) > 0 {
-		return fmt.Errorf("%w: %s; the current versions of these routes were not submitted, since copying them before every older version would leave an old version current; copy the noncurrent versions that did not run (s3batchkit report --plan), then submit the current versions from a plan made with --latest-only",
+		return fmt.Errorf("%w: %s; the current versions of these routes were not submitted, since copying them before every older version would leave an old version current",
 			ErrNoncurrentIncomplete, strings.Join(blocked, "; "))
 	}
 	return nil

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/internal/optname"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -63,6 +64,10 @@ type Options struct {
 	NoRerun bool
 	// Progress, when not nil, is updated as rows are merged.
 	Progress *Progress
+	// OptionName names the options in the summary's notes (such as
+	// "Plan") the way the caller's users set them; nil: the field names.
+	// See internal/optname.
+	OptionName func(option string) string
 }
 
 // Progress counts work done; safe to read from another goroutine.
@@ -186,7 +191,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if acct != nil {
 		err = acct.finish(ctx, m, s, jobs)
 	} else {
-		endedEarly(s)
+		endedEarly(s, o.OptionName)
 		err = finishRerun(ctx, m, s, jobs, o)
 	}
 	if err != nil {
@@ -204,21 +209,28 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 }
 
 // NotRunNote is the summary's note when report reads reports without
-// their plan.
-const NotRunNote = "without --plan, report sees only the tasks that ran: the objects of a job that failed or was cancelled before running them, or of a job that never started, are in no report and cannot be listed; run report --plan DIR to account for every planned object (rerun/not-run)"
+// their plan, naming the option as Options spells it (Run names it with
+// Options.OptionName).
+var NotRunNote = notRunNote(nil)
+
+func notRunNote(name func(string) string) string {
+	plan := optname.Name(name, "Plan")
+	return "without " + plan + ", report sees only the tasks that ran: the objects of a job that failed or was cancelled before running them, or of a job that never started, are in no report and cannot be listed; with " +
+		plan + " DIR, report accounts for every planned object (rerun/not-run)"
+}
 
 // endedEarly notes in the summary, for reports read without their plan,
 // which jobs certainly ended before running every task: once 1,000 tasks
 // have run, a job fails as soon as more than half of them failed
 // (docs/formats.md#failure-threshold), so a report with at least 1,000 tasks and more
 // failures than successes is the report of a job that failed there.
-func endedEarly(s *Summary) {
-	s.NotRun = NotRunNote
+func endedEarly(s *Summary, name func(string) string) {
+	s.NotRun = notRunNote(name)
 	for _, j := range s.ByJob {
 		failed := j.Failed + j.TreatedAsSuccess
 		if j.Tasks >= 1000 && 2*failed > j.Tasks {
 			s.EndedEarly = append(s.EndedEarly, j.JobID)
-			s.Warnings = append(s.Warnings, fmt.Sprintf("job %s failed at the failure threshold (%d of its %d tasks failed, over half of at least 1,000): the tasks it had not run are in no report and in no re-run plan; report --plan DIR lists them", j.JobID, failed, j.Tasks))
+			s.Warnings = append(s.Warnings, fmt.Sprintf("job %s failed at the failure threshold (%d of its %d tasks failed, over half of at least 1,000): the tasks it had not run are in no report and in no re-run plan; with %s DIR, report lists them", j.JobID, failed, j.Tasks, optname.Name(name, "Plan")))
 		}
 	}
 }
@@ -381,7 +393,7 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	// is empty and says so (an old one is replaced).
 	dir := objio.Join(objio.Join(o.Out, RerunDir), NotRunClass)
 	plan := &manifest.Plan{Inputs: inputs, Options: map[string]any{"source": "report", "class": NotRunClass}, Counters: manifest.Counters{Dropped: map[string]int64{}},
-		Warnings: []string{NotRunNote}}
+		Warnings: []string{notRunNote(o.OptionName)}}
 	none := func() (rerunRow, bool, error) { return rerunRow{}, false, nil }
 	if _, err := writeRerun(ctx, dir, none, m.routes, o.MaxShardObjects, plan); err != nil {
 		return err

@@ -186,6 +186,7 @@ func diffOptionsFromFlags(c *cli.Context, loadKeys bool) (diff.Options, error) {
 		CrossBucket:    c.Bool("cross-bucket"),
 		TmpDir:         c.String("tmp-dir"),
 		Examples:       c.Int("examples"),
+		OptionName:     flagNames(diffFlag),
 	}
 	switch {
 	case o.Out == "" && !c.Bool("dry-run"):

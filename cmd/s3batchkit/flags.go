@@ -252,6 +252,17 @@ func checkInventoryDate(c *cli.Context) error {
 	return nil
 }
 
+// inventoryFlag names the flag that gave the inventory location loc:
+// diff's --source or --target, else plan's --inventory.
+func inventoryFlag(c *cli.Context, loc string) string {
+	for _, name := range []string{"source", "target"} {
+		if c.String(name) == loc {
+			return "--" + name
+		}
+	}
+	return "--inventory"
+}
+
 // findDeliveries turns each inventory location the user gave — a
 // manifest.json, a delivery or configuration folder, a Hive symlink.txt —
 // into its delivery's manifest.json, saying on stderr which delivery a
@@ -264,6 +275,11 @@ func findDeliveries(c *cli.Context, quiet bool, locs ...*string) error {
 		if err != nil {
 			if errors.Is(err, inventory.ErrDeliveryDate) {
 				return usagef("--inventory-date: %v", err)
+			}
+			var le *inventory.DeliveryListError
+			if errors.As(err, &le) {
+				return fmt.Errorf("finding the deliveries under %s lists the folder, which needs s3:ListBucket: %w; name the delivery's manifest instead: %s %s",
+					le.Folder, le.Err, inventoryFlag(c, *l), le.Example)
 			}
 			return err
 		}

@@ -104,6 +104,7 @@ Examples (plan/ as the examples of 's3batchkit plan' make it; nothing is called)
 // the role and policy names for the printed commands.
 func iamOptionsFromFlags(c *cli.Context) (iampolicy.Options, string, string, error) {
 	o := iampolicy.Options{
+		OptionName:     flagNames(iamFlag),
 		PlanDir:        c.String("plan"),
 		Routes:         commaList(c.StringSlice("routes")),
 		ManifestPrefix: c.String("manifest-bucket"),

@@ -325,3 +325,31 @@ func TestIAMPolicyS3Plan(t *testing.T) {
 		t.Errorf("a prefix without plan.json: exit %d, %s", code, stderr)
 	}
 }
+
+// TestIAMPolicyNamesFlags: package iampolicy names its options as its API
+// spells them (AccountID, KMSKeyARNs); iam-policy's explanations, notes
+// and errors name the flags instead.
+func TestIAMPolicyNamesFlags(t *testing.T) {
+	plan := iamPlan(t, "200")
+	base := []string{"iam-policy", "--plan", plan, "--report-bucket", "arn:aws:s3:::reports", "--manifest-bucket", "s3://mm-bucket/p"}
+	op := func(key string) string {
+		return `{"S3UpdateObjectEncryption": {"ObjectEncryption": {"SSEKMS": {"KMSKeyArn": "` + key + `"}}}}`
+	}
+	key := "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+	code, stdout, stderr := s3bk(t, append(base, "--operation", op(key), "--account-id", "111122223333", "--json")...)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"create the role without --account-id.", "the keys given with --kms-key-arn,"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("the policy's explanations do not say %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "AccountID") || strings.Contains(stdout, "KMSKeyARNs") {
+		t.Errorf("the output names an option of package iampolicy:\n%s", stdout)
+	}
+	code, _, stderr = s3bk(t, append(base, "--operation", op("arn:aws:kms:us-east-1:111122223333:alias/x"))...)
+	if code != exitUsage || !strings.Contains(stderr, "give the key's ARN with --kms-key-arn") {
+		t.Errorf("alias in the operation: exit %d, want %d and an error naming --kms-key-arn:\n%s", code, exitUsage, stderr)
+	}
+}

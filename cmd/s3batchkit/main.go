@@ -189,7 +189,8 @@ func configureStorage(c *cli.Context) error {
 		return usagef("--retry-base-delay must be positive, got %v", d)
 	}
 	cfg := objio.Config{EndpointURL: ep, Region: c.String("region"), Profile: c.String("profile"),
-		RetryBaseDelay: c.Duration("retry-base-delay"), RetryMaxBackoff: c.Duration("retry-max-backoff")}
+		RetryBaseDelay: c.Duration("retry-base-delay"), RetryMaxBackoff: c.Duration("retry-max-backoff"),
+		OptionName: flagNames(objioFlag)}
 	if c.Bool("debug") {
 		cfg.Debug = c.App.ErrWriter
 	}

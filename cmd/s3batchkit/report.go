@@ -148,11 +148,12 @@ Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
 				statuses, notes = refreshStatuses(c)
 			}
 			o := report.Options{
-				Statuses: statuses,
-				Notes:    notes,
-				Plan:     c.String("plan"),
-				Prefixes: c.StringSlice("report"),
-				Out:      c.String("out"),
+				OptionName: flagNames(reportFlag),
+				Statuses:   statuses,
+				Notes:      notes,
+				Plan:       c.String("plan"),
+				Prefixes:   c.StringSlice("report"),
+				Out:        c.String("out"),
 				Merge: report.MergeOptions{
 					PrefixDepth: c.Int("prefix-depth"),
 					Top:         c.Int("top"),

@@ -135,6 +135,10 @@ func TestReportPlanThreshold(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "failed at the failure threshold") || !strings.Contains(stdout, "cannot be listed") {
 		t.Fatalf("report --prefix: %d\n%s\n%s", code, stdout, stderr)
 	}
+	// The notes name the flag (package report names its option, Plan).
+	if !strings.Contains(stdout, "without --plan, report sees only") || !strings.Contains(stdout, "with --plan DIR, report lists them") {
+		t.Errorf("report without --plan: the notes do not name --plan:\n%s", stdout)
+	}
 	if s := readSummary(t, filepath.Join(dir, "audit-prefix")); len(s.EndedEarly) != 1 || s.EndedEarly[0] != res.Jobs[0].JobID {
 		t.Fatalf("ended early: %v", s.EndedEarly)
 	}

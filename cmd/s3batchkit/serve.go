@@ -59,6 +59,7 @@ func engineOptions(c *cli.Context) (local.Options, error) {
 	o := local.Options{
 		LambdaURL: c.String("lambda-url"), Workers: c.Int("workers"), MaxActiveJobs: c.Int("max-active-jobs"),
 		TaskAttempts: c.Int("task-attempts"), Region: c.String("region"),
+		OptionName: flagNames(engineFlag),
 	}
 	check, err := local.ParseCopySizeCheck(c.String("copy-size-check"))
 	if err != nil {

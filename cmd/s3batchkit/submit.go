@@ -33,6 +33,7 @@ func (e *exitError) ExitCode() int { return e.code }
 // operations are usage errors; a missing plan, an ETag that differs from
 // the plan and a jobs.json conflict are bad input.
 func jobsError(err error) error {
+	err = jobsHint(err)
 	switch {
 	case err == nil:
 		return nil
@@ -40,6 +41,31 @@ func jobsError(err error) error {
 		return &exitError{err, exitUsage}
 	case errors.Is(err, manifest.ErrNoPlan), errors.Is(err, jobs.ErrETagMismatch), errors.Is(err, jobs.ErrConflict), errors.Is(err, manifest.ErrJobsFile):
 		return &exitError{err, exitBadInput}
+	}
+	return err
+}
+
+// hintedError is an error of a library package followed by what to do
+// about it in terms of this command line (the library names no flags).
+type hintedError struct {
+	err  error
+	hint string
+}
+
+func (e *hintedError) Error() string { return e.err.Error() + "; " + e.hint }
+func (e *hintedError) Unwrap() error { return e.err }
+
+// jobsHint adds to the errors of package jobs the commands and flags that
+// answer them (once).
+func jobsHint(err error) error {
+	var h *hintedError
+	switch {
+	case err == nil || errors.As(err, &h):
+		return err
+	case errors.Is(err, jobs.ErrNoncurrentIncomplete):
+		return &hintedError{err, "copy the noncurrent versions that did not run (s3batchkit report --plan), then submit the current versions from a plan made with --latest-only"}
+	case errors.Is(err, jobs.ErrShardTooLarge):
+		return &hintedError{err, "re-plan with --max-manifest-bytes"}
 	}
 	return err
 }
@@ -367,6 +393,7 @@ func runSubmit(ctx context.Context, stdout, stderr io.Writer, o jobs.SubmitOptio
 	if line := s3StatsLine(objio.Stats()); line != "" {
 		fmt.Fprintln(w, line)
 	}
+	err = jobsHint(err)
 	if err != nil && res != nil && res.Created > 0 {
 		err = fmt.Errorf("%w (the %d jobs created are recorded: run the same command again to create the rest)", err, res.Created)
 	}

@@ -94,6 +94,10 @@ type Config struct {
 	// such as "falling back to IMDSv1") and one line per retry. Nil: they
 	// are dropped.
 	Debug io.Writer
+	// OptionName names the settings in the hints of errors ("Profile",
+	// "EndpointURL") the way the program's users set them; nil: the
+	// field names. See internal/optname.
+	OptionName func(option string) string
 }
 
 // String describes the configuration without secrets.

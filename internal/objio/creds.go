@@ -10,17 +10,24 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/s3batchkit/s3batchkit/internal/optname"
 )
 
 // Identity describes the credentials a client uses, for messages: the
 // profile, the access key id and where it came from. It never holds a
 // secret.
 type Identity struct {
-	Profile  string // --profile, else AWS_PROFILE; "" for the default chain
+	Profile  string // Config.Profile, else AWS_PROFILE; "" for the default chain
 	KeyID    string // access key id of the credentials last retrieved; "" before the first
 	Source   string // the provider that gave them: EnvConfigCredentials, SharedConfigCredentials: FILE, SSOProvider …
 	Endpoint string // custom endpoint URL; "" for AWS
+
+	optName func(string) string // Config.OptionName
 }
+
+// name is how the program's users set option (Config.OptionName).
+func (i Identity) name(option string) string { return optname.Name(i.optName, option) }
 
 // String names the credentials: `access key AKIA… (profile "prod", from
 // SharedConfigCredentials)`.
@@ -60,12 +67,12 @@ func (i Identity) hint(err error) string {
 	}
 	switch {
 	case strings.Contains(msg, "shared config profile"):
-		return fmt.Sprintf("define profile %q (aws configure --profile %s, or aws configure sso) or name another with --profile or AWS_PROFILE", i.Profile, i.Profile)
+		return fmt.Sprintf("define profile %q (aws configure --profile %s, or aws configure sso) or name another with %s or AWS_PROFILE", i.Profile, i.Profile, i.name("Profile"))
 	case strings.Contains(msg, "sso") || strings.Contains(msg, "token"):
 		return fmt.Sprintf("the SSO session is missing or expired: run aws sso login%s", i.profileArg())
 	}
-	return "set --profile or AWS_PROFILE to a profile with credentials, run aws sso login for an SSO profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" +
-		"; for an S3-compatible server, also --endpoint-url"
+	return "set " + i.name("Profile") + " or AWS_PROFILE to a profile with credentials, run aws sso login for an SSO profile, or export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY" +
+		"; for an S3-compatible server, also " + i.name("EndpointURL")
 }
 
 func (i Identity) profileArg() string {
@@ -87,7 +94,7 @@ type credID struct{ keyID, source string }
 
 // identity describes the client's credentials as far as known.
 func (c *Client) identity() Identity {
-	id := Identity{Profile: c.cfg.Profile, Endpoint: c.cfg.EndpointURL}
+	id := Identity{Profile: c.cfg.Profile, Endpoint: c.cfg.EndpointURL, optName: c.cfg.OptionName}
 	if id.Profile == "" {
 		id.Profile = os.Getenv("AWS_PROFILE")
 	}

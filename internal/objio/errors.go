@@ -101,11 +101,11 @@ func (e *CredentialsError) Error() string {
 	case "SignatureDoesNotMatch":
 		fmt.Fprintf(&b, "the secret key does not match %s; check the secret of that key (AWS_SECRET_ACCESS_KEY or the profile's aws_secret_access_key)", id)
 	case "InvalidAccessKeyId", "XAdminUserNotFound":
-		fmt.Fprintf(&b, "%s is unknown to this endpoint; check the profile (--profile, AWS_PROFILE) and the endpoint (--endpoint-url)", id)
+		fmt.Fprintf(&b, "%s is unknown to this endpoint; check the profile (%s, AWS_PROFILE) and the endpoint (%s)", id, id.name("Profile"), id.name("EndpointURL"))
 	case "ExpiredToken", "TokenRefreshRequired", "ExpiredTokenException":
 		fmt.Fprintf(&b, "the session token of %s has expired; refresh it (aws sso login%s, or new temporary credentials)", id, id.profileArg())
 	default:
-		fmt.Fprintf(&b, "%s: not accepted; check the profile (--profile, AWS_PROFILE) and the endpoint (--endpoint-url)", id)
+		fmt.Fprintf(&b, "%s: not accepted; check the profile (%s, AWS_PROFILE) and the endpoint (%s)", id, id.name("Profile"), id.name("EndpointURL"))
 	}
 	return b.String()
 }
@@ -205,7 +205,8 @@ func (c *Client) classify(verb, op, loc string, err error) error {
 		return fmt.Errorf("%s: %w", loc, ErrNotFound)
 	}
 	if isDialError(err) {
-		return fmt.Errorf("%s %s: %w at %s (check --endpoint-url, the region and the network): %w", verb, loc, ErrUnreachable, c.identity().endpoint(), err)
+		id := c.identity()
+		return fmt.Errorf("%s %s: %w at %s (check %s, the region and the network): %w", verb, loc, ErrUnreachable, id.endpoint(), id.name("EndpointURL"), err)
 	}
 	return fmt.Errorf("%s %s: %w", verb, loc, err)
 }

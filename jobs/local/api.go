@@ -80,6 +80,7 @@ func (e *Engine) Handler(o APIOptions) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	hp.optName = e.o.OptionName
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}

@@ -78,6 +78,12 @@ type Options struct {
 	// OnStatus, when set, is called (with the engine's lock held: it must
 	// not call the engine) at every status change.
 	OnStatus func(id string, from, to types.JobStatus)
+	// OptionName names the engine's settings in the messages it answers
+	// with (a refused CreateJob or request) the way the program's users
+	// set them: the fields "LambdaURL" and "Hosts" (of APIOptions), and
+	// the stores "S3Storage" and "DirStorage". Nil: those names. See
+	// internal/optname.
+	OptionName func(option string) string
 }
 
 func (o *Options) setDefaults() {

@@ -225,3 +225,20 @@ func TestSDKAccountHost(t *testing.T) {
 		t.Fatalf("Host headers %v, want only %s", hosts, want)
 	}
 }
+
+// TestHostPolicyNamesOption: a refused Host names the option that would
+// let it in, as the engine's API spells it (APIOptions.Hosts) or as
+// Options.OptionName renames it (serve: --allow-host).
+func TestHostPolicyNamesOption(t *testing.T) {
+	p, err := newHostPolicy("127.0.0.1:9180", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.check("evil.example:9180"); err == nil || !strings.Contains(err.Error(), "(Hosts evil.example)") {
+		t.Errorf("refusal = %v, want it to name Hosts", err)
+	}
+	p.optName = func(o string) string { return map[string]string{"Hosts": "--allow-host"}[o] }
+	if err := p.check("evil.example:9180"); err == nil || !strings.Contains(err.Error(), "(--allow-host evil.example)") {
+		t.Errorf("refusal = %v, want it to name --allow-host", err)
+	}
+}

@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"regexp"
 	"strings"
+
+	"github.com/s3batchkit/s3batchkit/internal/optname"
 )
 
 // A page in a browser can reach a loopback listener through DNS
@@ -21,6 +23,8 @@ var accountPrefixRE = regexp.MustCompile(`^[0-9]{12}\.`)
 type hostPolicy struct {
 	names map[string]bool
 	anyIP bool // the listener takes every address: any IP literal is ours
+	// optName names APIOptions.Hosts in refusals (Options.OptionName).
+	optName func(string) string
 }
 
 // newHostPolicy accepts localhost, the loopback addresses, the host of
@@ -78,7 +82,7 @@ func (p hostPolicy) check(host string) error {
 	if a, err := netip.ParseAddr(name); err == nil && (p.anyIP || a.IsLoopback()) {
 		return nil
 	}
-	return apiErr(ErrAccessDenied, "this endpoint does not answer for the host %q (a DNS-rebinding guard): use localhost or the listen address, or start serve with --allow-host %s", host, name)
+	return apiErr(ErrAccessDenied, "this endpoint does not answer for the host %q (a DNS-rebinding guard): use localhost or the listen address, or let the name in (%s %s)", host, optname.Name(p.optName, "Hosts"), name)
 }
 
 // splitHost takes the port off a Host header value: name, name:port,

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/internal/optname"
 	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -233,7 +234,7 @@ func (e *Engine) validate(acct string, in *s3control.CreateJobInput) error {
 				return bad("Operation LambdaInvoke: %v", err)
 			}
 		case e.o.LambdaURL == "":
-			return bad("LambdaInvoke of %s needs the engine's Lambda URL (serve --lambda-url); the engine runs only %s itself", aws.ToString(l.FunctionArn), largecopy.FunctionName)
+			return bad("LambdaInvoke of %s needs the engine's Lambda URL (%s); the engine runs only %s itself", aws.ToString(l.FunctionArn), optname.Name(e.o.OptionName, "LambdaURL"), largecopy.FunctionName)
 		}
 	}
 	// What the engine would otherwise accept and not do.

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
+	"github.com/s3batchkit/s3batchkit/internal/optname"
 	"github.com/s3batchkit/s3batchkit/largecopy"
 )
 
@@ -236,10 +237,9 @@ func (e *Engine) largeCopyClient() (*s3.Client, error) {
 	if st, ok := e.o.Storage.(S3Store); ok && st.S3API() != nil {
 		return st.S3API(), nil
 	}
-	return nil, errNoLargeCopy
+	return nil, fmt.Errorf("LambdaInvoke of %s runs in the local engine as a multipart copy (UploadPartCopy), which only an S3-compatible store can do: run the engine against an S3 endpoint (%s), not a directory of buckets (%s)",
+		largecopy.FunctionName, optname.Name(e.o.OptionName, "S3Storage"), optname.Name(e.o.OptionName, "DirStorage"))
 }
-
-var errNoLargeCopy = fmt.Errorf("LambdaInvoke of %s runs in the local engine as a multipart copy (UploadPartCopy), which only an S3-compatible store can do: run the engine against an S3 endpoint (--endpoint-url), not a directory of buckets (--local-root)", largecopy.FunctionName)
 
 // largeCopyHandler returns the in-process function.
 func (e *Engine) largeCopyHandler() (*largecopy.Handler, error) {

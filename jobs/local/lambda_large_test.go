@@ -293,6 +293,9 @@ func TestLargeCopyCreateJob(t *testing.T) {
 	s3Engine := newTestEngine(t, Options{Storage: &S3Storage{Client: s3.New(s3.Options{Region: "us-east-1"})}, Hold: true})
 	dirEngine := newTestEngine(t, Options{Storage: env.st})
 	urlEngine := newTestEngine(t, Options{Storage: env.st, LambdaURL: "http://127.0.0.1:1/invoke"})
+	// A program that names the settings its own way (serve and run: flags).
+	flags := map[string]string{"S3Storage": "--endpoint-url", "DirStorage": "--local-root", "LambdaURL": "--lambda-url"}
+	namedEngine := newTestEngine(t, Options{Storage: env.st, OptionName: func(o string) string { return flags[o] }})
 	args := map[string]string{"TargetResource": "arn:aws:s3:::dst"}
 	for _, tc := range []struct {
 		name    string
@@ -304,8 +307,10 @@ func TestLargeCopyCreateJob(t *testing.T) {
 		{"s3 store, version", s3Engine, "arn:aws:lambda:eu-west-3:210987654321:function:s3batchkit-large-copy:7", ""},
 		{"s3 store, alias", s3Engine, "arn:aws-cn:lambda:cn-north-1:210987654321:function:s3batchkit-large-copy:live", ""},
 		{"s3 store, another function", s3Engine, "arn:aws:lambda:us-east-1:123456789012:function:s3batchkit-large-copy-v2", "needs the engine's Lambda URL"},
-		{"directory", dirEngine, largeARN, "only an S3-compatible store can do: run the engine against an S3 endpoint (--endpoint-url)"},
-		{"directory with a Lambda URL", urlEngine, largeARN, "not a directory of buckets (--local-root)"},
+		{"directory", dirEngine, largeARN, "only an S3-compatible store can do: run the engine against an S3 endpoint (S3Storage)"},
+		{"directory with a Lambda URL", urlEngine, largeARN, "not a directory of buckets (DirStorage)"},
+		{"directory, settings named", namedEngine, largeARN, "run the engine against an S3 endpoint (--endpoint-url), not a directory of buckets (--local-root)"},
+		{"directory, another function, settings named", namedEngine, "arn:aws:lambda:us-east-1:123456789012:function:other", "needs the engine's Lambda URL (--lambda-url)"},
 		{"directory, another function with a URL", urlEngine, "arn:aws:lambda:us-east-1:123456789012:function:other", ""},
 	} {
 		op := types.JobOperation{LambdaInvoke: &types.LambdaInvokeOperation{FunctionArn: aws.String(tc.arn), InvocationSchemaVersion: aws.String("2.0"), UserArguments: args}}
