@@ -12,7 +12,7 @@ func flagNames(table map[string]string) func(string) string {
 }
 
 // diffFlag names the flags behind diff.Options.
-var diffFlag = map[string]string{"Compare": "--compare", "Maps": "--map", "CrossBucket": "--cross-bucket", "AllVersions": "--all-versions"}
+var diffFlag = map[string]string{"Compare": "--compare"}
 
 // reportFlag names the flags behind report.Options.
 var reportFlag = map[string]string{"Plan": "--plan"}
