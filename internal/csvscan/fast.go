@@ -1,0 +1,180 @@
+package csvscan
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// quoted is the fast path for the lines S3 Inventory writes: every field
+// quoted, no "" escape. buf[at:e] is one line without its line end. It
+// notes the fields and reports whether the line is exactly such fields,
+// at most MaxFields of them; for anything else (unquoted fields, escapes,
+// more fields, a quoted line break that split the record) it returns
+// false and the slow path splits the line and names the error.
+//
+// It maps the quotes of each 64-byte block to the bits of one word (SWAR
+// eight bytes at a time, then a multiply gathers the eight lane bits) and
+// counts them. A separator is a quote with a comma after it and a quote
+// after that: the quote bits that also have a quote two bits up, with the
+// comma checked byte-wise. A separator whose first quote is the opening
+// quote of the field being read is content (the field starts with ",).
+// The line is exactly k quoted fields when it starts and ends with a
+// quote, holds k-1 separators that overlap neither each other nor the
+// first and last quote, and has no other quote: 2k quotes in all. Walking
+// the separators of a block rather than the quotes of each word keeps the
+// branches few, and their outcome mostly the same from line to line.
+func (s *Splitter) quoted(buf []byte, at, e int) bool {
+	line := buf[at:e]
+	end := len(line)
+	if end < 2 || line[end-1] != '"' {
+		return false // line[0] is '"'
+	}
+	fld := s.fld
+	cur := blockBits(line, 0, '"')
+	quotes := bits.OnesCount64(cur)
+	i := 0     // separators found
+	start := 1 // first byte of field i
+	for pos := 0; pos < end; pos += 64 {
+		var next uint64
+		if pos+64 < end {
+			next = blockBits(line, pos+64, '"')
+			quotes += bits.OnesCount64(next)
+		}
+		for m := cur & (cur>>2 | next<<62); m != 0; m &= m - 1 {
+			sep := pos + bits.TrailingZeros64(m)
+			if line[sep+1] != ',' || sep < start {
+				continue // a one-byte field, or "," opening field i
+			}
+			if i == len(fld)-1 {
+				return false
+			}
+			fld[i] = Field{Start: int32(at + start), End: int32(at + sep), Quoted: true}
+			i++
+			start = sep + 3
+		}
+		cur = next
+	}
+	if quotes != 2*(i+1) || start > end-1 {
+		return false
+	}
+	fld[i] = Field{Start: int32(at + start), End: int32(at + end - 1), Quoted: true}
+	s.rec.N = i + 1
+	return true
+}
+
+// plain is the fast path for lines without a quote (result files,
+// manifests): buf[at:e] is one line without its line end, whose fields
+// are what its commas separate. It returns false, having noted nothing
+// that matters, when the line holds a quote or more than MaxFields
+// fields. It maps the commas and quotes of each 64-byte block to bits.
+func (s *Splitter) plain(buf []byte, at, e int) bool {
+	line := buf[at:e]
+	fld := s.fld
+	nf := 0
+	start := 0
+	for pos := 0; pos < len(line); pos += 64 {
+		c, q := blockBits2(line, pos, ',', '"')
+		if q != 0 {
+			return false
+		}
+		for ; c != 0; c &= c - 1 {
+			sep := pos + bits.TrailingZeros64(c)
+			if nf == len(fld)-1 {
+				return false
+			}
+			fld[nf] = Field{Start: int32(at + start), End: int32(at + sep)}
+			nf++
+			start = sep + 1
+		}
+	}
+	fld[nf] = Field{Start: int32(at + start), End: int32(at + len(line))}
+	s.rec.N = nf + 1
+	return true
+}
+
+// blockBits returns the bytes equal to b of line[pos:pos+64] as bits (bit
+// k for byte pos+k); bytes past the end of line count as not b.
+func blockBits(line []byte, pos int, b byte) uint64 {
+	if pos+64 <= len(line) {
+		w := line[pos : pos+64]
+		return laneBits(byteLanes(binary.LittleEndian.Uint64(w[0:]), b)) |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[8:]), b))<<8 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[16:]), b))<<16 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[24:]), b))<<24 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[32:]), b))<<32 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[40:]), b))<<40 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[48:]), b))<<48 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[56:]), b))<<56
+	}
+	var m uint64
+	k := 0
+	for ; pos+k+8 <= len(line); k += 8 {
+		m |= laneBits(byteLanes(binary.LittleEndian.Uint64(line[pos+k:]), b)) << k
+	}
+	if r := len(line) - pos - k; r > 0 {
+		m |= laneBits(byteLanes(tailWord(line, pos+k), b)) & (1<<r - 1) << k
+	}
+	return m
+}
+
+// blockBits2 is blockBits for two bytes at once.
+func blockBits2(line []byte, pos int, a, b byte) (ma, mb uint64) {
+	k := 0
+	for ; pos+k+8 <= len(line) && k < 64; k += 8 {
+		w := binary.LittleEndian.Uint64(line[pos+k:])
+		ma |= laneBits(byteLanes(w, a)) << k
+		mb |= laneBits(byteLanes(w, b)) << k
+	}
+	if r := len(line) - pos - k; k < 64 && r > 0 {
+		w := tailWord(line, pos+k)
+		ma |= laneBits(byteLanes(w, a)) & (1<<r - 1) << k
+		mb |= laneBits(byteLanes(w, b)) & (1<<r - 1) << k
+	}
+	return ma, mb
+}
+
+// tailWord returns the bytes of line from p to its end (fewer than 8) in
+// the low lanes of a word, little-endian; the other lanes hold bytes that
+// must be masked off.
+func tailWord(line []byte, p int) uint64 {
+	r := len(line) - p
+	if len(line) >= 8 {
+		// The last 8 bytes of line: its last r lanes are the r bytes left.
+		return binary.LittleEndian.Uint64(line[len(line)-8:]) >> (8 * (8 - r))
+	}
+	var t [8]byte
+	copy(t[:], line[p:])
+	return binary.LittleEndian.Uint64(t[:])
+}
+
+// indexAny3 returns the position of the first byte of buf at or after p
+// that is a, b or c, or -1. It tests 8 bytes at a time.
+func indexAny3(buf []byte, p int, a, b, c byte) int {
+	for ; p+8 <= len(buf); p += 8 {
+		w := binary.LittleEndian.Uint64(buf[p:])
+		if m := byteLanes(w, a) | byteLanes(w, b) | byteLanes(w, c); m != 0 {
+			return p + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; p < len(buf); p++ {
+		if x := buf[p]; x == a || x == b || x == c {
+			return p
+		}
+	}
+	return -1
+}
+
+// laneBits gathers the high bits of the eight byte lanes of m (as
+// byteLanes sets them) into its low eight bits, lane i to bit i.
+func laneBits(m uint64) uint64 {
+	return ((m >> 7) * 0x0102040810204080) >> 56
+}
+
+// byteLanes returns a word with the high bit of each byte lane of w set
+// exactly when that byte is b (no false positives from borrows).
+func byteLanes(w uint64, b byte) uint64 {
+	const lo7 = 0x7f7f7f7f7f7f7f7f
+	x := w ^ (0x0101010101010101 * uint64(b))
+	t := (x & lo7) + lo7
+	return ^(t | x | lo7)
+}
