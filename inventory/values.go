@@ -228,3 +228,12 @@ func AppendUpperASCII(dst, v []byte) []byte {
 	}
 	return dst
 }
+
+// byteLanes returns a word with the high bit of each byte lane of w set
+// exactly when that byte is b (no false positives from borrows).
+func byteLanes(w uint64, b byte) uint64 {
+	const lo7 = 0x7f7f7f7f7f7f7f7f
+	x := w ^ (0x0101010101010101 * uint64(b))
+	t := (x & lo7) + lo7
+	return ^(t | x | lo7)
+}

@@ -72,3 +72,16 @@ const (
 
 // nearLen is how many bytes SyntaxError.Near shows.
 const nearLen = 16
+
+// Tag returns e as the cause of a caller's own error: it reads as
+// sentinel and what is wrong ("malformed CSV: text after a closing
+// quote"), and unwraps to sentinel and to e.
+func (e *SyntaxError) Tag(sentinel error) error { return &tagged{sentinel: sentinel, e: e} }
+
+type tagged struct {
+	sentinel error
+	e        *SyntaxError
+}
+
+func (t *tagged) Error() string   { return t.sentinel.Error() + ": " + t.e.Err.Error() }
+func (t *tagged) Unwrap() []error { return []error{t.sentinel, t.e} }

@@ -133,6 +133,10 @@ func NewSplitter(o Options) *Splitter {
 	return &Splitter{opt: o, fld: make([]Field, min(o.MaxFields, 16)), line: 1}
 }
 
+// Reset puts the Splitter back at the start of an input (line 1, offset
+// 0), keeping its options and memory.
+func (s *Splitter) Reset() { s.line, s.off = 1, 0 }
+
 // Line returns the number of the line the next record starts on, or
 // would: blank lines skipped so far count.
 func (s *Splitter) Line() int64 { return s.line }
