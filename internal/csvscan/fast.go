@@ -1,6 +1,7 @@
 package csvscan
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 )
@@ -68,26 +69,33 @@ func (s *Splitter) quoted(buf []byte, at, e int) bool {
 // that matters, when the line holds a quote or more than MaxFields
 // fields. It maps the commas and quotes of each 64-byte block to bits.
 func (s *Splitter) plain(buf []byte, at, e int) bool {
-	line := buf[at:e]
+	if bytes.IndexByte(buf[at:e], '"') >= 0 {
+		return false
+	}
 	fld := s.fld
 	nf := 0
-	start := 0
-	for pos := 0; pos < len(line); pos += 64 {
-		c, q := blockBits2(line, pos, ',', '"')
-		if q != 0 {
-			return false
+	start := at
+	i := at
+	for ; ; i += 8 {
+		var w uint64
+		if i+8 <= e {
+			w = binary.LittleEndian.Uint64(buf[i:])
+		} else if i < e {
+			w = tailWord(buf[:e], i) // the lanes past e are zero bytes
+		} else {
+			break
 		}
-		for ; c != 0; c &= c - 1 {
-			sep := pos + bits.TrailingZeros64(c)
+		for m := byteLanes(w, ','); m != 0; m &= m - 1 {
+			sep := i + bits.TrailingZeros64(m)/8
 			if nf == len(fld)-1 {
 				return false
 			}
-			fld[nf] = Field{Start: int32(at + start), End: int32(at + sep)}
+			fld[nf] = Field{Start: int32(start), End: int32(sep)}
 			nf++
 			start = sep + 1
 		}
 	}
-	fld[nf] = Field{Start: int32(at + start), End: int32(at + len(line))}
+	fld[nf] = Field{Start: int32(start), End: int32(e)}
 	s.rec.N = nf + 1
 	return true
 }

@@ -127,19 +127,32 @@ type Splitter struct {
 }
 
 // NewSplitter returns a Splitter at the start of an input (line 1,
-// offset 0).
+// offset 0). The zero Splitter is one with the zero Options.
 func NewSplitter(o Options) *Splitter {
-	o = o.withDefaults()
-	return &Splitter{opt: o, fld: make([]Field, min(o.MaxFields, 16)), line: 1}
+	s := &Splitter{opt: o}
+	s.init()
+	return s
+}
+
+// init readies a zero Splitter, or a new one.
+func (s *Splitter) init() {
+	s.opt = s.opt.withDefaults()
+	s.fld = make([]Field, min(s.opt.MaxFields, 16))
+	s.line = 1
 }
 
 // Reset puts the Splitter back at the start of an input (line 1, offset
 // 0), keeping its options and memory.
-func (s *Splitter) Reset() { s.line, s.off = 1, 0 }
+func (s *Splitter) Reset() {
+	if s.fld == nil {
+		s.init()
+	}
+	s.line, s.off = 1, 0
+}
 
 // Line returns the number of the line the next record starts on, or
 // would: blank lines skipped so far count.
-func (s *Splitter) Line() int64 { return s.line }
+func (s *Splitter) Line() int64 { return max(s.line, 1) }
 
 // Offset returns the input offset of the next byte to split.
 func (s *Splitter) Offset() int64 { return s.off }
@@ -155,6 +168,9 @@ func (s *Splitter) Offset() int64 { return s.off }
 // (call again with more input after buf[next:]) or, if final, holds no
 // more record; or a nil record and a *SyntaxError. buf is not modified.
 func (s *Splitter) Next(buf []byte, at int, final bool) (*Record, int, error) {
+	if s.fld == nil {
+		s.init()
+	}
 	n := len(buf)
 	start := at
 	for at < n {
@@ -199,9 +215,9 @@ func (s *Splitter) SplitLine(line []byte) (*Record, error) {
 	if len(line) > math.MaxInt32 {
 		return nil, &SyntaxError{Column: 1, Err: ErrTooLong, Expected: "a line shorter than 2 GiB"}
 	}
-	saveLine, saveOff := s.line, s.off
-	s.line, s.off = 0, 0
-	defer func() { s.line, s.off = saveLine, saveOff }()
+	if s.fld == nil {
+		s.init()
+	}
 	if len(line) > 0 {
 		var ok bool
 		if line[0] == '"' {
@@ -210,10 +226,19 @@ func (s *Splitter) SplitLine(line []byte) (*Record, error) {
 			ok = s.plain(line, 0, len(line))
 		}
 		if ok {
-			return s.done(0, len(line), 0), nil
+			r := &s.rec
+			r.Fields = s.fld[:min(r.N, len(s.fld))]
+			r.Line, r.Offset, r.Start, r.End = 0, 0, 0, len(line)
+			return r, nil
 		}
 	}
+	saveLine, saveOff := s.line, s.off
+	s.line, s.off = 0, 0
 	rec, _, err := s.slow(line, 0, true, true)
+	s.line, s.off = saveLine, saveOff
+	if rec != nil {
+		rec.Line = 0
+	}
 	return rec, err
 }
 
