@@ -67,7 +67,10 @@ func (s *Splitter) quoted(buf []byte, at, e int) bool {
 // manifests): buf[at:e] is one line without its line end, whose fields
 // are what its commas separate. It returns false, having noted nothing
 // that matters, when the line holds a quote or more than MaxFields
-// fields. It maps the commas and quotes of each 64-byte block to bits.
+// fields. One vectorised search rules out quotes; the commas are then
+// found eight bytes at a time (SWAR). (Measured against one bitmap per
+// 64 bytes of commas and quotes, and against a search per comma, this is
+// the fastest on both short manifest lines and seven-field result rows.)
 func (s *Splitter) plain(buf []byte, at, e int) bool {
 	if bytes.IndexByte(buf[at:e], '"') >= 0 {
 		return false
@@ -123,22 +126,6 @@ func blockBits(line []byte, pos int, b byte) uint64 {
 		m |= laneBits(byteLanes(tailWord(line, pos+k), b)) & (1<<r - 1) << k
 	}
 	return m
-}
-
-// blockBits2 is blockBits for two bytes at once.
-func blockBits2(line []byte, pos int, a, b byte) (ma, mb uint64) {
-	k := 0
-	for ; pos+k+8 <= len(line) && k < 64; k += 8 {
-		w := binary.LittleEndian.Uint64(line[pos+k:])
-		ma |= laneBits(byteLanes(w, a)) << k
-		mb |= laneBits(byteLanes(w, b)) << k
-	}
-	if r := len(line) - pos - k; k < 64 && r > 0 {
-		w := tailWord(line, pos+k)
-		ma |= laneBits(byteLanes(w, a)) & (1<<r - 1) << k
-		mb |= laneBits(byteLanes(w, b)) & (1<<r - 1) << k
-	}
-	return ma, mb
 }
 
 // tailWord returns the bytes of line from p to its end (fewer than 8) in
