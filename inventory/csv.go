@@ -183,7 +183,13 @@ func (r *CSVReader) errAt(rec *csvscan.Record, col int, val []byte, expected str
 // a DataError.
 func (r *CSVReader) readErr(err error) error {
 	var se *csvscan.SyntaxError
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && se.Column > len(r.cols) && !errors.Is(se, csvscan.ErrTooLong) {
+		// The record has more fields than fileSchema names, whatever is
+		// wrong past them: that is what this reader reports.
+		return &DataError{File: r.name, Line: se.StartLine, Offset: r.sc.Offset(),
+			Expected: fmt.Sprintf("%d fields as fileSchema names, got more", len(r.cols)), Err: ErrFieldCount}
+	}
+	if se != nil {
 		e := &DataError{File: r.name, Line: se.Line, Offset: se.Offset, Value: se.Near, Err: se.Tag(ErrSyntax)}
 		if c := se.Column - 1; c >= 0 && c < len(r.cols) {
 			e.Field = r.cols[c].name
@@ -219,12 +225,10 @@ func (r *CSVReader) record() (bool, error) {
 	if err != nil {
 		return false, r.readErr(err)
 	}
-	if n := len(r.cols); rec.N != n {
-		col := rec.N // the first missing column
-		if rec.N > n {
-			col = -1
-		}
-		return false, r.errAt(rec, col, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, rec.N), ErrFieldCount)
+	if n := len(r.cols); rec.N < n {
+		return false, r.errAt(rec, rec.N, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, rec.N), ErrFieldCount)
+	} else if rec.N > n {
+		return false, r.errAt(rec, -1, nil, fmt.Sprintf("%d fields as fileSchema names, got more", n), ErrFieldCount)
 	}
 	return true, r.convert(rec, r.sc.Bytes())
 }

@@ -58,6 +58,10 @@ func (r *Reader) Bytes() []byte { return r.buf[:r.end] }
 // Line returns the number of the line the next record starts on.
 func (r *Reader) Line() int64 { return r.s.Line() }
 
+// Offset returns the input offset of the next record: after an error,
+// of the record that failed.
+func (r *Reader) Offset() int64 { return r.s.Offset() }
+
 // BytesRead returns how many bytes were read from the underlying reader.
 func (r *Reader) BytesRead() int64 { return r.read }
 
