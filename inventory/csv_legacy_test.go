@@ -546,7 +546,6 @@ func legacyLaneBits(m uint64) uint64 {
 	return ((m >> 7) * 0x0102040810204080) >> 56
 }
 
-
 // FuzzCSVReaderMatchesLegacy checks that the reader reads every input as
 // the one it replaced did: the same rows, and the same error — the same
 // sentinel, and for errors other than ErrSyntax the same line, offset,
