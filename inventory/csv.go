@@ -248,9 +248,14 @@ type csvConv struct {
 func (r *CSVReader) convert(rec *csvscan.Record, buf []byte) error {
 	b := r.b
 	row := b.n
+	fields := rec.Fields
+	if rec.Escaped {
+		for i := range fields {
+			fields[i].Unescape(buf)
+		}
+	}
 	for _, c := range r.conv {
-		fld := &rec.Fields[c.col]
-		fld.Unescape(buf)
+		fld := fields[c.col]
 		v := buf[fld.Start:fld.End]
 		f := c.field
 		if len(v) == 0 {

@@ -14,6 +14,8 @@ import (
 // BenchmarkCSVReader measures the CSV reader without the cost of
 // decompression: its input is gzip data stored, not compressed, so the
 // figure is splitting, converting and building batches (and copying).
+// legacy is the reader before internal/csvscan (csv_legacy_test.go), in
+// the same binary, for a before/after in one run.
 func BenchmarkCSVReader(b *testing.B) {
 	var raw bytes.Buffer
 	const rows = 200_000
@@ -30,28 +32,42 @@ func BenchmarkCSVReader(b *testing.B) {
 		cols = append(cols, Column{Name: n, Field: f, Known: true})
 	}
 	set := Fields(Bucket, Key, VersionID, IsLatest, IsDeleteMarker, Size, StorageClass)
-	b.SetBytes(int64(raw.Len()))
-	b.ReportAllocs()
-	cpu0 := cpuTime()
-	for b.Loop() {
-		r := NewCSVReader(bytes.NewReader(z.Bytes()), nil, "bench", cols, set, DefaultBatchRows, "", -1)
-		n := int64(0)
-		for {
-			rec, err := r.Next(context.Background())
-			if err == io.EOF {
-				break
+	for _, tc := range []struct {
+		name string
+		open func() batchReader
+	}{
+		{"csvscan", func() batchReader {
+			return NewCSVReader(bytes.NewReader(z.Bytes()), nil, "bench", cols, set, DefaultBatchRows, "", -1)
+		}},
+		{"legacy", func() batchReader {
+			return newLegacyCSVReader(bytes.NewReader(z.Bytes()), nil, "bench", cols, set, DefaultBatchRows, "", -1)
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(raw.Len()))
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				r := tc.open()
+				n := int64(0)
+				for {
+					rec, err := r.Next(context.Background())
+					if err == io.EOF {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					n += rec.NumRows()
+					rec.Release()
+				}
+				r.Close()
+				if n != rows {
+					b.Fatalf("%d rows", n)
+				}
 			}
-			if err != nil {
-				b.Fatal(err)
-			}
-			n += rec.NumRows()
-			rec.Release()
-		}
-		r.Close()
-		if n != rows {
-			b.Fatalf("%d rows", n)
-		}
+			b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+			b.ReportMetric(float64(rows)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
+		})
 	}
-	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
-	b.ReportMetric(float64(rows)*float64(b.N)/(cpuTime()-cpu0).Seconds(), "rows/cpu-s")
 }

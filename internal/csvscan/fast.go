@@ -31,14 +31,14 @@ func (s *Splitter) quoted(buf []byte, at, e int) bool {
 		return false // line[0] is '"'
 	}
 	fld := s.fld
-	cur := blockBits(line, 0, '"')
+	cur := quoteBits(line, 0)
 	quotes := bits.OnesCount64(cur)
 	i := 0     // separators found
 	start := 1 // first byte of field i
 	for pos := 0; pos < end; pos += 64 {
 		var next uint64
 		if pos+64 < end {
-			next = blockBits(line, pos+64, '"')
+			next = quoteBits(line, pos+64)
 			quotes += bits.OnesCount64(next)
 		}
 		for m := cur & (cur>>2 | next<<62); m != 0; m &= m - 1 {
@@ -103,27 +103,28 @@ func (s *Splitter) plain(buf []byte, at, e int) bool {
 	return true
 }
 
-// blockBits returns the bytes equal to b of line[pos:pos+64] as bits (bit
-// k for byte pos+k); bytes past the end of line count as not b.
-func blockBits(line []byte, pos int, b byte) uint64 {
+// quoteBits returns the quotes of line[pos:pos+64] as bits (bit k for
+// byte pos+k); bytes past the end of line count as no quote. (The quote
+// is a constant: the compiler folds its byte pattern.)
+func quoteBits(line []byte, pos int) uint64 {
 	if pos+64 <= len(line) {
 		w := line[pos : pos+64]
-		return laneBits(byteLanes(binary.LittleEndian.Uint64(w[0:]), b)) |
-			laneBits(byteLanes(binary.LittleEndian.Uint64(w[8:]), b))<<8 |
-			laneBits(byteLanes(binary.LittleEndian.Uint64(w[16:]), b))<<16 |
-			laneBits(byteLanes(binary.LittleEndian.Uint64(w[24:]), b))<<24 |
-			laneBits(byteLanes(binary.LittleEndian.Uint64(w[32:]), b))<<32 |
-			laneBits(byteLanes(binary.LittleEndian.Uint64(w[40:]), b))<<40 |
-			laneBits(byteLanes(binary.LittleEndian.Uint64(w[48:]), b))<<48 |
-			laneBits(byteLanes(binary.LittleEndian.Uint64(w[56:]), b))<<56
+		return laneBits(byteLanes(binary.LittleEndian.Uint64(w[0:]), '"')) |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[8:]), '"'))<<8 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[16:]), '"'))<<16 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[24:]), '"'))<<24 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[32:]), '"'))<<32 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[40:]), '"'))<<40 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[48:]), '"'))<<48 |
+			laneBits(byteLanes(binary.LittleEndian.Uint64(w[56:]), '"'))<<56
 	}
 	var m uint64
 	k := 0
 	for ; pos+k+8 <= len(line); k += 8 {
-		m |= laneBits(byteLanes(binary.LittleEndian.Uint64(line[pos+k:]), b)) << k
+		m |= laneBits(byteLanes(binary.LittleEndian.Uint64(line[pos+k:]), '"')) << k
 	}
 	if r := len(line) - pos - k; r > 0 {
-		m |= laneBits(byteLanes(tailWord(line, pos+k), b)) & (1<<r - 1) << k
+		m |= laneBits(byteLanes(tailWord(line, pos+k), '"')) & (1<<r - 1) << k
 	}
 	return m
 }

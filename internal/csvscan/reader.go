@@ -28,28 +28,41 @@ func NewReader(r io.Reader, o Options) *Reader {
 // error of the underlying reader is returned as it is; a record that
 // breaks the grammar or is too long is a *SyntaxError. Errors stick.
 func (r *Reader) Next() (*Record, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	for {
+	if r.err == nil {
 		rec, next, err := r.s.Next(r.buf[:r.end], r.pos, r.eof)
 		r.pos = next
-		if err != nil {
-			r.err = err
-			return nil, err
-		}
 		if rec != nil {
 			return rec, nil
 		}
+		if err != nil {
+			r.err = err
+		}
+	}
+	return r.more()
+}
+
+// more is Next when the buffer holds no whole record: it reads until it
+// does, or ends.
+func (r *Reader) more() (*Record, error) {
+	for r.err == nil {
 		if r.eof {
 			r.err = io.EOF
-			return nil, io.EOF
+			break
 		}
 		if err := r.fill(); err != nil {
 			r.err = err
-			return nil, err
+			break
+		}
+		rec, next, err := r.s.Next(r.buf[:r.end], r.pos, r.eof)
+		r.pos = next
+		if rec != nil {
+			return rec, nil
+		}
+		if err != nil {
+			r.err = err
 		}
 	}
+	return nil, r.err
 }
 
 // Bytes returns the buffer the last record's fields index.

@@ -176,6 +176,13 @@ func refLine(line []byte, o Options) ([]string, *SyntaxError) {
 // values returns the values of rec's fields in buf, unescaped.
 func values(rec *Record, buf []byte) []string {
 	out := make([]string, len(rec.Fields))
+	esc := false
+	for _, f := range rec.Fields {
+		esc = esc || f.Escaped
+	}
+	if esc != rec.Escaped {
+		panic(fmt.Sprintf("record Escaped %v, its fields %v", rec.Escaped, esc))
+	}
 	for i, f := range rec.Fields {
 		out[i] = string(f.AppendValue(nil, buf))
 		var g = f

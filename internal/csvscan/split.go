@@ -64,6 +64,9 @@ type Record struct {
 	Fields []Field
 	// N is the number of fields the record has.
 	N int
+	// Escaped tells that some field of Fields is Escaped: a caller may
+	// skip looking at each field's flag when it is false.
+	Escaped bool
 	// Line is the 1-based line the record starts on (0 for Splitter.SplitLine).
 	Line int64
 	// Offset is the input offset of its first byte.
@@ -122,6 +125,7 @@ type Splitter struct {
 	opt  Options
 	rec  Record
 	fld  []Field // grows up to MaxFields
+	esc  bool    // some field of the record being split is Escaped
 	line int64   // line number of the next record
 	off  int64   // input offset of the next byte to split
 }
@@ -195,6 +199,7 @@ func (s *Splitter) Next(buf []byte, at int, final bool) (*Record, int, error) {
 			e-- // buf[at] is not '\r': e > at
 		}
 		var ok bool
+		s.esc = false
 		if buf[at] == '"' {
 			ok = s.quoted(buf, at, e)
 		} else {
@@ -228,7 +233,7 @@ func (s *Splitter) SplitLine(line []byte) (*Record, error) {
 		if ok {
 			r := &s.rec
 			r.Fields = s.fld[:min(r.N, len(s.fld))]
-			r.Line, r.Offset, r.Start, r.End = 0, 0, 0, len(line)
+			r.Line, r.Offset, r.Start, r.End, r.Escaped = 0, 0, 0, len(line), false
 			return r, nil
 		}
 	}
@@ -253,6 +258,7 @@ func (s *Splitter) TooLong(limit int) *SyntaxError {
 // buf[at:next] and lines lines. The path has set s.rec.N and s.fld.
 func (s *Splitter) done(at, next int, lines int64) *Record {
 	r := &s.rec
+	r.Escaped = s.esc
 	r.Fields = s.fld[:min(r.N, len(s.fld))]
 	r.Line, r.Offset, r.Start, r.End = s.line, s.off, at, next
 	s.line += lines
@@ -266,6 +272,7 @@ func (s *Splitter) slow(buf []byte, at int, final, line bool) (*Record, int, err
 	n := len(buf)
 	fld := s.fld
 	nf := 0
+	s.esc = false
 	var nl int64 // line ends inside the quoted fields so far
 	p := at
 	for {
@@ -297,6 +304,7 @@ func (s *Splitter) slow(buf []byte, at int, final, line bool) (*Record, int, err
 				}
 			}
 			fld = s.note(fld, nf, Field{Start: int32(p + 1), End: int32(q - 1), Quoted: true, Escaped: esc})
+			s.esc = s.esc || esc && nf < len(fld)
 			nf++
 			if q == n { // final
 				s.rec.N = nf
