@@ -309,10 +309,10 @@ func (p *lineParser) decode(f Fields) error {
 		p.esc = make([]byte, 0, len(p.line)) // never grows: raw points into it
 	}
 	p.dbuf, p.esc = p.dbuf[:0], p.esc[:0]
-	p.dec, p.raw = [3][]byte{}, [3][]byte{}
 	cols := [3]int{f.bucket, f.key, f.version}
 	for i, c := range cols {
 		if c < 0 {
+			p.raw[i], p.dec[i] = nil, nil
 			continue
 		}
 		fl := p.rec.Fields[c]

@@ -216,3 +216,43 @@ func sameRowError(t *testing.T, line []byte, err, want error) {
 		t.Fatalf("%q: message\n got %s\nwant %s", line, g, w)
 	}
 }
+
+// BenchmarkLineParser splits and decodes manifest lines with the parser
+// and with the legacy one, in one binary (one line in ten quoted).
+func BenchmarkLineParser(b *testing.B) {
+	var lines [][]byte
+	for i := range 10_000 {
+		if i%10 == 3 {
+			lines = append(lines, fmt.Appendf(nil, "\"example-source-bucket\",\"photos/%04d/%02d/object,%%20%d.jpg\",\"v%d\"", 2000+i%25, i%12, i, i))
+			continue
+		}
+		lines = append(lines, fmt.Appendf(nil, "example-source-bucket,photos/%04d/%02d/object%%20%d.jpg,v%d", 2000+i%25, i%12, i, i))
+	}
+	f := DefaultFields(true)
+	b.Run("csvscan", func(b *testing.B) {
+		p := newLineParser(f.Len())
+		for b.Loop() {
+			for _, l := range lines {
+				if _, err := p.split(l, f); err != nil {
+					b.Fatal(err)
+				}
+				if err := p.decode(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("legacy", func(b *testing.B) {
+		var p legacyLineParser
+		for b.Loop() {
+			for _, l := range lines {
+				if _, err := p.split(l, f); err != nil {
+					b.Fatal(err)
+				}
+				if err := p.decode(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+}
