@@ -97,6 +97,25 @@ func TestSyntaxErrorPlace(t *testing.T) {
 	}
 }
 
+// TestTag checks the error a caller builds around a SyntaxError with its
+// own sentinel.
+func TestTag(t *testing.T) {
+	mine := errors.New("malformed thing")
+	_, err := splitAll(t, []byte(`"a"b`), Options{})
+	var se *SyntaxError
+	if !errors.As(err, &se) {
+		t.Fatalf("error %v", err)
+	}
+	tagged := se.Tag(mine)
+	var got *SyntaxError
+	if !errors.Is(tagged, mine) || !errors.Is(tagged, ErrAfterQuote) || !errors.Is(tagged, ErrSyntax) || !errors.As(tagged, &got) || got != se {
+		t.Errorf("%v does not unwrap to its sentinel and the SyntaxError", tagged)
+	}
+	if want := "malformed thing: text after a closing quote"; tagged.Error() != want {
+		t.Errorf("message %q, want %q", tagged.Error(), want)
+	}
+}
+
 func TestLine(t *testing.T) {
 	for _, tt := range []struct {
 		in   string
