@@ -26,8 +26,18 @@ const maxRecordBytes = 16 << 20
 // quotes, and a lone '\r' after a closing quote taken as a line end, as
 // this reader always did.
 func csvOptions(n int) csvscan.Options {
-	return csvscan.Options{CRAfterQuote: true, MaxFields: n, BufferSize: 1 << 20, MaxRecordBytes: maxRecordBytes}
+	return csvscan.Options{CRAfterQuote: true, MaxFields: n}
 }
+
+// The reader splits the decompressed blocks where the gunzip goroutine
+// wrote them (csvBlock bytes each), without copying them: the start of a
+// record that a block cuts is copied into the room kept before the next
+// block's bytes (csvHead), or, for a longer one, joined with them in a
+// buffer of its own.
+const (
+	csvBlock = 1 << 20
+	csvHead  = 64 << 10
+)
 
 // csvColumn is one column of the CSV file in file order.
 type csvColumn struct {
@@ -55,7 +65,13 @@ type CSVReader struct {
 	counted *countingReader
 	want    int64 // expected compressed size, -1 if unknown
 
-	sc *csvscan.Reader // over ra
+	s     *csvscan.Splitter
+	blk   []byte // the block of ra that buf is in; nil when none is
+	buf   []byte // the bytes being split
+	at    int    // where the next record starts in buf
+	final bool   // buf holds the end of the stream
+	read  int64  // decompressed bytes taken from ra
+	head  int    // the room before each block's bytes
 
 	cols      []csvColumn
 	conv      []csvConv // the projected columns, in file order
@@ -80,7 +96,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // (-1 for unknown) are checked at the end of the stream when given. closer,
 // if not nil, is closed by Close.
 func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set FieldSet, batchRows int, wantMD5 string, wantSize int64) *CSVReader {
-	cr := &CSVReader{name: name, obj: closer, wantMD5: wantMD5, want: wantSize, batchRows: batchRows}
+	return newCSVReader(r, closer, name, cols, set, batchRows, wantMD5, wantSize, csvBlock, csvHead)
+}
+
+// newCSVReader is NewCSVReader with decompressed blocks of block bytes
+// and head bytes of room before each (tests make them small).
+func newCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set FieldSet, batchRows int, wantMD5 string, wantSize int64, block, head int) *CSVReader {
+	cr := &CSVReader{name: name, obj: closer, wantMD5: wantMD5, want: wantSize, batchRows: batchRows, head: head}
 	if batchRows <= 0 {
 		cr.batchRows = DefaultBatchRows
 	}
@@ -103,11 +125,11 @@ func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 	// Two stages ahead of the parser: raw reads (with MD5 and byte count)
 	// in one goroutine, gunzip in another, so that hashing does not slow
 	// the decompressor, the usual bottleneck.
-	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 256<<10, 4)
+	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 0, 256<<10, 4)
 	cr.ra = newReadAhead(func() (io.Reader, error) {
 		return newGunzip(bufio.NewReaderSize(cr.raw, 256<<10))
-	}, 1<<20, 4)
-	cr.sc = csvscan.NewReader(cr.ra, csvOptions(len(cols)))
+	}, head, block, 4)
+	cr.s = csvscan.NewSplitter(csvOptions(len(cols)))
 	return cr
 }
 
@@ -186,7 +208,7 @@ func (r *CSVReader) readErr(err error) error {
 	if errors.As(err, &se) && se.Column > len(r.cols) && !errors.Is(se, csvscan.ErrTooLong) {
 		// The record has more fields than fileSchema names, whatever is
 		// wrong past them: that is what this reader reports.
-		return &DataError{File: r.name, Line: se.StartLine, Offset: r.sc.Offset(),
+		return &DataError{File: r.name, Line: se.StartLine, Offset: r.s.Offset(),
 			Expected: fmt.Sprintf("%d fields as fileSchema names, got more", len(r.cols)), Err: ErrFieldCount}
 	}
 	if se != nil {
@@ -204,7 +226,7 @@ func (r *CSVReader) readErr(err error) error {
 		}
 		return e
 	}
-	off := r.sc.BytesRead()
+	off := r.read
 	var corrupt flate.CorruptInputError
 	if errors.Is(err, errCorruptGzip) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) {
 		return &DataError{File: r.name, Offset: off, Expected: "valid gzip data", Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
@@ -218,19 +240,72 @@ func (r *CSVReader) readErr(err error) error {
 // record splits and converts one record. It returns false at the end of
 // the stream.
 func (r *CSVReader) record() (bool, error) {
-	rec, err := r.sc.Next()
+	for {
+		rec, next, err := r.s.Next(r.buf, r.at, r.final)
+		r.at = next
+		if rec != nil {
+			if rec.End-rec.Start > maxRecordBytes { // joined from blocks
+				return false, r.readErr(&csvscan.SyntaxError{StartLine: rec.Line, Line: rec.Line, Column: 1,
+					Offset: rec.Offset, FieldOffset: rec.Offset, Err: csvscan.ErrTooLong})
+			}
+			if n := len(r.cols); rec.N < n {
+				return false, r.errAt(rec, rec.N, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, rec.N), ErrFieldCount)
+			} else if rec.N > n {
+				return false, r.errAt(rec, -1, nil, fmt.Sprintf("%d fields as fileSchema names, got more", n), ErrFieldCount)
+			}
+			return true, r.convert(rec, r.buf)
+		}
+		if err != nil {
+			return false, r.readErr(err)
+		}
+		if r.final {
+			return false, nil
+		}
+		if err := r.more(); err != nil {
+			return false, r.readErr(err)
+		}
+	}
+}
+
+// more takes the next block of decompressed bytes and puts the start of
+// the record buf cuts, buf[at:], before them. At the end of the stream it
+// sets final.
+func (r *CSVReader) more() error {
+	tail := r.buf[r.at:]
+	if len(tail) >= maxRecordBytes {
+		return r.s.TooLong(maxRecordBytes)
+	}
+	b, err := r.ra.Next()
 	if err == io.EOF {
-		return false, nil
+		r.final = true
+		return nil
 	}
 	if err != nil {
-		return false, r.readErr(err)
+		return err
 	}
-	if n := len(r.cols); rec.N < n {
-		return false, r.errAt(rec, rec.N, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, rec.N), ErrFieldCount)
-	} else if rec.N > n {
-		return false, r.errAt(rec, -1, nil, fmt.Sprintf("%d fields as fileSchema names, got more", n), ErrFieldCount)
+	head := r.head
+	r.read += int64(len(b) - head)
+	if len(tail) <= head {
+		start := head - copy(b[head-len(tail):], tail)
+		r.release()
+		r.blk, r.buf = b, b[start:]
+	} else {
+		buf := make([]byte, len(tail)+len(b)-head)
+		copy(buf[copy(buf, tail):], b[head:])
+		r.ra.Release(b)
+		r.release()
+		r.buf = buf
 	}
-	return true, r.convert(rec, r.sc.Bytes())
+	r.at = 0
+	return nil
+}
+
+// release hands back the block buf is in, if any.
+func (r *CSVReader) release() {
+	if r.blk != nil {
+		r.ra.Release(r.blk)
+		r.blk = nil
+	}
 }
 
 // csvConv is one column the reader converts: its index in the file and

@@ -89,10 +89,10 @@ func newLegacyCSVReader(r io.Reader, closer io.Closer, name string, cols []Colum
 	// Two stages ahead of the parser: raw reads (with MD5 and byte count)
 	// in one goroutine, gunzip in another, so that hashing does not slow
 	// the decompressor, the usual bottleneck.
-	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 256<<10, 4)
+	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 0, 256<<10, 4)
 	cr.ra = newReadAhead(func() (io.Reader, error) {
 		return newGunzip(bufio.NewReaderSize(cr.raw, 256<<10))
-	}, 1<<20, 4)
+	}, 0, 1<<20, 4)
 	return cr
 }
 
@@ -600,11 +600,13 @@ func FuzzCSVReaderMatchesLegacy(f *testing.F) {
 		} {
 			for _, rows := range []int{3, DefaultBatchRows} {
 				want, werr := readLegacy(newLegacyCSVReader(bytes.NewReader(zl), nil, "f", tc.cols, tc.set, rows, "", -1))
-				got, err := readLegacy(NewCSVReader(bytes.NewReader(z), nil, "f", tc.cols, tc.set, rows, "", -1))
-				if strings.Join(got, "\n") != strings.Join(want, "\n") {
-					t.Fatalf("%q: rows\n got %q\nwant %q", data, got, want)
+				for _, bh := range [][2]int{{csvBlock, csvHead}, {7, 3}, {64, 16}} {
+					got, err := readLegacy(newCSVReader(bytes.NewReader(z), nil, "f", tc.cols, tc.set, rows, "", -1, bh[0], bh[1]))
+					if strings.Join(got, "\n") != strings.Join(want, "\n") {
+						t.Fatalf("%q, blocks %v: rows\n got %q\nwant %q", data, bh, got, want)
+					}
+					sameDataError(t, data, err, werr)
 				}
-				sameDataError(t, data, err, werr)
 			}
 		}
 	})
@@ -653,5 +655,71 @@ func sameDataError(t *testing.T, data []byte, err, want error) {
 	}
 	if g.Line != w.Line || g.Offset != w.Offset || g.Field != w.Field || g.Value != w.Value || g.Expected != w.Expected || g.File != w.File {
 		t.Fatalf("%q: error\n got %+v\nwant %+v", data, g, w)
+	}
+}
+
+// TestCSVReaderBlocks reads records cut by blocks, longer than the room
+// before a block and longer than a block, with blocks of several sizes,
+// as the legacy reader does.
+func TestCSVReaderBlocks(t *testing.T) {
+	var data []byte
+	for i := range 300 {
+		key := "k" + strings.Repeat(fmt.Sprintf("k%d/", i), i%7*(1+i%50))
+		if i%37 == 5 {
+			key = strings.Repeat("long/", 400+i) // longer than a small block
+		}
+		data = fmt.Appendf(data, "\"b\",\"%s\",\"%d\",\"2024-04-22T01:13:28.000Z\"\r\n", key, i)
+		if i%11 == 0 {
+			data = append(data, "\n\n"...)
+		}
+	}
+	data = append(data, `b,"last ""one""",7,2024-04-22T01:13:28.000Z`...)
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write(data)
+	zw.Close()
+	var cols []Column
+	for _, n := range []string{"Bucket", "Key", "Size", "LastModifiedDate"} {
+		f, _ := LookupField(n)
+		cols = append(cols, Column{Name: n, Field: f, Known: true})
+	}
+	want, werr := readLegacy(newLegacyCSVReader(bytes.NewReader(z.Bytes()), nil, "f", cols, AllFields, 5, "", -1))
+	if werr != nil || len(want) != 301 {
+		t.Fatalf("legacy: %d rows, %v", len(want), werr)
+	}
+	for _, bh := range [][2]int{{csvBlock, csvHead}, {1000, 100}, {333, 1}, {4096, 4096}, {1, 0}} {
+		got, err := readLegacy(newCSVReader(bytes.NewReader(z.Bytes()), nil, "f", cols, AllFields, 5, "", -1, bh[0], bh[1]))
+		if err != nil || strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Fatalf("blocks %v: %d rows, %v", bh, len(got), err)
+		}
+	}
+}
+
+// TestCSVReaderTooLong: a record longer than maxRecordBytes is a syntax
+// error naming its line, as before.
+func TestCSVReaderTooLong(t *testing.T) {
+	for _, end := range []string{`","1","2024-04-22T01:13:28.000Z"` + "\n", ""} { // complete, and cut
+		data := []byte(`"b","k","1","2024-04-22T01:13:28.000Z"` + "\n\n")
+		data = append(data, `"b","`...)
+		data = append(data, bytes.Repeat([]byte("x"), maxRecordBytes+1000)...)
+		data = append(data, end...)
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z)
+		zw.Write(data)
+		zw.Close()
+		var cols []Column
+		for _, n := range []string{"Bucket", "Key", "Size", "LastModifiedDate"} {
+			f, _ := LookupField(n)
+			cols = append(cols, Column{Name: n, Field: f, Known: true})
+		}
+		want, werr := readLegacy(newLegacyCSVReader(bytes.NewReader(z.Bytes()), nil, "f", cols, AllFields, 5, "", -1))
+		got, err := readLegacy(NewCSVReader(bytes.NewReader(z.Bytes()), nil, "f", cols, AllFields, 5, "", -1))
+		sameDataError(t, data[:40], err, werr)
+		var g, w *DataError
+		errors.As(err, &g)
+		errors.As(werr, &w)
+		if len(got) != len(want) || g.Line != 3 || g.Line != w.Line || g.Expected != w.Expected || g.Offset != w.Offset {
+			t.Fatalf("rows %d (want %d), error\n%+v, want\n%+v", len(got), len(want), g, w)
+		}
 	}
 }
