@@ -53,11 +53,12 @@ demo: build
 	@mkdir -p $(DEMO_DIR)/run/buckets
 	./$(BIN) run --plan $(DEMO_DIR)/run/plan --routes copy --local-root $(DEMO_DIR)/run/buckets --materialize --report $(DEMO_DIR)/run/reports \
 	    --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::demo-destination", "TargetKeyPrefix": "copied"}}'
-	@echo "== run again after deleting 25 sources: their tasks fail 404 NoSuchKey, as on S3"
+	@echo "== run a copy of the plan (without its jobs.json: a new run) after deleting 25 sources: their tasks fail 404 NoSuchKey, as on S3"
 	@find $(DEMO_DIR)/run/buckets/example-source-bucket -type f -print0 | sort -z | head -z -n 25 | xargs -0 rm -f
-	./$(BIN) run --plan $(DEMO_DIR)/run/plan --routes copy --local-root $(DEMO_DIR)/run/buckets --report $(DEMO_DIR)/run/reports-2 \
+	@mkdir -p $(DEMO_DIR)/run/plan-2 && cp -r $(DEMO_DIR)/run/plan/plan.json $(DEMO_DIR)/run/plan/shards $(DEMO_DIR)/run/plan-2/
+	./$(BIN) run --plan $(DEMO_DIR)/run/plan-2 --routes copy --local-root $(DEMO_DIR)/run/buckets --report $(DEMO_DIR)/run/reports-2 \
 	    --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::demo-destination", "TargetKeyPrefix": "copied"}}'
-	./$(BIN) report --prefix $(DEMO_DIR)/run/reports-2 --out $(DEMO_DIR)/run/audit
+	./$(BIN) report --plan $(DEMO_DIR)/run/plan-2 --out $(DEMO_DIR)/run/audit
 
 lint:
 	$(GO) vet ./...
@@ -120,21 +121,27 @@ clean:
 
 ## bench-peer: s3batchkit against DuckDB (npm @duckdb/node-api, installed
 ## into .cache/duckdb; needs node, npm and the npm registry) on the same
-## generated reports. Not part of `make test`.
-.PHONY: bench-peer bench-report
+## generated reports. Not part of `make test`. DuckDB's 1.5 releases of
+## @duckdb/node-api are published under prerelease versions only
+## (1.5.6-r.1), which a range such as @1.5 does not match: the version is
+## pinned exactly, and a different one already installed is replaced.
+.PHONY: bench-peer bench-report duckdb
+DUCKDB_VERSION ?= 1.5.6-r.1
+DUCKDB_PKG     := $(CACHE)/duckdb/node_modules/@duckdb/node-api/package.json
+duckdb:
+	@grep -q '"version": "$(DUCKDB_VERSION)"' $(DUCKDB_PKG) 2>/dev/null || \
+	    npm install --no-audit --no-fund --save-exact --prefix $(CACHE)/duckdb @duckdb/node-api@$(DUCKDB_VERSION)
 BENCH_ROWS ?= 1000000
 BENCH_RUNS ?= 3
 BENCH_SCALE ?= 1e6,1e7,1e8
 BENCH_NOTE ?=
-bench-peer: build
-	@test -f $(CACHE)/duckdb/node_modules/@duckdb/node-api/package.json || npm install --no-audit --no-fund --prefix $(CACHE)/duckdb @duckdb/node-api@1.5
+bench-peer: build duckdb
 	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages none --peer duckdb --duckdb-dir $(CACHE)/duckdb --dir $(CACHE)/bench
 
 ## bench-report: regenerate BENCHMARKS.md and BENCHMARKS-scale.svg from one
 ## run: every stage and format at BENCH_ROWS, the plan stage at each of
 ## BENCH_SCALE, and DuckDB on the same files. BENCH_NOTE adds a paragraph.
-bench-report: build
-	@test -f $(CACHE)/duckdb/node_modules/@duckdb/node-api/package.json || npm install --no-audit --no-fund --prefix $(CACHE)/duckdb @duckdb/node-api@1.5
-	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages read,filter,write,sort,plan,diff,report \
+bench-report: build duckdb
+	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages read,filter,write,unsorted,sort,plan,diff,report \
 	    --scale $(BENCH_SCALE) --formats csv,parquet,orc --peer duckdb --duckdb-dir $(CACHE)/duckdb --dir $(CACHE)/bench \
 	    --plot BENCHMARKS-scale.svg --markdown BENCHMARKS.md $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")

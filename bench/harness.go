@@ -19,17 +19,18 @@ import (
 
 // Stage names, in pipeline order.
 const (
-	StageRead   = "read"   // scan only: decode every batch
-	StageFilter = "filter" // scan + filter (size and storage class)
-	StageWrite  = "write"  // scan + every row written to manifest shards in read order: no filter, no sort, no routes
-	StageSort   = "sort"   // scan + filter + external sort + shard cutting, writing nothing
-	StagePlan   = "plan"   // the whole plan, shards written to a temporary folder
-	StageDiff   = "diff"   // scan + filter + sort of two reports differing by 1%, their merge, copy and delete shards (package diff)
-	StageReport = "report" // merge of synthetic completion reports
+	StageRead     = "read"     // scan only: decode every batch
+	StageFilter   = "filter"   // scan + filter (size and storage class)
+	StageWrite    = "write"    // scan + every row written to manifest shards in read order: no filter, no sort, no routes
+	StageUnsorted = "unsorted" // scan + filter + routes + shards in read order (plan --sort=false)
+	StageSort     = "sort"     // scan + filter + external sort + shard cutting, writing nothing
+	StagePlan     = "plan"     // the whole plan, shards written to a temporary folder
+	StageDiff     = "diff"     // scan + filter + sort of two reports differing by 1%, their merge, copy and delete shards (package diff)
+	StageReport   = "report"   // merge of synthetic completion reports
 )
 
 // Stages lists every stage in pipeline order.
-var Stages = []string{StageRead, StageFilter, StageWrite, StageSort, StagePlan, StageDiff, StageReport}
+var Stages = []string{StageRead, StageFilter, StageWrite, StageUnsorted, StageSort, StagePlan, StageDiff, StageReport}
 
 // Formats lists the inventory formats the harness knows.
 var Formats = []string{"csv", "parquet", "orc"}

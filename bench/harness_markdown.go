@@ -70,7 +70,8 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 	fmt.Fprintf(&b, "Filter in every stage that filters: %s.\n\n"+
 		"Stages: `read` decodes the columns a plan needs; `filter` adds the filter;\n"+
 		"`write` (no filter) writes every row read to manifest shards in read order, unsorted\n"+
-		"and unrouted, as `plan --sort=false --routes none` does; `sort` adds the external sort and the shard\n"+
+		"and unrouted, as `plan --sort=false --routing none` does; `unsorted` is the plan\n"+
+		"without its sort (`plan --sort=false`: filter, routes, shards in read order); `sort` adds the external sort and the shard\n"+
 		"cutter (a dry run: nothing written); `plan` writes the shards and plan.json;\n"+
 		"`diff` compares the report with a copy in another bucket that differs in 1%%\n"+
 		"of its objects (a third missing, a third one byte larger, a third extra): both\n"+
@@ -96,20 +97,33 @@ func (r *Result) writeMarkdown(w io.Writer, info MarkdownInfo) error {
 		return nil
 	}
 	io.WriteString(w, "## Against DuckDB\n\n")
-	fmt.Fprintf(w, "Both sides run as separate processes on the same files, in the same run,\n"+
-		"alternating which goes first; s3batchkit runs `plan --routes none` (one stream\n"+
-		"of shards, checksums verified), DuckDB runs `bench/peer/duckdb.mjs` (CSV read\n"+
-		"with the report's fileSchema as column names and keys as text, then\n"+
-		"url-decoded; Parquet read directly). The outputs are compared row by row after\n"+
-		"decoding our percent-encoded keys. DuckDB cannot read ORC here, so the ORC row\n"+
-		"compares s3batchkit on ORC with s3batchkit on CSV.gz. Peak memory is each\n"+
-		"process's maximum resident set (from rusage).\n\n")
+	fmt.Fprintf(w, "Each side runs as a separate process on the same rows, in the same run,\n"+
+		"in an order that rotates from round to round: s3batchkit runs `plan --routing none`\n"+
+		"(one stream of shards, checksums verified) and `plan --routing none --sort=false`\n"+
+		"on the same report (the sorted / unsorted column), DuckDB runs\n"+
+		"`bench/peer/duckdb.mjs` (CSV read with the report's fileSchema as column names\n"+
+		"and keys as text, then url-decoded; Parquet read directly) with as many threads\n"+
+		"as s3batchkit has workers. The outputs are compared row by row after decoding\n"+
+		"our percent-encoded keys. Reports: the generated CSV.gz and Parquet ones; the\n"+
+		"generated Parquet rows written again by DuckDB (snappy, 100,000-row groups, files\n"+
+		"of about 32 MB), as they are and sorted by bucket and key with one thread, so\n"+
+		"that its files follow each other in key order (the presorted case); and ORC,\n"+
+		"which DuckDB cannot read here, against DuckDB on the same rows in Parquet.\n"+
+		"Peak memory is each process's maximum resident set (from rusage).\n\n")
 	if err := r.Peer.Table().WriteMarkdown(w); err != nil {
 		return err
 	}
 	io.WriteString(w, "The commands each side ran:\n\n```sh\n")
 	for _, f := range r.Peer.Formats {
-		fmt.Fprintf(w, "# %s\n%s\n%s\n", formatTitle(f.Format), f.Ours.Command, f.Peer.Command)
+		title := f.Report
+		if title == "" {
+			title = formatTitle(f.Format)
+		}
+		fmt.Fprintf(w, "# %s\n%s\n", title, f.Ours.Command)
+		if f.Unsorted.Command != "" {
+			fmt.Fprintf(w, "%s\n", f.Unsorted.Command)
+		}
+		fmt.Fprintf(w, "%s\n", f.Peer.Command)
 	}
 	_, err := io.WriteString(w, "```\n")
 	return err

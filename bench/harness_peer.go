@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/md5"
 	_ "embed"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,25 +46,34 @@ type PeerOptions struct {
 
 // PeerResult compares s3batchkit with DuckDB on the same task.
 type PeerResult struct {
-	DuckDB  string       `json:"duckdb_version"`
-	Rows    int64        `json:"rows"`
-	Runs    int          `json:"runs"`
-	Task    string       `json:"task"`
+	DuckDB string `json:"duckdb_version"`
+	Rows   int64  `json:"rows"`
+	Runs   int    `json:"runs"`
+	Task   string `json:"task"`
+	// Build is the gzip decoder of the s3batchkit build measured
+	// (inventory.GunzipImpl: "isa-l" or pure Go).
+	Build   string       `json:"build"`
 	Formats []PeerFormat `json:"formats"`
 }
 
-// PeerFormat is the comparison on one format. For ORC, which DuckDB
-// cannot read here, the peer is s3batchkit itself on the CSV.gz report.
+// PeerFormat is the comparison on one report.
 type PeerFormat struct {
+	// Format names the case: csv, parquet, parquet-duckdb (a Parquet
+	// report written by DuckDB), parquet-duckdb-sorted (the same, its
+	// files in key order) or orc (DuckDB on the same rows in Parquet).
 	Format   string   `json:"format"`
+	Report   string   `json:"report"` // what the report is, for the table
 	PeerName string   `json:"peer"`
 	Ours     PeerSide `json:"ours"`
+	// Unsorted is s3batchkit planning the same report with --sort=false.
+	Unsorted PeerSide `json:"unsorted"`
 	Peer     PeerSide `json:"peer_side"`
 	// WallRatio is the peer's wall time over ours (above 1: we are
 	// faster); MemRatio is our peak over the peer's (below 1: we use
-	// less).
+	// less); SortRatio is our sorted wall time over our unsorted one.
 	WallRatio float64   `json:"wall_ratio"`
 	MemRatio  float64   `json:"mem_ratio"`
+	SortRatio float64   `json:"sort_ratio"`
 	Check     PeerCheck `json:"check"`
 }
 
@@ -84,9 +96,43 @@ type PeerCheck struct {
 // peerTask says what both sides do.
 const peerTask = "inventory → filter (" + BenchFilterText + ") → sort by bucket, key → CSV bucket,key"
 
-// RunPeer runs the DuckDB comparison on each format of o.Formats at
-// o.Rows rows, o.Runs times per side, alternating which side goes first,
-// and checks that both sides wrote the same rows.
+// peerCase is one row of the comparison: the report s3batchkit plans
+// and the one DuckDB reads (the same rows).
+type peerCase struct {
+	name, title string
+	ours, peer  func(ctx context.Context) (string, error) // manifest.json of each side's report
+}
+
+// peerCases lists the comparisons the formats ask for.
+func peerCases(o Options, p PeerOptions, script string, res *PeerResult) []peerCase {
+	gen := func(format string) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) { return EnsureReport(ctx, o, format, o.Rows) }
+	}
+	duck := func(sorted bool) func(context.Context) (string, error) {
+		return func(ctx context.Context) (string, error) { return ensureDuckDBParquet(ctx, o, p, script, sorted, res) }
+	}
+	var cases []peerCase
+	for _, f := range o.Formats {
+		switch f {
+		case "csv":
+			cases = append(cases, peerCase{"csv", "CSV.gz (gen)", gen("csv"), gen("csv")})
+		case "parquet":
+			cases = append(cases,
+				peerCase{"parquet", "Parquet (gen)", gen("parquet"), gen("parquet")},
+				peerCase{"parquet-duckdb", "Parquet written by DuckDB", duck(false), duck(false)},
+				peerCase{"parquet-duckdb-sorted", "Parquet written by DuckDB, files in key order", duck(true), duck(true)})
+		case "orc":
+			cases = append(cases, peerCase{"orc", "ORC (gen); DuckDB on the same rows in Parquet", gen("orc"), gen("parquet")})
+		}
+	}
+	return cases
+}
+
+// RunPeer runs the DuckDB comparison on each report the formats of
+// o.Formats ask for (peerCases) at o.Rows rows: o.Runs rounds, each
+// running s3batchkit's sorted plan, its unsorted plan and DuckDB, in an
+// order that rotates from round to round; it checks that s3batchkit's
+// sorted plan and DuckDB wrote the same rows.
 func RunPeer(ctx context.Context, o Options, p PeerOptions) (*PeerResult, error) {
 	if err := o.normalize(); err != nil {
 		return nil, err
@@ -101,21 +147,20 @@ func RunPeer(ctx context.Context, o Options, p PeerOptions) (*PeerResult, error)
 	if err != nil {
 		return nil, err
 	}
-	res := &PeerResult{Rows: o.Rows, Runs: o.Runs, Task: peerTask}
-	pr := &progress{fn: o.Progress, total: 2 * o.Runs * len(o.Formats)}
-	for _, format := range o.Formats {
-		pf := PeerFormat{Format: format}
-		ourSpec := peerSpec{format: format}
-		theirSpec := peerSpec{format: format, duckdb: format != "orc"}
-		if format == "orc" {
-			theirSpec.format = "csv"
-			pf.PeerName = "s3batchkit on CSV.gz"
+	res := &PeerResult{Rows: o.Rows, Runs: o.Runs, Task: peerTask, Build: DescribeMachine().Gunzip}
+	cases := peerCases(o, p, script, res)
+	pr := &progress{fn: o.Progress, total: 3 * o.Runs * len(cases)}
+	for _, pc := range cases {
+		pf := PeerFormat{Format: pc.name, Report: pc.title, PeerName: "DuckDB"}
+		pr.say(fmt.Sprintf("peer: preparing the %s report of %s rows", pc.title, count(o.Rows)))
+		ourSpec := peerSpec{}
+		if ourSpec.manifest, err = pc.ours(ctx); err != nil {
+			return nil, err
 		}
-		for _, s := range []*peerSpec{&ourSpec, &theirSpec} {
-			pr.say(fmt.Sprintf("peer: generating %s report of %s rows", s.format, count(o.Rows)))
-			if s.manifest, err = EnsureReport(ctx, o, s.format, o.Rows); err != nil {
-				return nil, err
-			}
+		unsortedSpec := peerSpec{manifest: ourSpec.manifest, unsorted: true}
+		theirSpec := peerSpec{duckdb: true}
+		if theirSpec.manifest, err = pc.peer(ctx); err != nil {
+			return nil, err
 		}
 		work, err := os.MkdirTemp(o.TmpDir, "s3batchkit-bench-peer-")
 		if err != nil {
@@ -129,21 +174,19 @@ func RunPeer(ctx context.Context, o Options, p PeerOptions) (*PeerResult, error)
 				side *PeerSide
 				out  *string
 				name string
-			}{{&ourSpec, &pf.Ours, &ourOut, "a"}, {&theirSpec, &pf.Peer, &peerOut, "b"}}
-			if i%2 == 1 {
-				sides[0], sides[1] = sides[1], sides[0]
+				what string
+			}{{&ourSpec, &pf.Ours, &ourOut, "a", "s3batchkit"}, {&unsortedSpec, &pf.Unsorted, nil, "u", "s3batchkit --sort=false"},
+				{&theirSpec, &pf.Peer, &peerOut, "b", "DuckDB"}}
+			for k := 0; k < i%3; k++ {
+				sides = append(sides[1:], sides[0])
 			}
 			for _, sd := range sides {
-				what := "s3batchkit"
-				if sd.s.duckdb {
-					what = "DuckDB"
-				}
-				pr.say(fmt.Sprintf("peer: %s %s run %d/%d", format, what, i+1, o.Runs))
-				*sd.out = filepath.Join(work, fmt.Sprintf("%s-%d", sd.name, i))
-				cmd, ver, m, err := runPeerSide(ctx, o, p, script, sd.s, *sd.out)
+				pr.say(fmt.Sprintf("peer: %s, %s run %d/%d", pc.title, sd.what, i+1, o.Runs))
+				out := filepath.Join(work, fmt.Sprintf("%s-%d", sd.name, i))
+				cmd, ver, m, err := runPeerSide(ctx, o, p, script, sd.s, out)
 				pr.done++
 				if err != nil {
-					return nil, fmt.Errorf("peer %s: %w", format, err)
+					return nil, fmt.Errorf("peer %s: %w", pc.name, err)
 				}
 				if ver != "" {
 					res.DuckDB = ver
@@ -151,16 +194,24 @@ func RunPeer(ctx context.Context, o Options, p PeerOptions) (*PeerResult, error)
 				}
 				sd.side.Command = cmd
 				sd.side.Runs = append(sd.side.Runs, m)
-			}
-			if i < o.Runs-1 {
-				os.RemoveAll(ourOut)
-				os.RemoveAll(peerOut)
+				if sd.out == nil {
+					os.RemoveAll(out)
+					continue
+				}
+				if i < o.Runs-1 {
+					os.RemoveAll(out)
+				}
+				*sd.out = out
 			}
 		}
 		pf.Ours.summarize()
+		pf.Unsorted.summarize()
 		pf.Peer.summarize()
 		if pf.Ours.WallSeconds > 0 {
 			pf.WallRatio = pf.Peer.WallSeconds / pf.Ours.WallSeconds
+		}
+		if pf.Unsorted.WallSeconds > 0 {
+			pf.SortRatio = pf.Ours.WallSeconds / pf.Unsorted.WallSeconds
 		}
 		if pf.Peer.PeakBytes > 0 {
 			pf.MemRatio = float64(pf.Ours.PeakBytes) / float64(pf.Peer.PeakBytes)
@@ -169,12 +220,7 @@ func RunPeer(ctx context.Context, o Options, p PeerOptions) (*PeerResult, error)
 		if err != nil {
 			return nil, err
 		}
-		var b rowSource
-		if theirSpec.duckdb {
-			b, err = openCSVRows(peerOut)
-		} else {
-			b, err = openPlanRows(ctx, peerOut)
-		}
+		b, err := openCSVRows(peerOut)
 		if err != nil {
 			a.Close()
 			return nil, err
@@ -192,9 +238,9 @@ func RunPeer(ctx context.Context, o Options, p PeerOptions) (*PeerResult, error)
 }
 
 type peerSpec struct {
-	format   string
 	manifest string
 	duckdb   bool
+	unsorted bool // s3batchkit with --sort=false
 }
 
 // installScript copies the DuckDB script next to the node_modules folder
@@ -228,8 +274,11 @@ func runPeerSide(ctx context.Context, o Options, p PeerOptions, script string, s
 		}
 		argv = []string{p.Node, script, s.manifest, out, strconv.Itoa(threads), strconv.Itoa(BenchMinSize), strings.Join(BenchStorageClasses, ",")}
 	} else {
-		argv = append(append([]string(nil), p.Planner...), "plan", "--inventory", s.manifest, "--out", out, "--routes", "none",
+		argv = append(append([]string(nil), p.Planner...), "plan", "--inventory", s.manifest, "--out", out, "--routing", "none",
 			"--min-size", strconv.Itoa(BenchMinSize), "--storage-class", strings.Join(BenchStorageClasses, ","), "--quiet")
+		if s.unsorted {
+			argv = append(argv, "--sort=false")
+		}
 		if o.Workers > 0 {
 			argv = append(argv, "--workers", strconv.Itoa(o.Workers))
 		}
@@ -272,20 +321,127 @@ func (s *PeerSide) summarize() {
 // Table renders the comparison.
 func (r *PeerResult) Table() *Table {
 	t := &Table{
-		Title: fmt.Sprintf("against a peer, %s rows, %d run(s) each: %s", count(r.Rows), r.Runs, r.Task),
-		Head:  []string{"format", "peer", "s3batchkit wall", "peer wall", "speed-up", "s3batchkit peak", "peer peak", "memory ratio", "same rows"},
+		Title: fmt.Sprintf("against a peer, %s rows, %d run(s) each: %s (s3batchkit build: %s gunzip)", count(r.Rows), r.Runs, r.Task, r.Build),
+		Head: []string{"report", "peer", "s3batchkit wall (CPU)", "unsorted wall (CPU)", "sorted / unsorted", "peer wall (CPU)", "speed-up",
+			"s3batchkit peak", "peer peak", "same rows"},
 	}
 	for _, f := range r.Formats {
 		same := "yes (" + count(f.Check.Rows) + ")"
 		if !f.Check.Same {
 			same = "NO"
-			t.Notes = append(t.Notes, fmt.Sprintf("%s: outputs differ: %s", f.Format, f.Check.Diff))
+			t.Notes = append(t.Notes, fmt.Sprintf("%s: outputs differ: %s", f.Report, f.Check.Diff))
 		}
-		t.Rows = append(t.Rows, []string{formatTitle(f.Format), f.PeerName, Seconds(f.Ours.WallSeconds), Seconds(f.Peer.WallSeconds),
-			fmt.Sprintf("%.2f×", f.WallRatio), Bytes(f.Ours.PeakBytes), Bytes(f.Peer.PeakBytes), fmt.Sprintf("%.2f", f.MemRatio), same})
+		wc := func(s PeerSide) string { return fmt.Sprintf("%s (%s)", Seconds(s.WallSeconds), Seconds(s.CPUSeconds)) }
+		t.Rows = append(t.Rows, []string{f.Report, f.PeerName, wc(f.Ours), wc(f.Unsorted), fmt.Sprintf("%.2f×", f.SortRatio), wc(f.Peer),
+			fmt.Sprintf("%.2f×", f.WallRatio), Bytes(f.Ours.PeakBytes), Bytes(f.Peer.PeakBytes), same})
 	}
-	t.Notes = append(t.Notes, "speed-up: peer wall / s3batchkit wall (median of the runs); memory ratio: s3batchkit peak RSS / peer peak RSS (largest of the runs; node's own runtime included)")
+	t.Notes = append(t.Notes, "speed-up: peer wall / s3batchkit wall (medians of the runs; CPU in parentheses, user+sys); sorted / unsorted: s3batchkit's plan over its `plan --sort=false` on the same report; peaks: the largest resident set of the runs (node's own runtime included)")
 	return t
+}
+
+// ensureDuckDBParquet returns the manifest of the Parquet report DuckDB
+// writes from the rows of the generated Parquet report (in key order when
+// sorted), writing it into the cache first unless a complete one is
+// there.
+func ensureDuckDBParquet(ctx context.Context, o Options, p PeerOptions, script string, sorted bool, res *PeerResult) (string, error) {
+	src, err := EnsureReport(ctx, o, "parquet", o.Rows)
+	if err != nil {
+		return "", err
+	}
+	name := "parquet-duckdb"
+	threads := 2
+	order := "unsorted"
+	if sorted {
+		// One thread, so that the files follow each other in key order.
+		name, threads, order = "parquet-duckdb-sorted", 1, "sorted"
+	}
+	dir := ReportDir(o.Dir, name, o.Rows, o.Files, o.Seed)
+	marker := filepath.Join(dir, cacheMarker)
+	if raw, err := os.ReadFile(marker); err == nil {
+		var c cachedReport
+		if json.Unmarshal(raw, &c) == nil && c.Manifest != "" {
+			if _, err := os.Stat(c.Manifest); err == nil {
+				return c.Manifest, nil
+			}
+		}
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	var stdout, stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, p.Node, script, "--write", src, data, strconv.Itoa(threads), order)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("DuckDB writing %s: %w: %s", data, err, strings.TrimSpace(stderr.String()))
+	}
+	var out struct {
+		Version string `json:"version"`
+	}
+	if json.Unmarshal(stdout.Bytes(), &out) == nil && out.Version != "" {
+		res.DuckDB = out.Version
+	}
+	c, err := writeManifestFor(src, dir, data)
+	if err != nil {
+		return "", err
+	}
+	raw, _ := json.Marshal(c)
+	if err := os.WriteFile(marker, raw, 0o644); err != nil {
+		return "", err
+	}
+	return c.Manifest, nil
+}
+
+// writeManifestFor writes dir/manifest.json (and manifest.checksum) for
+// the Parquet files in data, in the order DuckDB numbered them, copying
+// everything else from the manifest at src.
+func writeManifestFor(src, dir, data string) (*cachedReport, error) {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return nil, err
+	}
+	var man map[string]any
+	if err := json.Unmarshal(raw, &man); err != nil {
+		return nil, fmt.Errorf("%s: %w", src, err)
+	}
+	ents, err := os.ReadDir(data)
+	if err != nil {
+		return nil, err
+	}
+	num := func(name string) int {
+		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimPrefix(name, "data_"), ".parquet"))
+		return n
+	}
+	slices.SortFunc(ents, func(a, b os.DirEntry) int { return num(a.Name()) - num(b.Name()) })
+	c := &cachedReport{}
+	var files []map[string]any
+	for _, e := range ents {
+		body, err := os.ReadFile(filepath.Join(data, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		sum := md5.Sum(body)
+		files = append(files, map[string]any{"key": "data/" + e.Name(), "size": len(body), "MD5checksum": hex.EncodeToString(sum[:])})
+		c.Files++
+		c.Bytes += int64(len(body))
+	}
+	man["files"] = files
+	out, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	c.Manifest = filepath.Join(dir, "manifest.json")
+	if err := os.WriteFile(c.Manifest, out, 0o644); err != nil {
+		return nil, err
+	}
+	sum := md5.Sum(out)
+	if err := os.WriteFile(filepath.Join(dir, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])), 0o644); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // rowSource yields (bucket, key) pairs with keys decoded.

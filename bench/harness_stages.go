@@ -87,7 +87,7 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 	case StageWrite:
 		// What the read stage decodes, each row then encoded as a manifest
 		// line, hashed (its shard's MD5 is its ETag) and written: the
-		// reader-to-writer throughput, as plan --sort=false --routes none.
+		// reader-to-writer throughput, as plan --sort=false --routing none.
 		dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-write-")
 		if err != nil {
 			return Output{}, err
@@ -103,20 +103,20 @@ func RunStage(ctx context.Context, spec RunSpec) (Output, error) {
 			return Output{}, err
 		}
 		return Output{RowsRead: plan.Counters.RowsRead, RowsKept: plan.Counters.RowsKept, InputBytes: stats.InputBytes}, nil
-	case StageSort, StagePlan:
+	case StageSort, StagePlan, StageUnsorted:
 		if os.Getenv("GOMEMLIMIT") == "" {
-			prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)
+			prev := debug.SetMemoryLimit(partition.MemoryLimit(partition.DefaultSortMemory))
 			defer debug.SetMemoryLimit(prev)
 		}
 		o := partition.Options{
 			Inventories: []string{spec.Manifest},
 			Reader:      ro,
 			Filter:      BenchFilter(),
-			Sort:        true,
+			Sort:        spec.Stage != StageUnsorted,
 			TmpDir:      spec.TmpDir,
 			DryRun:      spec.Stage == StageSort,
 		}
-		if spec.Stage == StagePlan {
+		if spec.Stage != StageSort {
 			dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-plan-")
 			if err != nil {
 				return Output{}, err
@@ -160,7 +160,7 @@ func runDiffStage(ctx context.Context, spec RunSpec) (Output, error) {
 		return Output{}, fmt.Errorf("%w: the diff stage needs a target report and the differences it holds", ErrOptions)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		prev := debug.SetMemoryLimit(partition.DefaultSortMemory + 256<<20)
+		prev := debug.SetMemoryLimit(partition.MemoryLimit(partition.DefaultSortMemory))
 		defer debug.SetMemoryLimit(prev)
 	}
 	dir, err := os.MkdirTemp(spec.TmpDir, "s3batchkit-bench-diff-")

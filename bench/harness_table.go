@@ -114,13 +114,14 @@ func (r *Result) Tables() []*Table {
 }
 
 func (r *Result) stageTables() []*Table {
-	out := groupTables(r.Stages, true)
-	return append(out, groupTables(r.Scale, false)...)
+	out := groupTables(r.Stages, true, r.Machine.Gunzip)
+	return append(out, groupTables(r.Scale, false, r.Machine.Gunzip)...)
 }
 
 // groupTables makes a table per format (byFormat: a row per stage) or per
 // format and stage (a row per size).
-func groupTables(results []StageResult, byFormat bool) []*Table {
+// build (the gzip decoder of the build measured) goes in each title.
+func groupTables(results []StageResult, byFormat bool, build string) []*Table {
 	var out []*Table
 	type key struct{ format, stage string }
 	var order []key
@@ -152,13 +153,22 @@ func groupTables(results []StageResult, byFormat bool) []*Table {
 			} else {
 				t.Title = fmt.Sprintf("%s, %s rows, %d file(s)", formatTitle(k.format), count(first.Rows), first.Files)
 			}
+			t.Title += fmt.Sprintf(" (build: %s gunzip)", build)
 			t.Head = []string{"stage", "rows/s", "rows/CPU-s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
 		} else {
-			t.Title = fmt.Sprintf("%s, stage %s, by size", formatTitle(k.format), k.stage)
+			t.Title = fmt.Sprintf("%s, stage %s, by size (build: %s gunzip)", formatTitle(k.format), k.stage, build)
 			t.Head = []string{"rows", "rows/s", "rows/CPU-s", "input MB/s", "wall", "CPU", "peak mem", "10^9 rows"}
 		}
 		diffNote := false
-		for _, s := range rows {
+		var plan, unsorted *StageResult
+		for i, s := range rows {
+			switch {
+			case s.Skipped != "":
+			case s.Stage == StagePlan:
+				plan = &rows[i]
+			case s.Stage == StageUnsorted:
+				unsorted = &rows[i]
+			}
 			label := s.Stage
 			if !byFormat {
 				label = count(s.Rows - s.TargetRows)
@@ -174,6 +184,10 @@ func groupTables(results []StageResult, byFormat bool) []*Table {
 		}
 		if diffNote {
 			t.Notes = append(t.Notes, "diff: rows/s, input MB/s and 10^9 rows count the rows and bytes of both reports (the report and a target 1% different)")
+		}
+		if byFormat && plan != nil && unsorted != nil && unsorted.WallSeconds > 0 && unsorted.CPUSeconds > 0 {
+			t.Notes = append(t.Notes, fmt.Sprintf("sorted / unsorted plan: %.2f× the wall time, %.2f× the CPU time",
+				plan.WallSeconds/unsorted.WallSeconds, plan.CPUSeconds/unsorted.CPUSeconds))
 		}
 		out = append(out, t)
 	}

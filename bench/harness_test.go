@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,7 +60,7 @@ func TestMain(m *testing.M) {
 			}
 		}
 		_, _, err := partition.Plan(context.Background(), partition.Options{Inventories: []string{args["--inventory"]}, Out: args["--out"],
-			Filter: BenchFilter(), Sort: true, NoRoutes: true})
+			Filter: BenchFilter(), Sort: !slices.Contains(a, "--sort=false"), NoRoutes: true})
 		if err != nil {
 			os.Stderr.WriteString(err.Error())
 			os.Exit(1)
@@ -297,7 +298,7 @@ func TestCompareRows(t *testing.T) {
 // checks the counts the stages agree on.
 func TestRunInProcess(t *testing.T) {
 	dir := t.TempDir()
-	o := Options{Rows: 3000, Formats: []string{"csv", "parquet"}, Stages: []string{StageRead, StageFilter, StageWrite, StageSort, StagePlan, StageDiff, StageReport},
+	o := Options{Rows: 3000, Formats: []string{"csv", "parquet"}, Stages: []string{StageRead, StageFilter, StageWrite, StageUnsorted, StageSort, StagePlan, StageDiff, StageReport},
 		Scale: []int64{1000, 2000}, Runs: 1, Files: 2, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
 	var steps int
 	o.Progress = func(Step) { steps++ }
@@ -320,8 +321,8 @@ func TestRunInProcess(t *testing.T) {
 		if filter.RowsKept <= 0 || filter.RowsKept >= 3000 {
 			t.Errorf("%s filter kept %d of 3000", f, filter.RowsKept)
 		}
-		if sorted.RowsKept != filter.RowsKept || plan.RowsKept != filter.RowsKept {
-			t.Errorf("%s kept: filter %d, sort %d, plan %d", f, filter.RowsKept, sorted.RowsKept, plan.RowsKept)
+		if unsorted := got[f+"/unsorted"]; sorted.RowsKept != filter.RowsKept || plan.RowsKept != filter.RowsKept || unsorted.RowsKept != filter.RowsKept {
+			t.Errorf("%s kept: filter %d, unsorted %d, sort %d, plan %d", f, filter.RowsKept, unsorted.RowsKept, sorted.RowsKept, plan.RowsKept)
 		}
 		if d := got[f+"/diff"]; d.Skipped != "" || len(d.Runs) != 1 || d.TargetRows <= 0 || d.Rows != 3000+d.TargetRows {
 			t.Errorf("%s diff: %+v, want a measured diff of both reports", f, d)
@@ -329,6 +330,13 @@ func TestRunInProcess(t *testing.T) {
 		if plan.WallSeconds <= 0 || plan.PeakBytes <= 0 || plan.Projected1e9 <= 0 {
 			t.Errorf("%s plan measurements %+v", f, plan)
 		}
+	}
+	var text bytes.Buffer
+	if err := res.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(text.String(), "sorted / unsorted plan: ") || !strings.Contains(text.String(), "gunzip)") {
+		t.Errorf("tables lack the sorted/unsorted ratio or the build:\n%s", text.String())
 	}
 	if r := got["completion-csv/report"]; r.Rows != 3000 || r.Files == 0 {
 		t.Errorf("report stage %+v", r)
@@ -573,7 +581,7 @@ func TestRunDiffStage(t *testing.T) {
 	if err := res.WriteText(&b); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"CSV.gz, 3,000 rows\n", "  diff ", "diff: rows/s"} {
+	for _, want := range []string{"CSV.gz, 3,000 rows (build: ", "  diff ", "diff: rows/s"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("text output lacks %q:\n%s", want, b.String())
 		}
@@ -640,27 +648,45 @@ func duckdbDir(t *testing.T) string {
 	return abs
 }
 
-// TestDuckDBPeer runs the peer on tiny reports (CSV with tricky keys,
-// Parquet, ORC) and expects both sides to write the same rows.
+// TestDuckDBPeer runs the peer on tiny reports (CSV with tricky keys;
+// Parquet as generated and as DuckDB writes it, in no order and in key
+// order; ORC against the same rows in Parquet) and expects both sides to
+// write the same rows.
 func TestDuckDBPeer(t *testing.T) {
 	duck := duckdbDir(t)
 	planner := helperCmd(t, "plan")
 	dir := t.TempDir()
-	o := Options{Rows: 2000, Formats: []string{"csv", "parquet"}, Runs: 1, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
+	o := Options{Rows: 2000, Formats: []string{"csv", "parquet", "orc"}, Runs: 1, Files: 3, Dir: filepath.Join(dir, "cache"), TmpDir: dir}
 	res, err := RunPeer(context.Background(), o, PeerOptions{DuckDBDir: duck, Planner: planner})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.DuckDB == "" || len(res.Formats) != 2 {
-		t.Fatalf("result %+v", res)
+	var names []string
+	for _, f := range res.Formats {
+		names = append(names, f.Format)
+	}
+	if want := []string{"csv", "parquet", "parquet-duckdb", "parquet-duckdb-sorted", "orc"}; res.DuckDB == "" || !slices.Equal(names, want) {
+		t.Fatalf("DuckDB %q, cases %v, want %v", res.DuckDB, names, want)
 	}
 	for _, f := range res.Formats {
 		if !f.Check.Same || f.Check.Rows < 1000 {
 			t.Errorf("%s: %+v", f.Format, f.Check)
 		}
-		if f.WallRatio <= 0 || f.MemRatio <= 0 {
-			t.Errorf("%s ratios %v %v", f.Format, f.WallRatio, f.MemRatio)
+		if f.WallRatio <= 0 || f.MemRatio <= 0 || f.SortRatio <= 0 {
+			t.Errorf("%s ratios %v %v %v", f.Format, f.WallRatio, f.MemRatio, f.SortRatio)
 		}
+	}
+	// The sorted DuckDB report is in key order across its files.
+	m, err := ensureDuckDBParquet(context.Background(), o, PeerOptions{DuckDBDir: duck, Node: "node"}, filepath.Join(duck, "s3batchkit-bench-duckdb.mjs"), true, res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, stats, err := partition.Plan(context.Background(), partition.Options{Inventories: []string{m}, Sort: true, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stats.Sort.Streamed != plan.Counters.RowsRead {
+		t.Errorf("the sorted DuckDB report streamed %d of %d rows", stats.Sort.Streamed, plan.Counters.RowsRead)
 	}
 }
 

@@ -25,6 +25,8 @@ type Object struct {
 	HasLastModified        bool
 	Multipart              bool // IsMultipartUploaded, when HasMultipart
 	HasMultipart           bool
+	Latest                 bool // IsLatest, when HasLatest
+	HasLatest              bool
 }
 
 // IsMultipart reports whether the object was uploaded in parts: its

@@ -506,8 +506,10 @@ type writer struct {
 }
 
 func (w *writer) object(bucket []byte, o *Object, key []byte) *partition.Object {
+	// A version known not to be the latest goes to a noncurrent-versions
+	// shard: its copy job must end before the current versions' starts.
 	w.obj = partition.Object{Bucket: bucket, Key: key, VersionID: o.VersionID, Size: o.Size,
-		StorageClass: o.StorageClass, TieringTier: o.TieringTier}
+		StorageClass: o.StorageClass, TieringTier: o.TieringTier, Noncurrent: o.HasLatest && !o.Latest}
 	return &w.obj
 }
 

@@ -4,8 +4,8 @@
 //
 // It is the [diff] stage of the flow (design.md): each side is scanned,
 // filtered with the planner's filters (inventory.Filter) and sorted with
-// partition's external sort (partition.Sorter); diff does not sort by
-// itself. The two sorted streams are then merged in one pass, in lock
+// partition's external sort (partition.Sorter, over internal/extsort);
+// diff does not sort by itself. The two sorted streams are then merged in one pass, in lock
 // step, and every object falls into one class:
 //
 //   - only in source: missing at the target. Routed like the planner's

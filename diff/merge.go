@@ -202,6 +202,7 @@ func (g *group) add(cs *batchCols, r int) {
 	o.Size, o.HasSize = cs.int(inventory.Size, r)
 	o.LastModified, o.HasLastModified = cs.int(inventory.LastModifiedDate, r)
 	o.Multipart, o.HasMultipart = cs.boolean(inventory.IsMultipartUploaded, r)
+	o.Latest, o.HasLatest = cs.boolean(inventory.IsLatest, r)
 	g.n++
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -363,6 +364,13 @@ func TestAllVersionsSameBucket(t *testing.T) {
 	sort.Strings(want)
 	if !slices.Equal(got, want) {
 		t.Errorf("shards %v, want %v", got, want)
+	}
+	// Both versions are noncurrent: their shards say so, so that submit
+	// runs them before any current version's job.
+	for _, sh := range res.Plan.Shards {
+		if sh.Versions != manifest.VersionsNoncurrent {
+			t.Errorf("%s: versions %q, want %q", sh.Path, sh.Versions, manifest.VersionsNoncurrent)
+		}
 	}
 }
 

@@ -40,7 +40,21 @@ var (
 	// structurally invalid: lengths or counts that do not fit the file,
 	// pages that disagree with their headers, or a decoder that failed.
 	ErrCorrupt = errors.New("corrupt data file")
+	// ErrNotManifest is returned when the file given as a manifest.json is
+	// a file of another kind that s3batchkit recognises (a data file, a
+	// plan.json, a completion report's manifest.json, ...); the message
+	// names it and says what to do. It wraps ErrManifest.
+	ErrNotManifest error = &childError{"not an S3 Inventory manifest.json", ErrManifest}
 )
+
+// childError is a sentinel error that wraps a more general one.
+type childError struct {
+	msg    string
+	parent error
+}
+
+func (e *childError) Error() string { return e.msg }
+func (e *childError) Unwrap() error { return e.parent }
 
 // Gzip decoding errors, mapped to ErrTruncated and ErrCorrupt by the CSV
 // reader.

@@ -217,6 +217,27 @@ var (
 	tieringTiers        = []string{"FREQUENT", "INFREQUENT", "ARCHIVE_INSTANT_ACCESS", "ARCHIVE", "DEEP_ARCHIVE", "NONE"}
 )
 
+// KnownValues returns the values field f is known to take (upper case,
+// as the readers normalize them), or nil for a field with no fixed
+// vocabulary. The caller must not modify the slice.
+func KnownValues(f Field) []string {
+	switch f {
+	case StorageClass:
+		return storageClasses
+	case ReplicationStatus:
+		return replicationStatuses
+	case EncryptionStatus:
+		return encryptionStatuses
+	case ObjectLockMode:
+		return lockModes
+	case ObjectLockLegalHoldStatus:
+		return legalHolds
+	case IntelligentTieringAccessTier:
+		return tieringTiers
+	}
+	return nil
+}
+
 // NewFilter checks and compiles o. Every error is a *FilterError naming
 // the option. No data is read.
 func NewFilter(o FilterOptions) (*Filter, error) {

@@ -177,6 +177,14 @@ func TestFilterSelect(t *testing.T) {
 			Drops{DropDeleteMarker: 1, DropWhere: 4}, Fields(Key, ETag, IsDeleteMarker)},
 		{"where null reads as zero", FilterOptions{Where: `replication_status == "" and is_multipart_uploaded == false`, DeleteMarkers: all}, []int32{0, 2, 5},
 			Drops{DropWhere: 3}, Fields(ReplicationStatus, IsMultipartUploaded)},
+		// Enum comparisons ignore case, as --storage-class does; other
+		// text columns do not.
+		{"where enums any case", FilterOptions{Where: `storage_class in ["standard", "Glacier"] and "sse-s3" != encryption_status`}, []int32{1, 5},
+			Drops{DropDeleteMarker: 1, DropWhere: 3}, Fields(StorageClass, EncryptionStatus, IsDeleteMarker)},
+		{"where enum tests any case", FilterOptions{Where: `storage_class startsWith "standard" or object_lock_mode == "governance"`}, []int32{0, 4, 5},
+			Drops{DropDeleteMarker: 1, DropWhere: 2}, Fields(StorageClass, ObjectLockMode, IsDeleteMarker)},
+		{"where keys keep their case", FilterOptions{Where: `key == "PHOTOS/A.JPG" or e_tag == "ABC"`}, []int32{},
+			Drops{DropDeleteMarker: 1, DropWhere: 5}, Fields(Key, ETag, IsDeleteMarker)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -214,6 +222,25 @@ func TestFilterSelect(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestWhereUnknownName: a name that is no column is answered with the
+// column meant and the list of columns.
+func TestWhereUnknownName(t *testing.T) {
+	for _, tc := range []struct{ where, want string }{
+		{`etag == "x"`, "did you mean e_tag?"},
+		{`StorageClass == "GLACIER"`, "did you mean storage_class?"},
+		{`sizee > 3`, "did you mean size?"},
+		{`colour == "red"`, "unknown name colour"},
+	} {
+		_, err := NewFilter(FilterOptions{Where: tc.where})
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "the columns are: bucket, key, version_id") {
+			t.Errorf("%s: %v; want %q and the columns", tc.where, err, tc.want)
+		}
+		if tc.where == `colour == "red"` && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("%s: a far name got a suggestion: %v", tc.where, err)
+		}
 	}
 }
 

@@ -2,8 +2,10 @@ package inventory
 
 import (
 	"bytes"
+	"fmt"
 	"reflect"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +20,9 @@ import (
 // zero value: "" for text, 0 for size, false for flags, and the zero
 // time.Time (before any date) for timestamps. Enum columns (storage_class,
 // replication_status, ...) hold upper-case text, as the readers normalise
-// them. Besides expr-lang's builtins (date, now, duration, upper, ...)
+// them, and the text constants they are compared with (==, !=, in,
+// startsWith, endsWith, contains) are upper-cased when the expression is
+// compiled: the comparisons are case-insensitive, as --storage-class is. Besides expr-lang's builtins (date, now, duration, upper, ...)
 // the expression can call bytes("1MiB"), which is ParseSize.
 type WhereRow struct {
 	Bucket                       string    `expr:"bucket"`
@@ -85,17 +89,19 @@ type whereVM struct {
 
 // CompileWhere compiles a --where expression. It fails with a
 // *FilterError (option "where") when the expression does not parse, does
-// not type-check as a boolean, or names an unknown column.
+// not type-check as a boolean, or names an unknown column (the message
+// then names the closest column and lists them all).
 func CompileWhere(src string) (*Where, error) {
-	opts := append(whereOptions(), expr.AsBool())
+	opts := append(whereOptions(), expr.AsBool(), expr.Patch(enumUpper{}))
 	prog, err := expr.Compile(src, opts...)
 	if err != nil {
-		return nil, filterErr("where", "%v", err)
+		return nil, filterErr("where", "%s", unknownNameHint(err))
 	}
 	tree, err := parser.Parse(src)
 	if err != nil {
 		return nil, filterErr("where", "%v", err)
 	}
+	ast.Walk(&tree.Node, enumUpper{})
 	w := &Where{src: src, prog: prog, pool: &sync.Pool{New: func() any { return new(whereVM) }}}
 	w.needs = identFields(tree.Node)
 	root, err := w.compile(tree.Node)
@@ -537,3 +543,103 @@ func rowSetter(env *WhereRow, b Batch, f Field) func(i int) {
 
 // String returns the expression's source.
 func (w *Where) String() string { return w.src }
+
+// enumUpper upper-cases the text constants an enum column is compared
+// with, in place: enum values are upper-case (the readers normalise
+// them), so "glacier" finds GLACIER as --storage-class glacier does.
+type enumUpper struct{}
+
+func (enumUpper) Visit(node *ast.Node) {
+	b, ok := (*node).(*ast.BinaryNode)
+	if !ok {
+		return
+	}
+	switch b.Operator {
+	case "==", "!=", "in", "startsWith", "endsWith", "contains":
+	default:
+		return
+	}
+	isEnum := func(n ast.Node) bool {
+		id, ok := n.(*ast.IdentifierNode)
+		if !ok {
+			return false
+		}
+		f, ok := fieldByColumn[id.Value]
+		return ok && f.Kind() == KindEnum
+	}
+	switch {
+	case isEnum(b.Left):
+		upperStrings(b.Right)
+	case isEnum(b.Right) && (b.Operator == "==" || b.Operator == "!="):
+		upperStrings(b.Left)
+	}
+}
+
+func upperStrings(n ast.Node) {
+	switch n := n.(type) {
+	case *ast.StringNode:
+		n.Value = strings.ToUpper(n.Value)
+	case *ast.ArrayNode:
+		for _, e := range n.Nodes {
+			upperStrings(e)
+		}
+	}
+}
+
+var unknownNameRE = regexp.MustCompile(`unknown name ([A-Za-z_][A-Za-z0-9_]*)`)
+
+// unknownNameHint adds to expr's "unknown name X" the column X most
+// likely means (any spelling of a column, as LookupField reads it, else
+// the nearest name) and the list of columns.
+func unknownNameHint(err error) string {
+	msg := err.Error()
+	m := unknownNameRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	names := make([]string, NumFields)
+	for i := range names {
+		names[i] = Field(i).ColumnName()
+	}
+	suggest := ""
+	if f, ok := LookupField(m[1]); ok {
+		suggest = f.ColumnName()
+	} else {
+		best := len(m[1])/3 + 1
+		for _, n := range names {
+			if d := editDistance(strings.ToLower(m[1]), n); d < best {
+				suggest, best = n, d
+			}
+		}
+	}
+	first, rest, _ := strings.Cut(msg, "\n")
+	if suggest != "" {
+		first += fmt.Sprintf(": did you mean %s?", suggest)
+	}
+	out := first
+	if rest != "" {
+		out += "\n" + rest
+	}
+	return out + "\n | the columns are: " + strings.Join(names, ", ")
+}
+
+// editDistance is the Levenshtein distance of two short strings.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}

@@ -111,6 +111,11 @@ type ManifestOptions struct {
 func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manifest, error) {
 	raw, err := objio.ReadAll(ctx, loc)
 	if err != nil {
+		if errors.Is(err, objio.ErrNotFound) && !objio.IsS3(loc) {
+			if abs, aerr := filepath.Abs(loc); aerr == nil && abs != loc {
+				return nil, fmt.Errorf("reading inventory manifest %s (%s): %w", loc, abs, err)
+			}
+		}
 		return nil, fmt.Errorf("reading inventory manifest: %w", err)
 	}
 	m, err := ParseManifest(raw)
@@ -146,8 +151,12 @@ func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manife
 }
 
 // ParseManifest parses manifest.json bytes and maps fileSchema to fields.
-// Errors wrap ErrManifest or ErrFormat.
+// Errors wrap ErrManifest or ErrFormat; a file of another kind that
+// s3batchkit knows (see otherFile) wraps ErrNotManifest and says what it is.
 func ParseManifest(raw []byte) (*Manifest, error) {
+	if what := otherFile(raw); what != "" {
+		return nil, fmt.Errorf("%w: %s", ErrNotManifest, what)
+	}
 	var m Manifest
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&m); err != nil {
@@ -395,4 +404,54 @@ func findRoot(ctx context.Context, loc, dest, key string) (string, error) {
 		expected += fmt.Sprintf(" (%d of them refused with 403: without s3:ListBucket S3 answers 403 for a missing key)", refused)
 	}
 	return "", &DataError{File: loc, Offset: -1, Field: "files[].key", Value: key, Expected: expected, Err: ErrMissingFile}
+}
+
+// otherFile names the files people give instead of an inventory's
+// manifest.json, and what to do instead: its data files, the files
+// s3batchkit writes (plan.json, jobs.json, diff.json, summary.json, a
+// manifest shard) and a Batch Operations completion report's
+// manifest.json. It returns "" for anything else, which ParseManifest
+// then parses as a manifest and reports on.
+func otherFile(raw []byte) string {
+	const dataFile = "it is %s data file; give the report's manifest.json (s3batchkit cat prints one data file)"
+	switch {
+	case bytes.HasPrefix(raw, []byte{0x1f, 0x8b}):
+		return fmt.Sprintf(dataFile, "a gzip file: a CSV.gz")
+	case bytes.HasPrefix(raw, []byte("PAR1")):
+		return fmt.Sprintf(dataFile, "a Parquet")
+	case bytes.HasPrefix(raw, []byte("ORC")):
+		return fmt.Sprintf(dataFile, "an ORC")
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		trimmed := bytes.TrimSpace(raw)
+		line, _, _ := bytes.Cut(trimmed, []byte("\n"))
+		if len(trimmed) > 0 && trimmed[0] != '{' && trimmed[0] != '[' && bytes.Contains(line, []byte(",")) {
+			return "it is a CSV file, not JSON (a Batch Operations manifest or a data file?); give the report's manifest.json"
+		}
+		return ""
+	}
+	has := func(keys ...string) bool {
+		for _, k := range keys {
+			if _, ok := top[k]; !ok {
+				return false
+			}
+		}
+		return true
+	}
+	switch {
+	case has("Format", "Results") || has("ReportCreationDate"):
+		return "it is a Batch Operations completion report's manifest.json; use s3batchkit report --report LOCATION to read completion reports"
+	case has("shards", "counters", "routes"):
+		return "it is a plan.json written by s3batchkit plan or diff; give the inventory's manifest.json (a plan directory goes to submit, run or iam-policy --plan)"
+	case has("plan_id", "jobs"):
+		return "it is the jobs.json of a submitted plan; give the inventory's manifest.json (status, jobs and report read jobs.json with --plan DIR)"
+	case has("tasks", "by_class"):
+		return "it is a summary.json written by s3batchkit report; give the inventory's manifest.json"
+	case has("source", "target", "only_in_source"):
+		return "it is a diff.json written by s3batchkit diff; give the inventory's manifest.json"
+	case !has("fileFormat") && !has("fileSchema") && !has("files"):
+		return "this JSON has none of an S3 Inventory manifest's fileFormat, fileSchema and files; give the manifest.json of an inventory delivery"
+	}
+	return ""
 }

@@ -458,6 +458,11 @@ func (s *submitter) create(todo []target) error {
 	g.SetLimit(conc)
 	for _, t := range todo {
 		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				// Interrupted, or another shard failed: start nothing
+				// more (a store or client may not look at the context).
+				return err
+			}
 			etag, uploaded, err := ensureManifest(gctx, o, t)
 			if err != nil {
 				return err

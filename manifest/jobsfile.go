@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"time"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
@@ -205,6 +206,9 @@ func WriteRun(ctx context.Context, dir string, r *Run) error {
 	data, err := r.Marshal()
 	if err == nil {
 		err = objio.WriteFileAtomic(ctx, objio.Join(dir, JobsFile), data)
+	}
+	if err == nil && !objio.IsS3(dir) {
+		err = os.Chmod(objio.Join(dir, JobsFile), 0o644)
 	}
 	if err != nil {
 		return fmt.Errorf("recording jobs in %s: %w", objio.Join(dir, JobsFile), err)

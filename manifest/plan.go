@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -172,9 +173,15 @@ func ReadPlan(ctx context.Context, dir string) (*Plan, error) {
 // PlanDir writes a plan directory atomically: shards go to a hidden
 // staging folder inside DIR; Commit moves them into DIR/shards and writes
 // DIR/plan.json last. Until Commit returns, an earlier plan in DIR is left
-// whole, except for the short window in which its plan.json is removed
-// before the shards are swapped (a directory without plan.json is never
-// trusted). Abort removes the staging folder.
+// whole, except for the window in which its plan.json is removed and the
+// shards are moved (a directory without plan.json is never trusted).
+// Abort removes the staging folder.
+//
+// A plan directory whose jobs.json records jobs is never written over:
+// Commit refuses it (ErrSubmitted), since those jobs read its shards and
+// report audits them. Of the files under DIR/shards, Commit replaces or
+// removes only those named as a plan names its shards
+// (shards/<route>/<nnnnn>.csv); anything else there is left alone.
 type PlanDir struct {
 	dir     string
 	staging string
@@ -270,40 +277,92 @@ func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
 	if err != nil {
 		return err
 	}
+	if err := CheckNotSubmitted(ctx, p.dir); err != nil {
+		return err
+	}
 	if objio.IsS3(p.dir) {
 		return p.commitS3(ctx, plan.Shards, data)
 	}
-	// Publish: drop the old commit marker, swap the shards folder, write
+	// Publish: drop the old commit marker, move the new shards in, remove
+	// the shards of the old plan that the new one does not replace, write
 	// the new marker last.
 	if err := os.Remove(filepath.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	old := filepath.Join(p.dir, "shards")
-	trash := p.staging + "-old"
-	if _, err := os.Stat(old); err == nil {
-		if err := os.Rename(old, trash); err != nil {
+	keep := map[string]bool{}
+	for _, sh := range plan.Shards {
+		keep[sh.Path] = true
+		dst := filepath.Join(p.dir, filepath.FromSlash(sh.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.Rename(filepath.Join(p.staging, filepath.FromSlash(sh.Path)), dst); err != nil {
 			return err
 		}
 	}
-	newShards := filepath.Join(p.staging, "shards")
-	if _, err := os.Stat(newShards); err == nil {
-		if err := os.Rename(newShards, old); err != nil {
-			return err
-		}
+	if err := removeStaleShards(filepath.Join(p.dir, "shards"), keep); err != nil {
+		return err
 	}
 	if err := objio.WriteFileAtomic(ctx, filepath.Join(p.dir, PlanFile), data); err != nil {
 		return err
 	}
-	os.RemoveAll(trash)
+	if err := os.Chmod(filepath.Join(p.dir, PlanFile), 0o644); err != nil {
+		return err
+	}
 	os.RemoveAll(p.staging)
+	return nil
+}
+
+// shardPathRE matches the path of a file a plan writes under its
+// directory: shards/<route>/<nnnnn>.csv.
+var shardPathRE = regexp.MustCompile(`^shards/[^/]+/[0-9]{5,}\.csv$`)
+
+// IsShardPath says whether rel (slash-separated, relative to a plan
+// directory) is named as a plan names its shards.
+func IsShardPath(rel string) bool { return shardPathRE.MatchString(rel) }
+
+// removeStaleShards removes, under the local folder shards, the files
+// named as shards that keep does not list (paths relative to the plan
+// directory), and the route folders left empty. Other files stay.
+func removeStaleShards(shards string, keep map[string]bool) error {
+	var stale, dirs []string
+	err := filepath.WalkDir(shards, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil
+			}
+			return err
+		}
+		rel, _ := filepath.Rel(filepath.Dir(shards), path)
+		rel = filepath.ToSlash(rel)
+		switch {
+		case d.IsDir():
+			dirs = append(dirs, path)
+		case IsShardPath(rel) && !keep[rel]:
+			stale = append(stale, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	// Deepest first: a folder that still holds something stays.
+	for i := len(dirs) - 1; i > 0; i-- {
+		os.Remove(dirs[i])
+	}
 	return nil
 }
 
 // commitS3 publishes a plan to an s3:// prefix: the old plan.json is
 // removed first (the plan is incomplete from then on), each shard is
 // uploaded in one PUT (so that its ETag is its MD5, as submit checks),
-// shards of an earlier plan that this one does not list are removed, and
-// plan.json is written last.
+// shards of an earlier plan that this one does not list are removed (the
+// objects named as shards; others stay), and plan.json is written last.
 func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, planJSON []byte) error {
 	if err := objio.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) {
 		return fmt.Errorf("removing the old plan.json: %w", err)
@@ -327,7 +386,8 @@ func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, planJSON []byte)
 		return err
 	}
 	for _, o := range old {
-		if !keep[o.Name] {
+		rel := "shards/" + strings.TrimPrefix(o.Name, objio.Join(p.dir, "shards")+"/")
+		if !keep[o.Name] && IsShardPath(rel) {
 			if err := objio.Remove(ctx, o.Name); err != nil && !errors.Is(err, objio.ErrNotFound) {
 				return fmt.Errorf("removing stale shard %s: %w", o.Name, err)
 			}
@@ -354,7 +414,11 @@ func (p *PlanDir) WriteFile(ctx context.Context, name string, data []byte) error
 	if err := objio.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the old plan.json: %w", err)
 	}
-	return objio.WriteFileAtomic(ctx, objio.Join(p.dir, name), data)
+	loc := objio.Join(p.dir, name)
+	if err := objio.WriteFileAtomic(ctx, loc, data); err != nil || objio.IsS3(loc) {
+		return err
+	}
+	return os.Chmod(loc, 0o644) // as the shards; WriteFileAtomic leaves 0600
 }
 
 // Abort discards everything written since CreatePlanDir. The previous

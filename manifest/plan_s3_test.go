@@ -2,6 +2,7 @@ package manifest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 
@@ -39,6 +40,10 @@ func TestPlanDirS3(t *testing.T) {
 		return p
 	}
 	write(2)
+	foreign := dir + "/shards/README.txt"
+	if err := objio.WriteFileAtomic(ctx, foreign, []byte("mine")); err != nil {
+		t.Fatal(err)
+	}
 	p := write(1)
 	got, err := ReadPlan(ctx, dir)
 	if err != nil {
@@ -56,5 +61,20 @@ func TestPlanDirS3(t *testing.T) {
 	}
 	if ok, _ := objio.Exists(ctx, dir+"/shards/copy/00001.csv"); ok {
 		t.Error("the first plan's second shard was left behind")
+	}
+	if ok, _ := objio.Exists(ctx, foreign); !ok {
+		t.Error("an object under shards/ that no plan wrote was removed")
+	}
+	// A submitted plan is not written over.
+	if err := WriteRun(ctx, dir, &Run{PlanID: "p1", Jobs: []RunJob{{Shard: "shards/copy/00000.csv", JobID: "j", ReportPrefix: "s3://r"}}}); err != nil {
+		t.Fatal(err)
+	}
+	pd, err := CreatePlanDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pd.Abort()
+	if err := pd.Commit(ctx, &Plan{}); !errors.Is(err, ErrSubmitted) {
+		t.Errorf("Commit over a submitted plan in S3: %v", err)
 	}
 }

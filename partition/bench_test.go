@@ -28,7 +28,7 @@ func BenchmarkSorter(b *testing.B) {
 	for _, mem := range []int64{1 << 30, 16 << 20} {
 		b.Run(inventory.FormatSize(mem), func(b *testing.B) {
 			b.ReportAllocs()
-			b.SetBytes(recordBytes(rec))
+			b.SetBytes(int64(len(rows)) * 64)
 			var peak uint64
 			for i := 0; i < b.N; i++ {
 				s := NewSorter(SortOptions{Memory: mem, TmpDir: b.TempDir(), Fields: sortTestFields})
@@ -135,8 +135,8 @@ func BenchmarkSorterInventory(b *testing.B) {
 				var got int64
 				var prev []byte
 				var err error
-				st, err = s.finishRows(ctx, func(c *cols, r int) error {
-					k := c.str(inventory.Key, r)
+				st, err = s.finishRows(ctx, func(d *sortRow) error {
+					k := d.str[inventory.Key]
 					if bytes.Compare(prev, k) > 0 {
 						return fmt.Errorf("row %d: key %q after %q", got, k, prev)
 					}
@@ -165,4 +165,43 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkSortCodec encodes and decodes the sort keys of 100,000
+// inventory-shaped rows.
+func BenchmarkSortCodec(b *testing.B) {
+	rows := inventoryRows(2, 100_000)
+	rec := makeBatch(b, rows, sortTestFields)
+	defer rec.Release()
+	cs := newCols(rec, sortTestFields)
+	sc := newSortCodec(sortTestFields)
+	sel := make([]int32, len(rows))
+	for i := range sel {
+		sel[i] = int32(i)
+	}
+	sc.setup(&cs, sel[:1000], nil)
+	keys := make([][]byte, len(rows))
+	b.Run("encode", func(b *testing.B) {
+		var buf []byte
+		for range b.N {
+			for i := range rows {
+				buf = sc.encode(buf[:0], &cs, i)
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+	})
+	for i := range rows {
+		keys[i] = sc.encode(nil, &cs, i)
+	}
+	b.Run("decode", func(b *testing.B) {
+		var d sortRow
+		for range b.N {
+			for _, k := range keys {
+				if err := sc.decode(k, &d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(rows)), "ns/row")
+	})
 }

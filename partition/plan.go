@@ -181,24 +181,6 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 		reports = append(reports, r)
 	}
 
-	var sink shardSink
-	var dir *manifest.PlanDir
-	committed := false
-	if o.DryRun {
-		sink = &drySink{next: map[string]int{}}
-	} else {
-		dir, err = manifest.CreatePlanDir(o.Out)
-		if err != nil {
-			return nil, nil, err
-		}
-		defer func() {
-			if !committed {
-				dir.Abort()
-			}
-		}()
-		sink = planDirSink{dir}
-	}
-
 	plan := &manifest.Plan{Counters: manifest.Counters{Dropped: map[string]int64{}}}
 	stats := &Stats{}
 	for _, r := range reports {
@@ -209,14 +191,41 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 			CreationTimestamp: m.CreationTimestamp, Files: len(m.Files), Columns: m.Fields.String(),
 		})
 	}
-	c := newCutter(sink, o.Bounds, !o.NoRoutes, o.Sort)
-	scan := func(r *inventory.Report, fn func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error) error {
+
+	var sink shardSink
+	var dir *manifest.PlanDir
+	committed := false
+	defer func() {
+		if dir != nil && !committed {
+			dir.Abort()
+		}
+	}()
+	// newOutput starts the plan's output afresh.
+	newOutput := func() (*cutter, error) {
+		if o.DryRun {
+			sink = &drySink{next: map[string]int{}}
+		} else {
+			if dir != nil {
+				dir.Abort()
+				dir = nil
+			}
+			d, err := manifest.CreatePlanDir(o.Out)
+			if err != nil {
+				return nil, err
+			}
+			dir, sink = d, planDirSink{d}
+		}
+		return newCutter(sink, o.Bounds, !o.NoRoutes, o.Sort), nil
+	}
+	c, err := newOutput()
+	if err != nil {
+		return nil, nil, err
+	}
+	scan := func(r *inventory.Report, ordered bool, fn func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error) error {
 		fields := r.Fields()
 		var sel []int32
-		// Sorted, the order batches arrive in does not matter (see
-		// Sorter), so no worker waits for the files before its own.
 		scanFn := r.Scan
-		if o.Sort {
+		if !ordered {
 			scanFn = r.ScanUnordered
 		}
 		return scanFn(ctx, func(rec arrow.RecordBatch) error {
@@ -228,26 +237,35 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 	}
 	if !o.Sort {
 		for _, r := range reports {
-			if err = scan(r, c.add); err != nil {
+			if err = scan(r, true, c.add); err != nil {
 				return nil, nil, err
 			}
 		}
 	} else {
-		// Reports with and without version ids never share a shard, so
-		// each kind is sorted on its own: unversioned first.
-		for _, versioned := range []bool{false, true} {
-			var group []*inventory.Report
-			var fields inventory.FieldSet
-			for _, r := range reports {
-				if r.Fields().Has(inventory.VersionID) == versioned {
-					group = append(group, r)
-					fields |= r.Fields()
+		groups := sortGroups(reports)
+		streamed := false
+		if streamPresorted && looksSorted(ctx, groups, ro) {
+			if streamed, err = streamGroups(ctx, groups, scan, c, plan, stats); err != nil {
+				return nil, nil, err
+			}
+			if !streamed {
+				// A row came out of order: plan again, sorting. What the
+				// stream wrote is dropped, and counting starts over.
+				if c, err = newOutput(); err != nil {
+					return nil, nil, err
 				}
+				*plan = manifest.Plan{Inputs: plan.Inputs, Counters: manifest.Counters{Dropped: map[string]int64{}}}
+				*stats = Stats{}
+				ro.Progress.Rows.Store(0)
+				ro.Progress.InputBytes.Store(0)
+				ro.Progress.FilesDone.Store(0)
 			}
-			if len(group) == 0 {
-				continue
+		}
+		for _, g := range groups {
+			if streamed {
+				break
 			}
-			if err = sortGroup(ctx, o, group, fields, scan, c, plan, stats); err != nil {
+			if err = sortGroup(ctx, o, g, scan, c, plan, stats); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -272,13 +290,17 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 	return plan, stats, nil
 }
 
-func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields inventory.FieldSet,
-	scan func(*inventory.Report, func(arrow.RecordBatch, inventory.FieldSet, []int32) error) error,
+// sortGroup sorts the rows of one group of reports and cuts them.
+func sortGroup(ctx context.Context, o Options, g reportGroup,
+	scan func(*inventory.Report, bool, func(arrow.RecordBatch, inventory.FieldSet, []int32) error) error,
 	c *cutter, plan *manifest.Plan, stats *Stats) error {
-	s := NewSorter(SortOptions{Memory: o.SortMemory, TmpDir: o.TmpDir, Fields: fields & (cutterFields | sortFields), Progress: o.Reader.Progress})
+	s := NewSorter(SortOptions{Memory: o.SortMemory, TmpDir: o.TmpDir, Fields: g.fields & (cutterFields | sortFields),
+		Progress: o.Reader.Progress, Buckets: g.buckets()})
 	defer s.Close()
-	for _, r := range group {
-		err := scan(r, func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error {
+	for _, r := range g.reports {
+		// The order batches arrive in does not matter to the sort, so no
+		// worker waits for the files before its own.
+		err := scan(r, false, func(rec arrow.RecordBatch, fields inventory.FieldSet, sel []int32) error {
 			return s.Add(ctx, rec, fields, sel)
 		})
 		if err != nil {
@@ -286,10 +308,16 @@ func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields
 		}
 	}
 	versioned := s.Fields().Has(inventory.VersionID)
-	st, err := s.finishRows(ctx, func(cs *cols, r int) error { return c.addRow(cs, r, versioned) })
+	st, err := s.finishRows(ctx, func(d *sortRow) error { return c.addSorted(d, versioned) })
 	if err != nil {
 		return err
 	}
+	addSortStats(plan, stats, st)
+	return s.Close()
+}
+
+// addSortStats counts a group's sort in the plan and the stats.
+func addSortStats(plan *manifest.Plan, stats *Stats, st SortStats) {
 	if st.Duplicates > 0 {
 		plan.Counters.Dropped[DropDuplicate] += st.Duplicates
 		plan.Counters.RowsKept -= st.Duplicates
@@ -299,7 +327,8 @@ func sortGroup(ctx context.Context, o Options, group []*inventory.Report, fields
 	stats.Sort.Runs += st.Runs
 	stats.Sort.Passes = max(stats.Sort.Passes, st.Passes)
 	stats.Sort.SpillBytes += st.SpillBytes
-	return s.Close()
+	stats.Sort.Presorted += st.Presorted
+	stats.Sort.Streamed += st.Streamed
 }
 
 // planOptions records what shapes the plan (not workers, memory or temp

@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -114,14 +115,14 @@ func refSort(rows []prow) (out []prow, dups int) {
 		if a.Key != b.Key {
 			return a.Key < b.Key
 		}
-		am, bm := a.Modified, b.Modified
-		if am == 0 {
-			am = -1 << 62
-		}
-		if bm == 0 {
-			bm = -1 << 62
-		}
-		if am != bm {
+		if am, bm := a.Modified, b.Modified; am != bm {
+			// Newest first, unknown (0) last.
+			switch {
+			case am == 0:
+				return false
+			case bm == 0:
+				return true
+			}
 			return am > bm
 		}
 		if a.Latest != b.Latest {
@@ -366,14 +367,26 @@ func TestSorterCleansUpOnCancel(t *testing.T) {
 }
 
 func TestSorterSpillErrorIsClear(t *testing.T) {
-	s := NewSorter(SortOptions{Memory: 1 << 10, TmpDir: "/nonexistent/dir", Fields: sortTestFields})
+	s := NewSorter(SortOptions{Memory: 16 << 10, TmpDir: "/nonexistent/dir", Fields: sortTestFields})
 	defer s.Close()
-	rows := randomRows(3, 100)
+	rows := randomRows(3, 5000)
 	rec := makeBatch(t, rows, sortTestFields)
 	defer rec.Release()
-	err := s.Add(context.Background(), rec, sortTestFields, []int32{0, 1, 2})
-	if !errors.Is(err, ErrSpill) {
-		t.Fatalf("Add = %v, want ErrSpill", err)
+	sel := make([]int32, len(rows))
+	for i := range sel {
+		sel[i] = int32(i)
+	}
+	// The spill runs in the background: its error shows at a later Add or
+	// at Finish.
+	var err error
+	for i := 0; i < 4 && err == nil; i++ {
+		err = s.Add(context.Background(), rec, sortTestFields, sel)
+	}
+	if err == nil {
+		_, err = s.Finish(context.Background(), func(arrow.RecordBatch) error { return nil })
+	}
+	if !errors.Is(err, ErrSpill) || !strings.Contains(err.Error(), "/nonexistent/dir") {
+		t.Fatalf("err = %v, want ErrSpill naming the folder", err)
 	}
 }
 
@@ -456,7 +469,7 @@ func TestSorterMergeStopsOnConsumerError(t *testing.T) {
 	}
 	stop := errors.New("consumer stops")
 	seen := 0
-	_, err := s.finishRows(context.Background(), func(c *cols, r int) error {
+	_, err := s.finishRows(context.Background(), func(d *sortRow) error {
 		if seen++; seen == 10000 {
 			return stop
 		}
@@ -468,7 +481,7 @@ func TestSorterMergeStopsOnConsumerError(t *testing.T) {
 	if seen != 10000 {
 		t.Errorf("consumer called %d times, want it to stop at 10000", seen)
 	}
-	if st := s.stats; st.Runs < 2 {
+	if st := s.finalStats(); st.Runs < 2 {
 		t.Fatalf("runs = %d, want a merge of spilled runs", st.Runs)
 	}
 	s.Close()

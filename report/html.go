@@ -128,7 +128,7 @@ code{font-size:90%}
 <table><tr><th>class</th><th>failed tasks</th><th>objects to re-run</th></tr>
 {{range .Rerun}}<tr><td>{{.Class}}</td><td class="n">{{index $.S.ByClass .Class | count}}</td><td class="n">{{count .Objects}}</td></tr>{{end}}
 </table>
-<p>Objects: ~{{count .Objects.DistinctEstimate}} distinct; {{count .Objects.FailedObjects}} failed at least once,
+<p>Objects: {{count .Objects.Distinct}} distinct; {{count .Objects.FailedObjects}} failed at least once,
 {{count .Objects.LatestFailed}} still failing, {{count .Objects.LaterSucceeded}} succeeded later.</p>
 {{if .Warnings}}<h2>Warnings</h2><ul>{{range .Warnings}}<li class="warn">{{.}}</li>{{end}}</ul>{{end}}
 {{end}}

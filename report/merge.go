@@ -123,6 +123,7 @@ type Merger struct {
 	msgPruneAt                int64
 	msgPruned                 int64
 	sketch                    hll
+	distinct                  *distinctCounter
 	track                     *tracker
 	acct                      *planAccount // report --plan; nil: the tracker follows failed objects
 	routes                    []string
@@ -160,6 +161,7 @@ func NewMerger(jobs []*Job, opt MergeOptions) (*Merger, error) {
 		m.js[i].files = len(j.Files)
 	}
 	m.track = newTracker(opt.SpillDir, opt.SortMemory)
+	m.distinct = newDistinctCounter(opt.SpillDir, opt.SortMemory)
 	return m, nil
 }
 
@@ -199,6 +201,9 @@ func (m *Merger) Add(b *Batch) error {
 	for i := range b.offs {
 		o := &b.offs[i]
 		m.sketch.add(o.hash)
+		if err := m.distinct.add(o.hash); err != nil {
+			return err
+		}
 		m.http[o.http]++ // parseHTTP accepts 0 and 100 to 999
 		ps := m.prefix(o.phash, buf[o.off[0]:o.ends[0]], buf[o.off[1]:o.pend])
 		ps.tasks++
@@ -381,7 +386,13 @@ func shortenMsg(v []byte) string {
 }
 
 // Close removes the merger's spill files.
-func (m *Merger) Close() error { return m.track.close() }
+func (m *Merger) Close() error {
+	err := m.track.close()
+	if derr := m.distinct.close(); err == nil {
+		err = derr
+	}
+	return err
+}
 
 // Summary is summary.json.
 type Summary struct {
@@ -495,10 +506,14 @@ type MessageCount struct {
 // ObjectSummary counts objects (bucket, key, version id) rather than
 // tasks: an object in several jobs counts once, with its latest outcome
 // (the outcome in the newest job; a success in the same job as a failure
-// wins). Failed objects are followed exactly, in bounded memory;
-// DistinctEstimate counts all objects with a HyperLogLog sketch (about
-// 0.8% standard error).
+// wins). Failed objects are followed exactly, in bounded memory, and so
+// is the number of distinct objects (Distinct); DistinctEstimate is a
+// HyperLogLog estimate of the same (about 0.8% standard error), kept for
+// the readers of older summaries.
 type ObjectSummary struct {
+	// Distinct is the exact number of distinct objects in the reports
+	// (see distinctCounter).
+	Distinct         int64 `json:"distinct"`
 	DistinctEstimate int64 `json:"distinct_estimate"`
 	// FailedObjects is the number of distinct objects that failed at least
 	// once; LatestFailed of them still fail in their latest job,

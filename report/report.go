@@ -173,6 +173,9 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	warnings = nil
 	s := m.summary()
+	if s.Objects.Distinct, err = m.distinct.count(); err != nil {
+		return nil, err
+	}
 	// summary.json is the commit marker of the output folder: drop the old
 	// one before the re-run plans are replaced, so that a run killed half
 	// way never leaves an old summary beside new, partial plans.

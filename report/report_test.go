@@ -223,8 +223,8 @@ func TestMergeRun1(t *testing.T) {
 	if want := map[string]int64{"retryable": 1, "permanent": 4, "unknown": 0}; !reflect.DeepEqual(o.LatestByClass, want) {
 		t.Errorf("latest by class %v, want %v", o.LatestByClass, want)
 	}
-	if o.DistinctEstimate != 10 {
-		t.Errorf("distinct estimate %d, want 10", o.DistinctEstimate)
+	if o.DistinctEstimate != 10 || o.Distinct != 10 {
+		t.Errorf("distinct %d, estimate %d, want 10", o.Distinct, o.DistinctEstimate)
 	}
 	if s.ByErrorCode[0] != (CodeCount{Code: "SlowDown", HTTPStatus: 503, Class: Retryable, Tasks: 3}) {
 		t.Errorf("top code %+v", s.ByErrorCode[0])

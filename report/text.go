@@ -27,8 +27,8 @@ func WriteText(w io.Writer, s *Summary, top int) error {
 	p(" (%d jobs, %d result files)\n", s.Files.Jobs, s.Files.Files)
 	p("failed by class:  retryable %s  permanent %s  unknown %s\n", count(s.ByClass["retryable"]), count(s.ByClass["permanent"]), count(s.ByClass["unknown"]))
 	o := s.Objects
-	p("objects: ~%s distinct; %s failed at least once, %s still failing, %s succeeded later, %s failed more than once\n",
-		count(o.DistinctEstimate), count(o.FailedObjects), count(o.LatestFailed), count(o.LaterSucceeded), count(o.FailedSeveralTimes))
+	p("objects: %s distinct; %s failed at least once, %s still failing, %s succeeded later, %s failed more than once\n",
+		count(o.Distinct), count(o.FailedObjects), count(o.LatestFailed), count(o.LaterSucceeded), count(o.FailedSeveralTimes))
 	if len(s.ByErrorCode) > 0 {
 		p("\n%-32s %5s %-10s %15s\n", "error code", "http", "class", "tasks")
 		for i, c := range s.ByErrorCode {

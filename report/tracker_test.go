@@ -181,6 +181,9 @@ func (mr *modelRun) want() (ObjectSummary, map[string]manifest.Counters, map[str
 		os.LatestByClass[cl.String()] = 0
 		counters[cl.String()] = manifest.Counters{Dropped: map[string]int64{"later_succeeded": 0, "superseded": 0}}
 	}
+	// Every object of the model has at least one task: each is one
+	// distinct object of the reports.
+	os.Distinct = int64(len(mr.objects))
 	for _, o := range mr.objects {
 		if len(o.fails) == 0 {
 			continue

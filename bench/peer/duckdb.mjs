@@ -1,8 +1,15 @@
 // The DuckDB side of `s3batchkit bench --peer duckdb` (make bench-peer):
-// the same task as `s3batchkit plan --routes none` with the bench filter,
+// the same task as `s3batchkit plan --routing none` with the bench filter,
 // on the same inventory report.
 //
 //   node duckdb.mjs MANIFEST OUT_CSV THREADS MIN_SIZE CLASS[,CLASS...]
+//   node duckdb.mjs --write MANIFEST OUT_DIR THREADS unsorted|sorted
+//
+// The second form writes the rows of a Parquet report again as DuckDB
+// writes Parquet (snappy, row groups of 100,000 rows, files of about
+// 32 MB) into OUT_DIR, as they are or in (bucket, key) order (with one
+// thread, so that the files follow each other in key order); the harness
+// then writes the manifest. It prints {"version": ..., "rows": N}.
 //
 // Reads the report's data files (CSV.gz or Parquet) by its manifest.json,
 // keeps rows with size >= MIN_SIZE whose storage class is one of CLASSES,
@@ -17,9 +24,11 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 
-const [manifestPath, out, threads, minSize, classes] = process.argv.slice(2);
-if (!classes) {
-  console.error('usage: node duckdb.mjs MANIFEST OUT_CSV THREADS MIN_SIZE CLASS[,CLASS...]');
+const writing = process.argv[2] === '--write';
+const [manifestPath, out, threads, minSize, classes] = process.argv.slice(writing ? 3 : 2);
+if (writing ? !minSize : !classes) {
+  console.error('usage: node duckdb.mjs MANIFEST OUT_CSV THREADS MIN_SIZE CLASS[,CLASS...]\n' +
+    '       node duckdb.mjs --write MANIFEST OUT_DIR THREADS unsorted|sorted');
   process.exit(2);
 }
 const man = JSON.parse(readFileSync(manifestPath, 'utf8'));
@@ -35,7 +44,7 @@ function locate(key) {
 }
 const sqlString = (s) => `'${String(s).replaceAll("'", "''")}'`;
 const files = `[${man.files.map((f) => sqlString(locate(f.key))).join(', ')}]`;
-const classList = classes.split(',').map(sqlString).join(', ');
+const classList = writing ? '' : classes.split(',').map(sqlString).join(', ');
 const ident = (s) => `"${s.replaceAll('"', '""')}"`;
 
 let source, bucket, key, size, cls;
@@ -70,6 +79,14 @@ switch (String(man.fileFormat).toUpperCase()) {
 const db = await DuckDBInstance.create(':memory:', { threads: String(threads) });
 const con = await db.connect();
 const version = (await con.runAndReadAll('SELECT version()')).getRows()[0][0];
+if (writing) {
+  if (String(man.fileFormat).toUpperCase() !== 'PARQUET') throw new Error('--write reads a Parquet report');
+  const order = minSize === 'sorted' ? 'ORDER BY bucket, key' : '';
+  const res = await con.run(`COPY (SELECT * FROM ${source} ${order}) TO ${sqlString(out)}
+    (FORMAT parquet, COMPRESSION snappy, ROW_GROUP_SIZE 100000, FILE_SIZE_BYTES '32MB', OVERWRITE_OR_IGNORE true)`);
+  console.log(JSON.stringify({ version, rows: Number(res.rowsChanged ?? -1) }));
+  process.exit(0);
+}
 const sql = `COPY (
   SELECT ${bucket} AS bucket, ${key} AS key FROM ${source}
   WHERE ${size} >= ${Number(minSize)} AND ${cls} IN (${classList})

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,7 +33,8 @@ time 10^9 rows would take at the measured rate.
 Stages: read (decode the columns a plan needs), filter (+ size >= 1 KiB and
 storage class STANDARD, STANDARD_IA or INTELLIGENT_TIERING), write (read,
 then every row encoded, hashed and written to manifest shards in read order:
-no filter, sort or routes, as plan --sort=false --routes none), sort (+ external
+no filter, sort or routes, as plan --sort=false --routing none), unsorted (the
+plan with --sort=false: filter, routes, shards in read order), sort (+ external
 sort and shard cutting, writing nothing), plan (the whole plan, shards
 written to a temporary folder), diff (the report against a copy in another
 bucket that differs in 1% of its objects, generated and kept beside it: both
@@ -66,16 +65,16 @@ Examples:
    # against DuckDB (npm install --prefix .cache/duckdb @duckdb/node-api first)
    s3batchkit bench --stages none --peer duckdb --duckdb-dir .cache/duckdb`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "rows", Value: "1e6", Usage: "rows `N` of each generated report (1000000, 1e6, 1_000_000)"},
+			countFlag("", "rows", 1_000_000, "rows `N` of each generated report (1000000, 1e6, 1,000,000)"),
 			&cli.StringFlag{Name: "scale", Usage: "also measure --scale-stages at each of the sizes `N,N,...` (e.g. 1e6,1e7,1e8); --stages then defaults to none"},
 			&cli.StringFlag{Name: "scale-stages", Value: bench.StagePlan, Usage: "`STAGES` measured at each --scale size"},
 			&cli.StringFlag{Name: "formats", Value: strings.Join(bench.Formats, ","), Usage: "inventory `FORMATS` to measure"},
 			&cli.StringFlag{Name: "stages", Value: strings.Join(bench.Stages, ","), Usage: "`STAGES` to measure, or none (with --peer)"},
-			&cli.IntFlag{Name: "workers", Usage: "data files decoded at once, `N` (default: number of CPUs)"},
+			workersFlag("", "data files decoded at once", "number of CPUs"),
 			&cli.BoolFlag{Name: "no-verify", Usage: "skip the MD5 checks of manifest.checksum and the data files, as plan --no-verify does (measures decoding without hashing)"},
-			&cli.IntFlag{Name: "runs", Value: 3, Usage: "measure each stage `K` times (median wall and CPU, largest peak)"},
-			&cli.IntFlag{Name: "files", Usage: "data files per generated report (default: one per 500,000 rows)"},
-			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "seed of the generated reports"},
+			countFlag("", "runs", 3, "measure each stage `K` times (median wall and CPU, largest peak)"),
+			&cli.GenericFlag{Name: "files", Value: &countValue{}, Usage: "`K` data files per generated report", DefaultText: "one per 500,000 rows"},
+			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random `SEED` of the generated reports"},
 			&cli.StringFlag{Name: "dir", Usage: "`CACHE` folder of generated reports (default: " + bench.DefaultCacheDir() + ")"},
 			&cli.StringFlag{Name: "tmp-dir", Usage: "`DIR` for plan outputs and sort spills (default: $TMPDIR)"},
 			&cli.BoolFlag{Name: "in-process", Usage: "measure in this process (peak memory then sampled from the Go runtime) instead of a child process per run"},
@@ -168,9 +167,8 @@ func benchOptionsFromFlags(c *cli.Context) (bench.Options, error) {
 		Dir:      c.String("dir"),
 		TmpDir:   c.String("tmp-dir"),
 	}
-	var err error
-	if o.Rows, err = parseCount(c.String("rows")); err != nil {
-		return o, usagef("--rows: %v", err)
+	if o.Rows = c.Int64("rows"); o.Rows < 1 {
+		return o, usagef("--rows must be at least 1, got %d", o.Rows)
 	}
 	if c.IsSet("scale") {
 		for _, s := range strings.Split(c.String("scale"), ",") {
@@ -231,22 +229,6 @@ func benchOptionsFromFlags(c *cli.Context) (bench.Options, error) {
 		return o, usagef("--plot writes SVG: give a FILE.svg, got %q", p)
 	}
 	return o, nil
-}
-
-// parseCount parses a row count: 1000000, 1_000_000, 1e6 or 2.5e7.
-func parseCount(s string) (int64, error) {
-	s = strings.ReplaceAll(strings.TrimSpace(s), "_", "")
-	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-		if n < 1 {
-			return 0, fmt.Errorf("%q: must be at least 1", s)
-		}
-		return n, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f != math.Trunc(f) || f < 1 || f > 1e15 {
-		return 0, fmt.Errorf("%q: expected a whole number of rows such as 1000000 or 1e6", s)
-	}
-	return int64(f), nil
 }
 
 func benchExe() string {

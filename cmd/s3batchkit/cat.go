@@ -35,24 +35,25 @@ dates, timestamps (RFC 3339, UTC, nanoseconds), decimals, and nested
 structs, lists and maps (maps as [{"key":...,"value":...}]); a file whose
 root is not a struct prints one bare value per line.
 
-Examples:
+Examples (paths as the examples of 's3batchkit gen' make them):
    # the first 10 rows of a report
    s3batchkit cat --limit 10 inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json
 
    # keys, sizes and storage classes of one ORC data file
-   s3batchkit cat --columns key,size,storage_class data/0a1b2c.orc
+   s3batchkit cat --columns key,size,storage_class inv-orc/data/*.orc
 
    # a CSV data file without its manifest
-   s3batchkit cat --schema "Bucket, Key, Size, LastModifiedDate, ETag, StorageClass" data/0a1b2c.csv.gz
+   s3batchkit cat --limit 5 --schema "Bucket, Key, VersionId, IsLatest, IsDeleteMarker, Size, LastModifiedDate, ETag, StorageClass, IsMultipartUploaded, ReplicationStatus, EncryptionStatus, ObjectLockRetainUntilDate, ObjectLockMode, ObjectLockLegalHoldStatus, IntelligentTieringAccessTier, BucketKeyStatus, ChecksumAlgorithm" \
+       inv/versioned-bucket/cfg/2024-11-01T01-00Z/data/*.csv.gz
 
    # any ORC file, every column as stored
-   s3batchkit cat --raw --limit 5 /work/shared/testdata/orc/TestOrcFile.test1.orc
+   s3batchkit cat --raw --limit 5 inv-orc/data/*.orc
 
-   # find the rows of one key with jq
-   s3batchkit cat manifest.json | jq -c 'select(.key == "photos/a b.jpg")'`,
+   # the rows under one prefix, with jq
+   s3batchkit cat inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json | jq -c 'select(.key | startswith("images/"))'`,
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "columns", Aliases: []string{"c"}, Usage: "print only these columns, in this order (`NAME`s in any spelling: key, Key, storage_class; commas allowed)"},
-			&cli.Int64Flag{Name: "limit", Aliases: []string{"n"}, Usage: "stop after `N` rows (0: all)"},
+			&cli.GenericFlag{Name: "limit", Aliases: []string{"n"}, Value: &countValue{}, Usage: "stop after `N` rows (0: all)"},
 			&cli.StringFlag{Name: "format", Usage: "data file format `FORMAT`: csv, parquet or orc (default: from the extension or the file's first bytes)"},
 			&cli.StringFlag{Name: "schema", Usage: "the columns of a CSV data file, as fileSchema spells them: `FIELDS` such as \"Bucket, Key, Size\""},
 			&cli.BoolFlag{Name: "raw", Usage: "ORC: print every column as stored, not as inventory fields"},
@@ -61,7 +62,7 @@ Examples:
 		},
 		Before: func(c *cli.Context) error {
 			if c.NArg() != 1 {
-				for _, a := range c.Args().Slice()[1:] {
+				for _, a := range c.Args().Tail() {
 					if strings.HasPrefix(a, "-") {
 						return usagef("cat: flag %s after the argument: put flags before FILE or MANIFEST", a)
 					}

@@ -157,7 +157,7 @@ func TestConservation(t *testing.T) {
 			}
 			noRoutes := rnd.IntN(3) == 0
 			if noRoutes {
-				args = append(args, "--routes", "none")
+				args = append(args, "--routing", "none")
 			}
 			sorted := rnd.IntN(4) != 0
 			if !sorted {

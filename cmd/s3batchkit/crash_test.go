@@ -38,6 +38,12 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	// The tests see no config file and no S3BATCHKIT_* defaults of the
+	// machine they run on (config_test.go sets its own).
+	os.Setenv(configFileEnv, os.DevNull)
+	for key := range configKeys {
+		os.Unsetenv(configEnv(key))
+	}
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)
@@ -304,7 +310,7 @@ func TestCrashPlanDiffReport(t *testing.T) {
 		{name: "diff", marker: manifest.PlanFile, out: filepath.Join(work, "diff"), env: env,
 			args: []string{"diff", "--source", src.Manifest, "--target", dst.Manifest, "--out", filepath.Join(work, "diff"), "--max-objects", "1000", "--min-objects", "0", "--quiet"}},
 		{name: "report", marker: "summary.json", out: filepath.Join(work, "report"), env: env,
-			args: []string{"report", "--prefix", reports, "--out", filepath.Join(work, "report"), "--max-objects", "500", "--quiet"}},
+			args: []string{"report", "--report", reports, "--out", filepath.Join(work, "report"), "--max-objects", "500", "--quiet"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -400,7 +406,7 @@ func TestCrashSubmit(t *testing.T) {
 		c.args = []string{"submit", "--plan", planDir, "--account-id", "123456789012",
 			"--role-arn", "arn:aws:iam::123456789012:role/batch-ops", "--operation", `{"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}`,
 			"--report-bucket", "arn:aws:s3:::" + bucket, "--manifest-bucket", "s3://" + bucket + "/manifests",
-			"--control-endpoint-url", srv.URL, "--concurrency", "4"}
+			"--control-endpoint-url", srv.URL, "--workers", "4"}
 	}
 	calls := 0
 	c.check = func(t *testing.T, final bool) {

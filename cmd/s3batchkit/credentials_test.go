@@ -75,7 +75,7 @@ func TestCredentialsBeforeWork(t *testing.T) {
 				{"submit", "--plan", localPlan, "--account-id", "123456789012", "--role-arn", "arn:aws:iam::123456789012:role/r",
 					"--operation", `{"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}`, "--report-bucket", "arn:aws:s3:::" + bucket,
 					"--manifest-bucket", "s3://" + bucket + "/manifests", "--control-endpoint-url", srv.URL},
-				{"report", "--prefix", "s3://" + bucket + "/reports", "--out", out},
+				{"report", "--report", "s3://" + bucket + "/reports", "--out", out},
 				{"run", "--plan", localPlan, "--operation", `{"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": "v"}]}}`, "--report", reports},
 			} {
 				code, stdout, stderr := s3bk(t, args...)

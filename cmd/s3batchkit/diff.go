@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/diff"
 	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -64,39 +64,46 @@ compared with target keys under DST_PREFIX; no source prefix may lie inside
 another, nor any target prefix. Rows under no prefix are dropped and
 counted as "unmapped". Filters see source keys on both sides.
 
-Examples:
+Examples (paths as the examples of 's3batchkit gen' make them):
    # what is missing or stale in the replica? (different buckets: say so)
    s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
        --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --cross-bucket --out diff/
 
-   # a migration that moved everything under legacy/ to archive/2019/
-   s3batchkit diff --source src/manifest.json --target dst/manifest.json \
-       --map legacy/=archive/2019/ --out diff/
+   # the same counts, nothing written
+   s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --cross-bucket --dry-run
+
+   # a migration that moved everything under logs/ to archive/logs/
+   s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --map logs/=archive/logs/ --out diff/
 
    # multipart objects copied with other part sizes: compare sizes and times only
-   s3batchkit diff --source src/manifest.json --target dst/manifest.json --cross-bucket \
-       --compare size,mtime --prefix photos/ --out diff/
+   s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/dst-bucket/cfg/2024-11-01T01-00Z/manifest.json --cross-bucket \
+       --compare size,mtime --prefix images/ --out diff/
 
    # which versions appeared or vanished between two deliveries of one inventory
-   s3batchkit diff --source inv/b/cfg/2024-11-01T01-00Z/manifest.json \
-       --target inv/b/cfg/2024-11-08T01-00Z/manifest.json --all-versions --out diff/`,
+   s3batchkit diff --source inv/versioned-bucket/cfg/2024-11-01T01-00Z/manifest.json \
+       --target inv/versioned-bucket/cfg/2024-11-08T01-00Z/manifest.json --all-versions --out diff/`,
 		Flags: concatFlags([]cli.Flag{
 			&cli.StringFlag{Category: catInput, Name: "source", Aliases: []string{"s"}, Usage: "source inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery)", Required: true},
 			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source)", Required: true},
 			inventoryDateFlag(),
-			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://)", Required: true},
-			&cli.IntFlag{Category: catInput, Name: "workers", Usage: "data files decoded at once, per report (default: number of CPUs)"},
+			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://; not with --dry-run)"},
+			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "compare and count, write nothing: print the classes, routes and shards a diff would write"},
+			forceFlag(),
+			workersFlag(catInput, "data files decoded at once, per report", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "source-data-root", Usage: "`DIR` that the source's files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.StringFlag{Category: catInput, Name: "target-data-root", Usage: "`DIR` that the target's files[].key is relative to"},
 			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
 			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the diff summary as JSON on stdout"},
-			&cli.BoolFlag{Category: catInput, Name: "quiet", Aliases: []string{"q"}, Usage: "no progress, warnings or summary"},
+			quietFlag(),
 
 			&cli.StringFlag{Category: catCompare, Name: "compare", Value: "size,etag", Usage: "what makes an object in both reports changed: `LIST` of size, etag, checksum, mtime"},
 			&cli.StringSliceFlag{Category: catCompare, Name: "map", Usage: "compare source keys under SRC with target keys under DST: `SRC=DST` (repeatable)"},
 			&cli.BoolFlag{Category: catCompare, Name: "cross-bucket", Usage: "the reports are of different buckets, as intended (else an error)"},
 			&cli.BoolFlag{Category: catCompare, Name: "all-versions", Usage: "compare every version by (key, version id): two reports of one bucket only"},
-			&cli.IntFlag{Category: catCompare, Name: "examples", Value: diff.DefaultExamples, Usage: "list the first `N` objects of each class in diff.json"},
+			countFlag(catCompare, "examples", diff.DefaultExamples, "list the first `N` objects of each class in diff.json"),
 		}, filterFlags(), sortFlags(), shardFlags()),
 		Before: func(c *cli.Context) error {
 			_, err := diffOptionsFromFlags(c, false)
@@ -105,6 +112,18 @@ Examples:
 		Action: func(c *cli.Context) error {
 			o, err := diffOptionsFromFlags(c, true)
 			if err != nil {
+				return err
+			}
+			dryRun := c.Bool("dry-run")
+			if dryRun {
+				// The shards go to a temporary folder, removed at the end.
+				tmp, err := os.MkdirTemp(c.String("tmp-dir"), "s3batchkit-diff-dry-run-")
+				if err != nil {
+					return err
+				}
+				defer os.RemoveAll(tmp)
+				o.Out = tmp
+			} else if err := guardPlanDir(c, o.Out); err != nil {
 				return err
 			}
 			if err := findDeliveries(c, c.Bool("quiet"), &o.Source, &o.Target); err != nil {
@@ -121,7 +140,7 @@ Examples:
 				if budget == 0 {
 					budget = partition.DefaultSortMemory
 				}
-				debug.SetMemoryLimit(budget + 256<<20)
+				debug.SetMemoryLimit(partition.MemoryLimit(budget))
 			}
 			stderr := c.App.ErrWriter
 			stop := func() {}
@@ -133,15 +152,16 @@ Examples:
 			if err != nil {
 				return diffError(err)
 			}
-			if !c.Bool("quiet") {
-				for _, w := range res.Summary.Warnings {
-					fmt.Fprintf(stderr, "warning: %s\n", w)
-				}
+			for _, w := range res.Summary.Warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
+			if dryRun {
+				o.Out = ""
 			}
 			if c.Bool("json") {
 				return printDiffJSON(c.App.Writer, o, res)
 			}
-			if !c.Bool("quiet") {
+			if !c.Bool("quiet") || dryRun {
 				printDiffSummary(c.App.Writer, o, res)
 			}
 			return nil
@@ -167,8 +187,11 @@ func diffOptionsFromFlags(c *cli.Context, loadKeys bool) (diff.Options, error) {
 		TmpDir:         c.String("tmp-dir"),
 		Examples:       c.Int("examples"),
 	}
-	if c.Int("workers") < 0 {
-		return o, usagef("--workers must not be negative")
+	switch {
+	case o.Out == "" && !c.Bool("dry-run"):
+		return o, usagef("--out is required (or --dry-run to write nothing)")
+	case o.Out != "" && c.Bool("dry-run"):
+		return o, usagef("--out and --dry-run exclude each other: a dry run writes nothing")
 	}
 	if err := checkInventoryDate(c); err != nil {
 		return o, err
@@ -241,13 +264,19 @@ func diffError(err error) error {
 		return usagef("diff: --compare: %v", err)
 	case errors.Is(err, diff.ErrUnsorted), errors.Is(err, diff.ErrMixedBuckets):
 		return &diffExitError{fmt.Errorf("diff: %w", err), exitBadInput}
+	case errors.Is(err, manifest.ErrSubmitted):
+		return planDirError(err)
 	}
 	return fmt.Errorf("diff: %w", err)
 }
 
 func printDiffSummary(w io.Writer, o diff.Options, res *diff.Result) {
 	s, p := res.Summary, res.Plan
-	fmt.Fprintf(w, "diff written to %s (compare %s%s)\n", o.Out, s.Compare, map[bool]string{true: ", all versions"}[s.AllVersions])
+	if o.Out == "" {
+		fmt.Fprintf(w, "dry run: nothing written (compare %s%s)\n", s.Compare, map[bool]string{true: ", all versions"}[s.AllVersions])
+	} else {
+		fmt.Fprintf(w, "diff written to %s (compare %s%s)\n", o.Out, s.Compare, map[bool]string{true: ", all versions"}[s.AllVersions])
+	}
 	for _, side := range []struct {
 		name string
 		st   diff.SideStats
@@ -294,6 +323,7 @@ func printDiffJSON(w io.Writer, o diff.Options, res *diff.Result) error {
 	class := func(c diff.Class) map[string]int64 { return map[string]int64{"objects": c.Objects, "bytes": c.Bytes} }
 	out := map[string]any{
 		"plan":    o.Out,
+		"dry_run": o.Out == "",
 		"compare": s.Compare,
 		"source":  s.Source,
 		"target":  s.Target,
@@ -312,7 +342,5 @@ func printDiffJSON(w io.Writer, o diff.Options, res *diff.Result) error {
 		"input_bytes":             res.Stats.InputBytes,
 		"rows_per_second":         float64(res.Plan.Counters.RowsRead) / res.Stats.Elapsed.Seconds(),
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }

@@ -305,7 +305,7 @@ func TestFaultsSubmit(t *testing.T) {
 	allFaults(t, p, "HeadObject", "submit", "--plan", fresh, "--account-id", "123456789012",
 		"--role-arn", "arn:aws:iam::123456789012:role/batch-ops", "--operation", `{"S3PutObjectTagging": {"TagSet": [{"Key": "done", "Value": "yes"}]}}`,
 		"--report-bucket", "arn:aws:s3:::"+bucket, "--report-prefix", "other-reports", "--control-endpoint-url", srv.URL,
-		"--manifest-bucket", "s3://"+bucket+"/manifests-2", "--concurrency", "4")
+		"--manifest-bucket", "s3://"+bucket+"/manifests-2", "--workers", "4")
 	if n := srv.Calls("CreateJob") - calls; n != 0 {
 		t.Errorf("%d CreateJob calls while no manifest could be uploaded", n)
 	}
@@ -388,7 +388,7 @@ func TestFaultsRun(t *testing.T) {
 	// The completion report, read by `report` from the server itself.
 	t.Setenv("AWS_ENDPOINT_URL", objiotest.Config(t).EndpointURL)
 	out := t.TempDir()
-	if code, stdout, stderr := s3bk(t, "report", "--prefix", "s3://"+bucket+"/reports", "--out", out); code != 0 {
+	if code, stdout, stderr := s3bk(t, "report", "--report", "s3://"+bucket+"/reports", "--out", out); code != 0 {
 		t.Fatalf("report: %d\n%s\n%s", code, stdout, stderr)
 	}
 	raw, err := os.ReadFile(filepath.Join(out, report.SummaryFile))

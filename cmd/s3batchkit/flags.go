@@ -9,7 +9,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
+	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -49,7 +51,7 @@ func filterFlags() []cli.Flag {
 		&cli.StringSliceFlag{Category: catFilter, Name: "lock-mode", Usage: "keep object lock `MODE`: GOVERNANCE, COMPLIANCE, NONE"},
 		&cli.StringSliceFlag{Category: catFilter, Name: "legal-hold", Usage: "keep legal hold `STATUS`: ON or OFF"},
 		&cli.StringSliceFlag{Category: catFilter, Name: "tiering-tier", Usage: "keep intelligent-tiering `TIER`: FREQUENT, INFREQUENT, ARCHIVE_INSTANT_ACCESS, ARCHIVE, DEEP_ARCHIVE, NONE"},
-		&cli.StringFlag{Category: catFilter, Name: "multipart", Usage: "`only` keep, or `exclude` drop, objects uploaded in parts (IsMultipartUploaded, else an ETag ending -N)"},
+		&cli.StringFlag{Category: catFilter, Name: "multipart", Usage: "`MODE` only keeps, exclude drops, the objects uploaded in parts (IsMultipartUploaded, else an ETag ending -N)"},
 		&cli.StringSliceFlag{Category: catFilter, Name: "checksum-algorithm", Usage: "keep objects with checksum `ALGO` (CRC32, CRC32C, CRC64NVME, SHA1, SHA256; '-' ignored)"},
 		&cli.StringFlag{Category: catFilter, Name: "where", Usage: "keep rows where `EXPR` holds: an expr-lang expression over the snake_case columns (size, key, storage_class, last_modified_date, ...), with bytes(\"1MiB\") and date(\"2024-01-31\")"},
 	}
@@ -67,11 +69,11 @@ func sortFlags() []cli.Flag {
 // them).
 func shardFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.Int64Flag{Category: catShards, Name: "max-objects", Value: partition.DefaultMaxObjects, Usage: "at most `N` objects per shard"},
+		countFlag(catShards, "max-objects", partition.DefaultMaxObjects, "at most `N` objects per shard"),
 		&cli.StringFlag{Category: catShards, Name: "max-bytes", Usage: "at most `SIZE` of objects per shard (sum of sizes, e.g. 50TiB)"},
 		&cli.StringFlag{Category: catShards, Name: "max-manifest-bytes", Usage: "at most `SIZE` of manifest file per shard"},
-		&cli.Int64Flag{Category: catShards, Name: "min-objects", Value: partition.FailureThreshold, Usage: "never cut a shard by --max-bytes/--max-manifest-bytes below `N` objects (jobs under 1,000 tasks never trip the failure threshold); 0 turns it off"},
-		&cli.StringFlag{Category: catShards, Name: "routes", Value: "default", Usage: "`default` routes copy/large/restore/restore-tiering; none puts everything in one route, all"},
+		countFlag(catShards, "min-objects", partition.FailureThreshold, "never cut a shard by --max-bytes/--max-manifest-bytes below `N` objects (jobs under 1,000 tasks never trip the failure threshold); 0 turns it off"),
+		&cli.StringFlag{Category: catShards, Name: "routing", Value: "default", Usage: "`MODE`: default routes objects to copy, large, restore and restore-tiering; none puts every object in one route, all"},
 	}
 }
 
@@ -87,7 +89,7 @@ func sizeFlag(c *cli.Context, name string) (int64, error) {
 	return n, nil
 }
 
-// boundsFromFlags reads the shard flags; noRoutes reports --routes none.
+// boundsFromFlags reads the shard flags; noRoutes reports --routing none.
 func boundsFromFlags(c *cli.Context) (b partition.Bounds, noRoutes bool, err error) {
 	b = partition.Bounds{MaxObjects: c.Int64("max-objects"), MinObjects: c.Int64("min-objects")}
 	switch {
@@ -98,8 +100,8 @@ func boundsFromFlags(c *cli.Context) (b partition.Bounds, noRoutes bool, err err
 	case b.MinObjects > b.MaxObjects:
 		return b, false, usagef("--min-objects %d is above --max-objects %d; lower --min-objects too (0 turns it off), knowing that jobs under %d tasks never trip the failure threshold",
 			b.MinObjects, b.MaxObjects, partition.FailureThreshold)
-	case c.String("routes") != "default" && c.String("routes") != "none":
-		return b, false, usagef("--routes must be default or none, got %q", c.String("routes"))
+	case c.String("routing") != "default" && c.String("routing") != "none":
+		return b, false, usagef("--routing must be default or none, got %q", c.String("routing"))
 	}
 	if b.MaxBytes, err = sizeFlag(c, "max-bytes"); err != nil {
 		return b, false, err
@@ -113,7 +115,7 @@ func boundsFromFlags(c *cli.Context) (b partition.Bounds, noRoutes bool, err err
 	if c.IsSet("max-manifest-bytes") && b.MaxManifestBytes == 0 {
 		return b, false, usagef("--max-manifest-bytes must be above 0")
 	}
-	return b, c.String("routes") == "none", nil
+	return b, c.String("routing") == "none", nil
 }
 
 // sortMemoryFromFlags reads --memory (0 when not set: the default).
@@ -289,4 +291,52 @@ func findDeliveries(c *cli.Context, quiet bool, locs ...*string) error {
 		return usagef("--inventory-date picks a delivery of a configuration folder, and no inventory names one")
 	}
 	return nil
+}
+
+// workersFlag is --workers, the one name for how many things a command
+// does at once; what says which things, def the default when it is not
+// a number.
+func workersFlag(category, what, def string) *cli.GenericFlag {
+	return &cli.GenericFlag{Category: category, Name: "workers", Value: &countValue{}, Usage: "`N` " + what, DefaultText: def}
+}
+
+// quietFlag is --quiet, with one meaning wherever it exists: no progress,
+// no notes and no human summary. Warnings and errors still go to
+// stderr, and --json still prints its document on stdout.
+func quietFlag() *cli.BoolFlag {
+	return &cli.BoolFlag{Category: catInput, Name: "quiet", Aliases: []string{"q"}, Usage: "no progress, notes or summary (warnings and errors still go to stderr, --json to stdout)"}
+}
+
+// forceFlag is plan's and diff's --force: write over a plan whose jobs
+// were submitted.
+func forceFlag() *cli.BoolFlag {
+	return &cli.BoolFlag{Category: catInput, Name: "force", Usage: "write --out even if its jobs.json records submitted jobs (jobs.json is kept, renamed jobs-replaced-<plan id>.json)"}
+}
+
+// guardPlanDir refuses to write a plan into dir when its jobs.json
+// records jobs, unless --force: then jobs.json is set aside, and said so.
+func guardPlanDir(c *cli.Context, dir string) error {
+	err := manifest.CheckNotSubmitted(c.Context, dir)
+	if err == nil || !errors.Is(err, manifest.ErrSubmitted) {
+		return err
+	}
+	if !c.Bool("force") {
+		return planDirError(err)
+	}
+	aside, err := manifest.SetAsideRun(c.Context, dir)
+	if err != nil {
+		return fmt.Errorf("setting %s aside: %w", objio.Join(dir, manifest.JobsFile), err)
+	}
+	fmt.Fprintf(c.App.ErrWriter, "s3batchkit: --force: the old plan's %s is now %s\n", manifest.JobsFile, aside)
+	return nil
+}
+
+// planDirError turns the refusal to write over a submitted plan into a
+// usage error that says what to do.
+func planDirError(err error) error {
+	var se *manifest.SubmittedError
+	if errors.As(err, &se) {
+		return usagef("%v; write the new plan elsewhere, or give --force (jobs.json is then kept as jobs-replaced-%s.json)", se, se.PlanID)
+	}
+	return err
 }

@@ -28,23 +28,38 @@ over 5 GiB), every storage class, and about 3% tricky keys (spaces, '+',
 '%', unicode, commas, quotes, newlines). The same seed gives the same rows.
 
 Examples:
-   s3batchkit gen --rows 1000000 --out /tmp/inv
-   s3batchkit gen --rows 100000 --versions --files 4 --seed 7 --out /tmp/inv-versioned`,
+   # an inventory delivery laid out as S3 delivers it, a later one, and a
+   # replica's in another bucket: the other commands' examples use them
+   s3batchkit gen --rows 5000 --bucket src-bucket --out inv/src-bucket/cfg/2024-11-01T01-00Z
+   s3batchkit gen --rows 5000 --seed 2 --bucket src-bucket --out inv/src-bucket/cfg/2024-11-08T01-00Z
+   s3batchkit gen --rows 5000 --bucket dst-bucket --out inv/dst-bucket/cfg/2024-11-01T01-00Z
+
+   # two deliveries of a versioned bucket (older versions, delete markers)
+   s3batchkit gen --rows 2000 --versions --bucket versioned-bucket --out inv/versioned-bucket/cfg/2024-11-01T01-00Z
+   s3batchkit gen --rows 2000 --versions --seed 2 --bucket versioned-bucket --out inv/versioned-bucket/cfg/2024-11-08T01-00Z
+
+   # an ORC report in one file
+   s3batchkit gen --rows 1000 --format orc --out inv-orc
+
+   # a million rows of Parquet in 4 files, as JSON for scripts
+   s3batchkit gen --rows 1e6 --format parquet --files 4 --seed 7 --out inv-parquet --json`,
 		Flags: []cli.Flag{
-			&cli.Int64Flag{Name: "rows", Usage: "number of rows `N`", Required: true},
+			&cli.GenericFlag{Name: "rows", Value: &countValue{}, Usage: "number of rows `N` (1000000, 1e6, 1,000,000)", Required: true},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "report `DIR` (local or s3://BUCKET/PREFIX)", Required: true},
-			&cli.StringFlag{Name: "format", Value: "csv", Usage: "csv, parquet or orc"},
+			&cli.StringFlag{Name: "format", Value: "csv", Usage: "`FORMAT` of the data files: csv, parquet or orc"},
 			&cli.Uint64Flag{Name: "seed", Value: 1, Usage: "random seed `S`"},
 			&cli.BoolFlag{Name: "versions", Usage: "a versioned report: older versions, null version ids, delete markers"},
-			&cli.IntFlag{Name: "files", Usage: "number of data files `K` (default: one per 500,000 rows)"},
-			&cli.StringFlag{Name: "bucket", Value: "example-source-bucket", Usage: "source bucket name"},
+			&cli.GenericFlag{Name: "files", Value: &countValue{}, Usage: "number of data files `K`", DefaultText: "one per 500,000 rows"},
+			&cli.StringFlag{Name: "bucket", Value: "example-source-bucket", Usage: "source `BUCKET` name the rows list"},
+			&cli.BoolFlag{Name: "json", Usage: "print what was written as JSON on stdout: manifest, rows, files, bytes"},
+			quietFlag(),
 		},
 		Before: func(c *cli.Context) error {
 			if c.Int64("rows") < 1 {
 				return usagef("--rows must be at least 1")
 			}
-			if c.Int("files") < 0 {
-				return usagef("--files must not be negative")
+			if f := strings.ToLower(c.String("format")); f != "csv" && f != "parquet" && f != "orc" {
+				return usagef("--format must be csv, parquet or orc, got %q", c.String("format"))
 			}
 			return nil
 		},
@@ -65,23 +80,37 @@ Examples:
 				Bucket: c.String("bucket"),
 			})
 			if err != nil {
-				return usageOr(err)
+				return err
 			}
 			if out != c.String("out") {
 				if res.Manifest, err = publishReport(c.Context, out, c.String("out")); err != nil {
 					return err
 				}
 			}
-			fmt.Fprintf(c.App.Writer, "wrote %s rows in %d files (%s) to %s in %.1f s\n",
-				humanCount(c.Int64("rows")), res.Files, humanBytes(res.Bytes), res.Manifest, time.Since(start).Seconds())
+			switch {
+			case c.Bool("json"):
+				return writeJSON(c.App.Writer, &genOutput{Manifest: res.Manifest, Format: c.String("format"), Rows: c.Int64("rows"), Files: res.Files,
+					Bytes: res.Bytes, Seed: c.Uint64("seed"), Versions: c.Bool("versions"), ElapsedSeconds: time.Since(start).Seconds()})
+			case !c.Bool("quiet"):
+				fmt.Fprintf(c.App.Writer, "wrote %s rows in %d files (%s) to %s in %.1f s\n",
+					humanCount(c.Int64("rows")), res.Files, humanBytes(res.Bytes), res.Manifest, time.Since(start).Seconds())
+			}
 			return nil
 		},
 	}
 }
 
-// usageOr keeps an error as is; a hook for mapping library option errors
-// to usage errors.
-func usageOr(err error) error { return err }
+// genOutput is gen's --json document.
+type genOutput struct {
+	Manifest       string  `json:"manifest"`
+	Format         string  `json:"format"`
+	Rows           int64   `json:"rows"`
+	Files          int     `json:"files"`
+	Bytes          int64   `json:"bytes"`
+	Seed           uint64  `json:"seed"`
+	Versions       bool    `json:"versions"`
+	ElapsedSeconds float64 `json:"elapsed_seconds"`
+}
 
 // publishReport uploads a report generated in the folder dir to the
 // s3:// prefix dst as S3 delivers one: destinationBucket names dst's

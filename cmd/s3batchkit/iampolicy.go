@@ -45,29 +45,25 @@ key (SSEAwsKmsKeyId, or KMSKeyArn of S3UpdateObjectEncryption) is added.
 Exit codes: 0 printed; 1 the plan could not be read; 2 bad flags or
 operation; 3 no plan.json in DIR.
 
-Examples:
-   # a plan to work on (offline)
-   s3batchkit gen --rows 20000 --out /tmp/iam-demo/inventory
-   s3batchkit plan --inventory /tmp/iam-demo/inventory/manifest.json --out /tmp/iam-demo/plan --quiet
-
+Examples (plan/ as the examples of 's3batchkit plan' make it; nothing is called):
    # the role for copying the copy route's objects to another bucket, as Standard-IA
-   s3batchkit iam-policy --plan /tmp/iam-demo/plan --routes copy \
+   s3batchkit iam-policy --plan plan/ --routes copy \
        --manifest-bucket s3://my-manifests/batch \
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::my-destination", "StorageClass": "STANDARD_IA"}}' \
        --report-bucket arn:aws:s3:::my-reports --report-prefix batch/reports --account-id 123456789012
 
    # tagging every object of the plan, as JSON for scripts
-   s3batchkit iam-policy --plan /tmp/iam-demo/plan --manifest-bucket s3://my-manifests/batch \
+   s3batchkit iam-policy --plan plan/ --manifest-bucket s3://my-manifests/batch \
        --operation '{"S3PutObjectTagging": {"TagSet": [{"Key": "project", "Value": "atlas"}]}}' \
        --report-bucket arn:aws:s3:::my-reports --json`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding plan.json", Required: true},
-			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", Usage: "where submit uploads the shards of a local plan, `s3://BUCKET[/PREFIX]` (as given to submit)"},
+			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", EnvVars: []string{configEnv("manifest_bucket")}, Usage: "where submit uploads the shards of a local plan, `s3://BUCKET[/PREFIX]` (as given to submit)"},
 			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "only the shards of these `ROUTES` (as given to submit; default: all)"},
 			&cli.StringFlag{Category: catControl, Name: "operation", Usage: "the operation as `JSON` (AWS CLI shape), or @FILE", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "report-bucket", Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "report-prefix", Usage: "completion report key `PREFIX` (as given to submit)"},
-			&cli.StringFlag{Category: catRole, Name: "account-id", Usage: "12-digit account `ID` of the jobs: adds an aws:SourceAccount condition to the trust policy"},
+			&cli.StringFlag{Category: catControl, Name: "report-bucket", EnvVars: []string{configEnv("report_bucket")}, Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "report-prefix", EnvVars: []string{configEnv("report_prefix")}, Usage: "completion report key `PREFIX` (as given to submit)"},
+			&cli.StringFlag{Category: catRole, Name: "account-id", EnvVars: []string{configEnv("account_id")}, Usage: "12-digit account `ID` of the jobs: adds an aws:SourceAccount condition to the trust policy"},
 			&cli.StringSliceFlag{Category: catRole, Name: "kms-key-arn", Usage: "KMS key `ARN` the objects are encrypted with (repeatable; key ARNs, not aliases)"},
 			&cli.StringFlag{Category: catRole, Name: "role-name", Value: iampolicy.DefaultRoleName, Usage: "role `NAME` in the printed AWS CLI commands"},
 			&cli.StringFlag{Category: catRole, Name: "policy-name", Usage: "inline policy `NAME` in the printed commands", DefaultText: "s3batchkit-<operation>"},

@@ -40,18 +40,19 @@ func main() {
 	os.Exit(code)
 }
 
-// usageError marks errors in the command line.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
-
 // Main runs the CLI with args (args[0] is the program name) and returns
-// the exit code.
+// the exit code. A usage error prints one line and a hint naming the
+// command's help on stderr, nothing on stdout, and exits 2.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.RunContext(ctx, args)
+	setCompletion(app, args)
+	cl, err := normalizeArgs(app, args)
+	if err == nil {
+		for _, w := range cl.warnings {
+			fmt.Fprintf(stderr, "s3batchkit: %s\n", w)
+		}
+		err = app.RunContext(ctx, cl.args)
+	}
 	if err == nil {
 		return exitOK
 	}
@@ -62,7 +63,16 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = ce
 	}
 	fmt.Fprintf(stderr, "s3batchkit: %v\n", err)
-	return exitCode(ctx, err)
+	code := exitCode(ctx, err)
+	if code == exitUsage {
+		cmd := cl.path
+		var ue *usageError
+		if errors.As(err, &ue) && ue.cmd != "" {
+			cmd = ue.cmd
+		}
+		fmt.Fprintln(stderr, usageHint(cmd))
+	}
+	return code
 }
 
 func exitCode(ctx context.Context, err error) int {
@@ -79,7 +89,7 @@ func exitCode(ctx context.Context, err error) int {
 		return exitFailure
 	case errors.As(err, &ec):
 		return ec.ExitCode()
-	case errors.As(err, &ue), isCLIUsage(err):
+	case errors.As(err, &ue):
 		return exitUsage
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
 		return exitCanceled
@@ -91,7 +101,7 @@ func exitCode(ctx context.Context, err error) int {
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
-	return &cli.App{
+	app := &cli.App{
 		Name:  "s3batchkit",
 		Usage: "plan, run and audit S3 Batch Operations over S3 Inventory reports",
 		Description: `s3batchkit reads S3 Inventory reports (CSV.gz, ORC, Parquet) by their
@@ -120,12 +130,26 @@ Exit codes: 0 success, 1 failure, 2 usage error, 3 bad input data
 			newServeCommand(),
 			newRunCommand(),
 			newBenchCommand(),
+			newVersionCommand(),
+			newCompletionCommand(),
 		}),
+		Action: func(c *cli.Context) error {
+			if c.Bool("version") {
+				currentBuild().writeText(c.App.Writer)
+				return nil
+			}
+			return cli.ShowAppHelp(c)
+		},
 		OnUsageError: func(c *cli.Context, err error, isSubcommand bool) error {
-			return usagef("%v (see --help)", err)
+			return usagef("%s", flagParseMessage(err, c.App.Flags))
 		},
 		ExitErrHandler: func(*cli.Context, error) {},
 	}
+	prepareCommands(app.Commands, "")
+	for _, f := range app.Flags {
+		tidyFlag(f)
+	}
+	return app
 }
 
 // globalFlags are the AWS settings shared by every command; the rest of
@@ -137,13 +161,14 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Category: cat, Name: "endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL"}, Usage: "custom S3 endpoint `URL` (MinIO, Ceph, versitygw …), addressed path-style"},
 		&cli.StringFlag{Category: cat, Name: "region", EnvVars: []string{"AWS_REGION"}, Usage: "AWS `REGION` (default: from the profile, else us-east-1)"},
 		&cli.StringFlag{Category: cat, Name: "profile", EnvVars: []string{"AWS_PROFILE"}, Usage: "shared-config `PROFILE`"},
-		&cli.IntFlag{Category: cat, Name: "max-attempts", EnvVars: []string{"AWS_MAX_ATTEMPTS"}, DefaultText: fmt.Sprintf("the profile's max_attempts, else %d", objio.DefaultRetryMaxAttempts),
+		&cli.GenericFlag{Category: cat, Name: "max-attempts", Value: &countValue{}, EnvVars: []string{"AWS_MAX_ATTEMPTS"}, DefaultText: fmt.Sprintf("the profile's max_attempts, else %d", objio.DefaultRetryMaxAttempts),
 			Usage: "attempts per AWS request `N` (throttling, 5xx, connection errors and answers cut short are retried with backoff)"},
 		&cli.DurationFlag{Category: cat, Name: "retry-base-delay", EnvVars: []string{"S3BATCHKIT_RETRY_BASE_DELAY"}, Value: objio.DefaultRetryBaseDelay,
 			Usage: "first wait `DURATION` after throttling or a 5xx answer (connection errors: a twentieth); doubles each attempt"},
 		&cli.DurationFlag{Category: cat, Name: "retry-max-backoff", EnvVars: []string{"S3BATCHKIT_RETRY_MAX_BACKOFF"}, Value: objio.DefaultRetryMaxBackoff,
 			Usage: "longest wait `DURATION` between two attempts of an AWS request"},
 		&cli.BoolFlag{Name: "debug", EnvVars: []string{"S3BATCHKIT_DEBUG"}, Usage: "print the AWS SDK's own log lines and every retry on stderr"},
+		&cli.BoolFlag{Name: "version", Usage: "print the version (as s3batchkit version does)"},
 	}
 }
 
@@ -173,14 +198,6 @@ func configureStorage(c *cli.Context) error {
 	}
 	objio.Configure(cfg)
 	return nil
-}
-
-// isCLIUsage recognises the command-line errors urfave/cli returns without
-// passing them through OnUsageError (a missing required flag).
-func isCLIUsage(err error) bool {
-	msg := err.Error()
-	return strings.HasPrefix(msg, "Required flag") || strings.HasPrefix(msg, "Required flags") ||
-		strings.HasPrefix(msg, "flag provided but not defined")
 }
 
 // withPreflight makes every command check, before its action runs, that
@@ -221,15 +238,12 @@ func withPreflight(cmds []*cli.Command) []*cli.Command {
 }
 
 // checkRunAccess checks, for `run` on S3 with a local plan, the
-// credentials its tasks will use and, when they go to objio's endpoint
-// (no --s3-endpoint), one signed request to the bucket of the plan's
-// first shard. A plan that cannot be read is left to run to report.
+// credentials its tasks will use and one signed request to the bucket of
+// the plan's first shard. A plan that cannot be read is left to run to
+// report.
 func checkRunAccess(c *cli.Context) error {
 	if err := objio.CheckCredentials(c.Context); err != nil {
 		return err
-	}
-	if c.IsSet("s3-endpoint") {
-		return nil
 	}
 	p, err := manifest.ReadPlan(c.Context, c.String("plan"))
 	if err != nil || len(p.Shards) == 0 {

@@ -245,7 +245,7 @@ func malformedCases() []malformedCase {
 		return malformedCase{name: "report/" + name, wantErr: want, wantCode: exitBadInput, setup: func(t *testing.T, work string) []string {
 			in := filepath.Join(work, "reports")
 			copyTree(t, filepath.Join(malformedRoot, "report", name), in)
-			return []string{"report", "--prefix", in, "--out", filepath.Join(work, "out"), "--quiet"}
+			return []string{"report", "--report", in, "--out", filepath.Join(work, "out"), "--quiet"}
 		}}
 	}
 	cases = append(cases,
@@ -342,7 +342,7 @@ func diffTrees(before, after []string) []string {
 // object is re-run once.
 func TestMalformedDuplicatedReportRows(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "out")
-	code, stdout, stderr := s3bk(t, "report", "--prefix", filepath.Join(malformedRoot, "report", "duplicated-rows"), "--out", out, "--json")
+	code, stdout, stderr := s3bk(t, "report", "--report", filepath.Join(malformedRoot, "report", "duplicated-rows"), "--out", out, "--json")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}

@@ -137,7 +137,7 @@ func TestS3Outputs(t *testing.T) {
 	}
 	audit := s3 + "/out/audit"
 	cliEnv(t, cfg.EndpointURL)
-	run("report", "--prefix", "s3://"+reports, "--out", audit, "--html", audit+"/report.html")
+	run("report", "--report", "s3://"+reports, "--out", audit, "--html", audit+"/report.html")
 	objio.Configure(cfg)
 	for _, name := range []string{report.SummaryFile, "report.html", "rerun/retryable/plan.json", "rerun/permanent/plan.json"} {
 		if ok, err := objio.Exists(ctx, audit+"/"+name); err != nil || !ok {

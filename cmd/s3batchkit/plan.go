@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -44,52 +43,58 @@ Delete markers are never planned unless asked for. Re-running with the same
 inputs and flags writes byte-identical files, whatever --workers and
 --memory are.
 
-Examples:
+Examples (paths as the examples of 's3batchkit gen' make them):
    # plan a local copy of an inventory delivery
    s3batchkit plan --inventory inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json --out plan/
 
-   # the newest delivery of an inventory configuration (listing needs s3:ListBucket)
+   # the newest delivery of an inventory configuration (in S3, listing needs s3:ListBucket)
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/
    s3batchkit plan --inventory s3://inventory-bucket/inv/src-bucket/cfg/ --out s3://plans/run-1
 
    # the delivery of a given day
-   s3batchkit plan --inventory s3://inventory-bucket/inv/src-bucket/cfg/ --inventory-date 2024-11-01 --out plan/
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --inventory-date 2024-11-01 --out plan/
 
    # what would it cost? nothing is written
-   s3batchkit plan --inventory manifest.json --dry-run
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --dry-run
 
-   # current versions of photos and videos over 1 MiB, 250k objects or 10 TiB per job
-   s3batchkit plan --inventory manifest.json --out plan/ \
-       --prefix photos/ --prefix videos/ --latest-only --min-size 1MiB \
+   # current versions of images and media over 1 MiB, 250k objects or 10 TiB per job
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ \
+       --prefix images/ --prefix media/ --latest-only --min-size 1MiB \
        --max-objects 250000 --max-bytes 10TiB
 
    # objects written in 2024 that failed to replicate
-   s3batchkit plan --inventory manifest.json --out plan/ \
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ \
        --modified-after 2024-01-01 --modified-before 2025-01-01 --replication-status FAILED
 
-   # any column, with an expression (https://expr-lang.org)
-   s3batchkit plan --inventory manifest.json --out plan/ \
-       --where 'storage_class in ["STANDARD", "STANDARD_IA"] and size < bytes("5GiB") and not (key endsWith ".tmp")'
+   # any column, with an expression (https://expr-lang.org; enum values in any case)
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ \
+       --where 'storage_class in ["standard", "standard_ia"] and size < bytes("5GiB") and not (key endsWith ".tmp")'
 
-   # keys listed in a file, one per line, no routing, unsorted
-   s3batchkit plan --inventory manifest.json --out plan/ --include-keys keys.txt --routes none --sort=false`,
+   # keys listed in a file, one per line; every object in one route, all; inventory order
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ --include-keys keys.txt --routing none --sort=false
+
+   # write over a plan whose jobs were submitted (its jobs.json is kept aside)
+   s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ --force`,
 		Flags: concatFlags([]cli.Flag{
 			&cli.StringSliceFlag{Category: catInput, Name: "inventory", Aliases: []string{"i"}, Usage: "inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery, or a Hive symlink.txt); repeat for several", Required: true},
 			inventoryDateFlag(),
 			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (not with --dry-run)"},
 			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "write nothing; print per route the objects, bytes, shards and estimated cost"},
-			&cli.IntFlag{Category: catInput, Name: "workers", Usage: "data files decoded at once (default: number of CPUs)"},
+			forceFlag(),
+			workersFlag(catInput, "data files decoded at once", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
 			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the plan summary as JSON on stdout"},
-			&cli.BoolFlag{Category: catInput, Name: "quiet", Aliases: []string{"q"}, Usage: "no progress or summary on stderr"},
+			quietFlag(),
 		}, filterFlags(), []cli.Flag{
 			&cli.BoolFlag{Category: catSort, Name: "sort", Value: true, Usage: "sort by bucket, key, version (newest first) and drop duplicate rows; --sort=false keeps inventory order"},
 		}, sortFlags(), shardFlags(), []cli.Flag{
 			&cli.Float64Flag{Category: catCost, Name: "price-per-job", Value: partition.DefaultPricePerJob, Usage: "estimate with `USD` per job (shard)"},
 			&cli.Float64Flag{Category: catCost, Name: "price-per-million", Value: partition.DefaultPricePerMillion, Usage: "estimate with `USD` per million objects"},
-			&cli.IntFlag{Category: catCost, Name: "lambda-memory", Value: largecopy.DefaultMemoryMB, Usage: "large route: the copy function's memory `MB`"},
+			countFlag(catCost, "lambda-memory", largecopy.DefaultMemoryMB, "large route: the copy function's memory `MB`"),
 			&cli.Float64Flag{Category: catCost, Name: "lambda-copy-mbps", Value: largecopy.DefaultCopyMBps, Usage: "large route: assumed copy throughput per object in `MB/s` (measure one object's copy)"},
-			&cli.Float64Flag{Category: catCost, Name: "lambda-price-gb-second", Value: largecopy.DefaultPricePerGBSecond, Usage: "large route: Lambda `USD` per GB-second (default: arm64, us-east-1)"},
+			&cli.Float64Flag{Category: catCost, Name: "lambda-price-gb-second", Value: largecopy.DefaultPricePerGBSecond, Usage: "large route: Lambda `USD` per GB-second",
+				DefaultText: strconv.FormatFloat(largecopy.DefaultPricePerGBSecond, 'f', -1, 64) + ", arm64 in us-east-1"},
 		}),
 		Before: func(c *cli.Context) error {
 			_, err := planOptionsFromFlags(c, false)
@@ -104,6 +109,11 @@ Examples:
 			for i := range o.Inventories {
 				locs[i] = &o.Inventories[i]
 			}
+			if !o.DryRun {
+				if err := guardPlanDir(c, o.Out); err != nil {
+					return err
+				}
+			}
 			if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
 				return err
 			}
@@ -117,7 +127,7 @@ Examples:
 				if budget == 0 {
 					budget = partition.DefaultSortMemory
 				}
-				debug.SetMemoryLimit(budget + 256<<20)
+				debug.SetMemoryLimit(partition.MemoryLimit(budget))
 			}
 			stderr := c.App.ErrWriter
 			stop := func() {}
@@ -127,12 +137,13 @@ Examples:
 			plan, stats, err := partition.Plan(c.Context, o)
 			stop()
 			if err != nil {
-				return fmt.Errorf("plan: %w", err)
+				return planDirError(fmt.Errorf("plan: %w", err))
 			}
-			if !c.Bool("quiet") {
-				for _, w := range stats.Warnings {
-					fmt.Fprintf(stderr, "warning: %s\n", w)
-				}
+			for _, w := range stats.Warnings {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
+			}
+			if w := emptyPlanWarning(plan.Counters); w != "" {
+				fmt.Fprintf(stderr, "warning: %s\n", w)
 			}
 			if c.Bool("json") {
 				return printPlanJSON(c.App.Writer, o, plan, stats)
@@ -196,6 +207,51 @@ func planOptionsFromFlags(c *cli.Context, loadKeys bool) (partition.Options, err
 	return o, nil
 }
 
+// dropFlags names the flag behind each reason a row is dropped.
+var dropFlags = map[string]string{
+	inventory.DropDeleteMarker: "delete markers are excluded unless --include-delete-markers", inventory.DropNotDeleteMarker: "--only-delete-markers",
+	inventory.DropNotLatest: "--latest-only", inventory.DropStorageClass: "--storage-class", inventory.DropReplication: "--replication-status",
+	inventory.DropEncryption: "--encryption", inventory.DropLockMode: "--lock-mode", inventory.DropLegalHold: "--legal-hold",
+	inventory.DropTieringTier: "--tiering-tier", inventory.DropChecksum: "--checksum-algorithm", inventory.DropMultipart: "--multipart",
+	inventory.DropMinSize: "--min-size", inventory.DropMaxSize: "--max-size", inventory.DropModifiedAfter: "--modified-after",
+	inventory.DropModifiedBefore: "--modified-before", inventory.DropPrefix: "--prefix", inventory.DropSuffix: "--suffix",
+	inventory.DropSubstring: "--substring", inventory.DropRegex: "--regex", inventory.DropGlob: "--glob",
+	inventory.DropKeyList: "--include-keys", inventory.DropExcludedKey: "--exclude-keys", inventory.DropWhere: "--where",
+	partition.DropDuplicate: "duplicate rows",
+}
+
+// emptyPlanWarning says, for a plan that keeps no row, which filters
+// dropped the rows (most first); "" when it keeps some.
+func emptyPlanWarning(c manifest.Counters) string {
+	if c.RowsKept > 0 {
+		return ""
+	}
+	if c.RowsRead == 0 {
+		return "the plan is empty: the inventory holds no rows"
+	}
+	reasons := make([]string, 0, len(c.Dropped))
+	for r, n := range c.Dropped {
+		if n > 0 {
+			reasons = append(reasons, r)
+		}
+	}
+	sort.Slice(reasons, func(i, j int) bool {
+		if c.Dropped[reasons[i]] != c.Dropped[reasons[j]] {
+			return c.Dropped[reasons[i]] > c.Dropped[reasons[j]]
+		}
+		return reasons[i] < reasons[j]
+	})
+	var by []string
+	for _, r := range reasons {
+		name := dropFlags[r]
+		if name == "" {
+			name = strings.ReplaceAll(r, "_", " ")
+		}
+		by = append(by, fmt.Sprintf("%s dropped %s", name, humanCount(c.Dropped[r])))
+	}
+	return fmt.Sprintf("the plan is empty: the filters kept none of the %s rows read (%s)", humanCount(c.RowsRead), strings.Join(by, "; "))
+}
+
 func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *partition.Stats) {
 	c := p.Counters
 	if o.DryRun {
@@ -228,6 +284,9 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 				r.Route, largecopy.FunctionName, l.USD, humanCount(l.Invocations), l.GBSeconds, a.MemoryMB, a.CopyMBps, a.OverheadSeconds, strconv.FormatFloat(a.PricePerGBSecond, 'f', -1, 64), a.PricePerMillionRequests)
 		}
 	}
+	if s.Sort.Streamed > 0 {
+		fmt.Fprintf(w, "  sort: the rows came in key order: planned as read, no sort\n")
+	}
 	if s.Sort.Runs > 0 {
 		fmt.Fprintf(w, "  sort: %d runs spilled (%s), %d merge passes\n", s.Sort.Runs, humanBytes(s.Sort.SpillBytes), s.Sort.Passes)
 	}
@@ -240,20 +299,19 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 
 func printPlanJSON(w io.Writer, o partition.Options, p *manifest.Plan, s *partition.Stats) error {
 	out := map[string]any{
-		"plan":            o.Out,
-		"dry_run":         o.DryRun,
-		"counters":        p.Counters,
-		"routes":          p.Routes,
-		"costs":           s.Costs,
-		"shards":          len(p.Shards),
-		"warnings":        s.Warnings,
-		"sort":            s.Sort,
+		"plan":     o.Out,
+		"dry_run":  o.DryRun,
+		"counters": p.Counters,
+		"routes":   p.Routes,
+		"costs":    s.Costs,
+		"shards":   len(p.Shards),
+		"warnings": s.Warnings,
+		"sort": map[string]int64{"rows": s.Sort.Rows, "duplicates": s.Sort.Duplicates, "runs": int64(s.Sort.Runs),
+			"passes": int64(s.Sort.Passes), "spill_bytes": s.Sort.SpillBytes},
 		"elapsed_seconds": s.Elapsed.Seconds(),
 		"input_bytes":     s.InputBytes,
 		"rows_per_second": float64(p.Counters.RowsRead) / s.Elapsed.Seconds(),
 		"s3":              objio.Stats(),
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return writeJSON(w, out)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/s3batchkit/s3batchkit/inventory"
@@ -87,4 +88,93 @@ func humanCount(n int64) string {
 		out = append(out, s[i])
 	}
 	return string(out)
+}
+
+// liveLine keeps one line of progress up to date on a terminal (term,
+// the command's stderr): draw is called every second with the time
+// elapsed. The command's own output goes through Write, which clears the
+// line first, so that output and progress never overprint each other
+// when both reach the same terminal. A liveLine that is off (term is not
+// a terminal, or --quiet) only passes Write on.
+type liveLine struct {
+	mu       sync.Mutex
+	term     io.Writer
+	out      io.Writer
+	draw     func(elapsed time.Duration) string
+	on       bool
+	shown    bool
+	start    time.Time
+	done     chan struct{}
+	finished chan struct{}
+}
+
+// startLine starts a live line on term when on is set.
+func startLine(term, out io.Writer, on bool, draw func(elapsed time.Duration) string) *liveLine {
+	l := &liveLine{term: term, out: out, draw: draw, on: on, start: time.Now(), done: make(chan struct{}), finished: make(chan struct{})}
+	if !on {
+		close(l.finished)
+		return l
+	}
+	go func() {
+		defer close(l.finished)
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-l.done:
+				return
+			case <-t.C:
+				l.mu.Lock()
+				fmt.Fprint(l.term, "\r\033[K"+l.draw(time.Since(l.start)))
+				l.shown = true
+				l.mu.Unlock()
+			}
+		}
+	}()
+	return l
+}
+
+// Write writes p to the command's output, clearing the line first.
+func (l *liveLine) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.shown {
+		fmt.Fprint(l.term, "\r\033[K")
+		l.shown = false
+	}
+	return l.out.Write(p)
+}
+
+// Stop clears the line for good; safe to call more than once.
+func (l *liveLine) Stop() {
+	l.mu.Lock()
+	select {
+	case <-l.done:
+	default:
+		close(l.done)
+	}
+	l.mu.Unlock()
+	<-l.finished
+	l.mu.Lock()
+	if l.shown {
+		fmt.Fprint(l.term, "\r\033[K")
+		l.shown = false
+	}
+	l.mu.Unlock()
+}
+
+// rateAndETA says how fast done grows and, when total is known (above
+// zero), how long the rest should take: "812/s, about 10s left".
+func rateAndETA(done, total int64, elapsed time.Duration) string {
+	secs := elapsed.Seconds()
+	if secs <= 0 || done <= 0 {
+		return "rate unknown yet"
+	}
+	rate := float64(done) / secs
+	s := fmt.Sprintf("%s/s", humanCount(int64(rate+0.5)))
+	if total > done {
+		left := time.Duration(float64(total-done) / rate * float64(time.Second))
+		s += fmt.Sprintf(", about %v left", left.Round(time.Second))
+	}
+	return s
 }

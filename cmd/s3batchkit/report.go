@@ -33,9 +33,9 @@ func newReportCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "report",
 		Usage:     "merge completion reports, classify failures, write re-run manifests",
-		UsageText: "s3batchkit report (--plan DIR | --prefix P [--prefix P ...]) --out DIR2 [options]",
+		UsageText: "s3batchkit report (--plan DIR | --report LOCATION [--report LOCATION ...]) --out DIR2 [options]",
 		Description: `Finds every job-<id>/manifest.json of the run (from DIR/jobs.json, or
-under each report prefix), verifies the MD5 of every result file, and
+under each --report location), verifies the MD5 of every result file, and
 merges all rows into one summary: tasks by status, error code, HTTP status,
 job, route and key prefix; the most common failure messages (ids, numbers,
 hosts and ports folded); objects seen in several jobs counted once with
@@ -49,7 +49,8 @@ left no report. On a Complete job, what the report does not list as failed
 succeeded (FailedTasksOnly and AllTasks alike); on a Failed or Cancelled
 job, what it does not list did not run. Each job's final status is the one
 jobs.json recorded; a status that is not final (New, Active, ...) is first
-refreshed with DescribeJob (--control-endpoint-url, the AWS credentials),
+refreshed with DescribeJob (at the S3 Control endpoint jobs.json records,
+or --control-endpoint-url; the AWS credentials),
 unless --no-refresh; a job whose status stays unknown leaves its unreported
 objects not run, and the summary says so. The summary and the table show,
 per shard and in total, planned = succeeded + failed + not run. Without
@@ -77,47 +78,47 @@ Exit codes: 0 when the summary was written, even if tasks failed; with
 failed or did not run); 3 for a bad or missing report, or a shard changed
 since it was planned (unless --keep-going); 2 for bad flags.
 
-Examples:
+Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
    # every object of a submitted (or run) plan
    s3batchkit report --plan plan/ --out audit/
 
-   # local copies of report prefixes, prefixes two folders deep, HTML page
-   s3batchkit report --prefix reports/copy-run --prefix reports/copy-rerun \
-       --out audit/ --prefix-depth 2 --html audit/report.html
+   # the completion reports under a folder (or an s3:// prefix), key
+   # prefixes two folders deep, an HTML page
+   s3batchkit report --report reports/ --out audit/ --prefix-depth 2 --html audit/report.html
 
-   # in CI: JSON on stdout, fail the step when any task failed
+   # in CI: JSON on stdout, fail the step (exit 4) when an object failed or did not run
    s3batchkit report --plan plan/ --out audit/ --json --fail-on-failures
 
    # own error classes, skip damaged result files instead of stopping
    s3batchkit report --plan plan/ --out audit/ --classes classes.csv --keep-going`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "plan", Usage: "plan `DIR` whose jobs.json lists the jobs and their report prefixes"},
-			&cli.StringSliceFlag{Name: "prefix", Usage: "report prefix `P` (folder with job-<id>/ folders, a job folder, or a manifest.json); repeatable"},
+			&cli.StringSliceFlag{Name: "report", Usage: "completion reports at `LOCATION` (a folder or s3:// prefix with job-<id>/ folders, a job folder, or a job's manifest.json); repeatable"},
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "output `DIR2` for summary.json and rerun/", Required: true},
-			&cli.IntFlag{Name: "prefix-depth", Value: report.DefaultPrefixDepth, Usage: "'/'-segments per key prefix in the by-prefix counts (`N`)"},
+			countFlag("", "prefix-depth", report.DefaultPrefixDepth, "`N` '/'-segments per key prefix in the by-prefix counts"),
 			&cli.StringFlag{Name: "classes", Usage: "`FILE` of extra failure classes (JSON or CSV code,class)"},
 			&cli.StringFlag{Name: "html", Usage: "also write a self-contained HTML page to `FILE`"},
 			&cli.BoolFlag{Name: "json", Usage: "print summary.json on stdout instead of the table"},
-			&cli.IntFlag{Name: "top", Value: report.DefaultTop, Usage: "rows per table section (`N`)"},
+			countFlag("", "top", report.DefaultTop, "`N` rows per table section"),
 			&cli.BoolFlag{Name: "keep-going", Usage: "turn bad or missing report files into warnings in the summary"},
 			&cli.BoolFlag{Name: "fail-on-failures", Usage: "exit 4 when any task failed"},
-			&cli.Int64Flag{Name: "max-objects", Value: report.DefaultMaxShardObjects, Usage: "at most `N` objects per re-run shard"},
+			countFlag("", "max-objects", report.DefaultMaxShardObjects, "at most `N` objects per re-run shard"),
 			&cli.IntFlag{Name: "max-tracked", Hidden: true, Usage: "no effect, kept for scripts: failed objects are now followed across jobs exactly, in bounded memory (external sorts)"},
-			&cli.IntFlag{Name: "workers", Usage: "result files read at once (default: number of CPUs)"},
+			workersFlag("", "result files read at once", "number of CPUs"),
 			&cli.BoolFlag{Name: "plus-as-space", Usage: "decode '+' in report keys as a space (for manifests written form-style by other tools)"},
 			&cli.BoolFlag{Name: "no-rerun", Usage: "do not write rerun/"},
-			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "no table on stdout"},
+			quietFlag(),
 			&cli.BoolFlag{Category: catControl, Name: "no-refresh", Usage: "with --plan: take job statuses as jobs.json recorded them, without DescribeJob"},
 			&cli.DurationFlag{Category: catControl, Name: "refresh-timeout", Value: 2 * time.Minute, Usage: "with --plan: give up refreshing job statuses after `DURATION`"},
 			controlEndpointFlag(),
 		},
 		Before: func(c *cli.Context) error {
-			if c.String("plan") == "" && len(c.StringSlice("prefix")) == 0 {
-				return usagef("give --plan DIR or at least one --prefix P")
+			if c.String("plan") == "" && len(c.StringSlice("report")) == 0 {
+				return usagef("give --plan DIR or at least one --report LOCATION")
 			}
-			for _, p := range c.StringSlice("prefix") {
+			for _, p := range c.StringSlice("report") {
 				if p == "" {
-					return usagef("--prefix must not be empty")
+					return usagef("--report must not be empty")
 				}
 			}
 			if c.Int("prefix-depth") < 1 {
@@ -131,12 +132,6 @@ Examples:
 			}
 			if c.IsSet("max-tracked") && c.Int("max-tracked") < 1 {
 				return usagef("--max-tracked must be at least 1, got %d", c.Int("max-tracked"))
-			}
-			if c.Int("workers") < 0 {
-				return usagef("--workers must not be negative")
-			}
-			if c.Bool("json") && c.Bool("quiet") {
-				return usagef("--json and --quiet contradict each other")
 			}
 			return nil
 		},
@@ -156,7 +151,7 @@ Examples:
 				Statuses: statuses,
 				Notes:    notes,
 				Plan:     c.String("plan"),
-				Prefixes: c.StringSlice("prefix"),
+				Prefixes: c.StringSlice("report"),
 				Out:      c.String("out"),
 				Merge: report.MergeOptions{
 					PrefixDepth: c.Int("prefix-depth"),
@@ -169,7 +164,23 @@ Examples:
 				MaxShardObjects: c.Int64("max-objects"),
 				NoRerun:         c.Bool("no-rerun"),
 			}
+			// Progress on a terminal: rows merged, and with a plan the time
+			// left (a plan's objects are about the rows its reports hold).
+			o.Progress = &report.Progress{}
+			var planned int64
+			if o.Plan != "" {
+				if p, err := manifest.ReadPlan(c.Context, o.Plan); err == nil {
+					for _, r := range p.Routes {
+						planned += r.Objects
+					}
+				}
+			}
+			live := startLine(c.App.ErrWriter, c.App.Writer, !c.Bool("quiet") && isTerminal(c.App.ErrWriter), func(el time.Duration) string {
+				rows := o.Progress.Rows.Load()
+				return fmt.Sprintf("report: %s result files, %s rows merged, %s", humanCount(o.Progress.Files.Load()), humanCount(rows), rateAndETA(rows, planned, el))
+			})
 			s, err := report.Run(c.Context, o)
+			live.Stop()
 			if err != nil {
 				return fmt.Errorf("report: %w", err)
 			}
@@ -180,6 +191,7 @@ Examples:
 			}
 			switch {
 			case c.Bool("json"):
+				fillEmpty(s) // [] and {} for what the summary has none of
 				data, err := report.MarshalSummary(s)
 				if err != nil {
 					return err
@@ -192,6 +204,11 @@ Examples:
 					return err
 				}
 				fmt.Fprintf(c.App.Writer, "\nsummary written to %s\n", objio.Join(o.Out, report.SummaryFile))
+			default:
+				// --quiet: the table (which lists them) is not printed.
+				for _, w := range s.Warnings {
+					fmt.Fprintf(c.App.ErrWriter, "warning: %s\n", w)
+				}
 			}
 			if c.Bool("fail-on-failures") {
 				if s.Tasks.Failed > 0 {
@@ -225,13 +242,18 @@ func refreshStatuses(c *cli.Context) (map[string]string, []string) {
 	if len(open) == 0 {
 		return nil, nil
 	}
-	endpoint := c.String("control-endpoint-url")
 	unknown := func(why string) []string {
 		return []string{fmt.Sprintf("the final status of %d job(s) of %s (%s) is not recorded and could not be refreshed: %s; their unreported objects count as not run",
 			len(open), manifest.JobsFile, strings.Join(first(open, 5), ", "), why)}
 	}
-	if run.AccountID == local.LocalAccount && endpoint == "" {
-		return nil, unknown("they ran on the local engine, which no longer knows them (give --control-endpoint-url for a serve that does)")
+	// The endpoint: the flag, else the one jobs.json records (AWS's when
+	// it records none).
+	endpoint := c.String("control-endpoint-url")
+	if endpoint == "" {
+		endpoint = run.ControlEndpoint
+		if endpoint == manifest.EndpointRun || endpoint == "" && run.AccountID == local.LocalAccount {
+			return nil, unknown("they ran on the local engine of 's3batchkit run', which no longer knows them (give --control-endpoint-url for a serve that does)")
+		}
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("refresh-timeout"))
 	defer cancel()

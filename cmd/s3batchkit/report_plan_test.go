@@ -89,7 +89,7 @@ func TestReportPlanThreshold(t *testing.T) {
 		t.Fatalf("gen: %s", stderr)
 	}
 	plan := filepath.Join(dir, "plan")
-	if code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(dir, "inv", "manifest.json"), "--out", plan, "--routes", "none",
+	if code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(dir, "inv", "manifest.json"), "--out", plan, "--routing", "none",
 		"--max-objects", "3000", "--min-objects", "0", "--quiet"); code != 0 {
 		t.Fatalf("plan: %s", stderr)
 	}
@@ -131,7 +131,7 @@ func TestReportPlanThreshold(t *testing.T) {
 		t.Fatal("rerun/not-run and rerun/permanent are not the plan's lines")
 	}
 	// Without the plan: the job is named as ended at the threshold.
-	code, stdout, stderr = s3bk(t, "report", "--prefix", reports, "--out", filepath.Join(dir, "audit-prefix"))
+	code, stdout, stderr = s3bk(t, "report", "--report", reports, "--out", filepath.Join(dir, "audit-prefix"))
 	if code != 0 || !strings.Contains(stdout, "failed at the failure threshold") || !strings.Contains(stdout, "cannot be listed") {
 		t.Fatalf("report --prefix: %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -150,7 +150,7 @@ func TestReportPlanRefresh(t *testing.T) {
 		t.Fatalf("gen: %s", stderr)
 	}
 	plan := filepath.Join(dir, "plan")
-	if code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(dir, "inv", "manifest.json"), "--out", plan, "--routes", "none",
+	if code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(dir, "inv", "manifest.json"), "--out", plan, "--routing", "none",
 		"--min-objects", "0", "--quiet"); code != 0 {
 		t.Fatalf("plan: %s", stderr)
 	}

@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/urfave/cli/v2"
@@ -19,7 +21,7 @@ func newRunCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "run",
 		Usage:     "run a plan's shards with the local engine, in this process, without S3 Control",
-		UsageText: "s3batchkit run --plan DIR --operation JSON|@FILE [--report DIR|s3://B/P] [--local-root DIR | --s3-endpoint URL] [options]",
+		UsageText: "s3batchkit run --plan DIR --operation JSON|@FILE [--report DIR|s3://B/P] [--local-root DIR | --endpoint-url URL] [options]",
 		Description: `Runs one job per shard of the plan, as 'serve' would after 'submit', but in
 this process: it is 'submit' against an engine of its own, then a wait. The
 same operation JSON, the same jobs (routes, tokens, requests), the same
@@ -49,9 +51,10 @@ The shards are copied into the engine's state (--state-dir) and the jobs
 read that copy. Reports go to --report (default: DIR/reports).
 
 Tasks act on a directory of buckets (--local-root DIR: DIR/<bucket>/<key>)
-or an S3-compatible endpoint (--s3-endpoint, else --endpoint-url and the
-AWS chain). With --state-dir the run can be resumed: the same command after
-a crash or Ctrl-C continues every job after its last recorded task.
+or on S3 (the global --endpoint-url for an S3-compatible server, and the
+AWS chain), the store that s3:// plans and reports use too. With
+--state-dir the run can be resumed: the same command after a crash or
+Ctrl-C continues every job after its last recorded task.
 
 --materialize (with --local-root) first creates every source object the
 shards name that does not exist yet (its content is its key), and the copy
@@ -63,11 +66,16 @@ Exit codes: 0 every job Complete (tasks may have failed: see the report);
 with other settings (operation, report); 130 interrupted (resume with the
 same --state-dir).
 
-Examples:
-   # copy the copy-route shards between folders of buckets, then audit
-   s3batchkit run --plan plan/ --routes copy --local-root buckets/ --report reports/ \
+Examples (plan/ as the examples of 's3batchkit plan' make it):
+   # copy the copy-route shards between folders of buckets (--materialize
+   # first creates the sources a plan of a gen inventory names), then audit
+   s3batchkit run --plan plan/ --routes copy --local-root buckets/ --materialize --report reports/ \
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::backup"}}'
-   s3batchkit report --prefix reports/ --out audit/
+   s3batchkit report --plan plan/ --out audit/
+
+   # the jobs a tagging run would run, and the routes it leaves out
+   s3batchkit run --plan plan/ --dry-run \
+       --operation '{"S3PutObjectTagging": {"TagSet": [{"Key": "tier", "Value": "cold"}]}}'
 
    # rehearse the large route on a MinIO: the function runs in this process
    s3batchkit --endpoint-url http://127.0.0.1:9000 run --plan plan/ --routes large \
@@ -77,7 +85,7 @@ Examples:
            "UserArguments": {"TargetResource": "arn:aws:s3:::dst", "TargetKeyPrefix": "big"}}}'
 
    # tag every object on a MinIO, resumable
-   s3batchkit run --plan plan/ --s3-endpoint http://127.0.0.1:9000 --state-dir .run-state \
+   s3batchkit run --plan plan/ --endpoint-url http://127.0.0.1:9000 --state-dir .run-state \
        --operation '{"S3PutObjectTagging": {"TagSet": [{"Key": "tier", "Value": "cold"}]}}' \
        --report s3://reports/tagging`,
 		Flags: append([]cli.Flag{
@@ -88,6 +96,9 @@ Examples:
 			&cli.StringFlag{Category: catInput, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly"},
 			&cli.StringFlag{Category: catEngine, Name: "state-dir", Usage: "keep the engine's state in `DIR` so the run can be resumed (default: a temporary folder)"},
 			&cli.BoolFlag{Category: catEngine, Name: "materialize", Usage: "with --local-root: first create the missing source objects (demos)"},
+			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "list the jobs that would run (shards, routes, objects) and the routes left out; run nothing, write nothing"},
+			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the outcome as JSON on stdout: jobs (status, task counts), totals, skipped routes"},
+			quietFlag(),
 		}, engineFlags()...),
 		Before: func(c *cli.Context) error {
 			if err := checkEngineFlags(c); err != nil {
@@ -99,6 +110,9 @@ Examples:
 			if c.Bool("materialize") && c.String("local-root") == "" {
 				return usagef("--materialize needs --local-root: it creates files, not S3 objects")
 			}
+			if c.Bool("materialize") && c.Bool("dry-run") {
+				return usagef("--materialize and --dry-run exclude each other: a dry run creates nothing")
+			}
 			_, err := readOperation(c.String("operation"))
 			return err
 		},
@@ -106,6 +120,9 @@ Examples:
 			op, err := readOperation(c.String("operation"))
 			if err != nil {
 				return err
+			}
+			if c.Bool("dry-run") {
+				return runDryRun(c.Context, c.App.Writer, c.String("plan"), op, commaList(c.StringSlice("routes")), c.Bool("json"))
 			}
 			eo, err := engineOptions(c)
 			if err != nil {
@@ -122,7 +139,10 @@ Examples:
 			if o.Report == "" {
 				o.Report = objio.Join(o.Plan, "reports")
 			}
-			w := c.App.Writer
+			var w io.Writer = c.App.Writer
+			if c.Bool("json") || c.Bool("quiet") {
+				w = io.Discard
+			}
 			if c.Bool("materialize") {
 				n, err := local.MaterializeSources(c.Context, o.Plan, o.Routes, eo.Storage.(*local.DirStorage), op)
 				if err != nil {
@@ -130,6 +150,18 @@ Examples:
 				}
 				fmt.Fprintf(w, "materialized %d source objects under %s\n", n, c.String("local-root"))
 			}
+			// Progress on a terminal: the engine's task attempts, counted
+			// at its storage.
+			counter, ended := &taskCounter{}, &atomic.Int64{}
+			o.Engine.Storage = countingStorage{o.Engine.Storage, counter}
+			var planned int64
+			shards := selectedShards(c.Context, o.Plan, op, o.Routes)
+			for _, sh := range shards {
+				planned += sh.Objects
+			}
+			live := startLine(c.App.ErrWriter, w, !c.Bool("quiet") && isTerminal(c.App.ErrWriter), runProgress(counter, planned, len(shards), ended))
+			defer live.Stop()
+			w = live
 			var mu sync.Mutex
 			o.OnShard = func(s jobs.ShardJob) {
 				if s.State == "held" {
@@ -141,6 +173,7 @@ Examples:
 			o.OnJob = func(j local.RunJob) {
 				mu.Lock()
 				defer mu.Unlock()
+				ended.Add(1)
 				line := fmt.Sprintf("%-10s %-28s job %s  %s/%s tasks, %s failed", j.Status, j.Shard, j.JobID,
 					humanCount(j.Succeeded+j.Failed), humanCount(j.Total), humanCount(j.Failed))
 				if len(j.FailureReasons) > 0 {
@@ -149,6 +182,12 @@ Examples:
 				fmt.Fprintln(w, line)
 			}
 			res, err := local.RunPlan(c.Context, o)
+			live.Stop()
+			if c.Bool("json") {
+				if jerr := writeJSON(c.App.Writer, newRunOutput(o.Plan, res, err)); jerr != nil && err == nil {
+					err = jerr
+				}
+			}
 			// The S3 requests of the run and their retries close the
 			// summary, also after a failure.
 			if line := s3StatsLine(objio.Stats()); line != "" {

@@ -26,7 +26,7 @@ func TestRunLocal(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "Complete") || strings.Contains(stdout, "Failed ") {
 		t.Fatalf("run: %d\n%s\n%s", code, stdout, stderr)
 	}
-	code, stdout, stderr = s3bk(t, "report", "--prefix", reports, "--out", filepath.Join(dir, "audit"))
+	code, stdout, stderr = s3bk(t, "report", "--report", reports, "--out", filepath.Join(dir, "audit"))
 	if code != 0 || !strings.Contains(stdout, " 0 failed") {
 		t.Fatalf("report: %d\n%s\n%s", code, stdout, stderr)
 	}
@@ -40,7 +40,7 @@ func TestRunServeFlags(t *testing.T) {
 	}{
 		{[]string{"run", "--plan", dir, "--operation", "{}"}, "--operation"},
 		{[]string{"run", "--plan", dir, "--operation", `{"S3DeleteObjectTagging": {}}`, "--materialize"}, "--materialize needs --local-root"},
-		{[]string{"run", "--plan", dir, "--operation", `{"S3DeleteObjectTagging": {}}`, "--local-root", dir, "--s3-endpoint", "http://x"}, "exclude each other"},
+		{[]string{"run", "--plan", dir, "--operation", `{"S3DeleteObjectTagging": {}}`, "--s3-endpoint", "ftp://x"}, "--endpoint-url must start with http"},
 		{[]string{"serve", "--state-dir", dir, "--listen", "nonsense"}, "--listen"},
 		{[]string{"serve", "--state-dir", dir, "--workers", "0"}, "--workers"},
 	} {

@@ -145,7 +145,7 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	calls = srv.Calls("CreateJob")
-	if code, _, stderr := submit(tampered, "--concurrency", "1"); code != exitBadInput || !strings.Contains(stderr, "ETag") {
+	if code, _, stderr := submit(tampered, "--workers", "1"); code != exitBadInput || !strings.Contains(stderr, "ETag") {
 		t.Errorf("tampered shard: exit %d, want %d\n%s", code, exitBadInput, stderr)
 	}
 	if srv.Calls("CreateJob") != calls {

@@ -123,7 +123,7 @@ func TestSecretsNeverWritten(t *testing.T) {
 	// The S3 server refuses the signature: the upload fails with its error.
 	run(false, submit...)
 	run(false, "plan", "--inventory", "s3://inventory-bucket/src/config/manifest.json", "--out", filepath.Join(work, "plan-s3"))
-	run(false, "report", "--prefix", "s3://my-reports/batch", "--out", filepath.Join(work, "report-s3"))
+	run(false, "report", "--report", "s3://my-reports/batch", "--out", filepath.Join(work, "report-s3"))
 	run(false, "status", "--plan", "s3://my-plans/run-1", "--control-endpoint-url", ctrl.URL)
 	// A jobs.json whose jobs the control server refuses to describe.
 	os.WriteFile(filepath.Join(plan, "jobs.json"), []byte(`{"version": 1, "plan_id": "p", "account_id": "123456789012", "jobs": [`+
@@ -228,7 +228,7 @@ func TestWritesStayInFolder(t *testing.T) {
 	for i, args := range [][]string{
 		{"report", "--plan", plan, "--quiet"},
 		{"report", "--plan", plan, "--quiet", "--keep-going"},
-		{"report", "--prefix", reports, "--quiet"},
+		{"report", "--report", reports, "--quiet"},
 	} {
 		out := filepath.Join(work, "out", "report"+string(rune('1'+i)))
 		before := tree(top)

@@ -23,12 +23,11 @@ const catEngine = "Local engine:"
 // run at once.
 func engineFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Category: catEngine, Name: "s3-endpoint", Usage: "run tasks against the S3-compatible endpoint `URL` (path-style; credentials from the AWS chain); default: --endpoint-url, else AWS"},
 		&cli.StringFlag{Category: catEngine, Name: "local-root", Usage: "run tasks against `DIR`, a directory of buckets (DIR/<bucket>/<key>) instead of S3"},
 		&cli.StringFlag{Category: catEngine, Name: "lambda-url", Usage: "POST LambdaInvoke events (schema 1.0/2.0 JSON) to `URL` (functions other than s3batchkit-large-copy, which runs in this process)"},
-		&cli.IntFlag{Category: catEngine, Name: "workers", Value: local.DefaultWorkers, Usage: "at most `N` tasks in flight across all jobs"},
-		&cli.IntFlag{Category: catEngine, Name: "max-active-jobs", Value: local.DefaultMaxActiveJobs, Usage: "at most `N` jobs Active at once (higher priority first)"},
-		&cli.IntFlag{Category: catEngine, Name: "task-attempts", Value: local.DefaultTaskAttempts, Usage: "attempts per task on transient errors (throttling, 5xx, Lambda TemporaryFailure)"},
+		countFlag(catEngine, "workers", local.DefaultWorkers, "at most `N` tasks in flight across all jobs"),
+		countFlag(catEngine, "max-active-jobs", local.DefaultMaxActiveJobs, "at most `N` jobs Active at once (higher priority first)"),
+		countFlag(catEngine, "task-attempts", local.DefaultTaskAttempts, "`N` attempts per task on transient errors (throttling, 5xx, Lambda TemporaryFailure)"),
 		&cli.StringFlag{Category: catEngine, Name: "copy-size-check", Value: "auto", Usage: "`WHEN` a copy HEADs its source to fail sources over 5 GB as AWS does: auto (except the copy route of a plan, whose objects were routed by their inventory size), always, never (leave it to the server: AWS S3 enforces it, most others do not)"},
 		&cli.BoolFlag{Category: catEngine, Name: "skip-copy-size-check", Hidden: true, Usage: "same as --copy-size-check never"},
 	}
@@ -36,10 +35,6 @@ func engineFlags() []cli.Flag {
 
 func checkEngineFlags(c *cli.Context) error {
 	switch {
-	case c.String("s3-endpoint") != "" && c.String("local-root") != "":
-		return usagef("--s3-endpoint and --local-root exclude each other: tasks act on one store")
-	case c.String("s3-endpoint") != "" && !strings.HasPrefix(c.String("s3-endpoint"), "http://") && !strings.HasPrefix(c.String("s3-endpoint"), "https://"):
-		return usagef("--s3-endpoint must start with http:// or https://, got %q", c.String("s3-endpoint"))
 	case c.String("lambda-url") != "" && !strings.HasPrefix(c.String("lambda-url"), "http://") && !strings.HasPrefix(c.String("lambda-url"), "https://"):
 		return usagef("--lambda-url must start with http:// or https://, got %q", c.String("lambda-url"))
 	case c.Int("workers") < 1 || c.Int("workers") > 4096:
@@ -57,8 +52,9 @@ func checkEngineFlags(c *cli.Context) error {
 	return nil
 }
 
-// engineOptions turns the engine flags into options; --s3-endpoint
-// reconfigures objio, so that manifests and reports use the same store.
+// engineOptions turns the engine flags into options. Tasks on S3 use
+// objio's configuration (the global --endpoint-url, the AWS chain), as the
+// manifests and reports do: one store.
 func engineOptions(c *cli.Context) (local.Options, error) {
 	o := local.Options{
 		LambdaURL: c.String("lambda-url"), Workers: c.Int("workers"), MaxActiveJobs: c.Int("max-active-jobs"),
@@ -83,11 +79,6 @@ func engineOptions(c *cli.Context) (local.Options, error) {
 		o.Storage = &local.DirStorage{Root: root}
 		return o, nil
 	}
-	if ep := c.String("s3-endpoint"); ep != "" {
-		cfg := objio.CurrentConfig()
-		cfg.EndpointURL = ep
-		objio.Configure(cfg)
-	}
 	st, err := local.NewS3Storage(c.Context, o.Workers)
 	if err != nil {
 		return o, err
@@ -100,11 +91,11 @@ func newServeCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "serve",
 		Usage:     "a local S3 Control endpoint that runs Batch Operations jobs itself",
-		UsageText: "s3batchkit serve --state-dir DIR [--listen 127.0.0.1:PORT] [--s3-endpoint URL | --local-root DIR] [--lambda-url URL] [--workers N]",
+		UsageText: "s3batchkit serve --state-dir DIR [--listen 127.0.0.1:PORT] [--endpoint-url URL | --local-root DIR] [--lambda-url URL] [--workers N]",
 		Description: `Answers CreateJob, DescribeJob, ListJobs, UpdateJobStatus,
 UpdateJobPriority and Get/Put/DeleteJobTagging as S3 Control does (REST-XML,
 the SDK's error codes), and runs the jobs against an S3-compatible endpoint
-(--s3-endpoint: MinIO, Ceph, versitygw …) or a directory of buckets
+(--endpoint-url: MinIO, Ceph, versitygw …) or a directory of buckets
 (--local-root DIR, buckets are DIR/<bucket>/). Manifests are read and
 completion reports written in the same store, in AWS's layout, so that
 'submit', 'status' and 'report' work unchanged: point them at it with
@@ -152,7 +143,7 @@ Exit codes: 0 after Ctrl-C or SIGTERM (jobs resume on the next start);
 Examples:
    # run jobs against a local versitygw/MinIO; submit a plan to it
    s3batchkit serve --state-dir ~/.s3batchkit/engine --listen 127.0.0.1:9180 \
-       --s3-endpoint http://127.0.0.1:7070
+       --endpoint-url http://127.0.0.1:7070
    s3batchkit --endpoint-url http://127.0.0.1:7070 submit --plan plan/ \
        --control-endpoint-url http://127.0.0.1:9180 --account-id 123456789012 \
        --role-arn arn:aws:iam::123456789012:role/batch --manifest-bucket s3://manifests \

@@ -129,8 +129,22 @@ func TestServeEndToEnd(t *testing.T) {
 	if d.Status != types.JobStatusComplete || *d.ProgressSummary.NumberOfTasksSucceeded != int64(len(servedKeys)) || *d.ProgressSummary.NumberOfTasksFailed != 1 {
 		t.Fatalf("job: %s %+v %+v", d.Status, d.ProgressSummary, d.FailureReasons)
 	}
-	if code, stdout, stderr := s3bk(t, "status", "--plan", plan, "--control-endpoint-url", srv.URL); code != 0 || !strings.Contains(stdout, "Complete") {
-		t.Fatalf("status: %d\n%s\n%s", code, stdout, stderr)
+	// jobs.json still says New: report --plan asks the endpoint jobs.json
+	// records (no --control-endpoint-url) for the final status.
+	{
+		code, stdout, stderr := s3bk(t, "report", "--plan", plan, "--out", t.TempDir(), "--json")
+		var s struct {
+			Plan struct {
+				Succeeded int64 `json:"succeeded"`
+				NotRun    int64 `json:"not_run"`
+			} `json:"plan"`
+		}
+		if code != 0 || json.Unmarshal([]byte(stdout), &s) != nil || s.Plan.Succeeded != int64(len(servedKeys)) || s.Plan.NotRun != 0 || strings.Contains(stdout, "could not be refreshed") {
+			t.Fatalf("report before status, with the endpoint jobs.json records: %d\n%s\n%s", code, stdout, stderr)
+		}
+	}
+	if code, stdout, stderr := s3bk(t, "status", "--plan", plan); code != 0 || !strings.Contains(stdout, "Complete") {
+		t.Fatalf("status at the endpoint jobs.json records: %d\n%s\n%s", code, stdout, stderr)
 	}
 
 	s3c, _ := objio.S3Client(ctx)

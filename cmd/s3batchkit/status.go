@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -20,7 +19,7 @@ func newStatusCommand() *cli.Command {
 		Usage:     "show the progress of every job of a submitted plan, and of the run",
 		UsageText: "s3batchkit status --plan DIR [--watch] [--json]",
 		Description: `Reads DIR/jobs.json and calls DescribeJob for every job (at most
---concurrency at once) at the S3 Control endpoint jobs.json records
+--workers at once) at the S3 Control endpoint jobs.json records
 (--control-endpoint-url overrides it): one line per job (status, tasks
 succeeded, failed and total, percent) and a total for the run, with the
 jobs by status and an estimate of the time left (tasks left over the
@@ -43,15 +42,15 @@ Examples:
 			&cli.BoolFlag{Category: catInput, Name: "watch", Aliases: []string{"w"}, Usage: "refresh until every job has ended"},
 			&cli.DurationFlag{Category: catInput, Name: "interval", Value: 30 * time.Second, Usage: "`DURATION` between refreshes with --watch"},
 			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print JSON on stdout"},
-			&cli.IntFlag{Category: catControl, Name: "concurrency", Value: jobs.DefaultConcurrency, Usage: "at most `N` DescribeJob calls in flight"},
+			countFlag(catControl, "workers", jobs.DefaultConcurrency, "at most `N` DescribeJob calls in flight"),
 			controlEndpointFlag(),
 		},
 		Before: func(c *cli.Context) error {
 			switch {
 			case c.Duration("interval") < time.Second:
 				return usagef("--interval must be at least 1s, got %v", c.Duration("interval"))
-			case c.Int("concurrency") < 1 || c.Int("concurrency") > 1000:
-				return usagef("--concurrency must be 1 to 1000, got %d", c.Int("concurrency"))
+			case c.Int("workers") < 1 || c.Int("workers") > 1000:
+				return usagef("--workers must be 1 to 1000, got %d", c.Int("workers"))
 			case c.IsSet("interval") && !c.Bool("watch"):
 				return usagef("--interval is for --watch")
 			}
@@ -62,7 +61,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			o := jobs.StatusOptions{Plan: c.String("plan"), Client: cl, Concurrency: c.Int("concurrency")}
+			o := jobs.StatusOptions{Plan: c.String("plan"), Client: cl, Concurrency: c.Int("workers")}
 			w := c.App.Writer
 			redraw := c.Bool("watch") && !c.Bool("json") && isTerminal(w)
 			var outage time.Time // when the current run of failed refreshes began
@@ -96,11 +95,11 @@ Examples:
 					fmt.Fprint(w, "\x1b[H\x1b[2J") // home, clear screen
 				}
 				if c.Bool("json") {
-					enc := json.NewEncoder(w)
-					if !c.Bool("watch") {
-						enc.SetIndent("", "  ")
+					write := writeJSON
+					if c.Bool("watch") {
+						write = writeJSONLine
 					}
-					if err := enc.Encode(rs); err != nil {
+					if err := write(w, rs); err != nil {
 						return err
 					}
 				} else {

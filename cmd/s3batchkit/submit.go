@@ -6,15 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"regexp"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/iampolicy"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -49,8 +48,8 @@ const catControl = "S3 Control:"
 
 // controlEndpointFlag is shared by the commands that call S3 Control.
 func controlEndpointFlag() cli.Flag {
-	return &cli.StringFlag{Category: catControl, Name: "control-endpoint-url", EnvVars: []string{"AWS_ENDPOINT_URL_S3_CONTROL"},
-		Usage: "fixed S3 Control endpoint `URL` (s3batchkit serve, a test server); default: https://ACCOUNT.s3-control.REGION.amazonaws.com"}
+	return &cli.StringFlag{Category: catControl, Name: "control-endpoint-url", EnvVars: []string{configEnv("control_endpoint_url"), "AWS_ENDPOINT_URL_S3_CONTROL"},
+		Usage: "fixed S3 Control endpoint `URL` (s3batchkit serve, a test server)", DefaultText: "the one jobs.json records, else AWS's https://ACCOUNT.s3-control.REGION.amazonaws.com"}
 }
 
 func newSubmitCommand() *cli.Command {
@@ -102,7 +101,7 @@ differs from the plan, jobs.json made for other settings); 5 current-version
 jobs held back until the noncurrent ones complete (run again, or --wait);
 130 interrupted.
 
-Examples:
+Examples (plan/ as the examples of 's3batchkit plan' make it):
    # copy every object of the plan to another bucket, as Standard-IA
    s3batchkit submit --plan plan/ --account-id 123456789012 \
        --role-arn arn:aws:iam::123456789012:role/batch-ops \
@@ -110,30 +109,32 @@ Examples:
        --operation '{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::my-destination", "StorageClass": "STANDARD_IA"}}' \
        --report-bucket arn:aws:s3:::my-reports --report-prefix batch/reports
 
-   # restore the archived objects first; see what would be created
+   # restore the archived objects first; see what would be created (calls nothing)
    s3batchkit submit --plan plan/ --routes restore --account-id 123456789012 \
        --role-arn arn:aws:iam::123456789012:role/batch-ops --manifest-bucket s3://my-manifests/batch \
        --operation '{"S3InitiateRestoreObject": {"ExpirationInDays": 7, "GlacierJobTier": "BULK"}}' \
        --report-bucket arn:aws:s3:::my-reports --dry-run
 
-   # tag objects with an operation kept in a file; jobs wait for confirmation
-   s3batchkit submit --plan s3://my-plans/run-7 --account-id 123456789012 \
-       --role-arn arn:aws:iam::123456789012:role/batch-ops --operation @tag.json \
-       --report-bucket arn:aws:s3:::my-reports --report-scope FailedTasksOnly --confirm`,
+   # tag objects with an operation kept in a file; jobs wait for confirmation;
+   # the account, role and report bucket from S3BATCHKIT_* or the config file
+   s3batchkit submit --plan s3://my-plans/run-7 --operation @tag.json \
+       --report-scope FailedTasksOnly --confirm`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Category: catInput, Name: "plan", Aliases: []string{"p"}, Usage: "plan `DIR` (local or s3://) holding plan.json", Required: true},
-			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", Usage: "upload the shards of a local plan to `s3://BUCKET[/PREFIX]` (under <prefix>/<plan id>/shards/…)"},
+			&cli.StringFlag{Category: catInput, Name: "manifest-bucket", EnvVars: []string{configEnv("manifest_bucket")}, Usage: "upload the shards of a local plan to `s3://BUCKET[/PREFIX]` (under <prefix>/<plan id>/shards/…)"},
 			&cli.StringSliceFlag{Category: catInput, Name: "routes", Usage: "submit only these `ROUTES` (copy,large,restore,…; default: all)"},
-			&cli.StringFlag{Category: catControl, Name: "account-id", Usage: "12-digit AWS account `ID` the jobs are created in", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "role-arn", Usage: "IAM role `ARN` Batch Operations assumes", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "account-id", EnvVars: []string{configEnv("account_id")}, Usage: "12-digit AWS account `ID` the jobs are created in", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "role-arn", EnvVars: []string{configEnv("role_arn")}, Usage: "IAM role `ARN` Batch Operations assumes", Required: true},
 			&cli.StringFlag{Category: catControl, Name: "operation", Usage: "the operation as `JSON` (AWS CLI shape), or @FILE", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "report-bucket", Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
-			&cli.StringFlag{Category: catControl, Name: "report-prefix", Usage: "completion report key `PREFIX`"},
+			&cli.StringFlag{Category: catControl, Name: "report-bucket", EnvVars: []string{configEnv("report_bucket")}, Usage: "completion report bucket `ARN` (arn:aws:s3:::bucket)", Required: true},
+			&cli.StringFlag{Category: catControl, Name: "report-prefix", EnvVars: []string{configEnv("report_prefix")}, Usage: "completion report key `PREFIX`"},
 			&cli.StringFlag{Category: catControl, Name: "report-scope", Value: "AllTasks", Usage: "`AllTasks` or FailedTasksOnly (report needs AllTasks to count successes)"},
-			&cli.IntFlag{Category: catControl, Name: "priority", Value: 10, Usage: "job `PRIORITY`, 0 to 2147483647; higher runs sooner"},
+			countFlag(catControl, "priority", 10, "job `PRIORITY`, 0 to 2147483647; higher runs sooner"),
 			&cli.BoolFlag{Category: catControl, Name: "confirm", Usage: "create the jobs Suspended, waiting for confirmation (ConfirmationRequired)"},
-			&cli.IntFlag{Category: catControl, Name: "concurrency", Value: jobs.DefaultConcurrency, Usage: "at most `N` shards uploaded and CreateJob calls in flight"},
+			countFlag(catControl, "workers", jobs.DefaultConcurrency, "at most `N` shards uploaded and CreateJob calls in flight"),
 			&cli.BoolFlag{Category: catControl, Name: "dry-run", Usage: "print the jobs that would be created; call nothing, write nothing"},
+			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the outcome as JSON on stdout: jobs (shard, route, state, job id), counts, skipped routes"},
+			quietFlag(),
 			&cli.BoolFlag{Category: catControl, Name: "wait", Usage: "wait for the noncurrent-version jobs of versioned routes to complete, then create the current-version jobs"},
 			&cli.DurationFlag{Category: catControl, Name: "poll-interval", Value: 30 * time.Second, Usage: "`DURATION` between DescribeJob rounds with --wait"},
 			controlEndpointFlag(),
@@ -155,7 +156,7 @@ Examples:
 				o.Client = cl
 			}
 			o.ControlEndpoint = recordableEndpoint(c.String("control-endpoint-url"))
-			return runSubmit(c.Context, c.App.Writer, o)
+			return runSubmit(c.Context, c.App.Writer, c.App.ErrWriter, o, outputMode{json: c.Bool("json"), quiet: c.Bool("quiet")})
 		},
 	}
 }
@@ -179,7 +180,7 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 		Confirm:        c.Bool("confirm"),
 		Routes:         commaList(c.StringSlice("routes")),
 		ManifestPrefix: c.String("manifest-bucket"),
-		Concurrency:    c.Int("concurrency"),
+		Concurrency:    c.Int("workers"),
 		DryRun:         c.Bool("dry-run"),
 		Wait:           c.Bool("wait"),
 		PollInterval:   c.Duration("poll-interval"),
@@ -196,7 +197,7 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 	case c.Int("priority") < 0 || c.Int("priority") > 1<<31-1:
 		return o, usagef("--priority must be 0 to 2147483647, got %d", c.Int("priority"))
 	case o.Concurrency < 1 || o.Concurrency > 1000:
-		return o, usagef("--concurrency must be 1 to 1000, got %d", o.Concurrency)
+		return o, usagef("--workers must be 1 to 1000, got %d", o.Concurrency)
 	case o.PollInterval < time.Second:
 		return o, usagef("--poll-interval must be at least 1s, got %v", o.PollInterval)
 	case c.IsSet("poll-interval") && !o.Wait:
@@ -211,18 +212,9 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 		return o, usagef("--manifest-bucket is required: the plan %s is local and its shards must be uploaded", o.Plan)
 	}
 	o.Priority = int32(c.Int("priority"))
-	raw := []byte(c.String("operation"))
-	if s := string(raw); strings.HasPrefix(s, "@") || strings.HasPrefix(s, "file://") {
-		path := strings.TrimPrefix(strings.TrimPrefix(s, "@"), "file://")
-		b, err := os.ReadFile(path)
-		if err != nil {
-			return o, usagef("--operation: %v", err)
-		}
-		raw = b
-	}
-	op, _, err := jobs.ParseOperation(raw)
+	op, err := readOperation(c.String("operation"))
 	if err != nil {
-		return o, usagef("--operation: %v", err)
+		return o, err
 	}
 	o.Operation = op
 	if err := o.Validate(); err != nil {
@@ -234,11 +226,95 @@ func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 // exitHeld is submit's exit code when current-version jobs were held back.
 const exitHeld = 5
 
-func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
+// outputMode is how a command prints its result: --json, --quiet, and
+// whether a live progress line may be shown (on a terminal).
+type outputMode struct {
+	json, quiet bool
+}
+
+// submitOutput is submit's --json document.
+type submitOutput struct {
+	PlanID        string             `json:"plan_id"`
+	DryRun        bool               `json:"dry_run"`
+	Jobs          []submitJob        `json:"jobs"`
+	Created       int                `json:"created"`
+	Existing      int                `json:"existing"`
+	Uploaded      int                `json:"uploaded"`
+	Held          int                `json:"held"`
+	SkippedRoutes []skippedRoute     `json:"skipped_routes"`
+	JobsFile      string             `json:"jobs_file,omitempty"`
+	S3            objio.RequestStats `json:"s3"`
+	Error         string             `json:"error,omitempty"`
+}
+
+// submitJob is one shard of submit's --json document.
+type submitJob struct {
+	Shard    string `json:"shard"`
+	Route    string `json:"route"`
+	State    string `json:"state"` // created, existing, held, dry-run
+	JobID    string `json:"job_id,omitempty"`
+	Token    string `json:"client_request_token"`
+	Manifest string `json:"manifest,omitempty"`
+	Objects  int64  `json:"objects"`
+	Uploaded bool   `json:"uploaded"`
+	Detail   string `json:"detail,omitempty"`
+}
+
+// skippedRoute is a route left out because the operation cannot serve it.
+type skippedRoute struct {
+	Route   string `json:"route"`
+	Shards  int    `json:"shards"`
+	Objects int64  `json:"objects"`
+	Reason  string `json:"reason"`
+}
+
+func skippedRoutes(s []jobs.RouteSkip) []skippedRoute {
+	out := make([]skippedRoute, 0, len(s))
+	for _, r := range s {
+		out = append(out, skippedRoute{Route: r.Route, Shards: r.Shards, Objects: r.Objects, Reason: r.Reason})
+	}
+	return out
+}
+
+// selectedShards returns the shards a submit or run of op over the plan
+// in dir would act on, for progress totals; nil when that cannot be told
+// (the command itself then says what is wrong).
+func selectedShards(ctx context.Context, dir string, op types.JobOperation, routes []string) []manifest.Shard {
+	p, err := manifest.ReadPlan(ctx, dir)
+	if err != nil {
+		return nil
+	}
+	shards, _, err := jobs.SelectShards(p, op, routes)
+	if err != nil {
+		return nil
+	}
+	return shards
+}
+
+func runSubmit(ctx context.Context, stdout, stderr io.Writer, o jobs.SubmitOptions, mode outputMode) error {
 	var mu sync.Mutex
+	var settled, created int64
+	total := int64(len(selectedShards(ctx, o.Plan, o.Operation, o.Routes)))
+	live := startLine(stderr, stdout, !mode.quiet && !o.DryRun && isTerminal(stderr), func(el time.Duration) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprintf("submit: %s of %s shards settled (%s jobs created), %s", humanCount(settled), humanCount(total), humanCount(created), rateAndETA(settled, total, el))
+	})
+	defer live.Stop()
+	w := io.Writer(live)
+	if mode.json || mode.quiet {
+		w = io.Discard
+	}
+	var out []submitJob
 	o.OnShard = func(s jobs.ShardJob) {
 		mu.Lock()
 		defer mu.Unlock()
+		settled++
+		if s.State == "created" {
+			created++
+		}
+		out = append(out, submitJob{Shard: s.Shard, Route: s.Route, State: s.State, JobID: s.JobID, Token: s.Token,
+			Manifest: s.Manifest, Objects: s.Objects, Uploaded: s.Uploaded, Detail: s.Detail})
 		switch s.State {
 		case "dry-run":
 			fmt.Fprintf(w, "would create  %-32s %8s objects  manifest %s  token %s\n", s.Shard, humanCount(s.Objects), s.Manifest, s.Token)
@@ -258,6 +334,26 @@ func runSubmit(ctx context.Context, w io.Writer, o jobs.SubmitOptions) error {
 		}
 	}
 	res, err := jobs.Submit(ctx, o)
+	live.Stop()
+	if h, ok := iampolicy.AccessDeniedHint(err); ok {
+		err = fmt.Errorf("%w; %s", err, h)
+	}
+	if mode.json {
+		doc := submitOutput{DryRun: o.DryRun, Jobs: out, S3: objio.Stats()}
+		if res != nil {
+			doc.PlanID, doc.Created, doc.Existing, doc.Uploaded, doc.Held = res.PlanID, res.Created, res.Existing, res.Uploaded, len(res.Held)
+			doc.SkippedRoutes = skippedRoutes(res.Skipped)
+			if !o.DryRun {
+				doc.JobsFile = objio.Join(o.Plan, manifest.JobsFile)
+			}
+		}
+		if err != nil {
+			doc.Error = err.Error()
+		}
+		if jerr := writeJSON(stdout, &doc); jerr != nil && err == nil {
+			err = jerr
+		}
+	}
 	if res != nil {
 		printSkipped(w, res.Skipped)
 		switch {

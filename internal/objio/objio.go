@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/md5"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -181,8 +182,7 @@ func (c *Client) WriteFileAtomic(ctx context.Context, loc string, data []byte) e
 		_, err := c.s3Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), UploadOptions{})
 		return err
 	}
-	dir := filepath.Dir(loc)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(loc)+".tmp-*")
+	f, err := CreateTempBeside(loc)
 	if err != nil {
 		return err
 	}
@@ -206,6 +206,25 @@ func (c *Client) WriteFileAtomic(ctx context.Context, loc string, data []byte) e
 		return err
 	}
 	return nil
+}
+
+// CreateTempBeside creates a new file beside the local path loc, named
+// after it, for an atomic write (write, sync, close, rename onto loc).
+// Unlike os.CreateTemp (always 0600) it asks for 0666, so that the umask
+// decides the mode, as for every other file a command writes (0644 under
+// the usual umask 022).
+func CreateTempBeside(loc string) (*os.File, error) {
+	dir, base := filepath.Dir(loc), filepath.Base(loc)
+	var b [8]byte
+	for range 100 {
+		rand.Read(b[:])
+		f, err := os.OpenFile(filepath.Join(dir, "."+base+".tmp-"+hex.EncodeToString(b[:])), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o666)
+		if os.IsExist(err) {
+			continue
+		}
+		return f, err
+	}
+	return nil, fmt.Errorf("creating a temporary file beside %s: too many names taken", loc)
 }
 
 // Stat describes the object at loc; a missing one wraps ErrNotFound.
@@ -311,7 +330,7 @@ func (c *Client) Upload(ctx context.Context, loc string, r io.ReaderAt, size int
 		return c.s3Upload(ctx, loc, r, size, o)
 	}
 	h := md5.New()
-	f, err := os.CreateTemp(filepath.Dir(loc), "."+filepath.Base(loc)+".tmp-*")
+	f, err := CreateTempBeside(loc)
 	if err != nil {
 		return ObjectInfo{}, err
 	}

@@ -229,8 +229,8 @@ func (e *Engine) validate(acct string, in *s3control.CreateJobInput) error {
 		case largecopy.IsFunction(aws.ToString(l.FunctionArn)):
 			// Run in process; a directory of buckets cannot (refused here,
 			// as every other operation a store cannot carry out).
-			if _, ok := e.o.Storage.(*S3Storage); !ok {
-				return bad("Operation LambdaInvoke: %v", errNoLargeCopy)
+			if _, err := e.largeCopyClient(); err != nil {
+				return bad("Operation LambdaInvoke: %v", err)
 			}
 		case e.o.LambdaURL == "":
 			return bad("LambdaInvoke of %s needs the engine's Lambda URL (serve --lambda-url); the engine runs only %s itself", aws.ToString(l.FunctionArn), largecopy.FunctionName)

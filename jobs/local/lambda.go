@@ -216,17 +216,30 @@ type largeCopyFunc struct {
 	err  error
 }
 
+// S3Store is a Storage backed by an S3 client, which the in-process
+// s3batchkit-large-copy function copies with (UploadPartCopy). S3Storage
+// is one; a Storage that wraps another (to count requests, say) passes
+// its S3API on. A directory of buckets is not one.
+type S3Store interface {
+	Storage
+	// S3API returns the store's S3 client, or nil when it has none.
+	S3API() *s3.Client
+}
+
+// S3API implements S3Store.
+func (s *S3Storage) S3API() *s3.Client { return s.Client }
+
 // largeCopyClient returns the S3 client the in-process function copies
 // with: the store's. A directory of buckets has none — it cannot run a
 // multipart UploadPartCopy —, and CreateJob refuses such jobs.
 func (e *Engine) largeCopyClient() (*s3.Client, error) {
-	if st, ok := e.o.Storage.(*S3Storage); ok && st.Client != nil {
-		return st.Client, nil
+	if st, ok := e.o.Storage.(S3Store); ok && st.S3API() != nil {
+		return st.S3API(), nil
 	}
 	return nil, errNoLargeCopy
 }
 
-var errNoLargeCopy = fmt.Errorf("LambdaInvoke of %s runs in the local engine as a multipart copy (UploadPartCopy), which only an S3-compatible store can do: run the engine against an S3 endpoint (--s3-endpoint), not a directory of buckets (--local-root)", largecopy.FunctionName)
+var errNoLargeCopy = fmt.Errorf("LambdaInvoke of %s runs in the local engine as a multipart copy (UploadPartCopy), which only an S3-compatible store can do: run the engine against an S3 endpoint (--endpoint-url), not a directory of buckets (--local-root)", largecopy.FunctionName)
 
 // largeCopyHandler returns the in-process function.
 func (e *Engine) largeCopyHandler() (*largecopy.Handler, error) {

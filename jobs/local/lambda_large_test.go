@@ -290,7 +290,7 @@ func abortUploads(t *testing.T, cl *s3.Client, bucket string) {
 func TestLargeCopyCreateJob(t *testing.T) {
 	env := newDirEnv(t, "src", "manifests", "reports")
 	mkey, etag := env.manifestOf("m.csv", "src", []string{"a"})
-	s3Engine := newTestEngine(t, Options{Storage: &S3Storage{}, Hold: true})
+	s3Engine := newTestEngine(t, Options{Storage: &S3Storage{Client: s3.New(s3.Options{Region: "us-east-1"})}, Hold: true})
 	dirEngine := newTestEngine(t, Options{Storage: env.st})
 	urlEngine := newTestEngine(t, Options{Storage: env.st, LambdaURL: "http://127.0.0.1:1/invoke"})
 	args := map[string]string{"TargetResource": "arn:aws:s3:::dst"}
@@ -304,7 +304,7 @@ func TestLargeCopyCreateJob(t *testing.T) {
 		{"s3 store, version", s3Engine, "arn:aws:lambda:eu-west-3:210987654321:function:s3batchkit-large-copy:7", ""},
 		{"s3 store, alias", s3Engine, "arn:aws-cn:lambda:cn-north-1:210987654321:function:s3batchkit-large-copy:live", ""},
 		{"s3 store, another function", s3Engine, "arn:aws:lambda:us-east-1:123456789012:function:s3batchkit-large-copy-v2", "needs the engine's Lambda URL"},
-		{"directory", dirEngine, largeARN, "only an S3-compatible store can do: run the engine against an S3 endpoint (--s3-endpoint)"},
+		{"directory", dirEngine, largeARN, "only an S3-compatible store can do: run the engine against an S3 endpoint (--endpoint-url)"},
 		{"directory with a Lambda URL", urlEngine, largeARN, "not a directory of buckets (--local-root)"},
 		{"directory, another function with a URL", urlEngine, "arn:aws:lambda:us-east-1:123456789012:function:other", ""},
 	} {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 // DirStorage runs tasks against a directory of buckets: <Root>/<bucket>/
@@ -121,7 +122,7 @@ func (s *DirStorage) writeFile(p, key string, r io.Reader) error {
 	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return invalidKey(key, err.Error())
 	}
-	f, err := os.CreateTemp(filepath.Dir(p), ".s3bk-tmp-*")
+	f, err := objio.CreateTempBeside(p)
 	if err != nil {
 		return err
 	}

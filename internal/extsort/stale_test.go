@@ -1,6 +1,6 @@
 //go:build unix
 
-package partition
+package extsort
 
 import (
 	"context"
@@ -38,16 +38,14 @@ func TestStaleSpillsRemoved(t *testing.T) {
 	legacy := mk(spillDirPrefix + "789")
 	other := mk("unrelated-folder")
 
-	s := NewSorter(SortOptions{Memory: 16 << 10, TmpDir: tmp, Fields: sortTestFields, BatchRows: 64})
+	s := New(Options{Memory: 16 << 10, TmpDir: tmp})
 	defer s.Close()
-	rows := randomRows(4, 2000)
-	rec := makeBatch(t, rows, sortTestFields)
-	defer rec.Release()
-	sel := make([]int32, len(rows))
-	for i := range sel {
-		sel[i] = int32(i)
+	for i := range 4000 {
+		if err := s.Add(fmt.Appendf(nil, "key %d", i*7919%4000), nil); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if err := s.Add(context.Background(), rec, sortTestFields, sel); err != nil {
+	if _, err := s.Finish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if s.dir == "" {

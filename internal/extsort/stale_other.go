@@ -1,6 +1,6 @@
 //go:build !unix
 
-package partition
+package extsort
 
 // processAlive cannot tell on this system: every owner may be alive, so
 // no spill folder is ever removed as stale.

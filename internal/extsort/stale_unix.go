@@ -1,6 +1,6 @@
 //go:build unix
 
-package partition
+package extsort
 
 import (
 	"errors"
