@@ -14,8 +14,6 @@ import (
 // BenchmarkCSVReader measures the CSV reader without the cost of
 // decompression: its input is gzip data stored, not compressed, so the
 // figure is splitting, converting and building batches (and copying).
-// legacy is the reader before internal/csvscan (csv_legacy_test.go), in
-// the same binary, for a before/after in one run.
 func BenchmarkCSVReader(b *testing.B) {
 	var raw bytes.Buffer
 	const rows = 200_000
@@ -38,9 +36,6 @@ func BenchmarkCSVReader(b *testing.B) {
 	}{
 		{"csvscan", func() batchReader {
 			return NewCSVReader(bytes.NewReader(z.Bytes()), nil, "bench", cols, set, DefaultBatchRows, "", -1)
-		}},
-		{"legacy", func() batchReader {
-			return newLegacyCSVReader(bytes.NewReader(z.Bytes()), nil, "bench", cols, set, DefaultBatchRows, "", -1)
 		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
