@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"sort"
@@ -299,7 +300,12 @@ func parseClasses(raw []byte, name string) (map[string]Class, error) {
 		}
 		rec, err := sp.SplitLine(line)
 		if err != nil {
-			return nil, &DataError{File: name, Line: n, Value: shorten([]byte(err.Error())), Expected: "code,class", Err: ErrClasses}
+			exp := "code,class"
+			var se *csvscan.SyntaxError
+			if errors.As(err, &se) {
+				exp = fmt.Sprintf("code,class in CSV (%v at byte %d: %s)", se.Err, se.Offset, se.Expected)
+			}
+			return nil, &DataError{File: name, Line: n, Value: shorten(line), Expected: exp, Err: ErrClasses}
 		}
 		var f [2]string
 		for i, fl := range rec.Fields[:min(rec.N, 2)] {
