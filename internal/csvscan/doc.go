@@ -1,8 +1,11 @@
 // Package csvscan splits RFC 4180 CSV records into fields. It is the one
 // place where s3batchkit splits a CSV line: the S3 Inventory CSV.gz reader
-// (inventory), the completion-report result reader (report) and the Batch
-// Operations manifest reader (manifest) all call it, and keep their own
-// rules on top (field counts, column roles, value decoding).
+// (inventory), the completion-report result reader and the failure
+// classes file (report), the Batch Operations manifest reader (manifest,
+// and through it the local engine) and the benchmark harness's reader of
+// DuckDB's output (bench) all call it, and keep their own rules on top
+// (field counts, column roles, value decoding). Writing CSV is not its
+// business.
 //
 // The grammar: fields are separated by ',' and records by "\n" or "\r\n".
 // A field is either quoted — it starts with '"', ends with the next '"'
