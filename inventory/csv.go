@@ -125,9 +125,12 @@ func newCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 	// Two stages ahead of the parser: raw reads (with MD5 and byte count)
 	// in one goroutine, gunzip in another, so that hashing does not slow
 	// the decompressor, the usual bottleneck.
-	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 0, 256<<10, 4)
+	// (Compressed blocks of 256 KiB; tests with small blocks take smaller
+	// ones, down to 4 KiB, so that a reader costs them little memory.)
+	rawBlock := min(256<<10, max(block, 4<<10))
+	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 0, rawBlock, 4)
 	cr.ra = newReadAhead(func() (io.Reader, error) {
-		return newGunzip(bufio.NewReaderSize(cr.raw, 256<<10))
+		return newGunzip(bufio.NewReaderSize(cr.raw, rawBlock))
 	}, head, block, 4)
 	cr.s = csvscan.NewSplitter(csvOptions(len(cols)))
 	return cr
