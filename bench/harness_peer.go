@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/md5"
 	_ "embed"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -19,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -542,11 +542,12 @@ func (r *planRows) Close() error {
 }
 
 // csvRows reads bucket,key rows of a plain CSV file (as DuckDB writes it:
-// quoted where needed, keys not encoded).
+// quoted where needed, keys not encoded), split by internal/csvscan.
 type csvRows struct {
 	f    *os.File
-	r    *csv.Reader
+	r    *csvscan.Reader
 	path string
+	val  []byte
 }
 
 func openCSVRows(path string) (*csvRows, error) {
@@ -554,21 +555,25 @@ func openCSVRows(path string) (*csvRows, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(bufio.NewReaderSize(f, 256<<10))
-	r.FieldsPerRecord = 2
-	r.ReuseRecord = true
-	return &csvRows{f: f, r: r, path: path}, nil
+	return &csvRows{f: f, r: csvscan.NewReader(f, csvscan.Options{MaxFields: 2}), path: path}, nil
 }
 
 func (c *csvRows) Next() (string, string, error) {
-	rec, err := c.r.Read()
+	rec, err := c.r.Next()
 	if err == io.EOF {
 		return "", "", io.EOF
 	}
 	if err != nil {
 		return "", "", fmt.Errorf("%s: %w", c.path, err)
 	}
-	return rec[0], rec[1], nil
+	if rec.N != 2 {
+		return "", "", fmt.Errorf("%s: line %d: %d fields, want 2 (bucket,key)", c.path, rec.Line, rec.N)
+	}
+	buf := c.r.Bytes()
+	c.val = rec.Fields[0].AppendValue(c.val[:0], buf)
+	n := len(c.val)
+	c.val = rec.Fields[1].AppendValue(c.val, buf)
+	return string(c.val[:n]), string(c.val[n:]), nil
 }
 
 func (c *csvRows) Close() error { return c.f.Close() }

@@ -294,6 +294,38 @@ func TestCompareRows(t *testing.T) {
 	}
 }
 
+// TestCSVRowsErrors checks that the peer's CSV is refused, naming the
+// line, when a record is not bucket,key or breaks the CSV grammar.
+func TestCSVRowsErrors(t *testing.T) {
+	for _, tt := range []struct{ name, csv, want string }{
+		{"three fields", "b,k\nb,k,x\n", "line 2: 3 fields, want 2"},
+		{"one field", "b\n", "line 1: 1 fields, want 2"},
+		{"bare quote", "b,k\nb,a\"b\n", "line 2"},
+		{"unterminated", "b,\"k\n", "line 1"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "duck.csv")
+			if err := os.WriteFile(p, []byte(tt.csv), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			r, err := openCSVRows(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			for {
+				_, _, err = r.Next()
+				if err != nil {
+					break
+				}
+			}
+			if err == io.EOF || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), p) {
+				t.Errorf("error %v, want one naming %s and %q", err, p, tt.want)
+			}
+		})
+	}
+}
+
 // TestRunInProcess runs the harness end to end on a tiny report and
 // checks the counts the stages agree on.
 func TestRunInProcess(t *testing.T) {

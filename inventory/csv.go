@@ -2,7 +2,6 @@ package inventory
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
@@ -15,12 +14,30 @@ import (
 	"github.com/klauspost/compress/flate"
 	"github.com/klauspost/compress/gzip"
 
+	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 // maxRecordBytes bounds one CSV record; a longer one is malformed input
 // (S3 keys are at most 1,024 bytes, URL-encoded at most three times that).
 const maxRecordBytes = 16 << 20
+
+// csvOptions is how the reader splits a file of n columns: strict
+// quotes, and a lone '\r' after a closing quote taken as a line end, as
+// this reader always did.
+func csvOptions(n int) csvscan.Options {
+	return csvscan.Options{CRAfterQuote: true, MaxFields: n}
+}
+
+// The reader splits the decompressed blocks where the gunzip goroutine
+// wrote them (csvBlock bytes each), without copying them: the start of a
+// record that a block cuts is copied into the room kept before the next
+// block's bytes (csvHead), or, for a longer one, joined with them in a
+// buffer of its own.
+const (
+	csvBlock = 1 << 20
+	csvHead  = 64 << 10
+)
 
 // csvColumn is one column of the CSV file in file order.
 type csvColumn struct {
@@ -29,8 +46,9 @@ type csvColumn struct {
 }
 
 // CSVReader streams one gzip-compressed S3 Inventory CSV data file as
-// record batches. It parses RFC 4180 records (quoted or not, "" escapes,
-// CRLF or LF, blank lines skipped), decodes keys form-style, and converts
+// record batches. It splits RFC 4180 records with internal/csvscan
+// (quoted or not, "" escapes, CRLF or LF, blank lines skipped), checks
+// that each has the fields fileSchema names, decodes keys form-style, and converts
 // values by field kind. Values of fields outside the projection are not
 // converted. It verifies the file's size and MD5 when the manifest gives
 // them and reports a mismatch at the end of the file.
@@ -47,17 +65,16 @@ type CSVReader struct {
 	counted *countingReader
 	want    int64 // expected compressed size, -1 if unknown
 
-	buf       []byte
-	pos, end  int
-	eof       bool
-	lines     int64 // newlines in bytes discarded before buf[0]
-	discarded int64 // bytes discarded before buf[0]
-	recStart  int
+	s     *csvscan.Splitter
+	blk   []byte // the block of ra that buf is in; nil when none is
+	buf   []byte // the bytes being split
+	at    int    // where the next record starts in buf
+	final bool   // buf holds the end of the stream
+	read  int64  // decompressed bytes taken from ra
+	head  int    // the room before each block's bytes
 
 	cols      []csvColumn
 	conv      []csvConv // the projected columns, in file order
-	vals      [][]byte
-	scratch   []byte
 	b         *BatchBuilder
 	batchRows int
 	done      bool
@@ -79,7 +96,13 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // (-1 for unknown) are checked at the end of the stream when given. closer,
 // if not nil, is closed by Close.
 func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set FieldSet, batchRows int, wantMD5 string, wantSize int64) *CSVReader {
-	cr := &CSVReader{name: name, obj: closer, wantMD5: wantMD5, want: wantSize, batchRows: batchRows}
+	return newCSVReader(r, closer, name, cols, set, batchRows, wantMD5, wantSize, csvBlock, csvHead)
+}
+
+// newCSVReader is NewCSVReader with decompressed blocks of block bytes
+// and head bytes of room before each (tests make them small).
+func newCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set FieldSet, batchRows int, wantMD5 string, wantSize int64, block, head int) *CSVReader {
+	cr := &CSVReader{name: name, obj: closer, wantMD5: wantMD5, want: wantSize, batchRows: batchRows, head: head}
 	if batchRows <= 0 {
 		cr.batchRows = DefaultBatchRows
 	}
@@ -92,9 +115,7 @@ func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 			cr.conv = append(cr.conv, csvConv{col: len(cr.cols) - 1, field: c.Field, kind: c.Field.Kind(), key: c.Field == Key})
 		}
 	}
-	cr.vals = make([][]byte, len(cols))
 	cr.b = NewBatchBuilder(proj, cr.batchRows)
-	cr.buf = make([]byte, 1<<20)
 	src := r
 	if wantMD5 != "" {
 		cr.md5 = md5.New()
@@ -104,10 +125,14 @@ func NewCSVReader(r io.Reader, closer io.Closer, name string, cols []Column, set
 	// Two stages ahead of the parser: raw reads (with MD5 and byte count)
 	// in one goroutine, gunzip in another, so that hashing does not slow
 	// the decompressor, the usual bottleneck.
-	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 256<<10, 4)
+	// (Compressed blocks of 256 KiB; tests with small blocks take smaller
+	// ones, down to 4 KiB, so that a reader costs them little memory.)
+	rawBlock := min(256<<10, max(block, 4<<10))
+	cr.raw = newReadAhead(func() (io.Reader, error) { return cr.counted, nil }, 0, rawBlock, 4)
 	cr.ra = newReadAhead(func() (io.Reader, error) {
-		return newGunzip(bufio.NewReaderSize(cr.raw, 256<<10))
-	}, 1<<20, 4)
+		return newGunzip(bufio.NewReaderSize(cr.raw, rawBlock))
+	}, head, block, 4)
+	cr.s = csvscan.NewSplitter(csvOptions(len(cols)))
 	return cr
 }
 
@@ -166,10 +191,10 @@ func (r *CSVReader) finish() error {
 	return nil
 }
 
-// errAt builds a DataError for the record being parsed.
-func (r *CSVReader) errAt(col int, val []byte, expected string, err error) error {
-	line := r.lines + int64(bytes.Count(r.buf[:r.recStart], []byte{'\n'})) + 1
-	e := &DataError{File: r.name, Line: line, Offset: r.discarded + int64(r.recStart), Expected: expected, Err: err}
+// errAt builds a DataError for the record rec, at column col (-1:
+// none) of the file's columns.
+func (r *CSVReader) errAt(rec *csvscan.Record, col int, val []byte, expected string, err error) error {
+	e := &DataError{File: r.name, Line: rec.Line, Offset: rec.Offset, Expected: expected, Err: err}
 	if col >= 0 && col < len(r.cols) {
 		e.Field = r.cols[col].name
 	}
@@ -179,221 +204,111 @@ func (r *CSVReader) errAt(col int, val []byte, expected string, err error) error
 	return e
 }
 
-// fill makes room and reads more decompressed bytes. It keeps the bytes
-// of the record being parsed (from recStart).
-func (r *CSVReader) fill() error {
-	if r.recStart > 0 {
-		r.lines += int64(bytes.Count(r.buf[:r.recStart], []byte{'\n'}))
-		r.discarded += int64(r.recStart)
-		n := copy(r.buf, r.buf[r.recStart:r.end])
-		r.pos -= r.recStart
-		r.end = n
-		r.recStart = 0
+// readErr maps an error of the scanner or of the decompressed stream to
+// a DataError.
+func (r *CSVReader) readErr(err error) error {
+	var se *csvscan.SyntaxError
+	if errors.As(err, &se) && se.Column > len(r.cols) && !errors.Is(se, csvscan.ErrTooLong) {
+		// The record has more fields than fileSchema names, whatever is
+		// wrong past them: that is what this reader reports.
+		return &DataError{File: r.name, Line: se.StartLine, Offset: r.s.Offset(),
+			Expected: fmt.Sprintf("%d fields as fileSchema names, got more", len(r.cols)), Err: ErrFieldCount}
 	}
-	if r.end == len(r.buf) {
-		if len(r.buf) >= maxRecordBytes {
-			return r.errAt(-1, nil, fmt.Sprintf("a record shorter than %d bytes", maxRecordBytes), ErrSyntax)
+	if se != nil {
+		e := &DataError{File: r.name, Line: se.Line, Offset: se.Offset, Value: se.Near, Err: se.Tag(ErrSyntax)}
+		if c := se.Column - 1; c >= 0 && c < len(r.cols) {
+			e.Field = r.cols[c].name
 		}
-		nb := make([]byte, 2*len(r.buf))
-		copy(nb, r.buf[:r.end])
-		r.buf = nb
+		switch {
+		case errors.Is(se, csvscan.ErrUnterminated):
+			e.Expected, e.Offset = "a closing quote before the end of the file", se.FieldOffset
+		case errors.Is(se, csvscan.ErrTooLong):
+			e.Field, e.Expected = "", fmt.Sprintf("a record shorter than %d bytes", maxRecordBytes)
+		default:
+			e.Expected = se.Expected
+		}
+		return e
 	}
-	n, err := r.ra.Read(r.buf[r.end:])
-	r.end += n
-	if err != nil {
-		if err == io.EOF {
-			r.eof = true
-			return nil
-		}
-		off := r.discarded + int64(r.end)
-		var corrupt flate.CorruptInputError
-		if errors.Is(err, errCorruptGzip) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) {
-			return &DataError{File: r.name, Offset: off, Expected: "valid gzip data", Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
-		}
-		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return &DataError{File: r.name, Offset: off, Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
-		}
-		return &DataError{File: r.name, Offset: off, Err: err}
+	off := r.read
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, errCorruptGzip) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, gzip.ErrChecksum) || errors.As(err, &corrupt) {
+		return &DataError{File: r.name, Offset: off, Expected: "valid gzip data", Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
 	}
-	return nil
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &DataError{File: r.name, Offset: off, Expected: "a complete gzip stream", Err: fmt.Errorf("%w: %v", ErrTruncated, err)}
+	}
+	return &DataError{File: r.name, Offset: off, Err: err}
 }
 
-// record parses and converts one record. It returns false at the end of
+// record splits and converts one record. It returns false at the end of
 // the stream.
 func (r *CSVReader) record() (bool, error) {
 	for {
-		status, err := r.tokenize()
+		rec, next, err := r.s.Next(r.buf, r.at, r.final)
+		r.at = next
+		if rec != nil {
+			if rec.End-rec.Start > maxRecordBytes { // joined from blocks
+				return false, r.readErr(&csvscan.SyntaxError{StartLine: rec.Line, Line: rec.Line, Column: 1,
+					Offset: rec.Offset, FieldOffset: rec.Offset, Err: csvscan.ErrTooLong})
+			}
+			if n := len(r.cols); rec.N < n {
+				return false, r.errAt(rec, rec.N, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, rec.N), ErrFieldCount)
+			} else if rec.N > n {
+				return false, r.errAt(rec, -1, nil, fmt.Sprintf("%d fields as fileSchema names, got more", n), ErrFieldCount)
+			}
+			return true, r.convert(rec, r.buf)
+		}
 		if err != nil {
-			return false, err
+			return false, r.readErr(err)
 		}
-		switch status {
-		case tokDone:
+		if r.final {
 			return false, nil
-		case tokRecord:
-			return true, r.convert()
 		}
-		if r.eof {
-			return false, r.errAt(-1, nil, "a closing quote before the end of the file", fmt.Errorf("%w: unterminated quoted field", ErrSyntax))
-		}
-		if err := r.fill(); err != nil {
-			return false, err
+		if err := r.more(); err != nil {
+			return false, r.readErr(err)
 		}
 	}
 }
 
-const (
-	tokRecord = iota
-	tokMore
-	tokDone
-)
-
-// tokenize splits the record at r.pos into r.vals. It returns tokMore when
-// the buffer holds only part of the record and more input may follow.
-func (r *CSVReader) tokenize() (int, error) {
-	buf := r.buf[:r.end]
-	p := r.pos
-	for p < len(buf) && (buf[p] == '\n' || buf[p] == '\r') {
-		p++
+// more takes the next block of decompressed bytes and puts the start of
+// the record buf cuts, buf[at:], before them. At the end of the stream it
+// sets final.
+func (r *CSVReader) more() error {
+	tail := r.buf[r.at:]
+	if len(tail) >= maxRecordBytes {
+		return r.s.TooLong(maxRecordBytes)
 	}
-	r.pos = p
-	r.recStart = p
-	if p == len(buf) {
-		if r.eof {
-			return tokDone, nil
-		}
-		return tokMore, nil
+	b, err := r.ra.Next()
+	if err == io.EOF {
+		r.final = true
+		return nil
 	}
-	// Fast path: a whole line of quoted fields without escapes.
-	if nl := bytes.IndexByte(buf[p:], '\n'); nl >= 0 {
-		line := buf[p : p+nl]
-		if len(line) > 0 && line[len(line)-1] == '\r' {
-			line = line[:len(line)-1]
-		}
-		if splitQuoted(line, r.vals) {
-			r.pos = p + nl + 1
-			return tokRecord, nil
-		}
+	if err != nil {
+		return err
 	}
-	r.scratch = r.scratch[:0]
-	n := len(r.cols)
-	for i := 0; i < n; i++ {
-		if p >= len(buf) {
-			if r.eof {
-				return 0, r.errAt(i, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, i), ErrFieldCount)
-			}
-			return tokMore, nil
-		}
-		var val []byte
-		if buf[p] == '"' {
-			q := p + 1
-			escaped := false
-			for {
-				j := indexQuote(buf[q:])
-				if j < 0 {
-					return tokMore, nil
-				}
-				q += j
-				if q+1 < len(buf) && buf[q+1] == '"' {
-					escaped = true
-					q += 2
-					continue
-				}
-				if q+1 >= len(buf) && !r.eof {
-					return tokMore, nil
-				}
-				break
-			}
-			val = buf[p+1 : q]
-			if escaped {
-				start := len(r.scratch)
-				for k := 0; k < len(val); k++ {
-					r.scratch = append(r.scratch, val[k])
-					if val[k] == '"' {
-						k++
-					}
-				}
-				val = r.scratch[start:]
-			}
-			p = q + 1
-		} else {
-			j := p
-			for j < len(buf) && buf[j] != ',' && buf[j] != '\n' {
-				if buf[j] == '"' {
-					return 0, r.errAt(i, buf[p:j+1], "no quote inside an unquoted field", fmt.Errorf("%w: stray quote", ErrSyntax))
-				}
-				j++
-			}
-			if j == len(buf) && !r.eof {
-				return tokMore, nil
-			}
-			val = buf[p:j]
-			if len(val) > 0 && val[len(val)-1] == '\r' && (j == len(buf) || buf[j] == '\n') {
-				val = val[:len(val)-1]
-			}
-			p = j
-		}
-		r.vals[i] = val
-		if i < n-1 {
-			if p >= len(buf) {
-				if r.eof {
-					return 0, r.errAt(i+1, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, i+1), ErrFieldCount)
-				}
-				return tokMore, nil
-			}
-			switch buf[p] {
-			case ',':
-				p++
-			case '\n', '\r':
-				return 0, r.errAt(i+1, nil, fmt.Sprintf("%d fields as fileSchema names, got %d", n, i+1), ErrFieldCount)
-			default:
-				return 0, r.errAt(i, buf[p:p+1], "a comma after a closing quote", fmt.Errorf("%w: text after closing quote", ErrSyntax))
-			}
-			continue
-		}
-		if p >= len(buf) {
-			if !r.eof {
-				return tokMore, nil
-			}
-			break
-		}
-		switch buf[p] {
-		case '\n':
-			p++
-		case '\r':
-			if p+1 >= len(buf) && !r.eof {
-				return tokMore, nil
-			}
-			p++
-			if p < len(buf) && buf[p] == '\n' {
-				p++
-			}
-		case ',':
-			return 0, r.errAt(-1, nil, fmt.Sprintf("%d fields as fileSchema names, got more", n), ErrFieldCount)
-		default:
-			return 0, r.errAt(i, buf[p:p+1], "a comma or line end after a closing quote", fmt.Errorf("%w: text after closing quote", ErrSyntax))
-		}
+	head := r.head
+	r.read += int64(len(b) - head)
+	if len(tail) <= head {
+		start := head - copy(b[head-len(tail):], tail)
+		r.release()
+		r.blk, r.buf = b, b[start:]
+	} else {
+		buf := make([]byte, len(tail)+len(b)-head)
+		copy(buf[copy(buf, tail):], b[head:])
+		r.ra.Release(b)
+		r.release()
+		r.buf = buf
 	}
-	r.pos = p
-	return tokRecord, nil
+	r.at = 0
+	return nil
 }
 
-// indexQuote is bytes.IndexByte(b, '"') tuned for inventory fields, most
-// of which are short: a plain loop over the first bytes avoids the call
-// and setup cost of the vectorised scan, which takes over for long values.
-func indexQuote(b []byte) int {
-	n := min(len(b), 16)
-	for i := 0; i < n; i++ {
-		if b[i] == '"' {
-			return i
-		}
+// release hands back the block buf is in, if any.
+func (r *CSVReader) release() {
+	if r.blk != nil {
+		r.ra.Release(r.blk)
+		r.blk = nil
 	}
-	if n == len(b) {
-		return -1
-	}
-	if j := bytes.IndexByte(b[n:], '"'); j >= 0 {
-		return n + j
-	}
-	return -1
 }
 
 // csvConv is one column the reader converts: its index in the file and
@@ -405,19 +320,26 @@ type csvConv struct {
 	key   bool
 }
 
-// convert appends the tokenized record to the batch. It writes the
+// convert appends the split record, in buf, to the batch. It writes the
 // builder's column buffers directly: this is the per-row inner loop of
 // every CSV read.
-func (r *CSVReader) convert() error {
+func (r *CSVReader) convert(rec *csvscan.Record, buf []byte) error {
 	b := r.b
 	row := b.n
+	fields := rec.Fields
+	if rec.Escaped {
+		for i := range fields {
+			fields[i].Unescape(buf)
+		}
+	}
 	for _, c := range r.conv {
-		v := r.vals[c.col]
+		fld := fields[c.col]
+		v := buf[fld.Start:fld.End]
 		f := c.field
 		if len(v) == 0 {
 			if f == Bucket || f == Key {
 				b.Truncate()
-				return r.errAt(c.col, v, "a non-empty value", ErrBadValue)
+				return r.errAt(rec, c.col, v, "a non-empty value", ErrBadValue)
 			}
 			b.AppendNull(f)
 			continue
@@ -433,7 +355,7 @@ func (r *CSVReader) convert() error {
 					if errors.Is(err, ErrBadKey) {
 						exp = "a key that decodes to valid UTF-8"
 					}
-					return r.errAt(c.col, v, exp, err)
+					return r.errAt(rec, c.col, v, exp, err)
 				}
 				col.data = d
 			} else {
@@ -447,7 +369,7 @@ func (r *CSVReader) convert() error {
 			x, ok := ParseBool(v)
 			if !ok {
 				b.Truncate()
-				return r.errAt(c.col, v, "true or false", ErrBadValue)
+				return r.errAt(rec, c.col, v, "true or false", ErrBadValue)
 			}
 			if row&7 == 0 {
 				col.bools = append(col.bools, 0)
@@ -459,14 +381,14 @@ func (r *CSVReader) convert() error {
 			x, ok := ParseInt(v)
 			if !ok {
 				b.Truncate()
-				return r.errAt(c.col, v, "a non-negative integer", ErrBadValue)
+				return r.errAt(rec, c.col, v, "a non-negative integer", ErrBadValue)
 			}
 			col.ints = append(col.ints, x)
 		case KindTimestamp:
 			x, ok := ParseTimestamp(v)
 			if !ok {
 				b.Truncate()
-				return r.errAt(c.col, v, "an RFC 3339 timestamp such as 2024-08-21T15:28:26.000Z", ErrBadValue)
+				return r.errAt(rec, c.col, v, "an RFC 3339 timestamp such as 2024-08-21T15:28:26.000Z", ErrBadValue)
 			}
 			col.ints = append(col.ints, x)
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 )
 
 func gz(t testing.TB, s string) []byte {
@@ -301,14 +303,27 @@ func TestBadInput(t *testing.T) {
 			wantField: "Key",
 		},
 		{
-			name:    "unterminated quote",
-			files:   func(t testing.TB) [][]byte { return [][]byte{gz(t, good+`"b","k`)} },
-			wantErr: ErrSyntax,
+			name:      "unterminated quote",
+			files:     func(t testing.TB) [][]byte { return [][]byte{gz(t, good+`"b","k`)} },
+			wantErr:   ErrSyntax,
+			wantLine:  2,
+			wantField: "Key",
 		},
 		{
-			name:    "stray quote",
-			files:   func(t testing.TB) [][]byte { return [][]byte{gz(t, `b,k"x,1,2024-04-22T01:13:28.000Z`+"\n")} },
-			wantErr: ErrSyntax,
+			name:      "stray quote",
+			files:     func(t testing.TB) [][]byte { return [][]byte{gz(t, good+`b,k"x,1,2024-04-22T01:13:28.000Z`+"\n")} },
+			wantErr:   ErrSyntax,
+			wantLine:  2,
+			wantField: "Key",
+		},
+		{
+			name: "text after a closing quote, on the line the quoted field ends",
+			files: func(t testing.TB) [][]byte {
+				return [][]byte{gz(t, good+`"b","two`+"\n"+`lines"x,"1","2024-04-22T01:13:28.000Z"`+"\n")}
+			},
+			wantErr:   ErrSyntax,
+			wantLine:  3,
+			wantField: "Key",
 		},
 		{
 			name:    "schema without Key",
@@ -371,6 +386,10 @@ func TestBadInput(t *testing.T) {
 			}
 			if tt.wantField != "" && de.Field != tt.wantField {
 				t.Errorf("field = %q, want %q (%v)", de.Field, tt.wantField, err)
+			}
+			var se *csvscan.SyntaxError
+			if errors.Is(err, ErrSyntax) != errors.As(err, &se) {
+				t.Errorf("%v: a syntax error must carry the scanner's *csvscan.SyntaxError, and only a syntax error", err)
 			}
 		})
 	}

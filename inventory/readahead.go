@@ -7,7 +7,9 @@ import (
 
 // readAhead decompresses (or otherwise produces) a byte stream in its own
 // goroutine, a few blocks ahead of the consumer, so that gunzip and CSV
-// parsing of one file run on two cores.
+// parsing of one file run on two cores. The consumer reads it as an
+// io.Reader (Read) or takes its blocks whole (Next, Release), each with
+// head bytes of room before the data.
 //
 // Channels: full carries filled blocks from the producer to Read and is
 // closed by the producer when the stream ends (err then holds the reason);
@@ -19,21 +21,23 @@ type readAhead struct {
 	done   chan struct{}
 	exited chan struct{}
 	err    error // set by the producer before closing full
+	head   int   // room kept before the data of each block
 	cur    []byte
 	block  []byte
 	closed bool
 	off    atomic.Int64 // bytes produced so far
 }
 
-func newReadAhead(open func() (io.Reader, error), blockSize, blocks int) *readAhead {
+func newReadAhead(open func() (io.Reader, error), head, blockSize, blocks int) *readAhead {
 	ra := &readAhead{
+		head:   head,
 		full:   make(chan []byte, blocks),
 		free:   make(chan []byte, blocks),
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
 	for i := 0; i < blocks; i++ {
-		ra.free <- make([]byte, blockSize)
+		ra.free <- make([]byte, head+blockSize)
 	}
 	go ra.run(open)
 	return ra
@@ -56,7 +60,7 @@ func (ra *readAhead) run(open func() (io.Reader, error)) {
 			return
 		}
 		b = b[:cap(b)]
-		n := 0
+		n := ra.head
 		var rerr error
 		for n < len(b) {
 			m, err := r.Read(b[n:])
@@ -66,8 +70,8 @@ func (ra *readAhead) run(open func() (io.Reader, error)) {
 				break
 			}
 		}
-		if n > 0 {
-			ra.off.Add(int64(n))
+		if n > ra.head {
+			ra.off.Add(int64(n - ra.head))
 			select {
 			case ra.full <- b[:n]:
 			case <-ra.done:
@@ -94,12 +98,27 @@ func (ra *readAhead) Read(p []byte) (int, error) {
 		if !ok {
 			return 0, ra.err
 		}
-		ra.block, ra.cur = b, b
+		ra.block, ra.cur = b, b[ra.head:]
 	}
 	n := copy(p, ra.cur)
 	ra.cur = ra.cur[n:]
 	return n, nil
 }
+
+// Next returns the next block whole: head bytes of room, then the bytes
+// produced. The caller owns it until it hands it back with Release. At
+// the end of the stream Next returns the producer's error (io.EOF for a
+// clean end). Next and Read must not be mixed.
+func (ra *readAhead) Next() ([]byte, error) {
+	b, ok := <-ra.full
+	if !ok {
+		return nil, ra.err
+	}
+	return b, nil
+}
+
+// Release hands back a block Next returned.
+func (ra *readAhead) Release(b []byte) { ra.free <- b[:cap(b)] }
 
 // Close stops the producer and waits for it to exit.
 func (ra *readAhead) Close() {

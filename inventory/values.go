@@ -29,12 +29,11 @@ func AppendDecodedKey(dst, src []byte) ([]byte, error) {
 	}
 	start := len(dst)
 	dst = append(dst, src[:i]...)
-	for ; i < len(src); i++ {
-		c := src[i]
-		switch c {
-		case '+':
+	for i < len(src) {
+		if c := src[i]; c == '+' {
 			dst = append(dst, ' ')
-		case '%':
+			i++
+		} else if c == '%' {
 			if i+2 >= len(src) {
 				return dst[:start], ErrBadEscape
 			}
@@ -44,10 +43,15 @@ func AppendDecodedKey(dst, src []byte) ([]byte, error) {
 				return dst[:start], ErrBadEscape
 			}
 			dst = append(dst, h<<4|l)
-			i += 2
-		default:
-			dst = append(dst, c)
+			i += 3
 		}
+		// The run up to the next '+' or '%', appended at once.
+		j := i
+		for j < len(src) && src[j] != '%' && src[j] != '+' {
+			j++
+		}
+		dst = append(dst, src[i:j]...)
+		i = j
 	}
 	if !utf8.Valid(dst[start:]) {
 		return dst[:start], ErrBadKey
@@ -227,4 +231,13 @@ func AppendUpperASCII(dst, v []byte) []byte {
 		}
 	}
 	return dst
+}
+
+// byteLanes returns a word with the high bit of each byte lane of w set
+// exactly when that byte is b (no false positives from borrows).
+func byteLanes(w uint64, b byte) uint64 {
+	const lo7 = 0x7f7f7f7f7f7f7f7f
+	x := w ^ (0x0101010101010101 * uint64(b))
+	t := (x & lo7) + lo7
+	return ^(t | x | lo7)
 }

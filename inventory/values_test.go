@@ -183,3 +183,22 @@ func TestPlainKey(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendDecodedKey decodes keys shaped as issue 20's
+// (tenantNN/year=YYYY/month=MM/day=DD/obj NNNNNNNNN+vNNN.parquet, as
+// S3 Inventory CSV writes them) and plain ones.
+func BenchmarkAppendDecodedKey(b *testing.B) {
+	for _, tc := range []struct{ name, key string }{
+		{"escaped", "tenant07/year=2023/month=04/day=19/obj%20482910377%2Bv041.parquet"},
+		{"plain", "tenant07/year=2023/month=04/day=19/obj-482910377-v041.parquet"},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			key := []byte(tc.key)
+			dst := make([]byte, 0, 256)
+			b.SetBytes(int64(len(key)))
+			for b.Loop() {
+				dst, _ = AppendDecodedKey(dst[:0], key)
+			}
+		})
+	}
+}

@@ -52,6 +52,8 @@ type RowError struct {
 	Value string // the offending bytes, shortened; may be empty
 	Err   error  // one of the sentinels above
 	Msg   string // what was expected, in words; may be empty
+
+	syntax error // the *csvscan.SyntaxError behind a quoting error, if any
 }
 
 func (e *RowError) Error() string {
@@ -77,12 +79,17 @@ func (e *RowError) Error() string {
 	return b.String()
 }
 
-// Unwrap gives ErrBadRow and the precise sentinel, for errors.Is.
+// Unwrap gives ErrBadRow and the precise sentinel, for errors.Is, and
+// for a quoting error the scanner's *csvscan.SyntaxError.
 func (e *RowError) Unwrap() []error {
-	if e.Err == nil {
-		return []error{ErrBadRow}
+	errs := []error{ErrBadRow}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
 	}
-	return []error{ErrBadRow, e.Err}
+	if e.syntax != nil {
+		errs = append(errs, e.syntax)
+	}
+	return errs
 }
 
 // shortValue keeps error messages readable when a value is huge.

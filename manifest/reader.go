@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 )
 
 // Field names of JobManifestSpec.Fields (formats.md §5.1): the role of
@@ -122,7 +124,8 @@ func (l *Line) Row() Row {
 }
 
 // Reader reads a CSV manifest line by line, strictly: every line has the
-// columns its Fields name, RFC 4180 quoting within the line, no NUL byte,
+// columns its Fields name, RFC 4180 quoting within the line (split by
+// internal/csvscan), no NUL byte,
 // no empty line (a final "\n" ends the last line, it does not start an
 // empty one), "\n" or "\r\n" line ends, the bucket, key and version id
 // percent-decoded to UTF-8, bucket and key not empty. A line that breaks
@@ -141,7 +144,7 @@ type Reader struct {
 
 // NewReader reads the manifest r, named name in errors, laid out as f.
 func NewReader(r io.Reader, name string, f Fields) *Reader {
-	return &Reader{br: bufio.NewReaderSize(r, 64<<10), name: name, fields: f}
+	return &Reader{br: bufio.NewReaderSize(r, 64<<10), name: name, fields: f, p: newLineParser(f.Len())}
 }
 
 // Lines returns the number of lines read so far, bad ones included.
@@ -219,10 +222,10 @@ func (r *Reader) parse(raw []byte) error {
 	f := r.fields
 	l := &r.line
 	*l = Line{Number: r.n, Raw: raw, versioned: f.Versioned(),
-		Bucket: r.p.fields[f.bucket], Key: r.p.fields[f.key],
+		Bucket: r.p.raw[0], Key: r.p.raw[1],
 		DecodedBucket: r.p.dec[0], DecodedKey: r.p.dec[1]}
 	if f.Versioned() {
-		l.VersionID, l.DecodedVersionID = r.p.fields[f.version], r.p.dec[2]
+		l.VersionID, l.DecodedVersionID = r.p.raw[2], r.p.dec[2]
 	}
 	return nil
 }
@@ -230,100 +233,96 @@ func (r *Reader) parse(raw []byte) error {
 // lineParser splits one line into its fields and decodes the bucket, key
 // and version id; its buffers are reused from line to line.
 type lineParser struct {
-	fields [][]byte  // raw fields, quotes removed: into the line or esc
-	esc    []byte    // quoted fields whose doubled quotes were undone
-	dbuf   []byte    // decoded values
-	dec    [3][]byte // decoded bucket, key, version id, into dbuf
+	s    csvscan.Splitter
+	line []byte          // the last line
+	rec  *csvscan.Record // its fields
+	n    int             // and their number
+	raw  [3][]byte       // raw bucket, key, version id, quotes removed: into line or esc
+	esc  []byte          // quoted fields whose doubled quotes were undone
+	dbuf []byte          // decoded values
+	dec  [3][]byte       // decoded bucket, key, version id, into dbuf
 }
 
-// split finds the fields of line. It checks the syntax only: NUL bytes,
-// quotes, an empty line; f names the columns in errors. It returns the
-// number of fields.
+// newLineParser returns a parser of lines of up to n fields (more are
+// counted: ErrFieldCount).
+func newLineParser(n int) lineParser {
+	return lineParser{s: *csvscan.NewSplitter(csvscan.Options{MaxFields: max(n, 3)})}
+}
+
+// split finds the fields of line with internal/csvscan, without changing
+// it (Line.Raw is the line as written). It checks the syntax only: NUL
+// bytes, quotes, an empty line; f names the columns in errors. It returns
+// the number of fields.
 func (p *lineParser) split(line []byte, f Fields) (int, error) {
-	p.fields = p.fields[:0]
-	if cap(p.esc) < len(line) {
-		p.esc = make([]byte, 0, len(line)) // never grows: fields point into it
-	}
-	p.esc = p.esc[:0]
+	p.line, p.rec, p.n = line, nil, 0
 	if len(line) == 0 {
 		return 0, &RowError{Err: ErrEmptyLine, Msg: "one object per line: " + f.String()}
 	}
 	if i := bytes.IndexByte(line, 0); i >= 0 {
 		return 0, &RowError{Field: f.column(bytes.Count(line[:i], []byte{','})), Err: ErrNUL, Msg: fmt.Sprintf("at byte %d of the line (a NUL can only be written percent-encoded, and no S3 name holds one)", i+1)}
 	}
-	i := 0
-	for {
-		col := len(p.fields)
-		var v []byte
-		if i < len(line) && line[i] == '"' {
-			j, seg := i+1, i+1
-			start, escaped := len(p.esc), false
-			for {
-				k := bytes.IndexByte(line[j:], '"')
-				if k < 0 {
-					return 0, &RowError{Field: f.column(col), Value: shortValue(line[i:]), Err: ErrUnterminatedQuote, Msg: "a closing quote on the same line"}
-				}
-				j += k
-				if j+1 < len(line) && line[j+1] == '"' {
-					p.esc = append(p.esc, line[seg:j+1]...)
-					escaped = true
-					j += 2
-					seg = j
-					continue
-				}
-				break
-			}
-			if escaped {
-				p.esc = append(p.esc, line[seg:j]...)
-				v = p.esc[start:len(p.esc):len(p.esc)]
-			} else {
-				v = line[i+1 : j : j]
-			}
-			j++
-			if j < len(line) && line[j] != ',' {
-				return 0, &RowError{Field: f.column(col), Value: shortValue(line[i:]), Err: ErrStrayQuote, Msg: "a comma or the line end after a closing quote"}
-			}
-			i = j
-		} else {
-			end := len(line)
-			if k := bytes.IndexByte(line[i:], ','); k >= 0 {
-				end = i + k
-			}
-			v = line[i:end:end]
-			if bytes.IndexByte(v, '"') >= 0 {
-				return 0, &RowError{Field: f.column(col), Value: shortValue(v), Err: ErrStrayQuote, Msg: "no quote inside an unquoted field (quote the whole field, or write the quote as %22)"}
-			}
-			i = end
-		}
-		p.fields = append(p.fields, v)
-		if i == len(line) {
-			return len(p.fields), nil
-		}
-		i++ // the comma; a comma at the end gives one more, empty, field
+	rec, err := p.s.SplitLine(line)
+	if err != nil {
+		return 0, syntaxError(line, err, f)
 	}
+	p.rec, p.n = rec, rec.N
+	return rec.N, nil
+}
+
+// syntaxError is the RowError of a line that csvscan refused.
+func syntaxError(line []byte, err error, f Fields) error {
+	var se *csvscan.SyntaxError
+	if !errors.As(err, &se) {
+		return err
+	}
+	fs := int(se.FieldOffset)
+	re := &RowError{Field: f.column(se.Column - 1), Value: shortValue(line[fs:]), syntax: se}
+	switch {
+	case errors.Is(se, csvscan.ErrUnterminated):
+		re.Err, re.Msg = ErrUnterminatedQuote, "a closing quote on the same line"
+	case errors.Is(se, csvscan.ErrAfterQuote):
+		re.Err, re.Msg = ErrStrayQuote, "a comma or the line end after a closing quote"
+	case errors.Is(se, csvscan.ErrBareQuote):
+		v := line[fs:]
+		if k := bytes.IndexByte(v, ','); k >= 0 {
+			v = v[:k]
+		}
+		re.Value = shortValue(v)
+		re.Err, re.Msg = ErrStrayQuote, "no quote inside an unquoted field (quote the whole field, or write the quote as %22)"
+	default:
+		re.Field, re.Value = "", ""
+		re.Err, re.Msg = ErrLineTooLong, fmt.Sprintf("a line of at most %d bytes", MaxLineBytes)
+	}
+	return re
 }
 
 // decode checks the field count against f and decodes the bucket, key
 // and version id.
 func (p *lineParser) decode(f Fields) error {
-	if len(p.fields) != f.Len() {
-		return &RowError{Err: ErrFieldCount, Value: fmt.Sprintf("%d fields", len(p.fields)), Msg: fmt.Sprintf("%d fields as Spec.Fields says: %s", f.Len(), f)}
+	if p.n != f.Len() {
+		return &RowError{Err: ErrFieldCount, Value: fmt.Sprintf("%d fields", p.n), Msg: fmt.Sprintf("%d fields as Spec.Fields says: %s", f.Len(), f)}
 	}
-	size := 0
-	for _, v := range p.fields {
-		size += len(v)
+	if cap(p.dbuf) < len(p.line) {
+		p.dbuf = make([]byte, 0, len(p.line)) // never grows: dec points into it
 	}
-	if cap(p.dbuf) < size {
-		p.dbuf = make([]byte, 0, size) // never grows: dec points into it
+	if cap(p.esc) < len(p.line) {
+		p.esc = make([]byte, 0, len(p.line)) // never grows: raw points into it
 	}
-	p.dbuf = p.dbuf[:0]
-	p.dec = [3][]byte{}
+	p.dbuf, p.esc = p.dbuf[:0], p.esc[:0]
 	cols := [3]int{f.bucket, f.key, f.version}
 	for i, c := range cols {
 		if c < 0 {
+			p.raw[i], p.dec[i] = nil, nil
 			continue
 		}
-		raw := p.fields[c]
+		fl := p.rec.Fields[c]
+		raw := fl.Raw(p.line)
+		if fl.Escaped {
+			start := len(p.esc)
+			p.esc = fl.AppendValue(p.esc, p.line)
+			raw = p.esc[start:len(p.esc):len(p.esc)]
+		}
+		p.raw[i] = raw
 		start := len(p.dbuf)
 		var at int
 		var ok bool

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 )
 
 // awsVersionExample is the version id of AWS's versioning documentation:
@@ -160,6 +162,49 @@ func TestReaderMalformed(t *testing.T) {
 				t.Fatalf("rows %+v, want first and last", rows)
 			}
 		})
+	}
+}
+
+// TestReaderQuoteErrors: a quoting error names the offending value as
+// the line wrote it and carries the scanner's *csvscan.SyntaxError.
+func TestReaderQuoteErrors(t *testing.T) {
+	for _, tt := range []struct {
+		line, value string
+		want        error
+		column      int
+	}{
+		{`"lsrc,key`, `"lsrc,key`, ErrUnterminatedQuote, 1},
+		{`b,k"x,y`, `k"x`, ErrStrayQuote, 2},
+		{`b,"k"x`, `"k"x`, ErrStrayQuote, 2},
+		{`"b""q",k"`, `k"`, ErrStrayQuote, 2},
+	} {
+		_, _, errs := readAll(t, tt.line+"\n", DefaultFields(false))
+		if len(errs) != 1 || !errors.Is(errs[0], tt.want) {
+			t.Fatalf("%q: errors %v, want %v", tt.line, errs, tt.want)
+		}
+		var se *csvscan.SyntaxError
+		if e := errs[0]; e.Value != tt.value || !errors.As(e, &se) || se.Column != tt.column {
+			t.Errorf("%q: value %q, column %+v; want %q, %d", tt.line, e.Value, se, tt.value, tt.column)
+		}
+	}
+}
+
+// TestReaderWideLayout reads a layout of more columns than the scanner
+// notes by default.
+func TestReaderWideLayout(t *testing.T) {
+	names := make([]string, 100)
+	for i := range names {
+		names[i] = FieldIgnore
+	}
+	names[97], names[98] = FieldBucket, FieldKey
+	f, err := ParseFields(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Repeat("x,", 97) + "src,a%20b,z"
+	rows, _, errs := readAll(t, line+"\n"+line+",extra\n", f)
+	if len(rows) != 1 || rows[0].Key != "a b" || len(errs) != 1 || !errors.Is(errs[0], ErrFieldCount) || errs[0].Value != "101 fields" {
+		t.Fatalf("rows %+v, errors %v", rows, errs)
 	}
 }
 
@@ -398,4 +443,37 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// BenchmarkReader measures reading manifest lines: splitting, checking
+// and percent-decoding, one in ten quoted.
+func BenchmarkReader(b *testing.B) {
+	var data []byte
+	const lines = 100_000
+	for i := range lines {
+		if i%10 == 3 {
+			data = fmt.Appendf(data, "\"example-source-bucket\",\"photos/%04d/%02d/object,%%20%d.jpg\",\"v%d\"\n", 2000+i%25, i%12, i, i)
+			continue
+		}
+		data = fmt.Appendf(data, "example-source-bucket,photos/%04d/%02d/object%%20%d.jpg,v%d\n", 2000+i%25, i%12, i, i)
+	}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r := NewReader(bytes.NewReader(data), "bench.csv", DefaultFields(true))
+		n := 0
+		for {
+			_, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			n++
+		}
+		if n != lines {
+			b.Fatalf("%d lines", n)
+		}
+	}
 }

@@ -3,15 +3,15 @@ package report
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
@@ -290,29 +290,41 @@ func parseClasses(raw []byte, name string) (map[string]Class, error) {
 		}
 		return out, nil
 	}
-	r := csv.NewReader(bytes.NewReader(raw))
-	r.Comment = '#'
-	r.FieldsPerRecord = -1
-	r.TrimLeadingSpace = true
-	for {
-		rec, err := r.Read()
-		if err == io.EOF {
-			break
+	var sp csvscan.Splitter
+	var n int64
+	for line := range bytes.Lines(raw) {
+		n++
+		line = bytes.TrimSuffix(bytes.TrimSuffix(line, []byte("\n")), []byte("\r"))
+		if len(bytes.TrimSpace(line)) == 0 || line[0] == '#' {
+			continue
 		}
-		line, _ := r.FieldPos(0)
+		rec, err := sp.SplitLine(line)
 		if err != nil {
-			return nil, &DataError{File: name, Line: int64(line), Value: shorten([]byte(err.Error())), Expected: "code,class", Err: ErrClasses}
+			exp := "code,class"
+			var se *csvscan.SyntaxError
+			if errors.As(err, &se) {
+				exp = fmt.Sprintf("code,class in CSV (%v at byte %d: %s)", se.Err, se.Offset, se.Expected)
+			}
+			return nil, &DataError{File: name, Line: n, Value: shorten(line), Expected: exp, Err: ErrClasses}
 		}
-		if len(rec) != 2 {
-			return nil, &DataError{File: name, Line: int64(line), Value: strings.Join(rec, ","), Expected: "two fields: code,class", Err: ErrClasses}
+		var f [2]string
+		for i, fl := range rec.Fields[:min(rec.N, 2)] {
+			f[i] = strings.TrimSpace(string(fl.AppendValue(nil, line)))
 		}
-		k, v := strings.TrimSpace(rec[0]), strings.TrimSpace(rec[1])
+		if rec.N != 2 {
+			var all []string
+			for _, fl := range rec.Fields {
+				all = append(all, string(fl.AppendValue(nil, line)))
+			}
+			return nil, &DataError{File: name, Line: n, Value: strings.Join(all, ","), Expected: "two fields: code,class", Err: ErrClasses}
+		}
+		k, v := f[0], f[1]
 		if strings.EqualFold(k, "code") && strings.EqualFold(v, "class") {
 			continue
 		}
 		cl, err := ParseClass(v)
 		if err != nil || k == "" {
-			return nil, &DataError{File: name, Line: int64(line), Field: k, Value: v, Expected: "retryable, permanent, unknown or success", Err: ErrClasses}
+			return nil, &DataError{File: name, Line: n, Field: k, Value: v, Expected: "retryable, permanent, unknown or success", Err: ErrClasses}
 		}
 		out[k] = cl
 	}

@@ -3,15 +3,14 @@ package report
 import (
 	"bytes"
 	"crypto/md5"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
 	"io"
-	"math"
-	"math/bits"
 	"unicode/utf8"
+
+	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 )
 
 // DefaultBatchRows is the number of rows a Batch holds when the reader is
@@ -141,21 +140,19 @@ type ReaderOptions struct {
 	blockSize int
 }
 
-// ResultReader streams the rows of one result CSV file. It parses RFC 4180
-// records (quoted or not, "" escapes, multi-line quoted values, LF or CRLF,
-// blank lines skipped), checks seven fields per row, validates the task
-// status and HTTP status, percent-decodes keys, and verifies the file's MD5
-// at its end. Not safe for concurrent use.
+// ResultReader streams the rows of one result CSV file. It splits RFC
+// 4180 records with internal/csvscan (quoted or not, "" escapes,
+// multi-line quoted values, LF or CRLF, blank lines skipped, a quote
+// inside an unquoted field kept), checks seven fields per row, validates
+// the task status and HTTP status, percent-decodes keys, and verifies the
+// file's MD5 at its end. Not safe for concurrent use.
 type ResultReader struct {
 	p   rowParser
-	src io.Reader
+	sc  *csvscan.Reader
 	md5 hash.Hash
 
-	buf      []byte
-	pos, end int
-	eof      bool
-	done     bool
-	err      error // sticky
+	done bool
+	err  error // sticky
 }
 
 // NewResultReader reads the result file r, named name in errors.
@@ -163,10 +160,12 @@ func NewResultReader(r io.Reader, name string, opt ReaderOptions) *ResultReader 
 	if opt.BatchRows <= 0 {
 		opt.BatchRows = DefaultBatchRows
 	}
-	rr := &ResultReader{p: newRowParser(name, opt), src: r, buf: make([]byte, 256<<10)}
+	rr := &ResultReader{p: newRowParser(name, opt)}
 	if opt.WantMD5 != "" {
 		rr.md5 = md5.New()
+		r = io.TeeReader(r, rr.md5)
 	}
+	rr.sc = csvscan.NewReader(r, csvOptions)
 	return rr
 }
 
@@ -174,7 +173,7 @@ func NewResultReader(r io.Reader, name string, opt ReaderOptions) *ResultReader 
 func (r *ResultReader) Order() ColumnOrder { return r.p.order }
 
 // Lines returns the number of lines read so far.
-func (r *ResultReader) Lines() int64 { return r.p.line - 1 }
+func (r *ResultReader) Lines() int64 { return r.sc.Line() - 1 }
 
 // ReadBatch empties b and fills it with up to BatchRows rows. It returns
 // io.EOF, possibly together with rows, once the file is read whole and its
@@ -192,40 +191,37 @@ func (r *ResultReader) ReadBatch(b *Batch) error {
 	}
 	var o rowOff
 	for len(b.offs) < r.p.opt.BatchRows {
-		next, ok, err := r.p.next(r.buf[:r.end], r.pos, r.eof, &o)
+		rec, err := r.sc.Next()
+		if err == io.EOF {
+			if r.md5 != nil {
+				if err := r.p.checkMD5(r.md5.Sum(nil)); err != nil {
+					r.err = err
+					b.fix()
+					return err
+				}
+			}
+			r.done = true
+			break
+		}
+		if err == nil {
+			err = r.p.row(r.sc.Bytes(), rec, &o)
+		} else {
+			err = r.p.readErr(err)
+		}
 		if err != nil {
 			r.err = err
 			b.Reset()
 			return err
 		}
-		if !ok {
-			r.pos = next
-			if !r.eof {
-				if err := r.fill(); err != nil {
-					r.err = err
-					b.Reset()
-					return err
-				}
-				continue
-			}
-			if err := r.finish(); err != nil {
-				r.err = err
-				b.fix()
-				return err
-			}
-			r.done = true
-			break
-		}
 		// Copy the row's bytes out of the read buffer, which moves.
 		delta := int32(len(b.buf)) - o.off[0]
-		b.buf = append(b.buf, r.buf[o.off[0]:o.ends[4]]...)
+		b.buf = append(b.buf, r.sc.Bytes()[o.off[0]:o.ends[4]]...)
 		for i := range o.off {
 			o.off[i] += delta
 			o.ends[i] += delta
 		}
 		o.pend += delta
 		b.offs = append(b.offs, o)
-		r.pos = next
 	}
 	b.fix()
 	if r.done {
@@ -270,71 +266,26 @@ func (b *Batch) fix() {
 	}
 }
 
-func (r *ResultReader) finish() error {
-	if r.md5 != nil {
-		return r.p.checkMD5(r.md5.Sum(nil))
-	}
-	return nil
-}
-
-// fill makes room and reads more bytes, keeping buf[r.pos:r.end]. At the
-// end of the input it sets r.eof.
-func (r *ResultReader) fill() error {
-	if r.pos > 0 {
-		n := copy(r.buf, r.buf[r.pos:r.end])
-		r.pos, r.end = 0, n
-	}
-	if r.end == len(r.buf) {
-		if len(r.buf) >= maxRecordBytes {
-			return r.p.tooLong()
-		}
-		nb := make([]byte, 2*len(r.buf))
-		copy(nb, r.buf[:r.end])
-		r.buf = nb
-	}
-	for {
-		n, err := r.src.Read(r.buf[r.end:])
-		if n > 0 {
-			if r.md5 != nil {
-				r.md5.Write(r.buf[r.end : r.end+n])
-			}
-			r.end += n
-		}
-		if err == io.EOF {
-			r.eof = true
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("reading %s: %w", r.p.name, err)
-		}
-		if n > 0 {
-			return nil
-		}
-	}
-}
+// csvOptions is how result files are split: a quote inside an unquoted
+// field is a character (lenient, as most CSV writers expect), and a row
+// has seven fields (more are counted).
+var csvOptions = csvscan.Options{LazyQuotes: true, MaxFields: 7, MaxRecordBytes: maxRecordBytes}
 
 // rowParser parses the records of one result file in place: quoted
 // fields are unescaped and keys percent-decoded within the bytes they
-// were read into, and rows point into them. It keeps the line count and
-// the column order from record to record.
+// were read into, and rows point into them. It keeps the column order
+// from record to record, and for Run's pipeline the splitter (with the
+// line count).
 type rowParser struct {
 	name  string
 	opt   ReaderOptions
-	line  int64 // line number of the next record
+	s     *csvscan.Splitter
 	order ColumnOrder
 	depth int
-	fld   [8]field
 
 	bucket     []byte // the last row's bucket
 	bucketHash uint64 // and its bucketHash
 	kbuf       []byte // a key being decoded to be checked
-}
-
-// field is a field's bounds in the buffer; esc marks a quoted field
-// holding doubled quotes still to unescape.
-type field struct {
-	s, e int32
-	esc  bool
 }
 
 func newRowParser(name string, opt ReaderOptions) rowParser {
@@ -342,7 +293,7 @@ func newRowParser(name string, opt ReaderOptions) rowParser {
 	if d <= 0 {
 		d = DefaultPrefixDepth
 	}
-	return rowParser{name: name, opt: opt, line: 1, depth: d, bucketHash: bucketHash(nil)}
+	return rowParser{name: name, opt: opt, s: csvscan.NewSplitter(csvOptions), depth: d, bucketHash: bucketHash(nil)}
 }
 
 func (p *rowParser) checkMD5(sum []byte) error {
@@ -352,220 +303,48 @@ func (p *rowParser) checkMD5(sum []byte) error {
 	return nil
 }
 
-func (p *rowParser) tooLong() error {
-	return &DataError{Job: p.opt.Job, File: p.name, Line: p.line, Expected: fmt.Sprintf("a record shorter than %d bytes", maxRecordBytes), Err: ErrSyntax}
+// tooLong is the error of a record that starts on line and is longer than
+// maxRecordBytes.
+func (p *rowParser) tooLong(line int64) error {
+	return &DataError{Job: p.opt.Job, File: p.name, Line: line, Expected: fmt.Sprintf("a record shorter than %d bytes", maxRecordBytes), Err: ErrSyntax}
 }
 
-// errIncomplete signals that the record runs past the bytes in the buffer.
-var errIncomplete = errors.New("incomplete record")
+// readErr maps an error of the splitter, or of reading, to the error
+// ReadBatch and Run return.
+func (p *rowParser) readErr(err error) error {
+	var se *csvscan.SyntaxError
+	if !errors.As(err, &se) {
+		return fmt.Errorf("reading %s: %w", p.name, err)
+	}
+	switch {
+	case errors.Is(se, csvscan.ErrTooLong):
+		return p.tooLong(se.StartLine)
+	case errors.Is(se, csvscan.ErrUnterminated):
+		return &DataError{Job: p.opt.Job, File: p.name, Line: se.StartLine, Expected: "a closing quote before the end of the file", Err: se.Tag(ErrSyntax)}
+	}
+	return &DataError{Job: p.opt.Job, File: p.name, Line: se.Line, Field: fieldName(se.Column - 1), Value: shorten([]byte(se.Near)), Expected: se.Expected, Err: se.Tag(ErrSyntax)}
+}
 
-// next parses the record at buf[at:], after any blank lines. It returns
-// the position after it, with the row in *o, or ok false with the position the
-// record starts at when buf ends before the record does, or holds no more
-// record. final says that no byte follows buf: a last record without a
-// final newline is then complete. A record is modified in place only once
-// it is known complete, so an incomplete one can be parsed again later
-// with more bytes after it.
+// next parses the record at buf[at:], after any blank lines, with the
+// pipeline's splitter. It returns the position after it, with the row in
+// *o, or ok false with the position the record starts at when buf ends
+// before the record does, or holds no more record. final says that no
+// byte follows buf: a last record without a final newline is then
+// complete. A record is modified in place only once it is known complete,
+// so an incomplete one can be parsed again later with more bytes after it.
 func (p *rowParser) next(buf []byte, at int, final bool, o *rowOff) (next int, ok bool, err error) {
-	for at < len(buf) && (buf[at] == '\n' || buf[at] == '\r') {
-		if buf[at] == '\n' {
-			p.line++
-		}
-		at++
-	}
-	if at == len(buf) {
-		return at, false, nil
-	}
-	if len(buf) > math.MaxInt32 {
-		return at, false, p.tooLong()
-	}
-	nf, next, nl, err := p.scan(buf, at, final)
-	if err == errIncomplete {
-		return at, false, nil
-	}
+	rec, next, err := p.s.Next(buf, at, final)
 	if err != nil {
-		return at, false, err
+		return next, false, p.readErr(err)
 	}
-	line := p.line
-	p.line += nl
-	if err := p.row(buf, nf, line, o); err != nil {
-		return at, false, err
+	if rec == nil {
+		return next, false, nil
+	}
+	if err := p.row(buf, rec, o); err != nil {
+		return next, false, err
 	}
 	return next, true, nil
 }
-
-// scan finds the fields of the record at buf[p:] (not blank) and notes
-// them in p.fld. It returns the number of fields, the position after the
-// record and the newlines it spans.
-func (p *rowParser) scan(buf []byte, at int, final bool) (nf int, next int, nl int64, err error) {
-	if buf[at] != '"' {
-		if nf, next, ok := p.scanPlain(buf, at); ok {
-			return nf, next, 1, nil
-		}
-	}
-	n := len(buf)
-	for {
-		if at < n && buf[at] == '"' {
-			q := at + 1
-			esc := false
-			for {
-				i := bytes.IndexByte(buf[q:], '"')
-				if i < 0 {
-					if final {
-						return 0, 0, 0, &DataError{Job: p.opt.Job, File: p.name, Line: p.line, Expected: "a closing quote before the end of the file", Err: ErrSyntax}
-					}
-					return 0, 0, 0, errIncomplete
-				}
-				q += i + 1
-				if q < n && buf[q] == '"' { // a doubled quote
-					esc = true
-					q++
-					continue
-				}
-				if q == n && !final {
-					return 0, 0, 0, errIncomplete // the next byte may be a quote
-				}
-				break
-			}
-			if bytes.IndexByte(buf[at+1:q-1], '\n') >= 0 {
-				nl += int64(bytes.Count(buf[at+1:q-1], nlByte))
-			}
-			if nf < len(p.fld) {
-				p.fld[nf] = field{int32(at + 1), int32(q - 1), esc}
-			}
-			nf++
-			switch {
-			case q == n: // final
-				return nf, n, nl + 1, nil
-			case buf[q] == ',':
-				at = q + 1
-				continue
-			case buf[q] == '\n':
-				return nf, q + 1, nl + 1, nil
-			case buf[q] == '\r':
-				if q+1 == n {
-					if final {
-						return nf, n, nl + 1, nil
-					}
-					return 0, 0, 0, errIncomplete
-				}
-				if buf[q+1] == '\n' {
-					return nf, q + 2, nl + 1, nil
-				}
-			}
-			return 0, 0, 0, &DataError{Job: p.opt.Job, File: p.name, Line: p.line + nl, Field: fieldName(nf - 1), Value: shorten(buf[q:min(q+16, n)]), Expected: "a comma or line end after a closing quote", Err: ErrSyntax}
-		}
-		// Unquoted field: up to the next comma or newline. A quote inside
-		// is kept as a character (lenient, as most CSV writers expect).
-		e := indexCommaNL(buf, at)
-		last := e < 0
-		if last {
-			if !final {
-				return 0, 0, 0, errIncomplete
-			}
-			e = n
-		}
-		fe := e
-		if (last || buf[e] == '\n') && fe > at && buf[fe-1] == '\r' {
-			fe--
-		}
-		if nf < len(p.fld) {
-			p.fld[nf] = field{int32(at), int32(fe), false}
-		}
-		nf++
-		if last {
-			return nf, n, nl + 1, nil
-		}
-		if buf[e] == '\n' {
-			return nf, e + 1, nl + 1, nil
-		}
-		at = e + 1
-	}
-}
-
-// scanPlain notes the fields of the record at buf[at:] when it holds no
-// quote and ends with a '\n' within buf (ok false otherwise: scan's
-// general path takes it). It looks for commas, newlines and quotes 8
-// bytes at a time, in one pass.
-func (p *rowParser) scanPlain(buf []byte, at int) (nf int, next int, ok bool) {
-	const (
-		ones  = 0x0101010101010101
-		lo7   = 0x7f7f7f7f7f7f7f7f
-		comma = ',' * ones
-		nl    = '\n' * ones
-		quote = '"' * ones
-	)
-	// zero marks the zero bytes of c with their top bit, exactly:
-	// nothing carries from byte to byte.
-	zero := func(c uint64) uint64 { return ^((c&lo7 + lo7) | c | lo7) }
-	start, i, n := at, at, len(buf)
-	field := func(e int) {
-		if nf < len(p.fld) {
-			p.fld[nf] = field{int32(start), int32(e), false}
-		}
-		nf++
-		start = e + 1
-	}
-	end := -1
-	for ; i+8 <= n; i += 8 {
-		x := binary.LittleEndian.Uint64(buf[i:])
-		mc := zero(x ^ comma)
-		if stop := zero(x^nl) | zero(x^quote); stop != 0 {
-			k := bits.TrailingZeros64(stop)
-			mc &= 1<<k - 1 // the commas before it
-			for ; mc != 0; mc &= mc - 1 {
-				field(i + bits.TrailingZeros64(mc)/8)
-			}
-			end = i + k/8
-			break
-		}
-		for ; mc != 0; mc &= mc - 1 {
-			field(i + bits.TrailingZeros64(mc)/8)
-		}
-	}
-	if end < 0 {
-		for ; i < n; i++ {
-			if c := buf[i]; c == ',' {
-				field(i)
-			} else if c == '\n' || c == '"' {
-				end = i
-				break
-			}
-		}
-	}
-	if end < 0 || buf[end] == '"' {
-		return 0, 0, false
-	}
-	fe := end
-	if fe > start && buf[fe-1] == '\r' {
-		fe--
-	}
-	field(fe)
-	return nf, end + 1, true
-}
-
-// indexCommaNL returns the position of the first ',' or '\n' in buf at or
-// after p, or -1. It tests 8 bytes at a time.
-func indexCommaNL(buf []byte, p int) int {
-	const lo, hi = 0x0101010101010101, 0x8080808080808080
-	for ; p+8 <= len(buf); p += 8 {
-		x := binary.LittleEndian.Uint64(buf[p:])
-		c := x ^ (',' * lo)
-		n := x ^ ('\n' * lo)
-		// A zero byte of c or n marks a match; the lowest is exact.
-		if m := ((c-lo)&^c | (n-lo)&^n) & hi; m != 0 {
-			return p + bits.TrailingZeros64(m)/8
-		}
-	}
-	for ; p < len(buf); p++ {
-		if buf[p] == ',' || buf[p] == '\n' {
-			return p
-		}
-	}
-	return -1
-}
-
-var nlByte = []byte{'\n'}
 
 func fieldName(i int) string {
 	if i >= 0 && i < len(physicalColumns) {
@@ -574,36 +353,22 @@ func fieldName(i int) string {
 	return fmt.Sprintf("column %d", i+1)
 }
 
-// unescape removes the doubled quotes of f in place.
-func unescape(buf []byte, f *field) {
-	w := f.s
-	for r := f.s; r < f.e; r++ {
-		buf[w] = buf[r]
-		if buf[r] == '"' {
-			r++
-		}
-		w++
+// row validates the split record rec, in buf, unescapes and decodes it
+// in place and sets *o to its bounds and what the merger needs of it.
+func (p *rowParser) row(buf []byte, rec *csvscan.Record, o *rowOff) error {
+	line := rec.Line
+	if rec.N != 7 {
+		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Value: fmt.Sprintf("%d fields", rec.N), Expected: "7 fields: Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage", Err: ErrFieldCount}
 	}
-	f.e = w
-}
-
-// row validates the scanned record, unescapes and decodes it in place and
-// sets *o to its bounds and what the merger needs of it.
-func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
-	if nf != 7 {
-		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Value: fmt.Sprintf("%d fields", nf), Expected: "7 fields: Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage", Err: ErrFieldCount}
+	f := rec.Fields[:7]
+	for i := range f {
+		f[i].Unescape(buf)
 	}
-	f := &p.fld
-	for i := range 7 {
-		if f[i].esc {
-			unescape(buf, &f[i])
-		}
-	}
-	val := func(i int) []byte { return buf[f[i].s:f[i].e] }
+	val := func(i int) []byte { return buf[f[i].Start:f[i].End] }
 	bad := func(i int, name, expected string, err error) error {
 		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: name, Value: shorten(val(i)), Expected: expected, Err: err}
 	}
-	if f[0].s == f[0].e {
+	if f[0].Start == f[0].End {
 		return bad(0, "Bucket", "a bucket name", ErrBadValue)
 	}
 	o.line = line
@@ -644,7 +409,7 @@ func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
 	o.http = int32(code)
 	// The key stays as written (it identifies the manifest line); it
 	// must decode to UTF-8, as S3 keys are.
-	ks, ke := f[1].s, f[1].e
+	ks, ke := f[1].Start, f[1].End
 	if ks == ke {
 		return bad(1, "Key", "a non-empty key", ErrBadValue)
 	}
@@ -663,16 +428,16 @@ func (p *rowParser) row(buf []byte, nf int, line int64, o *rowOff) error {
 		return &DataError{Job: p.opt.Job, File: p.name, Line: line, Field: "Key", Value: shorten(val(1)), Expected: "a key that decodes to UTF-8", Err: ErrBadValue}
 	}
 	// S3 writes "\N" for the version id of a manifest without one.
-	vs, ve := f[2].s, f[2].e
+	vs, ve := f[2].Start, f[2].End
 	if ve-vs == 2 && buf[vs] == '\\' && buf[vs+1] == 'N' {
 		ve = vs
 	}
-	cf := &f[codeCol&7]
-	o.off[0], o.ends[0] = f[0].s, f[0].e
+	cf := &f[codeCol]
+	o.off[0], o.ends[0] = f[0].Start, f[0].End
 	o.off[1], o.ends[1] = ks, ke
 	o.off[2], o.ends[2] = vs, ve
-	o.off[3], o.ends[3] = cf.s, cf.e
-	o.off[4], o.ends[4] = f[6].s, f[6].e
+	o.off[3], o.ends[3] = cf.Start, cf.End
+	o.off[4], o.ends[4] = f[6].Start, f[6].End
 	// Rows of a file mostly share their bucket: hash it once.
 	bucket := val(0)
 	if string(bucket) != string(p.bucket) {

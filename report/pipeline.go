@@ -314,7 +314,7 @@ func readStream(ctx context.Context, f *ResultFile, src io.Reader, ro ReaderOpti
 			} else {
 				if len(carry)+c.n > maxRecordBytes {
 					blk.unref()
-					return fail(p.tooLong())
+					return fail(p.tooLong(p.s.Line()))
 				}
 				big := &block{buf: make([]byte, len(carry)+c.n)}
 				big.refs.Store(1)

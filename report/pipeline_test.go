@@ -33,7 +33,7 @@ func TestHotPathAllocs(t *testing.T) {
 	offs := make([]rowOff, 0, 2001)
 	parse := func() {
 		copy(buf, data) // parsing decodes in place
-		p.line = 1
+		p.s.Reset()
 		offs = offs[:0]
 		at := 0
 		for {

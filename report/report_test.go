@@ -444,6 +444,10 @@ func TestLoadClasses(t *testing.T) {
 			map[string]Class{"400 WeirdError": Permanent, "418 ": Retryable}},
 		{"bad class", `{"X":"maybe"}`, ErrClasses, nil},
 		{"bad csv", "a,b,c\n", ErrClasses, nil},
+		{"crlf, quotes, blank lines", "\r\n\"Weird,Error\",\"retryable\"\r\n  \r\n# x,y,z\r\n\"He said \"\"no\"\"\",permanent", nil,
+			map[string]Class{"400 Weird,Error": Retryable, `400 He said "no"`: Permanent}},
+		{"bare quote", "code,class\nWeird\"Error,retryable\n", ErrClasses, nil},
+		{"one field", "code,class\nWeirdError\n", ErrClasses, nil},
 		{"bad json", `{"X":`, ErrClasses, nil},
 	}
 	for _, tt := range tests {
