@@ -1,54 +1,42 @@
 package report
 
-// recordSort is all that report --plan's join needs of an external sort:
-// add records of any size, then read them back in order, in bounded
-// memory. newRecordSort is the one place that picks the implementation
-// (recSorter of extsort.go today), so that it can be swapped for a shared
-// external-sort package without touching the join.
-type recordSort interface {
-	// add copies rec into the sort; the error wraps ErrSpill.
-	add(rec []byte) error
-	// iter returns the records in order; the sort takes no more records.
-	iter() (recordIter, error)
-	// close removes the sort's temporary files (iterators first).
-	close() error
-}
+import (
+	"context"
+	"sync/atomic"
 
-// recordIter reads a sort's records in order.
-type recordIter interface {
-	// next moves to the next record: false at the end or on an error.
-	next() bool
-	// record is the current record, valid until the next call of next.
-	record() []byte
-	// err is the error that stopped next, if any.
-	err() error
-	close()
-}
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
+)
 
-// newRecordSort returns an external sort ordering records by cmp (stable:
-// equal records keep the order they were added in), holding up to mem
-// bytes of records in memory before it spills sorted runs to dir ("" for
-// the system's temporary folder).
-func newRecordSort(dir string, mem int, cmp func(a, b []byte) int) recordSort {
-	return recSortAdapter{newRecSorter(dir, mem, cmp)}
-}
+// DefaultSortMemory is the memory budget of each of the report's external
+// sorts (MergeOptions.SortMemory) when none is given.
+const DefaultSortMemory = 1 << 20
 
-type recSortAdapter struct{ s *recSorter }
+// sortWorkers is the goroutines of each of the report's sorts that sort
+// full chunks while the merger goes on adding records. The merger is one
+// goroutine and feeds up to three sorts at once (the distinct counter and
+// the tracker's two, or the join), each then sorting beside it.
+const sortWorkers = 1
 
-func (a recSortAdapter) add(rec []byte) error { return a.s.add(rec) }
-func (a recSortAdapter) close() error         { return a.s.close() }
-
-func (a recSortAdapter) iter() (recordIter, error) {
-	it, err := a.s.iter()
-	if err != nil {
-		return nil, err
+// newSort returns one of the report's external sorts: the project's one
+// sort (internal/extsort), holding at most mem bytes (zero means
+// DefaultSortMemory) before it spills sorted runs to a folder of its own
+// in dir ("" for the system's temporary folder). Records with equal keys
+// come out in the order they were added when stable is set. Its Close
+// removes the spill files, whatever state it is in.
+func newSort(dir string, mem int, stable bool) *extsort.Sorter {
+	if mem <= 0 {
+		mem = DefaultSortMemory
 	}
-	return recIterAdapter{it}, nil
+	return extsort.New(extsort.Options{Memory: int64(mem), TmpDir: dir, Stable: stable, Workers: sortWorkers})
 }
 
-type recIterAdapter struct{ it *recIter }
+// sortRuns counts the run files the report's sorts wrote, spills and
+// merge passes (tests check that a small SortMemory spills).
+var sortRuns atomic.Int64
 
-func (a recIterAdapter) next() bool     { return a.it.next() }
-func (a recIterAdapter) record() []byte { return a.it.rec }
-func (a recIterAdapter) err() error     { return a.it.err }
-func (a recIterAdapter) close()         { a.it.close() }
+// finishSort ends the input of s and returns its records in order.
+func finishSort(ctx context.Context, s *extsort.Sorter) (*extsort.Iterator, error) {
+	it, err := s.Finish(ctx)
+	sortRuns.Add(int64(s.Stats().Runs))
+	return it, err
+}

@@ -125,7 +125,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			acct, err = nil, nil
 			jobs, err = FindJobs(ctx, o.Plan, o.Prefixes, skip)
 		} else if err == nil {
-			defer acct.join.close()
+			defer acct.join.Close()
 			jobs, err = acct.findJobs(ctx, o.Prefixes, skip)
 		}
 	} else {
@@ -173,7 +173,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	warnings = nil
 	s := m.summary()
-	if s.Objects.Distinct, err = m.distinct.count(); err != nil {
+	if s.Objects.Distinct, err = m.distinct.count(ctx); err != nil {
 		return nil, err
 	}
 	// summary.json is the commit marker of the output folder: drop the old
@@ -302,11 +302,11 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	var rs *rerunSorter
 	if !o.NoRerun {
 		rs = newRerunSorter(m.opt.SpillDir, m.opt.SortMemory, m.routes)
-		defer rs.s.close()
+		defer rs.s.Close()
 	}
 	var drops [numClasses]map[string]int64
 	var scratch []byte
-	err := m.track.finish(&s.Objects, &counts, func(f *failure) error {
+	err := m.track.finish(ctx, &s.Objects, &counts, func(f *failure) error {
 		var reason string
 		if scratch, reason = appendLine(scratch[:0], f.bucket, f.key, f.version); reason != "" {
 			if drops[f.class] == nil {
@@ -332,12 +332,12 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	if o.NoRerun {
 		return nil
 	}
-	it, err := rs.s.iter()
+	it, err := finishSort(ctx, rs.s)
 	if err != nil {
 		return err
 	}
-	defer it.close()
-	pending, consumed := it.next(), false
+	defer it.Close()
+	pending, consumed := it.Next(), false
 	var inputs []manifest.Input
 	for _, j := range jobs {
 		inputs = append(inputs, manifest.Input{Manifest: j.Manifest, MD5: j.ManifestMD5, ChecksumVerified: true, Format: ReportFormat, CreationTimestamp: j.Report.ReportCreationDate, Files: len(j.Files), Columns: "Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage"})
@@ -359,12 +359,12 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 		next := func() (rerunRow, bool, error) {
 			if consumed {
 				// The previous row was valid until now.
-				pending, consumed = it.next(), false
+				pending, consumed = it.Next(), false
 			}
 			if !pending {
-				return rerunRow{}, false, it.err
+				return rerunRow{}, false, it.Err()
 			}
-			r := rs.decode(it.rec)
+			r := rs.decode(it.Key())
 			if r.classPos != pos {
 				return rerunRow{}, false, nil
 			}
