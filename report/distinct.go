@@ -42,7 +42,7 @@ func newDistinctCounter(dir string, limit int) *distinctCounter {
 	}
 	n := max(distinctBatches*limit/8, 1024)
 	return &distinctCounter{
-		batch: make([]uint64, 0, n),
+		batch:  make([]uint64, 0, n),
 		sorter: newSort(dir, 8*n, false), // equal keys: equal records
 	}
 }
