@@ -17,7 +17,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/internal/extsort"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -291,7 +290,7 @@ func TestTrackerMatchesModel(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s: %v", cfg.name, err)
 				}
-				if spilled = sortRuns.Load() - spilled; (o.Merge.SortMemory == 0) != (spilled == 0) || (o.Merge.SortMemory > 0 && o.Merge.SortMemory < 10000 && spilled < 2*extsort.DefaultMaxFanIn) {
+				if spilled = sortRuns.Load() - spilled; (o.Merge.SortMemory == 0) != (spilled == 0) || (o.Merge.SortMemory > 0 && o.Merge.SortMemory < 10000 && spilled < 2*sortMaxFanIn) {
 					t.Errorf("%s: %d runs spilled", cfg.name, spilled)
 				}
 				if s.Tasks.Total != mr.tasks {
