@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -104,8 +105,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	mo := o.Merge
 	if mo.SpillDir == "" && !objio.IsS3(o.Out) {
 		mo.SpillDir = o.Out // else the system's temporary folder
-		// A run that was killed left its spill file and a half-written
-		// summary.json behind; the output folder has one writer at a time.
+		// A run that was killed left its spill files (the sorts' folders,
+		// the tracker's file) and a half-written summary.json behind; the
+		// output folder has one writer at a time.
+		extsort.RemoveStaleSpills(o.Out)
 		for _, pattern := range []string{spillPattern, "." + SummaryFile + ".tmp-*"} {
 			stale, _ := filepath.Glob(filepath.Join(o.Out, pattern))
 			for _, f := range stale {
