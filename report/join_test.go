@@ -104,19 +104,25 @@ func TestAppendEscaped(t *testing.T) {
 	}
 }
 
-// TestSpillFailure: a sort that cannot write its runs stops the report
-// with an error that wraps ErrSpill, with the plan (the join) and without
-// (the tracker), and leaves nothing in the output folder but what a run
-// writes.
+// TestSpillFailure: a spill folder that cannot be written stops the
+// report with an error that wraps ErrSpill — with a plan (the join's
+// sort fails to spill), with jobs.json alone and with report prefixes
+// (the tracker's file of failure hashes fails first) — and writes no
+// summary.json.
 func TestSpillFailure(t *testing.T) {
 	dir := t.TempDir()
-	mr := genModelRun(t, dir, 3, 2000, 3)
+	mr := genModelRun(t, filepath.Join(dir, "model"), 3, 2000, 3)
+	rng := rand.New(rand.NewPCG(4, 4))
+	planDir := filepath.Join(dir, "plan")
+	plan, lines := writeTestPlan(t, planDir, genTestShards(rng, 6))
+	genPlanRun(t, rng, planDir, lines, plan)
 	missing := filepath.Join(dir, "no-such-folder")
-	for _, o := range []Options{
+	for i, o := range []Options{
+		{Plan: planDir},
 		{Plan: mr.plan},
-		{Prefixes: []string{filepath.Join(dir, "reports")}},
+		{Prefixes: []string{filepath.Join(dir, "model", "reports")}},
 	} {
-		o.Out = filepath.Join(dir, "out")
+		o.Out = filepath.Join(dir, fmt.Sprint("out", i))
 		o.Merge = MergeOptions{SortMemory: 1500, SpillDir: missing}
 		_, err := Run(context.Background(), o)
 		if !errors.Is(err, ErrSpill) {
@@ -124,6 +130,9 @@ func TestSpillFailure(t *testing.T) {
 		}
 		if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the spill folder was made: %v", err)
+		}
+		if _, err := os.Stat(filepath.Join(o.Out, SummaryFile)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("plan %q: summary.json written (%v)", o.Plan, err)
 		}
 	}
 }
