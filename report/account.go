@@ -18,7 +18,6 @@ package report
 // run. Re-run plans copy the planned lines' bytes.
 
 import (
-	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/binary"
@@ -29,6 +28,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -57,10 +57,10 @@ const (
 	NotRunShardUnreadable  = "shard_unreadable"  // its shard could not be read (--keep-going)
 )
 
-// DefaultJoinMemory is the bytes of records report --plan's join holds in
-// memory before it spills a sorted run, when MergeOptions.SortMemory is
-// not set: the join holds every planned line once, so it gets more room
-// than the merger's other sorts.
+// DefaultJoinMemory is the memory budget of report --plan's join (an
+// external sort that spills sorted runs past it), when
+// MergeOptions.SortMemory is not set: the join holds every planned line
+// once, so it gets more room than the merger's other sorts.
 const DefaultJoinMemory = 32 << 20
 
 // NotRunClass names the re-run plan of the objects that never ran:
@@ -148,7 +148,7 @@ type planAccount struct {
 	shards  []acctShard
 	byPath  map[string]int
 	entries []acctEntry
-	join    recordSort
+	join    *extsort.Sorter
 	rec     []byte
 	probs   PlanProblems
 	warn    func(format string, a ...any)
@@ -233,7 +233,7 @@ func openPlanAccount(ctx context.Context, o Options, spillDir string, warn func(
 	if mem <= 0 {
 		mem = DefaultJoinMemory
 	}
-	a.join = newRecordSort(spillDir, mem, cmpJoin)
+	a.join = newSort(spillDir, mem, false) // equal keys: equal records
 	return a, nil
 }
 
@@ -352,7 +352,7 @@ func (a *planAccount) result(j *Job, o *rowOff, buf []byte, out byte) error {
 	b = binary.BigEndian.AppendUint32(b, uint32(j.entry))
 	b = append(b, out)
 	a.rec = b
-	return a.join.add(b)
+	return a.join.Add(b, nil)
 }
 
 // Join records: shard (4 bytes, big-endian), object hash (8), identity
@@ -360,7 +360,11 @@ func (a *planAccount) result(j *Job, o *rowOff, buf []byte, out byte) error {
 // 4-byte length), kind (0 planned line, 1 report row), then for a planned
 // line its number (8), flags (1: absentVersionFlag), the decoded key's
 // length (4) and bytes, and the line; for a report row the jobs.json
-// entry (4) and the outcome byte.
+// entry (4) and the outcome byte. The sort's key is the record up to the
+// line number, or the whole report row (joinSortKeyLen): records sort by
+// shard, object (hash, identity length, identity), kind (planned lines
+// first), then line number or entry. Two records with equal keys are
+// equal (a shard's line numbers differ), so the sort need not be stable.
 const joinHead = 4 + 8 + 4
 
 const absentVersionFlag = 1
@@ -379,18 +383,8 @@ func appendJoinHead(b []byte, shard int, h uint64, bucket, key, version []byte) 
 // joinKeyLen is the length of a join record's head and identity.
 func joinKeyLen(rec []byte) int { return joinHead + int(binary.BigEndian.Uint32(rec[12:])) }
 
-// cmpJoin orders join records by shard, object (hash, then identity),
-// kind (planned lines first), then line number or entry.
-func cmpJoin(a, b []byte) int {
-	la, lb := joinKeyLen(a), joinKeyLen(b)
-	if la != lb {
-		return bytes.Compare(a[:joinHead], b[:joinHead])
-	}
-	if c := bytes.Compare(a[:la+1], b[:la+1]); c != 0 {
-		return c
-	}
-	return bytes.Compare(a[la+1:min(len(a), la+9)], b[la+1:min(len(b), la+9)])
-}
+// joinSortKeyLen is the length of a join record's sort key.
+func joinSortKeyLen(rec []byte) int { return min(len(rec), joinKeyLen(rec)+1+8) }
 
 // readShards reads every shard of the plan into the join, checking each
 // against plan.json (MD5, line count) and every line with manifest.Reader.
@@ -456,7 +450,8 @@ func (a *planAccount) readShard(ctx context.Context, i int, skip func(error) err
 		b = append(b, l.DecodedKey...)
 		b = append(b, l.Raw...)
 		a.rec = b
-		if err := a.join.add(b); err != nil {
+		k := joinSortKeyLen(b)
+		if err := a.join.Add(b[:k], b[k:]); err != nil {
 			return err
 		}
 	}

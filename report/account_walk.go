@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -38,7 +39,7 @@ func rerunPos(out byte) int {
 // identity) at a time.
 type planWalker struct {
 	a  *planAccount
-	rs recordSort // the re-run sort; nil with NoRerun
+	rs *extsort.Sorter // the re-run sort; nil with NoRerun
 
 	active  bool
 	key     []byte // the object's join key (head and identity)
@@ -59,23 +60,27 @@ type plannedLine struct {
 	keyAt, rawAt, e int // key at arena[keyAt:rawAt], line at arena[rawAt:e]
 }
 
-func (w *planWalker) add(rec []byte) error {
-	kl := joinKeyLen(rec)
-	if !w.active || !bytes.Equal(rec[:kl], w.key) {
+// add takes the join's next record: its sort key k and value v (see
+// joinSortKeyLen).
+func (w *planWalker) add(k, v []byte) error {
+	kl := joinKeyLen(k)
+	if !w.active || !bytes.Equal(k[:kl], w.key) {
 		if err := w.flush(); err != nil {
 			return err
 		}
 		w.active = true
-		w.key = append(w.key[:0], rec[:kl]...)
-		w.shard = int(binary.BigEndian.Uint32(rec))
+		w.key = append(w.key[:0], k[:kl]...)
+		w.shard = int(binary.BigEndian.Uint32(k))
 	}
-	body := rec[kl+1:]
-	if rec[kl] == 0 {
-		klen := int(binary.BigEndian.Uint32(body[9:]))
-		p := plannedLine{number: int64(binary.BigEndian.Uint64(body)), flags: body[8], keyAt: len(w.arena)}
-		w.arena = append(w.arena, body[13:13+klen]...)
+	body := k[kl+1:]
+	if k[kl] == 0 {
+		// The line number ends the key; flags, the decoded key and the
+		// line are the value.
+		klen := int(binary.BigEndian.Uint32(v[1:]))
+		p := plannedLine{number: int64(binary.BigEndian.Uint64(body)), flags: v[0], keyAt: len(w.arena)}
+		w.arena = append(w.arena, v[5:5+klen]...)
 		p.rawAt = len(w.arena)
-		w.arena = append(w.arena, body[13+klen:]...)
+		w.arena = append(w.arena, v[5+klen:]...)
 		p.e = len(w.arena)
 		w.planned = append(w.planned, p)
 		return nil
@@ -145,7 +150,8 @@ func (w *planWalker) flush() error {
 		if w.rs != nil {
 			w.rec = appendPlanRerun(w.rec[:0], pos, a.routeRank[sh.info.Route], sh.info.Bucket, versionsKind(sh.info), w.shard, p.number,
 				w.arena[p.keyAt:p.rawAt], w.arena[p.rawAt:p.e])
-			if err := w.rs.add(w.rec); err != nil {
+			k := planRerunKeyLen(w.rec)
+			if err := w.rs.Add(w.rec[:k], w.rec[k:]); err != nil {
 				return err
 			}
 		}
@@ -230,7 +236,9 @@ func kindVersions(k byte) string {
 // Re-run records of report --plan: position (1 byte), route rank (2,
 // big-endian), the bucket after its length (4), kind (1: versionsKind),
 // shard (4), line number (8), the decoded key after its length (4), then
-// the line. They sort by position, route, bucket, kind, then plan order.
+// the line. The sort's key is the record up to the line number
+// (planRerunKeyLen): records sort by position, route, bucket length and
+// bytes, kind, then plan order (shard, line), and no two keys are equal.
 func appendPlanRerun(b []byte, pos int, route uint16, bucket string, kind byte, shard int, line int64, key, raw []byte) []byte {
 	b = append(b, byte(pos))
 	b = binary.BigEndian.AppendUint16(b, route)
@@ -247,14 +255,6 @@ func appendPlanRerun(b []byte, pos int, route uint16, bucket string, kind byte, 
 // planRerunKeyLen is the length of a re-run record up to its line number.
 func planRerunKeyLen(rec []byte) int { return 7 + int(binary.BigEndian.Uint32(rec[3:])) + 1 + 4 + 8 }
 
-func cmpPlanRerun(a, b []byte) int {
-	la, lb := planRerunKeyLen(a), planRerunKeyLen(b)
-	if la != lb {
-		return bytes.Compare(a[:7], b[:7])
-	}
-	return bytes.Compare(a[:la], b[:la])
-}
-
 // planRerunRow is a decoded re-run record.
 type planRerunRow struct {
 	pos       int
@@ -264,12 +264,12 @@ type planRerunRow struct {
 	key, line []byte
 }
 
-func decodePlanRerun(rec []byte) planRerunRow {
-	bl := int(binary.BigEndian.Uint32(rec[3:]))
-	r := planRerunRow{pos: int(rec[0]), route: binary.BigEndian.Uint16(rec[1:]), bucket: rec[7 : 7+bl], kind: rec[7+bl]}
-	rest := rec[7+bl+1+4+8:]
-	kl := int(binary.BigEndian.Uint32(rest))
-	r.key, r.line = rest[4:4+kl], rest[4+kl:]
+// decodePlanRerun decodes a re-run record: its sort key k and value v.
+func decodePlanRerun(k, v []byte) planRerunRow {
+	bl := int(binary.BigEndian.Uint32(k[3:]))
+	r := planRerunRow{pos: int(k[0]), route: binary.BigEndian.Uint16(k[1:]), bucket: k[7 : 7+bl], kind: k[7+bl]}
+	kl := int(binary.BigEndian.Uint32(v))
+	r.key, r.line = v[4:4+kl], v[4+kl:]
 	return r
 }
 
@@ -277,30 +277,32 @@ func decodePlanRerun(rec []byte) planRerunRow {
 // s.Plan and s.Objects, and writes the re-run plans: one per failure
 // class and rerun/not-run, each holding its objects' planned lines.
 func (a *planAccount) finish(ctx context.Context, m *Merger, s *Summary, jobs []*Job) error {
-	defer a.join.close()
+	defer a.join.Close()
 	w := &planWalker{a: a}
 	w.objects.LatestByClass = map[string]int64{}
 	for _, cl := range FailureClasses {
 		w.objects.LatestByClass[cl.String()] = 0
 	}
 	if !a.opt.NoRerun {
-		w.rs = newRecordSort(m.opt.SpillDir, m.opt.SortMemory, cmpPlanRerun)
-		defer w.rs.close()
+		w.rs = newSort(m.opt.SpillDir, m.opt.SortMemory, false) // keys differ
+		defer w.rs.Close()
 	}
-	it, err := a.join.iter()
+	it, err := finishSort(ctx, a.join)
 	if err != nil {
 		return err
 	}
-	for it.next() {
-		if err := w.add(it.record()); err != nil {
-			it.close()
+	for it.Next() {
+		if err := w.add(it.Key(), it.Value()); err != nil {
+			it.Close()
 			return err
 		}
 	}
-	it.close()
-	if err := it.err(); err != nil {
+	it.Close()
+	if err := it.Err(); err != nil {
 		return err
 	}
+	// The join's runs are read: free its disk before the re-run plans.
+	a.join.Close()
 	if err := w.flush(); err != nil {
 		return err
 	}
@@ -388,16 +390,16 @@ func hasSucceededFile(j *Job) bool {
 // re-run sort: shards never mix routes, buckets, or lines with and
 // without version ids; within them lines keep plan order.
 func (a *planAccount) writeReruns(ctx context.Context, s *Summary, w *planWalker, jobs []*Job) error {
-	it, err := w.rs.iter()
+	it, err := finishSort(ctx, w.rs)
 	if err != nil {
 		return err
 	}
-	defer it.close()
+	defer it.Close()
 	var inputs []manifest.Input
 	for _, j := range jobs {
 		inputs = append(inputs, manifest.Input{Manifest: j.Manifest, MD5: j.ManifestMD5, ChecksumVerified: true, Format: ReportFormat, CreationTimestamp: j.Report.ReportCreationDate, Files: len(j.Files), Columns: "Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage"})
 	}
-	pending := it.next()
+	pending := it.Next()
 	var rows [4]int64
 	for i := range a.shards {
 		sh := &a.shards[i]
@@ -418,7 +420,7 @@ func (a *planAccount) writeReruns(ctx context.Context, s *Summary, w *planWalker
 		var curKind byte
 		var kept int64
 		for pending {
-			r := decodePlanRerun(it.record())
+			r := decodePlanRerun(it.Key(), it.Value())
 			if r.pos != pos {
 				break
 			}
@@ -435,9 +437,9 @@ func (a *planAccount) writeReruns(ctx context.Context, s *Summary, w *planWalker
 				return err
 			}
 			kept++
-			pending = it.next()
+			pending = it.Next()
 		}
-		if err := it.err(); err != nil {
+		if err := it.Err(); err != nil {
 			pd.Abort()
 			return err
 		}

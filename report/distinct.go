@@ -1,9 +1,11 @@
 package report
 
 import (
-	"cmp"
+	"context"
 	"encoding/binary"
 	"slices"
+
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 )
 
 // distinctCounter counts the distinct objects of a report exactly, told
@@ -11,18 +13,19 @@ import (
 // (hash.go: among a billion distinct objects, the chance that two share
 // a hash is about 3%; among a million, about 3 in 10^8). Hashes are
 // gathered in a batch; each full batch is sorted and deduplicated in
-// memory, and its distinct hashes go to recSorter, the report's external
-// sort (to be replaced by the shared internal/extsort: this type is the
-// one place that needs changing); count merges them. A report that fits
-// one batch never touches the disk.
+// memory, and its distinct hashes go, in order, to an external sort
+// (newSort) that spills them past its budget and merges them for count
+// (a batch arrives sorted: the sort keeps it as it is). A report that fits
+// one batch never touches the sort.
 //
 // Memory: the batch and its sort buffer (distinctBatches*limit bytes
-// each), and the sorter's buffer (as much, plus 8 bytes per record
-// held). Not safe for concurrent use; close removes the spill files.
+// each), and the sort's budget (as much). Not safe for concurrent use;
+// close removes the spill files.
 type distinctCounter struct {
 	batch   []uint64
 	scratch []uint64 // radixSort's second buffer
-	sorter  *recSorter
+	sorter  *extsort.Sorter
+	flushed bool // a batch went to sorter
 }
 
 // distinctBatches is the batch's size in sort budgets: hashes are dense
@@ -39,11 +42,8 @@ func newDistinctCounter(dir string, limit int) *distinctCounter {
 	}
 	n := max(distinctBatches*limit/8, 1024)
 	return &distinctCounter{
-		batch: make([]uint64, 0, n),
-		// A batch's distinct hashes make one run of the sorter.
-		sorter: newRecSorter(dir, 8*n, func(a, b []byte) int {
-			return cmp.Compare(binary.BigEndian.Uint64(a), binary.BigEndian.Uint64(b))
-		}),
+		batch:  make([]uint64, 0, n),
+		sorter: newSort(dir, 8*n, false), // equal keys: equal records
 	}
 }
 
@@ -90,45 +90,47 @@ func radixSort(a, tmp []uint64) {
 	// Eight passes: the sorted values are back in a.
 }
 
-// flush passes the batch's distinct hashes to the sorter.
+// flush passes the batch's distinct hashes to the sorter, in order.
 func (d *distinctCounter) flush() error {
 	d.sortBatch()
+	d.sorter.Split() // a new sorted stretch
 	var rec [8]byte
 	for _, h := range d.batch {
 		binary.BigEndian.PutUint64(rec[:], h) // big-endian: bytes sort as numbers
-		if err := d.sorter.add(rec[:]); err != nil {
+		if err := d.sorter.Add(rec[:], nil); err != nil {
 			return err
 		}
 	}
 	d.batch = d.batch[:0]
+	d.flushed = true
 	return nil
 }
 
 // count returns the number of distinct hashes added. The counter takes no
 // more hashes afterwards.
-func (d *distinctCounter) count() (int64, error) {
-	if d.sorter.records == 0 {
+func (d *distinctCounter) count(ctx context.Context) (int64, error) {
+	if !d.flushed {
 		d.sortBatch()
 		return int64(len(d.batch)), nil
 	}
 	if err := d.flush(); err != nil {
 		return 0, err
 	}
-	it, err := d.sorter.iter()
+	it, err := finishSort(ctx, d.sorter)
 	if err != nil {
 		return 0, err
 	}
-	defer it.close()
+	defer it.Close()
 	var n int64
 	var last [8]byte
-	for it.next() {
-		if n == 0 || [8]byte(it.rec) != last {
+	for it.Next() {
+		if k := [8]byte(it.Key()); n == 0 || k != last {
 			n++
-			last = [8]byte(it.rec)
+			last = k
 		}
 	}
-	return n, it.err
+	return n, it.Err()
 }
 
 // close removes the spill files.
-func (d *distinctCounter) close() error { return d.sorter.close() }
+func (d *distinctCounter) close() error { return d.sorter.Close() }

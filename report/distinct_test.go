@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -33,12 +34,12 @@ func TestDistinctCounter(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			got, err := d.count()
+			got, err := d.count(context.Background())
 			if err != nil || got != int64(len(seen)) {
 				t.Errorf("count = %d, %v; want %d", got, err, len(seen))
 			}
-			if tc.limit > 0 && tc.n > 0 && len(d.sorter.runs) < 2 {
-				t.Errorf("only %d runs spilled", len(d.sorter.runs))
+			if runs := d.sorter.Stats().Runs; tc.limit > 0 && tc.n > 0 && runs < 2 {
+				t.Errorf("only %d runs spilled", runs)
 			}
 		})
 	}
@@ -78,7 +79,7 @@ func BenchmarkDistinctCounter(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		got, err := d.count()
+		got, err := d.count(context.Background())
 		if err != nil || got != n {
 			b.Fatalf("%d %v", got, err)
 		}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 )
 
 var (
@@ -36,8 +38,10 @@ var (
 	ErrClasses = errors.New("invalid classes file")
 	// ErrSpill is returned (wrapped) when a temporary file of the report's
 	// external sorts cannot be written or read back, for example when the
-	// disk is full. The files are removed by Merger.Close.
-	ErrSpill = errors.New("spill file failed")
+	// disk is full. The files are removed by Merger.Close. It is the
+	// project's one external sort's error (internal/extsort), so that
+	// errors.Is matches it whichever stage's sort failed.
+	ErrSpill = extsort.ErrSpill
 )
 
 // DataError describes bad data at a known place: which job, which file,

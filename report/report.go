@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"sync/atomic"
 
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/optname"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -109,8 +110,10 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	mo := o.Merge
 	if mo.SpillDir == "" && !objio.IsS3(o.Out) {
 		mo.SpillDir = o.Out // else the system's temporary folder
-		// A run that was killed left its spill file and a half-written
-		// summary.json behind; the output folder has one writer at a time.
+		// A run that was killed left its spill files (the sorts' folders,
+		// the tracker's file) and a half-written summary.json behind; the
+		// output folder has one writer at a time.
+		extsort.RemoveStaleSpills(o.Out)
 		for _, pattern := range []string{spillPattern, "." + SummaryFile + ".tmp-*"} {
 			stale, _ := filepath.Glob(filepath.Join(o.Out, pattern))
 			for _, f := range stale {
@@ -130,7 +133,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			acct, err = nil, nil
 			jobs, err = FindJobs(ctx, o.Plan, o.Prefixes, skip)
 		} else if err == nil {
-			defer acct.join.close()
+			defer acct.join.Close()
 			jobs, err = acct.findJobs(ctx, o.Prefixes, skip)
 		}
 	} else {
@@ -178,7 +181,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	warnings = nil
 	s := m.summary()
-	if s.Objects.Distinct, err = m.distinct.count(); err != nil {
+	if s.Objects.Distinct, err = m.distinct.count(ctx); err != nil {
 		return nil, err
 	}
 	// summary.json is the commit marker of the output folder: drop the old
@@ -314,11 +317,11 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	var rs *rerunSorter
 	if !o.NoRerun {
 		rs = newRerunSorter(m.opt.SpillDir, m.opt.SortMemory, m.routes)
-		defer rs.s.close()
+		defer rs.s.Close()
 	}
 	var drops [numClasses]map[string]int64
 	var scratch []byte
-	err := m.track.finish(&s.Objects, &counts, func(f *failure) error {
+	err := m.track.finish(ctx, &s.Objects, &counts, func(f *failure) error {
 		var reason string
 		if scratch, reason = appendLine(scratch[:0], f.bucket, f.key, f.version); reason != "" {
 			if drops[f.class] == nil {
@@ -344,12 +347,12 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	if o.NoRerun {
 		return nil
 	}
-	it, err := rs.s.iter()
+	it, err := finishSort(ctx, rs.s)
 	if err != nil {
 		return err
 	}
-	defer it.close()
-	pending, consumed := it.next(), false
+	defer it.Close()
+	pending, consumed := it.Next(), false
 	var inputs []manifest.Input
 	for _, j := range jobs {
 		inputs = append(inputs, manifest.Input{Manifest: j.Manifest, MD5: j.ManifestMD5, ChecksumVerified: true, Format: ReportFormat, CreationTimestamp: j.Report.ReportCreationDate, Files: len(j.Files), Columns: "Bucket, Key, VersionId, TaskStatus, HTTPStatusCode, ErrorCode, ResultMessage"})
@@ -371,12 +374,12 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 		next := func() (rerunRow, bool, error) {
 			if consumed {
 				// The previous row was valid until now.
-				pending, consumed = it.next(), false
+				pending, consumed = it.Next(), false
 			}
 			if !pending {
-				return rerunRow{}, false, it.err
+				return rerunRow{}, false, it.Err()
 			}
-			r := rs.decode(it.rec)
+			r := rs.decode(it.Key())
 			if r.classPos != pos {
 				return rerunRow{}, false, nil
 			}

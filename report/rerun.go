@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
@@ -25,20 +26,22 @@ const RerunDir = "rerun"
 // FailureClasses order), route name, bucket, without version ids before
 // with, key, then version id.
 //
-// A record is the class's position in FailureClasses, the route's rank
-// among the route names (2 bytes, big-endian), the bucket, key and version
-// lengths (4 bytes each), then the three byte strings.
+// A record is its key alone, bytes that compare in that order: the
+// class's position in FailureClasses, the route's rank among the route
+// names (2 bytes, big-endian), the bucket, 0 without a version id or 1
+// with one, the key and the version id, each byte string escaped (a NUL
+// byte as 00 FF) and ended by 00 00, so that a string sorts before the
+// strings it starts. Equal keys are equal rows.
 type rerunSorter struct {
-	s     *recSorter
+	s     *extsort.Sorter
 	rank  []uint16 // route index → rank of its name
 	byIdx []uint16 // rank → route index
 	rec   []byte
+	row   []byte // decode's unescaped strings
 }
 
-const rerunHeader = 1 + 2 + 12
-
 func newRerunSorter(dir string, mem int, routes []string) *rerunSorter {
-	r := &rerunSorter{s: newRecSorter(dir, mem, cmpRerun), rank: make([]uint16, len(routes))}
+	r := &rerunSorter{s: newSort(dir, mem, false), rank: make([]uint16, len(routes))}
 	for i := range routes {
 		r.byIdx = append(r.byIdx, uint16(i))
 	}
@@ -50,16 +53,47 @@ func newRerunSorter(dir string, mem int, routes []string) *rerunSorter {
 }
 
 func (r *rerunSorter) add(classPos int, f *failure) error {
-	b := append(r.rec[:0], byte(classPos), 0, 0)
-	binary.BigEndian.PutUint16(b[1:], r.rank[f.route])
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.bucket)))
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.key)))
-	b = binary.LittleEndian.AppendUint32(b, uint32(len(f.version)))
-	b = append(b, f.bucket...)
-	b = append(b, f.key...)
-	b = append(b, f.version...)
+	b := append(r.rec[:0], byte(classPos))
+	b = binary.BigEndian.AppendUint16(b, r.rank[f.route])
+	b = appendEscaped(b, f.bucket)
+	if len(f.version) == 0 {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+	}
+	b = appendEscaped(b, f.key)
+	b = appendEscaped(b, f.version)
 	r.rec = b
-	return r.s.add(b)
+	return r.s.Add(b, nil)
+}
+
+// appendEscaped appends s with each NUL byte as 00 FF, then 00 00.
+func appendEscaped(dst, s []byte) []byte {
+	for {
+		i := bytes.IndexByte(s, 0)
+		if i < 0 {
+			break
+		}
+		dst = append(dst, s[:i+1]...)
+		dst = append(dst, 0xff)
+		s = s[i+1:]
+	}
+	dst = append(dst, s...)
+	return append(dst, 0, 0)
+}
+
+// cutEscaped appends to dst the string appendEscaped wrote at the start of
+// b, and returns the rest of b after it.
+func cutEscaped(dst, b []byte) ([]byte, []byte) {
+	for {
+		i := bytes.IndexByte(b, 0)
+		dst = append(dst, b[:i]...)
+		if b[i+1] == 0 {
+			return dst, b[i+2:]
+		}
+		dst = append(dst, 0)
+		b = b[i+2:]
+	}
 }
 
 // rerunRow is a decoded record of the rerun sort.
@@ -69,39 +103,17 @@ type rerunRow struct {
 	bucket, key, version []byte
 }
 
+// decode decodes a record; the row's slices are valid until the next call.
 func (r *rerunSorter) decode(b []byte) rerunRow {
-	bl := binary.LittleEndian.Uint32(b[3:])
-	kl := binary.LittleEndian.Uint32(b[7:])
-	vl := binary.LittleEndian.Uint32(b[11:])
-	rest := b[rerunHeader:]
-	return rerunRow{
-		classPos: int(b[0]),
-		route:    r.byIdx[binary.BigEndian.Uint16(b[1:])],
-		bucket:   rest[:bl], key: rest[bl : bl+kl], version: rest[bl+kl : bl+kl+vl],
-	}
-}
-
-func cmpRerun(a, b []byte) int {
-	if c := bytes.Compare(a[:3], b[:3]); c != 0 { // class, route rank
-		return c
-	}
-	abl, bbl := binary.LittleEndian.Uint32(a[3:]), binary.LittleEndian.Uint32(b[3:])
-	akl, bkl := binary.LittleEndian.Uint32(a[7:]), binary.LittleEndian.Uint32(b[7:])
-	avl, bvl := binary.LittleEndian.Uint32(a[11:]), binary.LittleEndian.Uint32(b[11:])
-	ar, br := a[rerunHeader:], b[rerunHeader:]
-	if c := bytes.Compare(ar[:abl], br[:bbl]); c != 0 {
-		return c
-	}
-	if (avl > 0) != (bvl > 0) {
-		if avl == 0 {
-			return -1
-		}
-		return 1
-	}
-	if c := bytes.Compare(ar[abl:abl+akl], br[bbl:bbl+bkl]); c != 0 {
-		return c
-	}
-	return bytes.Compare(ar[abl+akl:abl+akl+avl], br[bbl+bkl:bbl+bkl+bvl])
+	row := rerunRow{classPos: int(b[0]), route: r.byIdx[binary.BigEndian.Uint16(b[1:])]}
+	buf, rest := cutEscaped(r.row[:0], b[3:])
+	nb := len(buf)
+	buf, rest = cutEscaped(buf, rest[1:]) // after the version id's presence
+	nk := len(buf)
+	buf, _ = cutEscaped(buf, rest)
+	r.row = buf
+	row.bucket, row.key, row.version = buf[:nb:nb], buf[nb:nk:nk], buf[nk:]
+	return row
 }
 
 // Reasons a failed object is left out of the re-run plan of its class,

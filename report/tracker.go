@@ -2,7 +2,7 @@ package report
 
 import (
 	"bufio"
-	"cmp"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"math/bits"
 	"os"
 	"sync/atomic"
+
+	"github.com/s3batchkit/s3batchkit/internal/extsort"
 )
 
 // tracker follows failed objects across jobs in bounded memory, exactly
@@ -29,14 +31,14 @@ import (
 // failure goes to the re-run manifests unless a success came in the same
 // or a newer job.
 //
-// Memory: the two sorts' buffers (MergeOptions.SortMemory each, then they
-// spill to disk), and the filter: 2 to 4 bytes per failed object, at
+// Memory: the two sorts (MergeOptions.SortMemory each, then they spill
+// to disk), and the filter: 2 to 4 bytes per failed object, at
 // most maxFilterBytes (past that it lets more successes through to oks,
 // which stays exact but uses more disk).
 type tracker struct {
 	dir    string
-	fails  *recSorter
-	oks    *recSorter
+	fails  *extsort.Sorter
+	oks    *extsort.Sorter
 	filter *hashFilter // nil: every success is recorded
 
 	// Hashes of the failures seen before the filter exists, to build it.
@@ -47,26 +49,27 @@ type tracker struct {
 	rec []byte // scratch
 }
 
-// Records of fails: hash (8 bytes, big-endian), ^seq (4, big-endian: the
-// newest job first), class, route (2), bucket, key and version lengths
-// (4 each), then the three byte strings. Records of oks: hash, ^seq.
-const (
-	failHeader = 8 + 4 + 1 + 2 + 12
-	okRecord   = 8 + 4
-)
+// spillPattern names the tracker's file of failure hashes (an
+// os.CreateTemp pattern); Run removes leftovers of a killed run from the
+// output folder. The sorts spill into folders of their own (extsort).
+const spillPattern = ".s3batchkit-report-spill-*"
 
-func cmpHashSeq(a, b []byte) int {
-	if x, y := binary.BigEndian.Uint64(a), binary.BigEndian.Uint64(b); x != y {
-		return cmp.Compare(x, y)
-	}
-	return cmp.Compare(binary.BigEndian.Uint32(a[8:]), binary.BigEndian.Uint32(b[8:]))
-}
+// Both sorts order their records by a key of 12 bytes: the object's hash
+// (8 bytes, big-endian) and ^seq (4, big-endian: the newest job first).
+// A record of fails carries the failure as its value: class, route (2),
+// bucket, key and version lengths (4 each), then the three byte strings;
+// fails is stable, so that the failures of one object in one job come out
+// in the order they were read. A record of oks is its key alone.
+const (
+	hashSeqLen = 8 + 4
+	failHeader = 1 + 2 + 12
+)
 
 func newTracker(dir string, sortMem int) *tracker {
 	return &tracker{
 		dir:   dir,
-		fails: newRecSorter(dir, sortMem, cmpHashSeq),
-		oks:   newRecSorter(dir, sortMem, cmpHashSeq),
+		fails: newSort(dir, sortMem, true),
+		oks:   newSort(dir, sortMem, false), // equal keys: equal records
 	}
 }
 
@@ -77,9 +80,9 @@ func putHashSeq(b []byte, h uint64, seq uint32) {
 
 // succeed records a success in job seq of an object that may have failed.
 func (t *tracker) succeed(h uint64, seq uint32) error {
-	var b [okRecord]byte
+	var b [hashSeqLen]byte
 	putHashSeq(b[:], h, seq)
-	return t.oks.add(b[:])
+	return t.oks.Add(b[:], nil)
 }
 
 // mayHaveFailed tells whether a success of h must be recorded.
@@ -88,18 +91,19 @@ func (t *tracker) mayHaveFailed(h uint64) bool { return t.filter == nil || t.fil
 // fail records a failed task.
 func (t *tracker) fail(h uint64, seq uint32, cl Class, route uint16, bucket, key, version []byte) error {
 	b := t.rec[:0]
-	b = append(b, make([]byte, failHeader)...)
+	b = append(b, make([]byte, hashSeqLen+failHeader)...)
 	putHashSeq(b, h, seq)
-	b[12] = byte(cl)
-	binary.LittleEndian.PutUint16(b[13:], route)
-	binary.LittleEndian.PutUint32(b[15:], uint32(len(bucket)))
-	binary.LittleEndian.PutUint32(b[19:], uint32(len(key)))
-	binary.LittleEndian.PutUint32(b[23:], uint32(len(version)))
+	v := b[hashSeqLen:]
+	v[0] = byte(cl)
+	binary.LittleEndian.PutUint16(v[1:], route)
+	binary.LittleEndian.PutUint32(v[3:], uint32(len(bucket)))
+	binary.LittleEndian.PutUint32(v[7:], uint32(len(key)))
+	binary.LittleEndian.PutUint32(v[11:], uint32(len(version)))
 	b = append(b, bucket...)
 	b = append(b, key...)
 	b = append(b, version...)
 	t.rec = b
-	if err := t.fails.add(b); err != nil {
+	if err := t.fails.Add(b[:hashSeqLen], b[hashSeqLen:]); err != nil {
 		return err
 	}
 	if t.filter != nil {
@@ -176,15 +180,16 @@ type failure struct {
 	bucket, key, version []byte
 }
 
-func decodeFailure(b []byte) (h uint64, f failure) {
-	h = binary.BigEndian.Uint64(b)
-	f.seq = ^binary.BigEndian.Uint32(b[8:])
-	f.class = Class(b[12])
-	f.route = binary.LittleEndian.Uint16(b[13:])
-	bl := binary.LittleEndian.Uint32(b[15:])
-	kl := binary.LittleEndian.Uint32(b[19:])
-	vl := binary.LittleEndian.Uint32(b[23:])
-	rest := b[failHeader:]
+// decodeFailure decodes a record of fails: its key k and value v.
+func decodeFailure(k, v []byte) (h uint64, f failure) {
+	h = binary.BigEndian.Uint64(k)
+	f.seq = ^binary.BigEndian.Uint32(k[8:])
+	f.class = Class(v[0])
+	f.route = binary.LittleEndian.Uint16(v[1:])
+	bl := binary.LittleEndian.Uint32(v[3:])
+	kl := binary.LittleEndian.Uint32(v[7:])
+	vl := binary.LittleEndian.Uint32(v[11:])
+	rest := v[failHeader:]
 	f.bucket, f.key, f.version = rest[:bl], rest[bl:bl+kl], rest[bl+kl:bl+kl+vl]
 	return h, f
 }
@@ -198,7 +203,7 @@ type rerunCounts struct {
 // object to re-run, once per object, with its newest failure (the first
 // one read, among several in the newest job). It fills the object
 // counters of s and counts by the class of each failed row.
-func (t *tracker) finish(s *ObjectSummary, counts *[numClasses]rerunCounts, emit func(*failure) error) error {
+func (t *tracker) finish(ctx context.Context, s *ObjectSummary, counts *[numClasses]rerunCounts, emit func(*failure) error) error {
 	if err := t.closeHashes(); err != nil {
 		return fmt.Errorf("%w: %w", ErrSpill, err)
 	}
@@ -206,17 +211,17 @@ func (t *tracker) finish(s *ObjectSummary, counts *[numClasses]rerunCounts, emit
 	for _, cl := range FailureClasses {
 		s.LatestByClass[cl.String()] = 0
 	}
-	fi, err := t.fails.iter()
+	fi, err := finishSort(ctx, t.fails)
 	if err != nil {
 		return err
 	}
-	defer fi.close()
-	oi, err := t.oks.iter()
+	defer fi.Close()
+	oi, err := finishSort(ctx, t.oks)
 	if err != nil {
 		return err
 	}
-	defer oi.close()
-	haveOK := oi.next()
+	defer oi.Close()
+	haveOK := oi.Next()
 	var (
 		group       bool
 		gh          uint64
@@ -234,19 +239,19 @@ func (t *tracker) finish(s *ObjectSummary, counts *[numClasses]rerunCounts, emit
 			}
 		}
 	)
-	for fi.next() {
-		h, f := decodeFailure(fi.rec)
+	for fi.Next() {
+		h, f := decodeFailure(fi.Key(), fi.Value())
 		first := !group || h != gh
 		if first {
 			if group {
 				endOfObject()
 			}
 			group, gh, gfail, gok, gn = true, h, f.seq, 0, 0
-			for haveOK && binary.BigEndian.Uint64(oi.rec) < h {
-				haveOK = oi.next()
+			for haveOK && binary.BigEndian.Uint64(oi.Key()) < h {
+				haveOK = oi.Next()
 			}
-			if haveOK && binary.BigEndian.Uint64(oi.rec) == h {
-				gok = ^binary.BigEndian.Uint32(oi.rec[8:])
+			if haveOK && binary.BigEndian.Uint64(oi.Key()) == h {
+				gok = ^binary.BigEndian.Uint32(oi.Key()[8:])
 			}
 		}
 		gn++
@@ -268,18 +273,18 @@ func (t *tracker) finish(s *ObjectSummary, counts *[numClasses]rerunCounts, emit
 	if group {
 		endOfObject()
 	}
-	if fi.err != nil {
-		return fi.err
+	if err := fi.Err(); err != nil {
+		return err
 	}
-	return oi.err
+	return oi.Err()
 }
 
 func (t *tracker) close() error {
 	err := t.closeHashes()
-	if e := t.fails.close(); err == nil {
+	if e := t.fails.Close(); err == nil {
 		err = e
 	}
-	if e := t.oks.close(); err == nil {
+	if e := t.oks.Close(); err == nil {
 		err = e
 	}
 	return err

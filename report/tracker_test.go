@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/md5"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -284,12 +285,12 @@ func TestTrackerMatchesModel(t *testing.T) {
 				o.Plan = mr.plan
 				o.Out = filepath.Join(dir, "out-"+strings.ReplaceAll(cfg.name, " ", "-"))
 				o.MaxShardObjects = 50
-				spilled := runsSpilled.Load()
+				spilled := sortRuns.Load()
 				s, err := Run(context.Background(), o)
 				if err != nil {
 					t.Fatalf("%s: %v", cfg.name, err)
 				}
-				if spilled = runsSpilled.Load() - spilled; (o.Merge.SortMemory == 0) != (spilled == 0) || (o.Merge.SortMemory > 0 && o.Merge.SortMemory < 10000 && spilled < 2*maxFanIn) {
+				if spilled = sortRuns.Load() - spilled; (o.Merge.SortMemory == 0) != (spilled == 0) || (o.Merge.SortMemory > 0 && o.Merge.SortMemory < 10000 && spilled < 2*sortMaxFanIn) {
 					t.Errorf("%s: %d runs spilled", cfg.name, spilled)
 				}
 				if s.Tasks.Total != mr.tasks {
@@ -345,5 +346,33 @@ func compareTrees(t *testing.T, a, b string) {
 		if !bytes.Equal(raw, fb[name]) {
 			t.Errorf("%s differs between %s and %s:\n%s\n%s", name, a, b, raw, fb[name])
 		}
+	}
+}
+
+func TestHashFilter(t *testing.T) {
+	const n = 100_000
+	f := newHashFilter(n)
+	rng := rand.New(rand.NewPCG(1, 2))
+	in := make([]uint64, n)
+	for i := range in {
+		in[i] = objectHash([]byte("b"), binary.LittleEndian.AppendUint64(nil, rng.Uint64()), nil)
+		f.add(in[i])
+	}
+	for _, h := range in {
+		if !f.has(h) {
+			t.Fatalf("added hash %x not found", h)
+		}
+	}
+	fp := 0
+	for i := 0; i < n; i++ {
+		if f.has(objectHash([]byte("other"), binary.LittleEndian.AppendUint64(nil, uint64(i)), nil)) {
+			fp++
+		}
+	}
+	if rate := float64(fp) / n; rate > 0.01 {
+		t.Errorf("false positive rate %.4f (fill %.2f), want under 1%%", rate, f.fill())
+	}
+	if got := len(newHashFilter(1<<40).words) * 8; got != maxFilterBytes {
+		t.Errorf("filter for 2^40 objects takes %d bytes, want the bound %d", got, maxFilterBytes)
 	}
 }

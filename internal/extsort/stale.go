@@ -20,6 +20,12 @@ func newSpillDir(tmp string) (string, error) {
 	return os.MkdirTemp(tmp, fmt.Sprintf("%s%d-", spillDirPrefix, os.Getpid()))
 }
 
+// RemoveStaleSpills removes the spill folders that killed processes left
+// in tmp ("" for os.TempDir()), as a sort does before its first spill:
+// for a caller whose spill folder is one users look into (report's
+// output folder), so that a run that does not spill cleans up too.
+func RemoveStaleSpills(tmp string) { removeStaleSpills(tmp) }
+
 // removeStaleSpills removes the spill folders in tmp whose owner process
 // is gone. A folder is left alone when its owner may be alive (a live
 // process with that id, possibly another one since ids are reused) or
