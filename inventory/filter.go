@@ -118,7 +118,7 @@ type FilterOptions struct {
 
 	// StorageClasses, ReplicationStatuses, EncryptionStatuses, LockModes,
 	// LegalHold, TieringTiers and ChecksumAlgorithms keep rows whose field
-	// is one of the values (vocabularies in formats.md §2.3; checksum
+	// is one of the values (vocabularies in docs/formats.md#inventory-values; checksum
 	// names ignore '-' so SHA-256 matches SHA256). Empty: no filter.
 	StorageClasses      []string
 	ReplicationStatuses []string
@@ -206,7 +206,7 @@ func (b Batch) Bools(f Field) *array.Boolean {
 	return b.Rec.Column(b.Fields.ColumnIndex(f)).(*array.Boolean)
 }
 
-// Known value vocabularies (formats.md §2.3), upper case.
+// Known value vocabularies (docs/formats.md#inventory-values), upper case.
 var (
 	storageClasses = []string{"STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
 		"GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE"}

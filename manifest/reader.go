@@ -12,7 +12,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 )
 
-// Field names of JobManifestSpec.Fields (formats.md §5.1): the role of
+// Field names of JobManifestSpec.Fields (docs/formats.md#manifest-fields): the role of
 // each column of a S3BatchOperations_CSV_20180820 manifest.
 const (
 	FieldIgnore    = "Ignore"

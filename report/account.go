@@ -33,7 +33,7 @@ import (
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
-// Job statuses, as S3 Control and jobs.json spell them (formats.md §6.5).
+// Job statuses, as S3 Control and jobs.json spell them (docs/formats.md#job-statuses).
 const (
 	StatusComplete  = "Complete"
 	StatusFailed    = "Failed"

@@ -201,7 +201,7 @@ func (sh *acctShard) count(o byte, why string, n int64) {
 // versions, current versions, and versioned rows of a plan that does not
 // say which (written before current/noncurrent were told apart). Re-run
 // shards never mix kinds, as plan's shards do not: the jobs of current
-// versions must start after those of noncurrent ones (docs/formats.md).
+// versions must start after those of noncurrent ones (docs/formats.md#versioned-copies).
 const (
 	kindUnversioned byte = iota
 	kindNoncurrent

@@ -33,7 +33,7 @@ const (
 	// OrderUnknown: no row read yet.
 	OrderUnknown ColumnOrder = iota
 	// OrderPhysical: Bucket, Key, VersionId, TaskStatus, HTTPStatusCode,
-	// ErrorCode, ResultMessage — what AWS writes (formats.md §7.3).
+	// ErrorCode, ResultMessage — what AWS writes (docs/formats.md#rows).
 	OrderPhysical
 	// OrderSchema: the ReportSchema string's order, with ErrorCode before
 	// HTTPStatusCode. Accepted when a file clearly follows it.
@@ -123,7 +123,7 @@ type ReaderOptions struct {
 	// PlusAsSpace decodes '+' in keys as a space (form decoding). Off by
 	// default: s3batchkit manifests write a literal '+' as %2B and a
 	// space as %20, so a '+' in a report of our own shards is a '+'
-	// (formats.md §0.4, §7.3). Turn it on for reports of manifests other
+	// (docs/formats.md#keys, #rows). Turn it on for reports of manifests other
 	// tools wrote form-style.
 	PlusAsSpace bool
 	// Job is the job id named in errors; may be empty.
