@@ -273,6 +273,49 @@ func (c *Classifier) LoadClasses(ctx context.Context, loc string) error {
 	return nil
 }
 
+// blanksBeforeQuotes drops the spaces and tabs between the start of a
+// field and its opening quote (`SlowDown, "permanent"`), which a person
+// writing a classes file by hand expects to be allowed (encoding/csv's
+// TrimLeadingSpace allowed it before the file was split with csvscan).
+// A line without such blanks is returned as it is.
+func blanksBeforeQuotes(line []byte) []byte {
+	var out []byte
+	quoted, start := false, true
+	for i := 0; i < len(line); i++ {
+		c := line[i]
+		switch {
+		case quoted:
+			quoted = c != '"'
+		case c == '"':
+			quoted, start = true, false
+		case start && (c == ' ' || c == '\t'):
+			j := i
+			for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
+				j++
+			}
+			if j < len(line) && line[j] == '"' {
+				if out == nil {
+					out = append(make([]byte, 0, len(line)), line[:i]...)
+				}
+				i = j - 1
+				continue
+			}
+			start = false
+		case c == ',':
+			start = true
+		default:
+			start = false
+		}
+		if out != nil {
+			out = append(out, c)
+		}
+	}
+	if out == nil {
+		return line
+	}
+	return out
+}
+
 func parseClasses(raw []byte, name string) (map[string]Class, error) {
 	out := map[string]Class{}
 	trimmed := bytes.TrimSpace(raw)
@@ -298,6 +341,7 @@ func parseClasses(raw []byte, name string) (map[string]Class, error) {
 		if len(bytes.TrimSpace(line)) == 0 || line[0] == '#' {
 			continue
 		}
+		line = blanksBeforeQuotes(bytes.TrimRight(line, " \t"))
 		rec, err := sp.SplitLine(line)
 		if err != nil {
 			exp := "code,class"

@@ -446,6 +446,8 @@ func TestLoadClasses(t *testing.T) {
 		{"bad csv", "a,b,c\n", ErrClasses, nil},
 		{"crlf, quotes, blank lines", "\r\n\"Weird,Error\",\"retryable\"\r\n  \r\n# x,y,z\r\n\"He said \"\"no\"\"\",permanent", nil,
 			map[string]Class{"400 Weird,Error": Retryable, `400 He said "no"`: Permanent}},
+		{"blanks before quotes", "code, class\n \"Slow, Down\",\t \"retryable\"\nWeirdError,  \"permanent\" \n", nil,
+			map[string]Class{"503 Slow, Down": Retryable, "400 WeirdError": Permanent}},
 		{"bare quote", "code,class\nWeird\"Error,retryable\n", ErrClasses, nil},
 		{"one field", "code,class\nWeirdError\n", ErrClasses, nil},
 		{"bad json", `{"X":`, ErrClasses, nil},
