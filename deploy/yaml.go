@@ -146,8 +146,8 @@ func writeList(b *bytes.Buffer, n node, indent int) {
 // quote writes s as a double-quoted scalar: JSON's quoting (which turns
 // invalid UTF-8 into U+FFFD and escapes control characters), plus \u
 // escapes for the characters YAML does not allow unescaped (DEL, the C1
-// controls but NEL, U+FEFF, U+FFFE and U+FFFF), which JSON leaves as
-// they are.
+// controls, U+FEFF, U+FFFE and U+FFFF) or reads as a line break, folded
+// into a space (NEL, U+0085), which JSON leaves as they are.
 func quote(s string) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -169,9 +169,10 @@ func quote(s string) string {
 }
 
 // yamlUnprintable reports the runes above U+001F (JSON escapes those)
-// that YAML's printable set leaves out.
+// that YAML's printable set leaves out, and NEL, a line break in YAML
+// 1.1 (JSON escapes the other ones, U+2028 and U+2029).
 func yamlUnprintable(r rune) bool {
-	return r == 0x7F || (r >= 0x80 && r <= 0x9F && r != 0x85) || r == 0xFEFF || r == 0xFFFE || r == 0xFFFF
+	return r == 0x7F || (r >= 0x80 && r <= 0x9F) || r == 0xFEFF || r == 0xFFFE || r == 0xFFFF
 }
 
 var plainKeyRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_./-]*$`)
