@@ -84,12 +84,16 @@ func TestBatchSchema(t *testing.T) {
 	}
 	// The check can fail: each of these breaks one request.
 	breaks := map[string]func(*BatchDocument){
-		"unknown action":   func(d *BatchDocument) { d.RegisterJobDefinitions[0].RetryStrategy.EvaluateOnExit[0].Action = "RETRY_LATER" },
-		"unknown resource": func(d *BatchDocument) { d.RegisterJobDefinitions[0].ContainerProperties.ResourceRequirements[0].Type = "CPU" },
-		"no job queue":     func(d *BatchDocument) { d.SubmitJobs[0].JobQueue = "" },
-		"array of one":     func(d *BatchDocument) { d.SubmitJobs[0].ArrayProperties.Size = 1 },
-		"11 attempts":      func(d *BatchDocument) { d.RegisterJobDefinitions[1].RetryStrategy.Attempts = 11 },
-		"space in a name":  func(d *BatchDocument) { d.SubmitJobs[1].JobName = "a b" },
+		"unknown action": func(d *BatchDocument) {
+			d.RegisterJobDefinitions[0].RetryStrategy.EvaluateOnExit[0].Action = "RETRY_LATER"
+		},
+		"unknown resource": func(d *BatchDocument) {
+			d.RegisterJobDefinitions[0].ContainerProperties.ResourceRequirements[0].Type = "CPU"
+		},
+		"no job queue":    func(d *BatchDocument) { d.SubmitJobs[0].JobQueue = "" },
+		"array of one":    func(d *BatchDocument) { d.SubmitJobs[0].ArrayProperties.Size = 1 },
+		"11 attempts":     func(d *BatchDocument) { d.RegisterJobDefinitions[1].RetryStrategy.Attempts = 11 },
+		"space in a name": func(d *BatchDocument) { d.SubmitJobs[1].JobName = "a b" },
 	}
 	for name, edit := range breaks {
 		t.Run("refused/"+name, func(t *testing.T) {

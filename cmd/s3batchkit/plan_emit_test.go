@@ -117,7 +117,7 @@ func TestEmitK8s(t *testing.T) {
 	want, err := deploy.Kubernetes(deploy.Spec{
 		Image: "registry.example.com/s3batchkit:1", Name: "photos", Root: "s3://plans/run-1", Ranges: 8,
 		// the resolved deliveries replace --inventory and --inventory-date
-		PlanArgs: append([]string{"--inventory=" + run.Inventories[0], "--inventory=" + run.Inventories[1]}, wantWorkerPlanArgs[3:]...),
+		PlanArgs:   append([]string{"--inventory=" + run.Inventories[0], "--inventory=" + run.Inventories[1]}, wantWorkerPlanArgs[3:]...),
 		GlobalArgs: []string{"--region=eu-west-1"}, Worker: deploy.Resources{VCPUs: 4, MemoryMiB: 3000},
 		Kubernetes: deploy.K8sOptions{Namespace: "batch", ServiceAccount: "plan", Parallelism: 4},
 	})
