@@ -47,15 +47,18 @@ func needTool(t *testing.T, what string, err error) {
 	t.Skipf("%s: %v", what, err)
 }
 
+// python returns a python3 that imports botocore: Debian's (which .ci/run
+// gives python3-botocore), else the one on PATH.
 func python(t *testing.T) string {
 	t.Helper()
-	py := "/usr/bin/python3" // Debian's, with python3-botocore
-	if _, err := os.Stat(py); err != nil {
-		py = "python3"
+	var err error
+	for _, py := range []string{"/usr/bin/python3", "python3"} {
+		if err = exec.Command(py, "-c", "import botocore.validate").Run(); err == nil {
+			return py
+		}
 	}
-	err := exec.Command(py, "-c", "import botocore.validate").Run()
-	needTool(t, py+" with botocore", err)
-	return py
+	needTool(t, "python3 with botocore (Debian: python3-botocore)", err)
+	return ""
 }
 
 func batchCheck(t *testing.T, py string, doc []byte) (string, error) {
