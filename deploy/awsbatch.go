@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strconv"
 )
 
@@ -152,7 +153,7 @@ func BatchDefinitions(s Spec) (BatchDocument, error) {
 					{Type: "MEMORY", Value: strconv.Itoa(r.MemoryMiB)},
 				},
 			},
-			RetryStrategy: BatchRetryStrategy{Attempts: s.Attempts, EvaluateOnExit: BatchRetryRules},
+			RetryStrategy: BatchRetryStrategy{Attempts: s.Attempts, EvaluateOnExit: slices.Clone(BatchRetryRules)},
 		}
 		if s.AttemptTimeout > 0 {
 			def.Timeout = &BatchTimeout{AttemptDurationSeconds: int64(s.AttemptTimeout.Seconds())}

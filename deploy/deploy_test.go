@@ -136,6 +136,28 @@ func TestBatchDocument(t *testing.T) {
 	}
 }
 
+// TestDefinitionsShareNothing: editing one output changes no other, nor
+// the package's rules.
+func TestDefinitionsShareNothing(t *testing.T) {
+	s := goldenSpecs()["shuffle"]
+	d, err := BatchDefinitions(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.RegisterJobDefinitions[0].RetryStrategy.EvaluateOnExit[0].Action = "EXIT"
+	if BatchRetryRules[0].Action != "RETRY" || d.RegisterJobDefinitions[1].RetryStrategy.EvaluateOnExit[0].Action != "RETRY" {
+		t.Error("the definitions share their retry rules")
+	}
+	jobs, err := K8sJobs(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs[0].Spec.Template.Metadata.Labels["x"] = "y"
+	if _, ok := jobs[0].Metadata.Labels["x"]; ok {
+		t.Error("a Job and its pods share their labels")
+	}
+}
+
 func TestArgs(t *testing.T) {
 	s := Spec{Image: "i", Root: "s3://b/run/", Ranges: 2, PlanArgs: []string{"--inventory=s3://i/m.json", "--prefix=a b"},
 		GlobalArgs: []string{"--endpoint-url=http://127.0.0.1:9000"}}.WithDefaults()

@@ -3,6 +3,7 @@ package deploy
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"strconv"
 )
 
@@ -173,10 +174,14 @@ func Kubernetes(s Spec) ([]byte, error) {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# s3batchkit distributed plan %s: %s\n", s.Name, s.RangesLocation())
 	b.WriteString("# Apply one step at a time, each when the one before is Complete:\n")
+	ns := ""
+	if s.Kubernetes.Namespace != "" {
+		ns = " -n " + s.Kubernetes.Namespace
+	}
 	for _, j := range jobs {
 		step := j.Metadata.Labels[LabelComponent]
-		fmt.Fprintf(&b, "#   kubectl apply -f FILE -l %s=%s,%s=%s && kubectl wait --for=condition=Complete job/%s --timeout=24h\n",
-			LabelInstance, s.Name, LabelComponent, step, j.Metadata.Name)
+		fmt.Fprintf(&b, "#   kubectl apply -f FILE -l %s=%s,%s=%s && kubectl%s wait --for=condition=Complete job/%s --timeout=24h\n",
+			LabelInstance, s.Name, LabelComponent, step, ns, j.Metadata.Name)
 	}
 	b.WriteString("# (docs/scale-out.md also watches for Failed.) Credentials: the service account's IAM role (IRSA or EKS Pod Identity).\n")
 	for _, j := range jobs {
@@ -232,7 +237,7 @@ func (s Spec) k8sJob(step string, args []string, r Resources, size int) K8sJob {
 	}}
 	res := map[string]string{"cpu": strconv.Itoa(r.VCPUs), "memory": strconv.Itoa(r.MemoryMiB) + "Mi"}
 	spec.Template = K8sPodTemplate{
-		Metadata: K8sObjectMeta{Labels: labels},
+		Metadata: K8sObjectMeta{Labels: maps.Clone(labels)},
 		Spec: K8sPodSpec{
 			RestartPolicy:         "Never",
 			ServiceAccountName:    s.Kubernetes.ServiceAccount,

@@ -85,29 +85,50 @@ func TestBatchSchema(t *testing.T) {
 			t.Log(strings.TrimSpace(out))
 		})
 	}
-	// The check can fail: each of these breaks one request.
-	breaks := map[string]func(*BatchDocument){
-		"unknown action": func(d *BatchDocument) {
+	// The check can fail: each of these breaks one request, and the
+	// message names the field broken.
+	breaks := []struct {
+		name, field string
+		edit        func(*BatchDocument)
+	}{
+		{"unknown action", "action", func(d *BatchDocument) {
 			d.RegisterJobDefinitions[0].RetryStrategy.EvaluateOnExit[0].Action = "RETRY_LATER"
-		},
-		"unknown resource": func(d *BatchDocument) {
+		}},
+		{"unknown resource", "resourceRequirements[0].type", func(d *BatchDocument) {
 			d.RegisterJobDefinitions[0].ContainerProperties.ResourceRequirements[0].Type = "CPU"
-		},
-		"no job queue":    func(d *BatchDocument) { d.SubmitJobs[0].JobQueue = "" },
-		"array of one":    func(d *BatchDocument) { d.SubmitJobs[0].ArrayProperties.Size = 1 },
-		"11 attempts":     func(d *BatchDocument) { d.RegisterJobDefinitions[1].RetryStrategy.Attempts = 11 },
-		"space in a name": func(d *BatchDocument) { d.SubmitJobs[1].JobName = "a b" },
+		}},
+		{"empty job queue", "jobQueue", func(d *BatchDocument) { d.SubmitJobs[0].JobQueue = "" }},
+		{"empty image", "image", func(d *BatchDocument) { d.RegisterJobDefinitions[2].ContainerProperties.Image = "" }},
+		{"array of one", "arrayProperties.size", func(d *BatchDocument) { d.SubmitJobs[0].ArrayProperties.Size = 1 }},
+		{"11 attempts", "attempts", func(d *BatchDocument) { d.RegisterJobDefinitions[1].RetryStrategy.Attempts = 11 }},
+		{"space in a name", "jobName", func(d *BatchDocument) { d.SubmitJobs[1].JobName = "a b" }},
+		{"exit code pattern", "onExitCode", func(d *BatchDocument) { d.RegisterJobDefinitions[0].RetryStrategy.EvaluateOnExit[0].OnExitCode = "1,2" }},
 	}
-	for name, edit := range breaks {
-		t.Run("refused/"+name, func(t *testing.T) {
+	t.Run("refused/no job queue", func(t *testing.T) {
+		js, err := AWSBatch(nastySpec())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(js, &doc); err != nil {
+			t.Fatal(err)
+		}
+		delete(doc["submit_jobs"].([]any)[1].(map[string]any), "jobQueue")
+		js, _ = json.Marshal(doc)
+		if out, err := batchCheck(t, py, js); err == nil || !strings.Contains(out, "jobQueue") {
+			t.Fatalf("accepted, or refused for another reason: %v\n%s", err, out)
+		}
+	})
+	for _, b := range breaks {
+		t.Run("refused/"+b.name, func(t *testing.T) {
 			d, err := BatchDefinitions(nastySpec())
 			if err != nil {
 				t.Fatal(err)
 			}
-			edit(&d)
+			b.edit(&d)
 			js, _ := json.Marshal(d)
-			if out, err := batchCheck(t, py, js); err == nil {
-				t.Fatalf("accepted:\n%s", out)
+			if out, err := batchCheck(t, py, js); err == nil || !strings.Contains(out, b.field) {
+				t.Fatalf("accepted, or refused for another reason than %s: %v\n%s", b.field, err, out)
 			}
 		})
 	}

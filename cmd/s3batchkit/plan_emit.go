@@ -207,14 +207,24 @@ func emitSpec(c *cli.Context, run splitRun) (deploy.Spec, error) {
 	if s.PlanArgs, err = workerPlanArgs(c, run.Inventories); err != nil {
 		return s, err
 	}
-	s.GlobalArgs, err = flagArgs(c, globalFlags(), func(name string) bool { return emitGlobal[name] })
-	return s, err
+	if s.GlobalArgs, err = flagArgs(c, globalFlags(), func(name string) bool { return emitGlobal[name] }); err != nil {
+		return s, err
+	}
+	if !c.IsSet("region") {
+		// The region the split's profile or environment gave: the
+		// containers have neither, and the workers must use the split's.
+		if ac, err := objio.AWSConfig(c.Context); err == nil && ac.Region != "" && ac.Region != objio.DefaultRegion {
+			s.GlobalArgs = append([]string{"--region=" + ac.Region}, s.GlobalArgs...)
+		}
+	}
+	return s, nil
 }
 
 // emitGlobal are the global flags the steps get when they were given to
 // the split (on its command line or from the environment): where S3 is
 // and how to retry. Never --profile: in a container the credentials are
-// the job role's or the service account's.
+// the job role's or the service account's; the region a profile named is
+// passed as --region.
 var emitGlobal = map[string]bool{"region": true, "endpoint-url": true, "max-attempts": true, "retry-base-delay": true, "retry-max-backoff": true}
 
 // notForWorkers are the plan flags the split's command line may hold that

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3batchkit/s3batchkit/deploy"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -245,5 +247,40 @@ func TestEmitUsageErrors(t *testing.T) {
 	_, _, err = runEmit(t, splitRun{RangesFile: emitRanges, Ranges: 1}, append(append([]string{}, base...), "--emit", "aws-batch", "--image", "x", "--job-queue", "q")...)
 	if !errors.As(err, new(*usageError)) || !strings.Contains(err.Error(), "--ranges \"1\"") {
 		t.Fatalf("one range: %v", err)
+	}
+}
+
+// TestEmitProfileRegion: without --region, the workers get the region the
+// split's profile names, never the profile.
+func TestEmitProfileRegion(t *testing.T) {
+	dir := t.TempDir()
+	cfg := dir + "/config"
+	if err := os.WriteFile(cfg, []byte("[profile prod]\nregion = ap-southeast-2\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("AWS_CONFIG_FILE", cfg)
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", dir+"/none")
+	t.Setenv("AWS_REGION", "")
+	os.Unsetenv("AWS_REGION")
+	t.Setenv("AWS_DEFAULT_REGION", "")
+	os.Unsetenv("AWS_DEFAULT_REGION")
+	old := objio.CurrentConfig()
+	objio.Configure(objio.Config{Profile: "prod"}) // as configureStorage does for --profile prod
+	t.Cleanup(func() { objio.Configure(old) })
+	out, stderr, err := runEmit(t, splitRun{RangesFile: emitRanges, Ranges: 2}, "--profile", "prod", "split", "--inventory", "s3://inv/m.json",
+		"--out", emitRanges, "--emit", "aws-batch", "--image", "x", "--job-queue", "q")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	var doc deploy.BatchDocument
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"--region=ap-southeast-2", "plan", "--inventory=s3://inv/m.json", "--ranges=" + emitRanges}
+	if got := doc.RegisterJobDefinitions[0].ContainerProperties.Command; !reflect.DeepEqual(got, want) {
+		t.Errorf("worker command %q, want %q", got, want)
+	}
+	if strings.Contains(out, "prod") {
+		t.Error("the profile's name is in the definitions")
 	}
 }

@@ -10,7 +10,7 @@ botocore/data/batch/2016-08-10/service-2.json):
 - botocore.validate.validate_parameters: required members, unknown
   members, types, minimum lengths and values;
 - this script: enum values (botocore's validator does not check them),
-  and the documented bounds that the model states only in prose (array
+  required strings that are empty, and the documented bounds that the model states only in prose (array
   size 2-10,000, attempts 1-10, timeout at least 60 s, names).
 
 Prints "ok: N requests (botocore X, batch API Y)" or the problems, each
@@ -44,6 +44,21 @@ def enum_problems(shape, value, path):
         yield "%s: %r is not one of %s" % (path, value, ", ".join(shape.enum))
 
 
+def empty_required(shape, value, path):
+    """Yield the required string members that are empty: botocore checks
+    that they are present, Batch also that they hold something."""
+    if shape.type_name == "structure" and isinstance(value, dict):
+        for name, member in shape.members.items():
+            if name not in value:
+                continue
+            if name in shape.required_members and member.type_name == "string" and value[name] == "":
+                yield "%s.%s: required, and empty" % (path, name)
+            yield from empty_required(member, value[name], path + "." + name)
+    elif shape.type_name == "list" and isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from empty_required(shape.member, v, "%s[%d]" % (path, i))
+
+
 def bound_problems(op, req, path):
     if op == "RegisterJobDefinition":
         if not NAME_RE.match(req.get("jobDefinitionName", "")):
@@ -63,6 +78,8 @@ def bound_problems(op, req, path):
         t = req.get("timeout", {}).get("attemptDurationSeconds")
         if t is not None and t < 60:
             yield path + ".timeout.attemptDurationSeconds: at least 60"
+        if req.get("type") == "container" and not req.get("containerProperties", {}).get("image"):
+            yield path + ".containerProperties.image: required for a container job"
         cmd = req.get("containerProperties", {}).get("command", [])
         if not all(isinstance(a, str) for a in cmd):
             yield path + ".containerProperties.command: strings"
@@ -93,6 +110,7 @@ def main():
             except botocore.exceptions.ParamValidationError as e:
                 problems.append("%s (%s): %s" % (path, op, e))
             problems.extend(enum_problems(shape, req, path))
+            problems.extend(empty_required(shape, req, path))
             problems.extend(bound_problems(op, req, path))
     if problems:
         for p in problems:
