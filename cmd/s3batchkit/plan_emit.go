@@ -242,10 +242,8 @@ var notForWorkers = map[string]bool{
 // not nil, replace --inventory (and --inventory-date).
 func workerPlanArgs(c *cli.Context, inventories []string) ([]string, error) {
 	var args []string
-	if inventories != nil {
-		for _, inv := range inventories {
-			args = append(args, "--inventory="+inv)
-		}
+	for _, inv := range inventories {
+		args = append(args, "--inventory="+inv)
 	}
 	rest, err := flagArgs(c, newPlanCommand().Flags, func(name string) bool {
 		if inventories != nil && (name == "inventory" || name == "inventory-date") {
