@@ -87,6 +87,9 @@ func checkEmitFlags(c *cli.Context) error {
 			return usagef("--%s is for --emit %s, not %s", f.flag, f.engine, engine)
 		}
 	}
+	if c.Bool("json") {
+		return usagef("--emit and --json exclude each other: both print on stdout")
+	}
 	if c.String("image") == "" {
 		return usagef("--emit needs --image: the container image that runs s3batchkit (docs/scale-out.md: the Dockerfile)")
 	}

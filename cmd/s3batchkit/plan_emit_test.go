@@ -227,6 +227,7 @@ func TestEmitUsageErrors(t *testing.T) {
 		{"short timeout", []string{"--emit", "k8s", "--image", "x", "--attempt-timeout", "30s"}, "--attempt-timeout"},
 		{"small container", []string{"--emit", "k8s", "--image", "x", "--container-memory", "100MiB"}, "--container-memory must be at least 256MiB"},
 		{"no vcpu", []string{"--emit", "k8s", "--image", "x", "--vcpus", "0"}, "--vcpus must be at least 1"},
+		{"json too", []string{"--emit", "k8s", "--image", "x", "--json"}, "--emit and --json exclude each other"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
