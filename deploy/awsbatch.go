@@ -107,8 +107,8 @@ var BatchRetryRules = []BatchEvaluateExit{
 
 // AWSBatch returns the AWS Batch definitions of s as an indented JSON
 // document (a BatchDocument) ending in a newline. s gets its defaults
-// first; an invalid Spec, or one AWS Batch cannot run (no job queue, an
-// array of one), returns a *SpecError.
+// first; an invalid Spec, or one without a job queue, returns a
+// *SpecError.
 func AWSBatch(s Spec) ([]byte, error) {
 	doc, err := BatchDefinitions(s)
 	if err != nil {
@@ -126,20 +126,21 @@ func BatchDefinitions(s Spec) (BatchDocument, error) {
 	if s.AWS.JobQueue == "" {
 		return BatchDocument{}, specErr("AWS.JobQueue", "", "the AWS Batch job queue (name or ARN) to submit to")
 	}
-	if s.Ranges < 2 {
-		return BatchDocument{}, specErr("Ranges", strconv.Itoa(s.Ranges), "at least 2: an AWS Batch array job has 2 to 10,000 children (for one range, run plan itself)")
-	}
-	if s.Slices == 1 {
-		return BatchDocument{}, specErr("Slices", "1", "0 (no scatter) or at least 2: an AWS Batch array job has 2 to 10,000 children")
-	}
 	doc := BatchDocument{
 		Engine: "aws-batch",
 		Run:    s.Name,
 		Ranges: s.RangesLocation(),
 		Note:   "register each of register_job_definitions, then submit submit_jobs in order, replacing each dependsOn jobId (the jobName waited for) by the jobId SubmitJob returned for it; see docs/scale-out.md",
 	}
-	add := func(step string, args []string, r Resources, size int, after string) {
+	// add adds a step: an array job of size children, or a plain job when
+	// size is 0; an array of one, which AWS Batch does not have (2 to
+	// 10,000 children), is a plain job told its index by indexFlag.
+	add := func(step string, args []string, r Resources, size int, indexFlag, after string) {
 		name := s.JobName(step)
+		if size == 1 {
+			args = append(slices.Clone(args), indexFlag+"=0")
+			size = 0
+		}
 		def := BatchJobDefinition{
 			JobDefinitionName:    name,
 			Type:                 "container",
@@ -170,11 +171,11 @@ func BatchDefinitions(s Spec) (BatchDocument, error) {
 	}
 	after := ""
 	if s.Shuffle() {
-		add(StepScatter, s.ScatterArgs(), s.Worker, s.Slices, "")
+		add(StepScatter, s.ScatterArgs(), s.Worker, s.Slices, SliceFlag, "")
 		after = s.JobName(StepScatter)
 	}
-	add(StepWorkers, s.WorkerArgs(), s.Worker, s.Ranges, after)
-	add(StepMerge, s.MergeArgs(), s.Merge, 0, s.JobName(StepWorkers))
+	add(StepWorkers, s.WorkerArgs(), s.Worker, s.Ranges, RangeFlag, after)
+	add(StepMerge, s.MergeArgs(), s.Merge, 0, "", s.JobName(StepWorkers))
 	return doc, nil
 }
 

@@ -158,6 +158,28 @@ func TestDefinitionsShareNothing(t *testing.T) {
 	}
 }
 
+// TestBatchArrayOfOne: AWS Batch has no array of one; a step of one is a
+// plain job told its index.
+func TestBatchArrayOfOne(t *testing.T) {
+	s := Spec{Image: "i", Root: "s3://b/r", Ranges: 1, Slices: 1, AWS: AWSOptions{JobQueue: "q"}}
+	d, err := BatchDefinitions(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s = s.WithDefaults()
+	for i, want := range [][]string{append(s.ScatterArgs(), "--slice=0"), append(s.WorkerArgs(), "--range=0"), s.MergeArgs()} {
+		if got := d.RegisterJobDefinitions[i].ContainerProperties.Command; !reflect.DeepEqual(got, want) {
+			t.Errorf("step %d: command %q, want %q", i, got, want)
+		}
+		if d.SubmitJobs[i].ArrayProperties != nil {
+			t.Errorf("step %d: an array of %d", i, d.SubmitJobs[i].ArrayProperties.Size)
+		}
+	}
+	if !reflect.DeepEqual(d.SubmitJobs[2].DependsOn, []BatchJobDependency{{JobID: s.JobName(StepWorkers)}}) {
+		t.Errorf("merge depends on %v", d.SubmitJobs[2].DependsOn)
+	}
+}
+
 func TestArgs(t *testing.T) {
 	s := Spec{Image: "i", Root: "s3://b/run/", Ranges: 2, PlanArgs: []string{"--inventory=s3://i/m.json", "--prefix=a b"},
 		GlobalArgs: []string{"--endpoint-url=http://127.0.0.1:9000"}}.WithDefaults()
@@ -232,8 +254,6 @@ func TestSpecErrors(t *testing.T) {
 		{"a profile", func(s *Spec) { s.GlobalArgs = []string{"--profile=prod"} }, "GlobalArgs", true},
 		{"negative parallelism", func(s *Spec) { s.Kubernetes.Parallelism = -1 }, "Kubernetes.Parallelism", true},
 		{"no job queue", func(s *Spec) { s.AWS.JobQueue = "" }, "AWS.JobQueue", false},
-		{"one range on Batch", func(s *Spec) { s.Ranges = 1 }, "Ranges", false},
-		{"one slice on Batch", func(s *Spec) { s.Slices = 1 }, "Slices", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -71,6 +71,7 @@ func TestBatchSchema(t *testing.T) {
 	py := python(t)
 	specs := goldenSpecs()
 	specs["nasty"] = nastySpec()
+	specs["ones"] = Spec{Image: "i", Root: "s3://b/r", Ranges: 1, Slices: 1, AWS: AWSOptions{JobQueue: "q"}}
 	for name, s := range specs {
 		t.Run(name, func(t *testing.T) {
 			doc, err := AWSBatch(s)

@@ -37,6 +37,13 @@ const (
 // RangesFile is the name of the split's output under the run root.
 const RangesFile = "ranges.json"
 
+// The flags that give a step its index when no engine variable does (a
+// job of one on AWS Batch, which has no array of one).
+const (
+	RangeFlag = "--range"
+	SliceFlag = "--slice"
+)
+
 // Step names: the suffix of each job's name, and the value of the
 // app.kubernetes.io/component label that selects it.
 const (
@@ -60,12 +67,13 @@ type Spec struct {
 	// the parts are written under Root/parts/, plan.json at Root/plan.json.
 	// Required.
 	Root string
-	// Ranges is N, the number of key ranges (workers): 1 to MaxArraySize
-	// (AWS Batch: at least 2, its smallest array).
+	// Ranges is N, the number of key ranges (workers): 1 to MaxArraySize.
+	// (AWS Batch has no array of one: one range is a plain job given
+	// --range=0.)
 	Ranges int
 	// Slices is S, the number of scatter slices in shuffle mode: 0 when no
-	// input is shuffled (no scatter step), else 1 to MaxArraySize (AWS
-	// Batch: at least 2).
+	// input is shuffled (no scatter step), else 1 to MaxArraySize (one
+	// slice on AWS Batch: a plain job given --slice=0).
 	Slices int
 	// PlanArgs are the plan's arguments — inventories, filters, bounds,
 	// options — each one argument (e.g. "--where=key startsWith \"a b\"").

@@ -244,10 +244,10 @@ func TestEmitUsageErrors(t *testing.T) {
 	if !errors.As(err, new(*usageError)) || !strings.Contains(err.Error(), "must be s3://") {
 		t.Fatalf("local --out: %v", err)
 	}
-	// One range cannot be an AWS Batch array: said at emit time, naming --ranges.
-	_, _, err = runEmit(t, splitRun{RangesFile: emitRanges, Ranges: 1}, append(append([]string{}, base...), "--emit", "aws-batch", "--image", "x", "--job-queue", "q")...)
-	if !errors.As(err, new(*usageError)) || !strings.Contains(err.Error(), "--ranges \"1\"") {
-		t.Fatalf("one range: %v", err)
+	// No range: said at emit time, naming --ranges.
+	_, _, err = runEmit(t, splitRun{RangesFile: emitRanges, Ranges: 0}, append(append([]string{}, base...), "--emit", "aws-batch", "--image", "x", "--job-queue", "q")...)
+	if !errors.As(err, new(*usageError)) || !strings.Contains(err.Error(), "--ranges \"0\"") {
+		t.Fatalf("no range: %v", err)
 	}
 }
 
