@@ -18,7 +18,16 @@ import (
 // merge — on AWS Batch or Kubernetes (package deploy, docs/scale-out.md).
 // The split command adds planEmitFlags to its flags, calls
 // checkEmitFlags in its Before and emitPlanJobs once ranges.json is
-// written; with --emit nothing else goes to stdout.
+// written, instead of its summary (with --emit nothing else goes to
+// stdout):
+//
+//	Flags:  append(flags, planEmitFlags()...),
+//	Before: checkEmitFlags,
+//	…
+//	if c.String("emit") != "" {
+//		return emitPlanJobs(c, splitRun{RangesFile: c.String("out"), Ranges: n,
+//			Slices: res.Ranges.Slices, Inventories: o.Inventories})
+//	}
 
 const catEmit = "Running on an engine (--emit; docs/scale-out.md):"
 
@@ -37,12 +46,12 @@ func planEmitFlags() []cli.Flag {
 		countFlag(catEmit, "vcpus", deploy.DefaultVCPUs, "vCPUs of each worker and scatter container, `N`"),
 		&cli.StringFlag{Category: catEmit, Name: "container-memory", Usage: "memory of each worker and scatter container, `SIZE` (default: --memory plus the readers' share and headroom; 1GiB for the default --memory)"},
 		countFlag(catEmit, "job-attempts", deploy.DefaultAttempts, "runs of each step, `N` (1 to 10): retried on exit 1 and lost hosts or nodes, never on exit 2 or 3"),
-		&cli.DurationFlag{Category: catEmit, Name: "attempt-timeout", Usage: "stop an attempt that runs longer than `DURATION` (at least 1m; default: no limit)"},
+		&cli.DurationFlag{Category: catEmit, Name: "attempt-timeout", Usage: "stop an attempt that runs longer than `DURATION` (at least 1m)", DefaultText: "no limit"},
 		&cli.StringFlag{Category: catEmit, Name: "job-queue", Usage: "aws-batch: the job `QUEUE` (name or ARN); required"},
 		&cli.StringFlag{Category: catEmit, Name: "job-role-arn", Usage: "aws-batch: the IAM role `ARN` the containers run as (reads the inventory, writes --out's prefix)"},
 		&cli.StringFlag{Category: catEmit, Name: "namespace", Usage: "k8s: the Jobs' `NAMESPACE` (default: kubectl's)"},
 		&cli.StringFlag{Category: catEmit, Name: "service-account", Usage: "k8s: the pods' service account `NAME`, bound to an IAM role by IRSA or EKS Pod Identity"},
-		countFlag(catEmit, "parallelism", 0, "k8s: at most `N` pods of a step at once (default: all)"),
+		&cli.GenericFlag{Category: catEmit, Name: "parallelism", Value: &countValue{}, Usage: "k8s: at most `N` pods of a step at once", DefaultText: "all"},
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,12 +27,23 @@ const emitRanges = "s3://plans/run-1/ranges.json"
 func splitStandIn(run splitRun) *cli.Command {
 	return &cli.Command{
 		Name: "split",
-		Flags: concatFlags(newPlanCommand().Flags, []cli.Flag{
+		Flags: concatFlags(planFlagsWithout("ranges", "range"), []cli.Flag{
 			countFlag(catInput, "ranges", 0, "ranges `N`"),
 		}, planEmitFlags()),
 		Before: checkEmitFlags,
 		Action: func(c *cli.Context) error { return emitPlanJobs(c, run) },
 	}
+}
+
+// planFlagsWithout is the plan command's flags less those named.
+func planFlagsWithout(names ...string) []cli.Flag {
+	var out []cli.Flag
+	for _, f := range newPlanCommand().Flags {
+		if !slices.Contains(names, f.Names()[0]) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 // runEmit runs `s3batchkit [global] split ARGS` and returns stdout,
@@ -173,7 +185,9 @@ func TestEmitWorkerArgsParse(t *testing.T) {
 	var workerOpts partition.Options
 	var region string
 	plan := newPlanCommand()
-	plan.Flags = append(plan.Flags, &cli.StringFlag{Name: "ranges"}) // the workers' --ranges LOC/ranges.json
+	if !slices.ContainsFunc(plan.Flags, func(f cli.Flag) bool { return f.Names()[0] == "ranges" }) {
+		plan.Flags = append(plan.Flags, &cli.StringFlag{Name: "ranges"}) // the workers' --ranges LOC/ranges.json
+	}
 	plan.Before = nil
 	plan.Action = func(c *cli.Context) error {
 		var err error
