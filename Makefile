@@ -145,3 +145,15 @@ bench-report: build duckdb
 	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages read,filter,write,unsorted,sort,plan,diff,report \
 	    --scale $(BENCH_SCALE) --formats csv,parquet,orc --peer duckdb --duckdb-dir $(CACHE)/duckdb --dir $(CACHE)/bench \
 	    --plot BENCHMARKS-scale.svg --markdown BENCHMARKS.md $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")
+
+## image: the container image that runs a distributed plan's steps on AWS
+## Batch or Kubernetes (Dockerfile; docs/scale-out.md): a static pure-Go
+## binary on distroless, as a non-root user. Needs docker with BuildKit;
+## no test uses it. IMAGE names the image; PLATFORM (e.g. linux/arm64)
+## builds for another one.
+IMAGE    ?= s3batchkit:dev
+PLATFORM ?=
+.PHONY: image
+image:
+	docker build $(if $(PLATFORM),--platform $(PLATFORM)) \
+	    --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t $(IMAGE) .
