@@ -78,6 +78,11 @@ type DataFile struct {
 
 	// Location is where the file was found (set by OpenManifest).
 	Location string `json:"-"`
+	// Units, when not nil, are the only row groups (Parquet) or stripes
+	// (ORC) of the file to read, as a range of a distributed plan
+	// selects them; nil reads the whole file. CSV files are always read
+	// whole.
+	Units []int `json:"-"`
 }
 
 // ManifestOptions control how a manifest is opened.
