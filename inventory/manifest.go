@@ -83,6 +83,10 @@ type DataFile struct {
 	// selects them; nil reads the whole file. CSV files are always read
 	// whole.
 	Units []int `json:"-"`
+	// NoVerify, set by a range of a distributed plan that another range
+	// verifies the file for, skips the file's MD5 check (its size is
+	// still checked).
+	NoVerify bool `json:"-"`
 }
 
 // ManifestOptions control how a manifest is opened.
