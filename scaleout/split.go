@@ -373,7 +373,8 @@ func pickSplits(points []point, n int) []manifest.SplitKey {
 // stripe, so that files whose row groups each hold a narrow key range
 // (files sorted by key, whether or not they overlap each other) are
 // placed well. CSV: a deterministic few of the files (1%, at least 2),
-// read whole, every so many rows kept, weighed up to the input's size.
+// read whole, every so many rows kept, and the first rows of the others,
+// weighed by their size.
 func samplePoints(ctx context.Context, inputs []*splitInput, ro inventory.ReaderOptions, budget, workers int) ([]point, error) {
 	units := 0
 	for _, in := range inputs {
@@ -419,23 +420,53 @@ func samplePoints(ctx context.Context, inputs []*splitInput, ro inventory.Reader
 			continue
 		}
 		picked := pickFiles(in.m, max(2, (len(in.m.Files)+99)/100))
-		var total, sampled int64
-		for f, df := range in.m.Files {
-			total += max(df.Size, 1)
-			if slices.Contains(picked, f) {
-				sampled += max(df.Size, 1)
-			}
+		var sampled int64
+		for _, f := range picked {
+			sampled += max(in.m.Files[f].Size, 1)
 		}
-		// Keep one row in stride, at about 40 bytes of gzipped CSV a row.
-		stride := max(1, int(sampled/40/int64(max(budget/len(inputs), 1))))
-		scale := float64(total) / float64(sampled)
+		// The picked files are read whole, one row in stride kept (at
+		// about 40 bytes of gzipped CSV a row); they give the rows per
+		// byte that weigh the first rows of the others.
+		stride := max(1, int(sampled/40/int64(max(budget/2/len(inputs), 1))))
+		var mu2 sync.Mutex
+		var rowsRead int64
 		for _, f := range picked {
 			g.Go(func() error {
 				keys, rows, err := readKeys(gctx, in.m, f, nil, ro, -1, stride)
 				if err != nil || len(keys) == 0 {
 					return err
 				}
-				add(keys, float64(rows)/float64(len(keys))*scale)
+				mu2.Lock()
+				rowsRead += rows
+				mu2.Unlock()
+				add(keys, float64(rows)/float64(len(keys)))
+				return nil
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		perByte := float64(rowsRead) / float64(sampled)
+		// The first rows of every other file: a random sample of its keys
+		// if its rows are in no order, its first keys if it holds a key
+		// range (files written in key order, as the small real ones are).
+		per := max(budget/2/max(len(in.m.Files), 1), 16)
+		g, gctx = errgroup.WithContext(ctx)
+		g.SetLimit(workers)
+		for f, df := range in.m.Files {
+			if slices.Contains(picked, f) {
+				continue
+			}
+			g.Go(func() error {
+				keys, rows, err := readKeys(gctx, in.m, f, nil, ro, per, 1)
+				if err != nil || len(keys) == 0 {
+					return err
+				}
+				est := float64(max(df.Size, 1)) * perByte
+				if rows < int64(per) || est < float64(rows) {
+					est = float64(rows) // the file ended within the sample
+				}
+				add(keys, est/float64(len(keys)))
 				return nil
 			})
 		}
