@@ -141,8 +141,11 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 	var path []string
 	var moved, positional []string
 	warned := map[string]bool{}
+	justEntered := false // the argument before was a (sub)command name
 	for i < len(args) {
 		a := args[i]
+		first := justEntered
+		justEntered = false
 		if a == "--" {
 			break
 		}
@@ -157,6 +160,12 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 				cl.args = append(append(append(out[:at:at], moved...), out[at:]...), args[i:]...)
 				cl.path = strings.Join(path, " ")
 				return cl, nil
+			case cmd != nil && cmd.Action != nil && len(cmd.Subcommands) > 0 && !first:
+				// A command that runs itself as well as holding
+				// subcommands (plan): a subcommand's name comes right
+				// after it; a word after its flags is an argument (a
+				// flag's stray value, which the command refuses).
+				positional = append(positional, a)
 			case cmd == nil || len(cmd.Subcommands) > 0:
 				// A command name, or a subcommand name.
 				next := findCommand(cmds, a)
@@ -167,6 +176,9 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 				cmds = cmd.Subcommands
 				path = append(path, cmd.Name)
 				out = append(out, a)
+				justEntered = true
+				i++
+				continue
 			default:
 				positional = append(positional, a)
 			}
