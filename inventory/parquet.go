@@ -121,9 +121,9 @@ type ParquetReader struct {
 
 	skip    []bool // row groups not to read (SelectRowGroups); nil reads all
 	rg      int    // current row group; -1 before the first
-	rgRows  int64 // rows of the current row group
-	rgDone  int64 // rows of the current row group already appended
-	rowBase int64 // rows of the row groups before the current one
+	rgRows  int64  // rows of the current row group
+	rgDone  int64  // rows of the current row group already appended
+	rowBase int64  // rows of the row groups before the current one
 	done    bool
 	err     error
 }
