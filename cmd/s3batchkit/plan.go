@@ -152,7 +152,7 @@ func planFlags() []cli.Flag {
 		inventoryDateFlag(),
 		&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (not with --dry-run; with --ranges: the range's part folder, default parts/<iiii> beside ranges.json)"},
 		&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "plan one range of a distributed plan split into `LOC`/ranges.json by 'plan split' (same inventories and flags)"},
-		&cli.StringFlag{Category: catRanges, Name: "range", Usage: "the range `I` to plan (0 to N-1; default: $JOB_COMPLETION_INDEX, else $AWS_BATCH_JOB_ARRAY_INDEX)"},
+		&cli.StringFlag{Category: catRanges, Name: "range", Usage: "the range `I` to plan (0 to N-1; default: $JOB_COMPLETION_INDEX, else $AWS_BATCH_JOB_ARRAY_INDEX); all: every range in this process, then the merge"},
 		&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "write nothing; print per route the objects, bytes, shards and estimated cost"},
 		forceFlag(),
 		workersFlag(catInput, "data files decoded at once", "number of CPUs"),

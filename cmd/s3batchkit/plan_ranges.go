@@ -158,7 +158,9 @@ func printSplitSummary(w io.Writer, loc string, res *scaleout.SplitResult) {
 func planRange(c *cli.Context, o partition.Options) error {
 	loc := c.String("ranges")
 	i := -1
-	if v := c.String("range"); v != "" {
+	if v := c.String("range"); v == "all" {
+		return planAllRanges(c, o)
+	} else if v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
 			return usagef("--range %q is not a range index (0 to N-1)", v)
@@ -243,20 +245,65 @@ Examples:
 			if err != nil {
 				return rangesError(planDirError(fmt.Errorf("plan merge: %w", err)))
 			}
-			if c.Bool("json") {
-				return writeJSON(c.App.Writer, map[string]any{"plan": root, "counters": plan.Counters, "routes": plan.Routes, "shards": len(plan.Shards), "warnings": plan.Warnings})
-			}
-			if !c.Bool("quiet") {
-				w := c.App.Writer
-				fmt.Fprintf(w, "plan written to %s\n", root)
-				fmt.Fprintf(w, "  rows read     %15s\n", humanCount(plan.Counters.RowsRead))
-				fmt.Fprintf(w, "  rows kept     %15s\n", humanCount(plan.Counters.RowsKept))
-				fmt.Fprintf(w, "  %-16s %8s %15s %12s\n", "route", "shards", "objects", "bytes")
-				for _, rt := range plan.Routes {
-					fmt.Fprintf(w, "  %-16s %8d %15s %12s\n", rt.Route, rt.Shards, humanCount(rt.Objects), humanBytes(rt.Bytes))
-				}
-			}
-			return nil
+			return printMerged(c, root, plan)
 		},
 	}
+}
+
+// planAllRanges is plan --ranges R --range all: every range in turn, in
+// this process, then the merge, which gives the bytes N workers and a
+// merge give.
+func planAllRanges(c *cli.Context, o partition.Options) error {
+	loc := c.String("ranges")
+	if c.String("out") != "" {
+		return usagef("--range all writes every part beside ranges.json and plan.json into its folder: no --out")
+	}
+	locs := make([]*string, len(o.Inventories))
+	for k := range o.Inventories {
+		locs[k] = &o.Inventories[k]
+	}
+	if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
+		return err
+	}
+	root := manifest.RootOf(loc)
+	if err := guardPlanDir(c, root); err != nil {
+		return err
+	}
+	r, sum, err := manifest.ReadRanges(c.Context, loc)
+	if err != nil {
+		return rangesError(err)
+	}
+	for i := range r.N() {
+		ro, err := scaleout.RangeOptions(o, r, sum, loc, i, "")
+		if err != nil {
+			return rangesError(err)
+		}
+		if _, _, err := partition.Plan(c.Context, ro); err != nil {
+			return rangesError(fmt.Errorf("plan range %d: %w", i, err))
+		}
+	}
+	plan, err := scaleout.Merge(c.Context, loc, "")
+	if err != nil {
+		return rangesError(planDirError(fmt.Errorf("plan merge: %w", err)))
+	}
+	return printMerged(c, root, plan)
+}
+
+// printMerged prints a merged plan's summary.
+func printMerged(c *cli.Context, root string, plan *manifest.Plan) error {
+	if c.Bool("json") {
+		return writeJSON(c.App.Writer, map[string]any{"plan": root, "counters": plan.Counters, "routes": plan.Routes, "shards": len(plan.Shards), "warnings": plan.Warnings})
+	}
+	if c.Bool("quiet") {
+		return nil
+	}
+	w := c.App.Writer
+	fmt.Fprintf(w, "plan written to %s\n", root)
+	fmt.Fprintf(w, "  rows read     %15s\n", humanCount(plan.Counters.RowsRead))
+	fmt.Fprintf(w, "  rows kept     %15s\n", humanCount(plan.Counters.RowsKept))
+	fmt.Fprintf(w, "  %-16s %8s %15s %12s\n", "route", "shards", "objects", "bytes")
+	for _, rt := range plan.Routes {
+		fmt.Fprintf(w, "  %-16s %8d %15s %12s\n", rt.Route, rt.Shards, humanCount(rt.Objects), humanBytes(rt.Bytes))
+	}
+	return nil
 }

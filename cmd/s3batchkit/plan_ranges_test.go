@@ -89,6 +89,28 @@ func TestPlanRangesCLI(t *testing.T) {
 		t.Fatalf("merge: %d\n%s\n%s", code, stdout, stderr)
 	}
 
+	// One process (--range all) writes the same bytes as the workers and
+	// the merge: plan.json and every part.
+	one := filepath.Join(tmp, "one")
+	os.MkdirAll(one, 0o755)
+	raw, err := os.ReadFile(ranges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(one, "ranges.json"), raw, 0o644)
+	if code, _, stderr := s3bk(t, append(append([]string{"plan"}, planArgs...), "--ranges", filepath.Join(one, "ranges.json"), "--range", "all", "-q")...); code != 0 {
+		t.Fatalf("--range all: %d %s", code, stderr)
+	}
+	want, got := treeOf(t, root), treeOf(t, one)
+	if len(want) != len(got) || len(want) < 6 {
+		t.Errorf("--range all wrote %d files, the workers and merge %d", len(got), len(want))
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("--range all: %s differs", k)
+		}
+	}
+
 	// The merged plan runs as any plan does.
 	buckets, reports := filepath.Join(tmp, "buckets"), filepath.Join(tmp, "reports")
 	os.MkdirAll(buckets, 0o755)
@@ -191,4 +213,23 @@ func TestPlanRangesS3(t *testing.T) {
 			t.Errorf("job manifest %s is not a part's shard", e.Manifest)
 		}
 	}
+}
+
+// treeOf returns the files under dir by relative path.
+func treeOf(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(p)
+		rel, _ := filepath.Rel(dir, p)
+		out[filepath.ToSlash(rel)] = string(raw)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
