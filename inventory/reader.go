@@ -148,6 +148,8 @@ func (r *Report) openFile(ctx context.Context, i int, av *aheadVerifier) (FileRe
 		return openParquet(ctx, df, r.fields, &r.opts, verify)
 	case FormatORC:
 		return openORC(ctx, df, r.fields, &r.opts, verify)
+	case FormatArrowIPC:
+		return openArrowIPC(ctx, df, r.fields, &r.opts, verify)
 	}
 	return nil, fmt.Errorf("%s: %w %q: no reader for this format yet", df.Location, ErrFormat, r.Manifest.FileFormat)
 }

@@ -56,20 +56,21 @@ type ScatterSlice struct {
 	Outputs []ScatterOutput `json:"outputs"`
 }
 
-// ScatterOutput is what a scatter slice kept for one range.
+// ScatterOutput is what a scatter slice wrote for one range.
 type ScatterOutput struct {
 	Range int `json:"range"`
 	// Counters has one entry per input: the rows of the range read from
-	// the slice's files of that input, kept, and dropped by the filters.
+	// the slice's files of that input (the scatter does not filter: the
+	// range's worker does, and counts what it keeps and drops).
 	Counters []Counters `json:"counters"`
-	// Files hold the kept rows, one per group that has any.
+	// Files hold the rows, one per input that has any.
 	Files []ScatterFile `json:"files"`
 }
 
 // ScatterFile is one file of kept rows.
 type ScatterFile struct {
 	Path  string `json:"path"` // relative to the slice folder
-	Group string `json:"group"`
+	Input int    `json:"input"`
 	Rows  int64  `json:"rows"`
 	Bytes int64  `json:"bytes"`
 	MD5   string `json:"md5"`

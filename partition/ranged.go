@@ -30,6 +30,10 @@ type Range struct {
 	// Files, when not nil, has one entry per inventory: the data files the
 	// range reads (possibly none); nil reads every file of every input.
 	Files [][]RangeFile
+	// Replace, when not nil, has one entry per inventory: when not nil,
+	// the range reads that input's rows from these files, written by the
+	// scatter step (inventory.FormatArrowIPC), instead of its data files.
+	Replace [][]inventory.DataFile
 	// Part, when not nil, makes the plan a part of a distributed plan:
 	// Plan fills its RowsByInput and Plan and commits it as part.json
 	// instead of plan.json.
@@ -91,6 +95,11 @@ func (rg *Range) restrict(k int, m *inventory.Manifest) error {
 		if m.MD5 != rg.InputMD5s[k] {
 			return fmt.Errorf("%w: %s has MD5 %s, the split read one with MD5 %s (another delivery, or it changed)", manifest.ErrRanges, m.Location, m.MD5, rg.InputMD5s[k])
 		}
+	}
+	if rg.Replace != nil && k < len(rg.Replace) && rg.Replace[k] != nil {
+		m.Format = inventory.FormatArrowIPC
+		m.Files = slices.Clone(rg.Replace[k])
+		return nil
 	}
 	if rg.Files == nil {
 		return nil

@@ -3,7 +3,6 @@ package scaleout
 import (
 	"context"
 	"crypto/md5"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -41,9 +40,6 @@ const DefaultSampleRows = 160_000
 // MaxRanges bounds N (AWS Batch array jobs have at most 10,000 children).
 const MaxRanges = 10_000
 
-// ErrShuffleUnavailable: shuffle mode (plan scatter) is not built yet.
-var ErrShuffleUnavailable = errors.New("shuffle mode (plan scatter) is not available yet; use --mode direct")
-
 // SplitOptions configure Split.
 type SplitOptions struct {
 	// Plan holds the plan's inventories, reader options (data root,
@@ -58,6 +54,9 @@ type SplitOptions struct {
 	Out string
 	// SampleRows is the number of keys to sample (zero: DefaultSampleRows).
 	SampleRows int
+	// Slices is the number of scatter slices for shuffled inputs (zero:
+	// N).
+	Slices int
 }
 
 // SplitResult is what Split decided.
@@ -106,9 +105,7 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 		mode = ModeAuto
 	}
 	switch mode {
-	case ModeAuto, ModeDirect:
-	case ModeShuffle:
-		return nil, ErrShuffleUnavailable
+	case ModeAuto, ModeDirect, ModeShuffle:
 	default:
 		return nil, fmt.Errorf("%w: mode %q (auto, direct or shuffle)", manifest.ErrRanges, mode)
 	}
@@ -185,11 +182,14 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 		}
 		splits = pickSplits(points, o.N)
 		for _, in := range inputs {
-			if amplification(in, splits) > DirectMaxAmplification {
+			if depth(in) > maxDepth || amplification(in, splits) > DirectMaxAmplification {
 				splits = nil
 				break
 			}
 		}
+	}
+	if splits == nil && o.N == 1 {
+		splits = []manifest.SplitKey{} // one range: nothing to place
 	}
 	if splits == nil {
 		// The footers do not place the keys: sample them.
@@ -213,12 +213,31 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 	for _, p := range points {
 		r.Ranges[rt.RangeOf([]byte(p.k.Bucket), []byte(p.k.Key))].Rows += int64(math.Round(p.w))
 	}
+	slices := o.Slices
+	if slices <= 0 {
+		slices = o.N
+	}
 	for k, in := range inputs {
 		amp := amplification(in, splits)
 		ri := manifest.RangesInput{Manifest: in.m.Location, MD5: in.m.MD5, Format: string(in.m.Format), Mode: manifest.ModeDirect,
 			Unit: in.stats0Unit(), Rows: in.rows, ReadAmplification: math.Round(amp*1000) / 1000}
-		if mode == ModeAuto && amp > DirectMaxAmplification {
-			res.Notes = append(res.Notes, fmt.Sprintf("%s: its data files' keys overlap the ranges: read directly, each row is read %.2f times; shuffle mode would read it once, but plan scatter is not available yet", in.m.Location, amp))
+		if mode == ModeShuffle || mode == ModeAuto && amp > DirectMaxAmplification && o.N > 1 {
+			ri.Mode = manifest.ModeShuffle
+		}
+		if ri.Mode == manifest.ModeShuffle {
+			if mode == ModeAuto {
+				res.Notes = append(res.Notes, fmt.Sprintf("%s: its data files' keys overlap the ranges (read directly, each row would be read %.2f times): shuffled, run 'plan scatter' first", in.m.Location, amp))
+			}
+			for f, df := range in.m.Files {
+				st := in.stats[f]
+				file := manifest.RangesFile{Key: df.Key, Size: df.Size, MD5: df.MD5checksum, Rows: st.Rows, Units: max(len(st.Units), 1), VerifiedBy: -1}
+				ri.Files = append(ri.Files, file)
+			}
+			if ri.Files == nil {
+				ri.Files = []manifest.RangesFile{}
+			}
+			r.Inputs = append(r.Inputs, ri)
+			continue
 		}
 		for f, df := range in.m.Files {
 			st := in.stats[f]
@@ -241,6 +260,37 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 	}
 	if r.Splits == nil {
 		r.Splits = []manifest.SplitKey{}
+	}
+	// Shuffled files go to the scatter slices (at most one a file), each
+	// slice a run of files of about the same bytes, and the slice checks
+	// their MD5.
+	shuffled, files := false, 0
+	for _, in := range r.Inputs {
+		if in.Mode == manifest.ModeShuffle {
+			shuffled = true
+			files += len(in.Files)
+		}
+	}
+	if shuffled {
+		r.Slices = max(min(slices, files), 1)
+		var total, before int64
+		for _, in := range r.Inputs {
+			if in.Mode == manifest.ModeShuffle {
+				for _, f := range in.Files {
+					total += max(f.Size, 1)
+				}
+			}
+		}
+		for k := range r.Inputs {
+			in := &r.Inputs[k]
+			if in.Mode != manifest.ModeShuffle {
+				continue
+			}
+			for f := range in.Files {
+				in.Files[f].VerifiedBy = int(min(before*int64(r.Slices)/total, int64(r.Slices-1)))
+				before += max(in.Files[f].Size, 1)
+			}
+		}
 	}
 	if !objio.IsS3(o.Out) {
 		if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
@@ -308,6 +358,59 @@ func assign(st *inventory.FileStats, r *manifest.Ranges) ([]int, map[int][]int) 
 		}
 	}
 	return readers, units
+}
+
+// maxDepth is the mean number of units a unit's key range overlaps
+// (itself included) up to which the units' smallest keys stand for the
+// keys of their rows: key-clustered units overlap their neighbours at
+// most, where versions of a key straddle them.
+const maxDepth = 3.5
+
+// depth is the mean, over an input's rows, of the number of units whose
+// key range overlaps that of the row's unit.
+func depth(in *splitInput) float64 {
+	type iv struct{ lo, hi manifest.SplitKey }
+	var units []iv
+	var rows []int64
+	for _, st := range in.stats {
+		for _, u := range st.Units {
+			if u.Rows > 0 {
+				units = append(units, iv{manifest.SplitKey{Bucket: string(u.MinBucket), Key: string(u.MinKey)}, manifest.SplitKey{Bucket: string(u.MaxBucket), Key: string(u.MaxKey)}})
+				rows = append(rows, u.Rows)
+			}
+		}
+	}
+	if len(units) == 0 {
+		return 1
+	}
+	los := make([]manifest.SplitKey, len(units))
+	his := make([]manifest.SplitKey, len(units))
+	for i, u := range units {
+		los[i], his[i] = u.lo, u.hi
+	}
+	cmp := func(a, b manifest.SplitKey) int { return a.Compare(b) }
+	slices.SortFunc(los, cmp)
+	slices.SortFunc(his, cmp)
+	var sum, total float64
+	for i, u := range units {
+		// Units starting at or before u ends, less those ending before u
+		// starts.
+		starts, _ := slices.BinarySearchFunc(los, u.hi, func(a, b manifest.SplitKey) int {
+			if a.Compare(b) <= 0 {
+				return -1
+			}
+			return 1
+		})
+		ends, _ := slices.BinarySearchFunc(his, u.lo, func(a, b manifest.SplitKey) int {
+			if a.Compare(b) < 0 {
+				return -1
+			}
+			return 1
+		})
+		sum += float64(rows[i]) * float64(starts-ends)
+		total += float64(rows[i])
+	}
+	return sum / total
 }
 
 // amplification is the rows all ranges read together over the input's

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
@@ -42,7 +43,7 @@ func IndexFromEnv() (i int, name string, ok bool, err error) {
 // beside ranges.json, manifest.PartDir). It refuses (manifest.ErrRanges)
 // inventories or options other than the split's, and an index out of
 // bounds.
-func RangeOptions(o partition.Options, r *manifest.Ranges, sum, rangesLoc string, i int, out string) (partition.Options, error) {
+func RangeOptions(ctx context.Context, o partition.Options, r *manifest.Ranges, sum, rangesLoc string, i int, out string) (partition.Options, error) {
 	if i < 0 || i >= r.N() {
 		return o, fmt.Errorf("%w: range %d of %d (0 to %d)", manifest.ErrRanges, i, r.N(), r.N()-1)
 	}
@@ -62,13 +63,27 @@ func RangeOptions(o partition.Options, r *manifest.Ranges, sum, rangesLoc string
 	if hash != r.OptionsHash {
 		return o, fmt.Errorf("%w: the filters, bounds or routing differ from those %s was split with (%s)", manifest.ErrRanges, rangesLoc, optionsDiff(r.Options, opts))
 	}
-	rg := &partition.Range{Files: make([][]partition.RangeFile, len(r.Inputs))}
+	rg := &partition.Range{Files: make([][]partition.RangeFile, len(r.Inputs)), Replace: make([][]inventory.DataFile, len(r.Inputs))}
+	root := manifest.RootOf(rangesLoc)
+	scatters, err := readScatters(ctx, r, sum, root)
+	if err != nil {
+		return o, err
+	}
 	for k, in := range r.Inputs {
 		rg.InputMD5s = append(rg.InputMD5s, in.MD5)
-		if in.Mode != manifest.ModeDirect {
-			return o, fmt.Errorf("%w: %s is shuffled, and plan scatter is not available yet", manifest.ErrRanges, in.Manifest)
-		}
 		rg.Files[k] = []partition.RangeFile{}
+		if in.Mode != manifest.ModeShuffle {
+			continue
+		}
+		rg.Replace[k] = []inventory.DataFile{}
+		for j, s := range scatters {
+			for _, f := range s.Outputs[i].Files {
+				if f.Input == k {
+					dir := manifest.ScatterDir(root, j)
+					rg.Replace[k] = append(rg.Replace[k], inventory.DataFile{Key: objio.Join(dir, f.Path), Size: f.Bytes, MD5checksum: f.MD5, Location: objio.Join(dir, f.Path)})
+				}
+			}
+		}
 	}
 	if i > 0 {
 		rg.Lo = &r.Splits[i-1]
@@ -128,13 +143,17 @@ func Merge(ctx context.Context, rangesLoc, out string) (*manifest.Plan, error) {
 	if out != "" && cleanLoc(out) != cleanLoc(root) {
 		return nil, fmt.Errorf("%w: the merged plan goes into the folder of ranges.json (%s), where its parts are, not %s", manifest.ErrRanges, root, out)
 	}
+	scatters, err := readScatters(ctx, r, sum, root)
+	if err != nil {
+		return nil, err
+	}
 	parts := make([]*manifest.Part, r.N())
 	for i := range parts {
 		if parts[i], err = manifest.ReadPart(ctx, manifest.PartDir(root, i)); err != nil {
 			return nil, fmt.Errorf("range %d: %w", i, err)
 		}
 	}
-	plan, err := manifest.MergeParts(r, sum, parts, nil)
+	plan, err := manifest.MergeParts(r, sum, parts, scatters)
 	if err != nil {
 		return nil, err
 	}
@@ -167,4 +186,24 @@ func normalizeJSON(v any) any {
 		return v
 	}
 	return out
+}
+
+// readScatters reads the scatter.json of every scatter slice of r and
+// checks that each was made from this ranges.json, as that slice.
+func readScatters(ctx context.Context, r *manifest.Ranges, sum, root string) ([]*manifest.ScatterSlice, error) {
+	out := make([]*manifest.ScatterSlice, r.Slices)
+	for j := range out {
+		s, err := manifest.ReadScatter(ctx, manifest.ScatterDir(root, j))
+		if err != nil {
+			return nil, fmt.Errorf("scatter slice %d: %w", j, err)
+		}
+		switch {
+		case s.Ranges != sum:
+			return nil, fmt.Errorf("%w: scatter slice %d was made from another ranges.json (SHA-256 %s, this one is %s)", manifest.ErrPartMismatch, j, s.Ranges, sum)
+		case s.Slice != j || s.Slices != r.Slices || len(s.Outputs) != r.N():
+			return nil, fmt.Errorf("%w: scatter slice %d says it is slice %d of %d, for %d ranges", manifest.ErrPartMismatch, j, s.Slice, s.Slices, len(s.Outputs))
+		}
+		out[j] = s
+	}
+	return out, nil
 }

@@ -77,7 +77,7 @@ Examples (paths as the examples of 's3batchkit gen' make them):
    # write over a plan whose jobs were submitted (its jobs.json is kept aside)
    s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ --force`,
 		Flags:       planFlags(),
-		Subcommands: []*cli.Command{newPlanSplitCommand(), newPlanMergeCommand()},
+		Subcommands: []*cli.Command{newPlanSplitCommand(), newPlanScatterCommand(), newPlanMergeCommand()},
 		Before: func(c *cli.Context) error {
 			if c.Args().Present() {
 				return nil // a subcommand, which checks its own flags

@@ -34,8 +34,7 @@ func (e *codedError) ExitCode() int { return e.code }
 
 // rangesError makes the mismatches of distributed plans exit 2.
 func rangesError(err error) error {
-	if errors.Is(err, manifest.ErrRanges) || errors.Is(err, manifest.ErrPartMismatch) || errors.Is(err, manifest.ErrPartMissing) ||
-		errors.Is(err, scaleout.ErrShuffleUnavailable) {
+	if errors.Is(err, manifest.ErrRanges) || errors.Is(err, manifest.ErrPartMismatch) || errors.Is(err, manifest.ErrPartMissing) {
 		return &codedError{err: err, code: exitUsage}
 	}
 	return err
@@ -53,7 +52,8 @@ func newPlanSplitCommand() *cli.Command {
 	flags = append([]cli.Flag{
 		&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "where to write ranges.json: `LOC`/ranges.json (a file or s3:// key); the workers' parts and plan.json go beside it", Required: true},
 		countFlag(catRanges, "ranges", 0, "split into `N` ranges (1 to 10000), one per worker (required)"),
-		&cli.StringFlag{Category: catRanges, Name: "mode", Value: scaleout.ModeAuto, Usage: "`MODE` of reading: direct (each range reads the files, row groups and stripes its keys can be in), shuffle (not available yet), auto"},
+		&cli.StringFlag{Category: catRanges, Name: "mode", Value: scaleout.ModeAuto, Usage: "`MODE` of reading: direct (each range reads the files, row groups and stripes its keys can be in), shuffle ('plan scatter' reads each file once and writes each range's rows apart), auto (shuffle the inventories whose files' keys overlap the ranges)"},
+		countFlag(catRanges, "slices", 0, "shuffle: `S` scatter slices, each a job of 'plan scatter' (default: N, at most one per data file)"),
 	}, flags...)
 	return &cli.Command{
 		Name:      "split",
@@ -65,9 +65,16 @@ keys, a deterministic sample of keys), picks N-1 split keys by rows, and
 writes ranges.json: the inventories and their MD5s, a hash of the filters,
 bounds and routing, the split keys, the data files (and row groups or
 stripes) each range reads, and which range checks each data file's MD5.
-Every version of a key falls in one range.
+Every version of a key falls in one range. An inventory whose files' keys
+overlap the ranges (each range would read most files) is shuffled instead:
+S 'plan scatter' jobs read its files once, each a slice of them, and write
+each range's rows apart, for the workers to read.
 
-Then run N workers, each with the same inventories and flags:
+Then, if an inventory is shuffled, run S scatter jobs:
+   s3batchkit plan scatter --ranges LOC/ranges.json
+(the slice index from --slice, $JOB_COMPLETION_INDEX or
+$AWS_BATCH_JOB_ARRAY_INDEX); then N workers, each with the same
+inventories and flags:
    s3batchkit plan --inventory MANIFEST [filters] [bounds] --ranges LOC/ranges.json
 (the range index from --range, $JOB_COMPLETION_INDEX or
 $AWS_BATCH_JOB_ARRAY_INDEX; the part goes to LOC/parts/<iiii>/), and
@@ -96,8 +103,9 @@ Examples:
 			if !slices.Contains([]string{scaleout.ModeAuto, scaleout.ModeDirect, scaleout.ModeShuffle}, mode) {
 				return usagef("--mode must be auto, direct or shuffle")
 			}
-			if mode == scaleout.ModeShuffle {
-				return usagef("--mode shuffle: %v", scaleout.ErrShuffleUnavailable)
+			slices := c.Generic("slices").(*countValue).n
+			if slices > scaleout.MaxRanges {
+				return usagef("--slices must be at most %d", scaleout.MaxRanges)
 			}
 			locs := make([]*string, len(o.Inventories))
 			for i := range o.Inventories {
@@ -106,7 +114,7 @@ Examples:
 			if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
 				return err
 			}
-			res, err := scaleout.Split(c.Context, scaleout.SplitOptions{Plan: o, N: int(n), Mode: mode, Out: c.String("out")})
+			res, err := scaleout.Split(c.Context, scaleout.SplitOptions{Plan: o, N: int(n), Mode: mode, Slices: int(slices), Out: c.String("out")})
 			if err != nil {
 				return rangesError(fmt.Errorf("plan split: %w", err))
 			}
@@ -157,24 +165,12 @@ func printSplitSummary(w io.Writer, loc string, res *scaleout.SplitResult) {
 // planRange is plan --ranges: one worker of a distributed plan.
 func planRange(c *cli.Context, o partition.Options) error {
 	loc := c.String("ranges")
-	i := -1
-	if v := c.String("range"); v == "all" {
+	if c.String("range") == "all" {
 		return planAllRanges(c, o)
-	} else if v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return usagef("--range %q is not a range index (0 to N-1)", v)
-		}
-		i = n
-	} else {
-		n, _, ok, err := scaleout.IndexFromEnv()
-		switch {
-		case err != nil:
-			return usagef("%v", err)
-		case !ok:
-			return usagef("--ranges needs the range index: --range I, or $%s or $%s from the job engine", scaleout.IndexEnv[0], scaleout.IndexEnv[1])
-		}
-		i = n
+	}
+	i, err := indexFrom(c, "range")
+	if err != nil {
+		return err
 	}
 	locs := make([]*string, len(o.Inventories))
 	for k := range o.Inventories {
@@ -187,7 +183,7 @@ func planRange(c *cli.Context, o partition.Options) error {
 	if err != nil {
 		return rangesError(err)
 	}
-	ro, err := scaleout.RangeOptions(o, r, sum, loc, i, c.String("out"))
+	ro, err := scaleout.RangeOptions(c.Context, o, r, sum, loc, i, c.String("out"))
 	if err != nil {
 		return rangesError(err)
 	}
@@ -273,8 +269,14 @@ func planAllRanges(c *cli.Context, o partition.Options) error {
 	if err != nil {
 		return rangesError(err)
 	}
+	for j := range r.Slices {
+		so := scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: o.Reader}
+		if _, err := scaleout.Scatter(c.Context, so); err != nil {
+			return rangesError(fmt.Errorf("plan scatter %d: %w", j, err))
+		}
+	}
 	for i := range r.N() {
-		ro, err := scaleout.RangeOptions(o, r, sum, loc, i, "")
+		ro, err := scaleout.RangeOptions(c.Context, o, r, sum, loc, i, "")
 		if err != nil {
 			return rangesError(err)
 		}
@@ -306,4 +308,74 @@ func printMerged(c *cli.Context, root string, plan *manifest.Plan) error {
 		fmt.Fprintf(w, "  %-16s %8d %15s %12s\n", rt.Route, rt.Shards, humanCount(rt.Objects), humanBytes(rt.Bytes))
 	}
 	return nil
+}
+
+func newPlanScatterCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "scatter",
+		Usage:     "read a slice of a shuffled inventory once and write each range's rows apart",
+		UsageText: "s3batchkit plan scatter --ranges LOC/ranges.json [--slice J]",
+		Description: `For a distributed plan whose ranges.json shuffles an inventory ('plan
+split' chose or was told --mode shuffle): reads the data files ranges.json
+gives slice J, checking their MD5, and writes each range's rows (every
+column, unfiltered) to LOC/scatter/<jjjj>/, then scatter.json last. Run
+every slice before the range workers, which read their rows from every
+slice. A re-run writes the same bytes.
+
+Examples:
+   s3batchkit plan scatter --ranges s3://plans/run-1/ranges.json --slice 0`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "the `LOC`/ranges.json that 'plan split' wrote", Required: true},
+			&cli.StringFlag{Category: catRanges, Name: "slice", Usage: "the scatter slice `J` (0 to S-1; default: $JOB_COMPLETION_INDEX, else $AWS_BATCH_JOB_ARRAY_INDEX)"},
+			workersFlag(catInput, "data files decoded at once", "number of CPUs"),
+			&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},
+			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
+			quietFlag(),
+		},
+		Action: func(c *cli.Context) error {
+			j, err := indexFrom(c, "slice")
+			if err != nil {
+				return err
+			}
+			s, err := scaleout.Scatter(c.Context, scaleout.ScatterOptions{Ranges: c.String("ranges"), Slice: j,
+				Reader: inventory.ReaderOptions{Workers: c.Int("workers"), DataRoot: c.String("data-root"), SkipChecksums: c.Bool("no-verify")}})
+			if err != nil {
+				return rangesError(fmt.Errorf("plan scatter: %w", err))
+			}
+			if !c.Bool("quiet") {
+				var rows, bytes int64
+				files := 0
+				for _, o := range s.Outputs {
+					for _, f := range o.Files {
+						rows += f.Rows
+						bytes += f.Bytes
+						files++
+					}
+				}
+				fmt.Fprintf(c.App.Writer, "scatter slice %d of %d written to %s: %s rows in %d files, %s\n", j, s.Slices,
+					manifest.ScatterDir(manifest.RootOf(c.String("ranges")), j), humanCount(rows), files, humanBytes(bytes))
+			}
+			return nil
+		},
+	}
+}
+
+// indexFrom returns the array index: flag's value, else the job engine's
+// variable; neither is a usage error.
+func indexFrom(c *cli.Context, flag string) (int, error) {
+	if v := c.String(flag); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return 0, usagef("--%s %q is not an index (0 to N-1)", flag, v)
+		}
+		return n, nil
+	}
+	n, _, ok, err := scaleout.IndexFromEnv()
+	switch {
+	case err != nil:
+		return 0, usagef("%v", err)
+	case !ok:
+		return 0, usagef("--ranges needs the %s index: --%s I, or $%s or $%s from the job engine", flag, flag, scaleout.IndexEnv[0], scaleout.IndexEnv[1])
+	}
+	return n, nil
 }

@@ -42,10 +42,22 @@ func TestPlanRangesCLI(t *testing.T) {
 	ranges := filepath.Join(root, "ranges.json")
 	planArgs := []string{"--inventory", m, "--max-objects", "200", "--min-objects", "0"}
 
-	code, stdout, stderr := s3bk(t, append([]string{"plan", "split", "--ranges", "3", "--out", ranges}, planArgs...)...)
-	if code != 0 || !strings.Contains(stdout, "ranges written to "+ranges) {
+	code, stdout, stderr := s3bk(t, append([]string{"plan", "split", "--ranges", "3", "--slices", "2", "--out", ranges}, planArgs...)...)
+	if code != 0 || !strings.Contains(stdout, "ranges written to "+ranges) || !strings.Contains(stdout, "mode shuffle") {
 		t.Fatalf("split: %d\n%s\n%s", code, stdout, stderr)
 	}
+	// gen's rows are in no key order: the inventory is shuffled by two
+	// scatter jobs first.
+	if code, _, stderr := s3bk(t, "plan", "scatter", "--ranges", ranges); code != 2 || !strings.Contains(stderr, "JOB_COMPLETION_INDEX") {
+		t.Errorf("a scatter without an index: exit %d, %s", code, stderr)
+	}
+	for j := range 2 {
+		t.Setenv("JOB_COMPLETION_INDEX", strconv.Itoa(j))
+		if code, _, stderr := s3bk(t, "plan", "scatter", "--ranges", ranges, "-q"); code != 0 {
+			t.Fatalf("scatter %d: %d %s", j, code, stderr)
+		}
+	}
+	unsetIndexEnv(t)
 	worker := func(extra ...string) (int, string, string) {
 		return s3bk(t, append(append([]string{"plan"}, planArgs...), append([]string{"--ranges", ranges, "-q"}, extra...)...)...)
 	}
@@ -161,6 +173,16 @@ func TestPlanRangesS3(t *testing.T) {
 	planArgs := []string{"--inventory", inv + "/manifest.json", "--max-objects", "300", "--min-objects", "0", "-q"}
 	if code, _, stderr := s3bk(t, append([]string{"plan", "split", "--ranges", "2", "--out", root + "/ranges.json"}, planArgs...)...); code != 0 {
 		t.Fatalf("split: %d %s", code, stderr)
+	}
+	for j := range 2 {
+		t.Setenv("AWS_BATCH_JOB_ARRAY_INDEX", strconv.Itoa(j))
+		if code, _, stderr := s3bk(t, "plan", "scatter", "--ranges", root+"/ranges.json", "-q"); code != 0 {
+			t.Fatalf("scatter %d: %d %s", j, code, stderr)
+		}
+	}
+	unsetIndexEnv(t)
+	if _, err := manifest.ReadScatter(ctx, root+"/scatter/0001"); err != nil {
+		t.Fatalf("scatter slice 1 in S3: %v", err)
 	}
 	for i := range 2 {
 		t.Setenv("JOB_COMPLETION_INDEX", strconv.Itoa(i))
