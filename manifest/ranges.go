@@ -148,6 +148,9 @@ type Ranges struct {
 	// whose (bucket, key) is at least Splits[i-1] (range 0: any) and
 	// below Splits[i] (the last range: any).
 	Splits []SplitKey `json:"splits"`
+	// Columns are the inventory fields (canonical names) the plan reads:
+	// a scatter slice keeps only them. Empty: every column.
+	Columns []string `json:"columns,omitempty"`
 	// Slices is the number of scatter slices (zero when no input is
 	// shuffled); slice j reads the files whose VerifiedBy is j.
 	Slices int           `json:"scatter_slices"`

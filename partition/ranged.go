@@ -152,3 +152,14 @@ func OptionsHash(o Options) (string, map[string]any, error) {
 	sum := sha256.Sum256(raw)
 	return hex.EncodeToString(sum[:]), m, nil
 }
+
+// PlanFields are the fields a plan with options o reads: those its filter
+// needs and those its sort and cutter carry. A scatter step keeps only
+// them.
+func PlanFields(o Options) (inventory.FieldSet, error) {
+	filter, err := inventory.NewFilter(o.Filter)
+	if err != nil {
+		return 0, err
+	}
+	return filter.Needs() | cutterFields | sortFields, nil
+}

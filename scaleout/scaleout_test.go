@@ -58,6 +58,8 @@ func makeReport(t *testing.T, s reportSpec) string {
 			r.Size = 6 << 30 // large route
 		case 2:
 			r.StorageClass, r.TieringTier = "INTELLIGENT_TIERING", "ARCHIVE"
+		case 3, 4:
+			r.Encryption, r.BucketKey = "SSE-KMS", "ENABLED"
 		}
 		if !s.versions {
 			rows = append(rows, r)
@@ -185,7 +187,7 @@ func TestDistributedIdentity(t *testing.T) {
 		mode   string // of the split; "" is auto
 	}{
 		{"parquet-clustered", reportSpec{format: "parquet", objects: 3000, clustered: true, fileRows: 700, unitRows: 100}, inventory.FilterOptions{}, partition.Bounds{MaxObjects: 250}, 4, true, ""},
-		{"parquet-unclustered-versions", reportSpec{format: "parquet", objects: 1500, versions: true, fileRows: 800, unitRows: 200}, inventory.FilterOptions{}, partition.Bounds{MaxObjects: 300}, 3, false, ""},
+		{"parquet-unclustered-versions", reportSpec{format: "parquet", objects: 1500, versions: true, fileRows: 800, unitRows: 200}, inventory.FilterOptions{EncryptionStatuses: []string{"SSE-KMS"}, Where: `storage_class != "GLACIER"`}, partition.Bounds{MaxObjects: 300}, 3, false, ""},
 		{"orc-clustered-versions-latest", reportSpec{format: "orc", objects: 1500, versions: true, clustered: true, fileRows: 900, unitRows: 150}, inventory.FilterOptions{LatestOnly: true}, partition.Bounds{}, 5, true, ""},
 		{"orc-unclustered", reportSpec{format: "orc", objects: 2000, fileRows: 600, unitRows: 250}, inventory.FilterOptions{Prefixes: []string{"a/", "c d/"}}, partition.Bounds{MaxObjects: 100}, 2, false, ""},
 		{"csv-unclustered-versions", reportSpec{format: "csv", objects: 1500, versions: true, fileRows: 500}, inventory.FilterOptions{MinSize: 1000}, partition.Bounds{MaxObjects: 400}, 4, false, ""},

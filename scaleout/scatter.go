@@ -33,8 +33,9 @@ type ScatterOptions struct {
 
 // Scatter runs slice o.Slice of a shuffled distributed plan: it reads the
 // data files of shuffled inputs that ranges.json gives the slice (checking
-// their MD5), once, and writes each range's rows, every column, unfiltered,
-// to ROOT/scatter/<jjjj>/in<k>-<iiii>.arrow (Arrow IPC streams), then
+// their MD5), once, and writes each range's rows, unfiltered,
+// to ROOT/scatter/<jjjj>/in<k>-<iiii>.arrow (Arrow IPC streams; the
+// columns ranges.json names, those the plan reads), then
 // scatter.json last. Rows are written in the order they are read, so a
 // re-run writes the same bytes. The range workers filter, sort and cut.
 func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, error) {
@@ -85,6 +86,17 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 		m.Files = files
 		ro := o.Reader
 		ro.Fields = m.Fields
+		if len(r.Columns) > 0 {
+			var keep inventory.FieldSet
+			for _, name := range r.Columns {
+				f, ok := inventory.LookupField(name)
+				if !ok {
+					return nil, fmt.Errorf("%w: column %q", manifest.ErrRanges, name)
+				}
+				keep |= inventory.Fields(f)
+			}
+			ro.Fields = m.Fields & keep
+		}
 		rep := inventory.NewReport(m, ro)
 		fields := rep.Fields()
 		ws := make([]*scatterWriter, r.N())

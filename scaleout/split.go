@@ -205,6 +205,13 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 	}
 
 	r := &manifest.Ranges{Version: manifest.RangesVersion, Kind: "plan", OptionsHash: hash, Options: opts, Splits: splits}
+	needs, err := partition.PlanFields(o.Plan)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range needs.List() {
+		r.Columns = append(r.Columns, f.String())
+	}
 	r.Ranges = make([]manifest.RangeDetail, o.N)
 	for i := range r.Ranges {
 		r.Ranges[i] = manifest.RangeDetail{Index: i, Reads: []manifest.FileRead{}}

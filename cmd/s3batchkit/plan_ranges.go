@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -330,6 +331,7 @@ Examples:
 			workersFlag(catInput, "data files decoded at once", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},
 			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
+			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the slice's summary as JSON on stdout"},
 			quietFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -337,21 +339,27 @@ Examples:
 			if err != nil {
 				return err
 			}
+			progress := &inventory.Progress{}
+			start := time.Now()
 			s, err := scaleout.Scatter(c.Context, scaleout.ScatterOptions{Ranges: c.String("ranges"), Slice: j,
-				Reader: inventory.ReaderOptions{Workers: c.Int("workers"), DataRoot: c.String("data-root"), SkipChecksums: c.Bool("no-verify")}})
+				Reader: inventory.ReaderOptions{Workers: c.Int("workers"), DataRoot: c.String("data-root"), SkipChecksums: c.Bool("no-verify"), Progress: progress}})
 			if err != nil {
 				return rangesError(fmt.Errorf("plan scatter: %w", err))
 			}
-			if !c.Bool("quiet") {
-				var rows, bytes int64
-				files := 0
-				for _, o := range s.Outputs {
-					for _, f := range o.Files {
-						rows += f.Rows
-						bytes += f.Bytes
-						files++
-					}
+			var rows, bytes int64
+			files := 0
+			for _, o := range s.Outputs {
+				for _, f := range o.Files {
+					rows += f.Rows
+					bytes += f.Bytes
+					files++
 				}
+			}
+			if c.Bool("json") {
+				return writeJSON(c.App.Writer, map[string]any{"slice": j, "slices": s.Slices, "rows": rows, "files": files, "bytes_written": bytes,
+					"input_bytes": progress.InputBytes.Load(), "verified_files": len(s.Verified), "elapsed_seconds": time.Since(start).Seconds(), "s3": objio.Stats()})
+			}
+			if !c.Bool("quiet") {
 				fmt.Fprintf(c.App.Writer, "scatter slice %d of %d written to %s: %s rows in %d files, %s\n", j, s.Slices,
 					manifest.ScatterDir(manifest.RootOf(c.String("ranges")), j), humanCount(rows), files, humanBytes(bytes))
 			}
