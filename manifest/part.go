@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 
 	"github.com/s3batchkit/s3batchkit/internal/objio"
@@ -262,20 +260,4 @@ func WriteMergedPlan(ctx context.Context, root string, plan *Plan) error {
 		return err
 	}
 	return objio.WriteFileAtomic(ctx, objio.Join(root, PlanFile), data)
-}
-
-// WriteSideFile writes ROOT/name atomically after removing ROOT/plan.json,
-// so that a new side file never stands beside an older plan's marker (as
-// PlanDir.WriteFile does).
-func WriteSideFile(ctx context.Context, root, name string, data []byte) error {
-	if !PlainName(name) || slices.Contains([]string{PlanFile, RangesName}, name) {
-		return fmt.Errorf("%s: %q is not a side file name", root, name)
-	}
-	if err := CheckNotSubmitted(ctx, root); err != nil {
-		return err
-	}
-	if err := objio.Remove(ctx, objio.Join(root, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing the old plan.json: %w", err)
-	}
-	return objio.WriteFileAtomic(ctx, objio.Join(root, name), data)
 }

@@ -44,6 +44,10 @@ Delete markers are never planned unless asked for. Re-running with the same
 inputs and flags writes byte-identical files, whatever --workers and
 --memory are.
 
+Too large for one machine? 'plan split' cuts the plan into N key ranges that
+N machines plan apart ('plan --ranges', as AWS Batch array jobs or Kubernetes
+Indexed Jobs), and 'plan merge' lists their shards in one plan.json.
+
 Examples (paths as the examples of 's3batchkit gen' make them):
    # plan a local copy of an inventory delivery
    s3batchkit plan --inventory inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json --out plan/
