@@ -161,6 +161,8 @@ type Ranges struct {
 type RangesInput struct {
 	Manifest string `json:"manifest"`
 	MD5      string `json:"md5"`
+	// DataRoot is the split's --data-root, which scatter slices use too.
+	DataRoot string `json:"data_root,omitempty"`
 	Format   string `json:"format"`
 	// Mode is ModeDirect or ModeShuffle.
 	Mode string `json:"mode"`

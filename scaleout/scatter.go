@@ -27,7 +27,8 @@ type ScatterOptions struct {
 	Ranges string
 	// Slice is the scatter slice to run (0 to Slices-1).
 	Slice int
-	// Reader: DataRoot, SkipChecksums and Workers are used.
+	// Reader: DataRoot (default: the split's, from ranges.json),
+	// SkipChecksums and Workers are used.
 	Reader inventory.ReaderOptions
 }
 
@@ -67,7 +68,11 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 		if in.Mode != manifest.ModeShuffle {
 			continue
 		}
-		m, err := inventory.OpenManifest(ctx, in.Manifest, inventory.ManifestOptions{DataRoot: o.Reader.DataRoot, SkipChecksums: o.Reader.SkipChecksums})
+		root := o.Reader.DataRoot
+		if root == "" {
+			root = in.DataRoot
+		}
+		m, err := inventory.OpenManifest(ctx, in.Manifest, inventory.ManifestOptions{DataRoot: root, SkipChecksums: o.Reader.SkipChecksums})
 		if err != nil {
 			return nil, err
 		}

@@ -226,7 +226,7 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 	}
 	for k, in := range inputs {
 		amp := amplification(in, splits)
-		ri := manifest.RangesInput{Manifest: in.m.Location, MD5: in.m.MD5, Format: string(in.m.Format), Mode: manifest.ModeDirect,
+		ri := manifest.RangesInput{Manifest: in.m.Location, MD5: in.m.MD5, DataRoot: o.Plan.Reader.DataRoot, Format: string(in.m.Format), Mode: manifest.ModeDirect,
 			Unit: in.stats0Unit(), Rows: in.rows, ReadAmplification: math.Round(amp*1000) / 1000}
 		if mode == ModeShuffle || mode == ModeAuto && amp > DirectMaxAmplification && o.N > 1 {
 			ri.Mode = manifest.ModeShuffle
