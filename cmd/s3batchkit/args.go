@@ -141,11 +141,12 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 	var path []string
 	var moved, positional []string
 	warned := map[string]bool{}
-	justEntered := false // the argument before was a (sub)command name
+	// fresh: no argument of the current command's own (a flag of its, or
+	// a positional one) has come since its name; global flags moved out
+	// of the way do not count.
+	fresh := false
 	for i < len(args) {
 		a := args[i]
-		first := justEntered
-		justEntered = false
 		if a == "--" {
 			break
 		}
@@ -160,7 +161,7 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 				cl.args = append(append(append(out[:at:at], moved...), out[at:]...), args[i:]...)
 				cl.path = strings.Join(path, " ")
 				return cl, nil
-			case cmd != nil && cmd.Action != nil && len(cmd.Subcommands) > 0 && !first:
+			case cmd != nil && cmd.Action != nil && len(cmd.Subcommands) > 0 && !fresh:
 				// A command that runs itself as well as holding
 				// subcommands (plan): a subcommand's name comes right
 				// after it; a word after its flags is an argument (a
@@ -176,7 +177,7 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 				cmds = cmd.Subcommands
 				path = append(path, cmd.Name)
 				out = append(out, a)
-				justEntered = true
+				fresh = true
 				i++
 				continue
 			default:
@@ -214,6 +215,7 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 			}
 		}
 		out = append(out, a)
+		fresh = false
 		if takes && !inline && i < len(args) {
 			out = append(out, args[i])
 			i++
