@@ -488,3 +488,23 @@ func TestIndexFromEnv(t *testing.T) {
 		t.Errorf("a bad index: ok %v, err %v", ok, err)
 	}
 }
+
+// TestSplitSampleBounded: with a sample budget of 320 keys, a report of
+// 60 row groups in no key order is sampled from at most 20 of them (16
+// keys each), and every range still gets a share of the rows.
+func TestSplitSampleBounded(t *testing.T) {
+	inv := makeReport(t, reportSpec{format: "parquet", objects: 3000, fileRows: 1000, unitRows: 50, seed: 3, bucket: "b"})
+	o := partition.Options{Inventories: []string{inv}, Sort: true}
+	res, err := scaleout.Split(context.Background(), scaleout.SplitOptions{Plan: o, N: 3, Out: filepath.Join(t.TempDir(), manifest.RangesName), SampleRows: 320})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Sampled == 0 || res.Sampled > 20*16 {
+		t.Errorf("sampled %d keys, want 1 to 320", res.Sampled)
+	}
+	for _, rg := range res.Ranges.Ranges {
+		if rg.Rows < 3000/3/2 || rg.Rows > 3000/3*2 {
+			t.Errorf("range %d: %d rows estimated of 3000", rg.Index, rg.Rows)
+		}
+	}
+}

@@ -508,10 +508,19 @@ func samplePoints(ctx context.Context, inputs []*splitInput, ro inventory.Reader
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(workers)
 		if in.m.Format != inventory.FormatCSV {
+			// At most budget/16 units are read (each open reads a footer
+			// and a key column chunk): every stride-th, standing for the
+			// stride units around it.
 			per := max(budget/units, 16)
+			stride := max(1, (units+budget/16-1)/max(budget/16, 1))
+			seen := 0
 			for f := range in.m.Files {
 				for j, u := range in.stats[f].Units {
 					if u.Rows == 0 {
+						continue
+					}
+					seen++
+					if (seen-1)%stride != 0 {
 						continue
 					}
 					g.Go(func() error {
@@ -519,7 +528,7 @@ func samplePoints(ctx context.Context, inputs []*splitInput, ro inventory.Reader
 						if err != nil || len(keys) == 0 {
 							return err
 						}
-						add(keys, float64(u.Rows)/float64(len(keys)))
+						add(keys, float64(u.Rows)*float64(stride)/float64(len(keys)))
 						return nil
 					})
 				}
