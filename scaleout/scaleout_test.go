@@ -252,6 +252,25 @@ func TestDistributedIdentity(t *testing.T) {
 			if !tc.direct && tc.n > 1 && in.ReadAmplification <= 1 {
 				t.Errorf("read amplification %v for files whose keys overlap", in.ReadAmplification)
 			}
+			if tc.direct && in.Mode == manifest.ModeDirect {
+				// Pruning: the ranges read about every unit once.
+				units, read := 0, 0
+				for _, f := range in.Files {
+					units += f.Units
+				}
+				for _, rg := range r.Ranges {
+					for _, fr := range rg.Reads {
+						if fr.Units == nil {
+							read += in.Files[fr.File].Units
+						} else {
+							read += len(fr.Units)
+						}
+					}
+				}
+				if float64(read) > 1.25*float64(units)+float64(tc.n) {
+					t.Errorf("the ranges read %d row groups or stripes of %d", read, units)
+				}
+			}
 			wantMode := manifest.ModeDirect
 			if tc.mode == scaleout.ModeShuffle || tc.mode == "" && !tc.direct && tc.n > 1 {
 				wantMode = manifest.ModeShuffle
