@@ -527,3 +527,30 @@ func TestSplitSampleBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestScatterSmallBuffer: a scatter slice that writes its ranges' rows out
+// every 70 rows (as one with many ranges does, to bound its memory) gives
+// the plan of one machine all the same.
+func TestScatterSmallBuffer(t *testing.T) {
+	defer scaleout.SetScatterBuffer(70)()
+	inv := makeReport(t, reportSpec{format: "csv", objects: 1200, versions: true, fileRows: 400, seed: 21, bucket: "b"})
+	tmp := t.TempDir()
+	o := partition.Options{Inventories: []string{inv}, Out: filepath.Join(tmp, "single"), Sort: true, Bounds: partition.Bounds{MaxObjects: 100}}
+	if _, _, err := partition.Plan(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(tmp, "run")
+	res := distributed(t, o, 3, root, scaleout.ModeShuffle)
+	if res.Ranges.Slices == 0 {
+		t.Fatal("not shuffled")
+	}
+	a, b := streams(t, o.Out, readPlan(t, o.Out)), streams(t, root, readPlan(t, root))
+	if !jsonEqual(keys(a), keys(b)) {
+		t.Fatalf("streams %v, merged %v", keys(a), keys(b))
+	}
+	for k := range a {
+		if !bytes.Equal(a[k], b[k]) {
+			t.Errorf("stream %s differs", k)
+		}
+	}
+}

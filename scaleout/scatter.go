@@ -18,8 +18,12 @@ import (
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
-// scatterBatchRows is the rows per batch of a scatter file.
+// scatterBatchRows is the most rows per batch of a scatter file; a
+// slice holds at most scatterBufferRows rows in all before it writes
+// every range's rows out (so that its memory does not grow with N).
 const scatterBatchRows = 65536
+
+var scatterBufferRows = 1 << 20 // a variable for the tests
 
 // ScatterOptions configure Scatter.
 type ScatterOptions struct {
@@ -122,6 +126,7 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 			return ws[i].write(rec)
 		}
 		rows := make([][]int32, r.N())
+		buffered := 0
 		err = rep.Scan(ctx, func(rec arrow.RecordBatch) error {
 			b := inventory.Batch{Rec: rec, Fields: fields}
 			bk, kk := b.Strings(inventory.Bucket), b.Strings(inventory.Key)
@@ -141,11 +146,23 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 				}
 				inventory.TakeRows(bs[i], b, sel)
 				out.Outputs[i].Counters[k].RowsRead += int64(len(sel))
+				buffered += len(sel)
 				if bs[i].Len() >= scatterBatchRows {
+					buffered -= bs[i].Len()
 					if err := flush(i); err != nil {
 						return err
 					}
 				}
+			}
+			if buffered >= scatterBufferRows {
+				for i := range bs {
+					if bs[i] != nil && bs[i].Len() > 0 {
+						if err := flush(i); err != nil {
+							return err
+						}
+					}
+				}
+				buffered = 0
 			}
 			return nil
 		})
