@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"hash"
 	"io"
@@ -61,6 +62,18 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 		out.Outputs[i] = manifest.ScatterOutput{Range: i, Counters: make([]manifest.Counters, len(r.Inputs)), Files: []manifest.ScatterFile{}}
 		for k := range r.Inputs {
 			out.Outputs[i].Counters[k] = manifest.Counters{Dropped: map[string]int64{}}
+		}
+	}
+	// One writer per slice folder: drop the marker of an earlier run (the
+	// slice is incomplete until this one's), and the temporary files of
+	// one that was killed.
+	if err := objio.Remove(ctx, objio.Join(dir, manifest.ScatterName)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if !objio.IsS3(dir) {
+		stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+		for _, f := range stale {
+			os.Remove(f)
 		}
 	}
 	tmp, err := os.MkdirTemp("", "s3batchkit-scatter-")

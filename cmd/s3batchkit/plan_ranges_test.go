@@ -255,3 +255,43 @@ func treeOf(t *testing.T, dir string) map[string]string {
 	}
 	return out
 }
+
+// TestCrashPlanRange kills a range's worker and a scatter slice with
+// SIGKILL at random points (seeded) and reruns them: a part or a slice
+// with its marker (part.json, scatter.json) is always the bytes of an
+// uninterrupted run, and the rerun completes it.
+func TestCrashPlanRange(t *testing.T) {
+	bin := testBinary(t)
+	unsetIndexEnv(t)
+	work := t.TempDir()
+	rows := "60000"
+	if testing.Short() {
+		rows = "20000"
+	}
+	inv := filepath.Join(work, "inv")
+	if code, _, stderr := s3bk(t, "gen", "-q", "--rows", rows, "--files", "3", "--format", "parquet", "--out", inv); code != 0 {
+		t.Fatalf("gen: %d %s", code, stderr)
+	}
+	m := filepath.Join(inv, "manifest.json")
+	planArgs := []string{"--inventory", m, "--max-objects", "2000", "--min-objects", "0", "--memory", "16MiB", "--quiet"}
+	direct, shuffled := filepath.Join(work, "direct", "ranges.json"), filepath.Join(work, "shuffled", "ranges.json")
+	for loc, mode := range map[string]string{direct: "direct", shuffled: "shuffle"} {
+		if code, _, stderr := s3bk(t, append([]string{"plan", "split", "--ranges", "3", "--slices", "2", "--mode", mode, "--out", loc}, planArgs...)...); code != 0 {
+			t.Fatalf("split %s: %d %s", mode, code, stderr)
+		}
+	}
+	tmp := filepath.Join(work, "tmp")
+	os.MkdirAll(tmp, 0o755)
+	env := []string{"TMPDIR=" + tmp, "GOMAXPROCS=2", "AWS_BATCH_JOB_ARRAY_INDEX=1"}
+	cases := []*crashCase{
+		{name: "worker", marker: manifest.PartName, out: manifest.PartDir(filepath.Dir(direct), 1), env: env,
+			args: append([]string{"plan", "--ranges", direct}, planArgs...)},
+		{name: "scatter", marker: manifest.ScatterName, out: manifest.ScatterDir(filepath.Dir(shuffled), 1), env: env,
+			args: []string{"plan", "scatter", "--ranges", shuffled, "--quiet"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			crashLoop(t, bin, c, crashSeeds())
+		})
+	}
+}
