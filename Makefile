@@ -38,6 +38,15 @@ test-short:
 bench:
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchmem -benchtime 3x ./...
 
+## bench-scaleout: a distributed plan (split, scatter, N range workers as
+## processes, merge) against the test S3 server, direct and shuffled, N in
+## $(NS) (default 1 2 4), on a $(ROWS)-row Parquet report (default 4 M):
+## slowest step, total CPU, S3 bytes read. Needs S3BATCHKIT_TEST_S3_*
+## (source /work/vgw-env.sh). Not run in CI.
+bench-scaleout:
+	bash bench/scaleout.sh
+.PHONY: bench-scaleout
+
 ## demo: generate a 1,000,000-object report and plan it; then run the copy
 ## shards of a smaller plan with the local engine against a folder of
 ## buckets and print the merged report. No network needed.

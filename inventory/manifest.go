@@ -78,6 +78,15 @@ type DataFile struct {
 
 	// Location is where the file was found (set by OpenManifest).
 	Location string `json:"-"`
+	// Units, when not nil, are the only row groups (Parquet) or stripes
+	// (ORC) of the file to read, as a range of a distributed plan
+	// selects them; nil reads the whole file. CSV files are always read
+	// whole.
+	Units []int `json:"-"`
+	// NoVerify, set by a range of a distributed plan that another range
+	// verifies the file for, skips the file's MD5 check (its size is
+	// still checked).
+	NoVerify bool `json:"-"`
 }
 
 // ManifestOptions control how a manifest is opened.
