@@ -16,18 +16,10 @@ import (
 // LOC/ranges.json, print the job definitions that run the rest of the
 // distributed plan — scatter (shuffle mode), the N range workers, the
 // merge — on AWS Batch or Kubernetes (package deploy, docs/scale-out.md).
-// The split command adds planEmitFlags to its flags, calls
+// newPlanSplitCommand adds planEmitFlags to its flags, calls
 // checkEmitFlags in its Before and emitPlanJobs once ranges.json is
 // written, instead of its summary (with --emit nothing else goes to
-// stdout):
-//
-//	Flags:  append(flags, planEmitFlags()...),
-//	Before: checkEmitFlags,
-//	…
-//	if c.String("emit") != "" {
-//		return emitPlanJobs(c, splitRun{RangesFile: c.String("out"), Ranges: n,
-//			Slices: res.Ranges.Slices, Inventories: o.Inventories})
-//	}
+// stdout).
 
 const catEmit = "Running on an engine (--emit; docs/scale-out.md):"
 
@@ -108,6 +100,11 @@ func checkEmitFlags(c *cli.Context) error {
 	out := c.String("out")
 	if out != "" && !objio.IsS3(out) {
 		return usagef("--emit: --out %s must be s3://…/%s: the containers share nothing but S3", out, deploy.RangesFile)
+	}
+	for _, loc := range append(c.StringSlice("inventory"), c.String("data-root")) {
+		if loc != "" && !objio.IsS3(loc) {
+			return usagef("--emit: %s must be an s3:// location (--inventory, --data-root): the containers share nothing but S3", loc)
+		}
 	}
 	// Every other check of the definitions, with a stand-in for what
 	// the split decides.

@@ -56,6 +56,7 @@ func newPlanSplitCommand() *cli.Command {
 		&cli.StringFlag{Category: catRanges, Name: "mode", Value: scaleout.ModeAuto, Usage: "`MODE` of reading: direct (each range reads the files, row groups and stripes its keys can be in), shuffle ('plan scatter' reads each file once and writes each range's rows apart), auto (shuffle the inventories whose files' keys overlap the ranges)"},
 		countFlag(catRanges, "slices", 0, "shuffle: `S` scatter slices, each a job of 'plan scatter' (default: N, at most one per data file)"),
 	}, flags...)
+	flags = append(flags, planEmitFlags()...)
 	return &cli.Command{
 		Name:      "split",
 		Usage:     "split a plan into N key ranges for N workers (writes ranges.json)",
@@ -87,7 +88,8 @@ Examples:
    # 8 ranges of the newest delivery, current versions only
    s3batchkit plan split --inventory s3://inventory-bucket/inv/src-bucket/cfg/ --latest-only \
        --ranges 8 --out s3://plans/run-1/ranges.json`,
-		Flags: flags,
+		Flags:  flags,
+		Before: checkEmitFlags,
 		Action: func(c *cli.Context) error {
 			o, err := planOptionsFromFlags(c, true)
 			if err != nil {
@@ -121,6 +123,10 @@ Examples:
 			}
 			for _, note := range res.Notes {
 				fmt.Fprintf(c.App.ErrWriter, "note: %s\n", note)
+			}
+			if c.String("emit") != "" { // the definitions alone on stdout
+				return emitPlanJobs(c, splitRun{RangesFile: c.String("out"), Ranges: int(n),
+					Slices: res.Ranges.Slices, Inventories: o.Inventories})
 			}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, map[string]any{"ranges": c.String("out"), "sha256": res.SHA256, "sampled_keys": res.Sampled,

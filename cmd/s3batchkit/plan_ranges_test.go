@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -151,7 +152,9 @@ func TestPlanRangesCLI(t *testing.T) {
 // the parts and plan.json in S3 (the test server), then submits the
 // merged plan to the local engine: every job's manifest is a part's
 // shard, its ETag the MD5 the plan lists.
-func TestPlanRangesS3(t *testing.T) {
+// rangesS3Env points the commands at the test S3 server through the
+// environment, as a container would be, and returns a fresh bucket.
+func rangesS3Env(t *testing.T) string {
 	cfg := objiotest.Config(t)
 	bucket := objiotest.Setup(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
@@ -161,6 +164,80 @@ func TestPlanRangesS3(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	unsetIndexEnv(t)
+	return bucket
+}
+
+// TestPlanSplitEmitRuns runs the commands `plan split --emit aws-batch`
+// prints, step by step with the array index AWS Batch would set, and
+// checks that the merged plan holds every row; a local inventory is
+// refused with --emit (the containers share nothing but S3).
+func TestPlanSplitEmitRuns(t *testing.T) {
+	bucket := rangesS3Env(t)
+	ctx := context.Background()
+	gen := t.TempDir()
+	if code, _, stderr := s3bk(t, "gen", "-q", "--rows", "3000", "--format", "parquet", "--files", "3", "--out", gen); code != 0 {
+		t.Fatalf("gen: %d %s", code, stderr)
+	}
+	root := "s3://" + bucket + "/runs/emit"
+	split := []string{"plan", "split", "--ranges", "3", "--mode", "shuffle", "--out", root + "/ranges.json", "--emit", "aws-batch", "--job-queue", "q", "--image", "example/s3batchkit:1"}
+	if code, _, stderr := s3bk(t, append(split, "--inventory", gen+"/manifest.json")...); code != 2 || !strings.Contains(stderr, "s3://") {
+		t.Fatalf("split --emit of a local inventory: exit %d, %s; want 2 naming s3://", code, stderr)
+	}
+	inv := "s3://" + bucket + "/inventory/src/config"
+	uploadDir(t, gen, inv)
+	code, stdout, stderr := s3bk(t, append(split, "--inventory", inv+"/manifest.json", "--min-size", "1024")...)
+	if code != 0 {
+		t.Fatalf("split --emit: %d %s", code, stderr)
+	}
+	var out struct {
+		Defs []struct {
+			Name      string `json:"jobDefinitionName"`
+			Container struct {
+				Command []string `json:"command"`
+			} `json:"containerProperties"`
+		} `json:"register_job_definitions"`
+		Jobs []struct {
+			Definition string `json:"jobDefinition"`
+			Array      *struct {
+				Size int `json:"size"`
+			} `json:"arrayProperties"`
+		} `json:"submit_jobs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || len(out.Jobs) != 3 {
+		t.Fatalf("--emit aws-batch: %v, %d jobs in\n%s", err, len(out.Jobs), stdout)
+	}
+	for _, job := range out.Jobs {
+		var cmd []string
+		for _, d := range out.Defs {
+			if d.Name == job.Definition {
+				cmd = d.Container.Command
+			}
+		}
+		n := 1
+		if job.Array != nil {
+			n = job.Array.Size
+		}
+		for i := range n {
+			if job.Array != nil {
+				t.Setenv("AWS_BATCH_JOB_ARRAY_INDEX", strconv.Itoa(i))
+			}
+			if code, _, stderr := s3bk(t, append(cmd, "-q")...); code != 0 {
+				t.Fatalf("%s %d: %v: exit %d, %s", job.Definition, i, cmd, code, stderr)
+			}
+		}
+		unsetIndexEnv(t)
+	}
+	plan, err := manifest.ReadPlan(ctx, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Counters.RowsRead != 3000 || len(plan.Shards) == 0 {
+		t.Fatalf("merged plan: %d rows read, %d shards", plan.Counters.RowsRead, len(plan.Shards))
+	}
+}
+
+func TestPlanRangesS3(t *testing.T) {
+	bucket := rangesS3Env(t)
 	ctx := context.Background()
 
 	gen := t.TempDir()
