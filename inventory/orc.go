@@ -197,7 +197,7 @@ func (r *ORCReader) mapColumns(set FieldSet) error {
 // orcKindFits says whether a file column of kind t can be read as a field
 // of kind k, and otherwise what was expected. Integer columns are accepted
 // for timestamps as milliseconds, since Athena's DDL declares some
-// timestamp columns bigint (formats.md §2.2).
+// timestamp columns bigint (docs/formats.md#inventory-fields).
 func orcKindFits(k Kind, t orc.Kind) (string, bool) {
 	switch k {
 	case KindString, KindEnum:

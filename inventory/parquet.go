@@ -343,7 +343,7 @@ func (r *ParquetReader) mapColumns(set FieldSet) error {
 // timestampDivisor returns what divides an INT64 timestamp column's values
 // to milliseconds. A plain int64 without annotation is taken as
 // milliseconds (Athena's DDL declares some timestamp columns bigint; see
-// formats.md §2.2).
+// docs/formats.md#inventory-fields).
 func timestampDivisor(t parquet.Type) int64 {
 	if lt := t.LogicalType(); lt != nil {
 		if ts, ok := lt.Value.(*format.TimestampType); ok {

@@ -15,7 +15,7 @@ import (
 // Key statistics of data files, read from their footers without reading
 // their rows: how many rows each unit (a Parquet row group, an ORC
 // stripe) holds and, where the writer recorded them, the smallest and the
-// largest bucket and key among them (docs/formats.md §4). A distributed
+// largest bucket and key among them (docs/formats.md#orc-and-parquet-data-files). A distributed
 // plan (partition.Split) uses them to pick split keys and to give each
 // range only the units whose keys can fall in it.
 
