@@ -40,7 +40,7 @@ bench:
 
 ## bench-scaleout: a distributed plan (split, scatter, N range workers as
 ## processes, merge) against the test S3 server, direct and shuffled, N in
-## $(NS) (default 1 2 4), on a $(ROWS)-row Parquet report (default 4 M):
+## $(NS) (default 1 2 4), on a $(ROWS)-row report (default 4 M; FORMAT=parquet, csv or orc):
 ## slowest step, total CPU, S3 bytes read. Needs S3BATCHKIT_TEST_S3_*
 ## (source /work/vgw-env.sh). Not run in CI.
 bench-scaleout:

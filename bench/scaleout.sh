@@ -3,8 +3,9 @@
 # processes against an S3 server (versitygw, from S3BATCHKIT_TEST_S3_*),
 # indices from AWS_BATCH_JOB_ARRAY_INDEX as AWS Batch sets them, for N in
 # $NS, in direct (every range reads every file it may need) and shuffle
-# (plan scatter, then the ranges) mode, on a generated Parquet report of
-# $ROWS rows in $FILES files (gen's rows are in no key order).
+# (plan scatter, then the ranges) mode, on a generated report of $ROWS
+# rows in $FILES files, $FORMAT (parquet, csv or orc; gen's rows are in no
+# key order).
 #
 # Per run it prints: the slowest scatter and worker (wall seconds), the
 # CPU seconds of all processes (user+sys, split and merge included), the
@@ -15,10 +16,12 @@
 #
 #   make bench-scaleout            # ROWS=4000000 NS="1 2 4"
 #   ROWS=1000000 NS="1 2" bash bench/scaleout.sh
+#   FORMAT=csv NS="1 2 4 8" bash bench/scaleout.sh
 set -euo pipefail
 
 ROWS=${ROWS:-4000000}
 FILES=${FILES:-8}
+FORMAT=${FORMAT:-parquet}
 NS=${NS:-"1 2 4"}
 MODES=${MODES:-"direct shuffle"}
 : "${S3BATCHKIT_TEST_S3_ENDPOINT:?source /work/vgw-env.sh (or set S3BATCHKIT_TEST_S3_*)}"
@@ -38,8 +41,8 @@ cleanup() { /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" s3 rb --force "s3://
 trap cleanup EXIT
 
 inv=s3://$bucket/inv/src/cfg
-echo "generating $ROWS rows of Parquet in $FILES files at $inv" >&2
-"$bin" gen -q --rows "$ROWS" --files "$FILES" --format parquet --seed 7 --out "$inv"
+echo "generating $ROWS rows of $FORMAT in $FILES files at $inv" >&2
+"$bin" gen -q --rows "$ROWS" --files "$FILES" --format "$FORMAT" --seed 7 --out "$inv"
 m=$inv/manifest.json
 
 # timed LOG CMD...: runs CMD under /usr/bin/time, output to LOG.json,
