@@ -17,6 +17,10 @@
 #   make bench-scaleout            # ROWS=4000000 NS="1 2 4"
 #   ROWS=1000000 NS="1 2" bash bench/scaleout.sh
 #   FORMAT=csv NS="1 2 4 8" bash bench/scaleout.sh
+#   SOURCE=DIR bash bench/scaleout.sh   # an existing report (a folder with
+#                                       # manifest.json) instead of gen's,
+#                                       # e.g. bench's DuckDB-written one in
+#                                       # key order (clustered)
 set -euo pipefail
 
 ROWS=${ROWS:-4000000}
@@ -41,8 +45,13 @@ cleanup() { /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" s3 rb --force "s3://
 trap cleanup EXIT
 
 inv=s3://$bucket/inv/src/cfg
-echo "generating $ROWS rows of $FORMAT in $FILES files at $inv" >&2
-"$bin" gen -q --rows "$ROWS" --files "$FILES" --format "$FORMAT" --seed 7 --out "$inv"
+if [ -n "${SOURCE:-}" ]; then
+	echo "uploading $SOURCE to $inv" >&2
+	/usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp --recursive --quiet "$SOURCE" "$inv"
+else
+	echo "generating $ROWS rows of $FORMAT in $FILES files at $inv" >&2
+	"$bin" gen -q --rows "$ROWS" --files "$FILES" --format "$FORMAT" --seed 7 --out "$inv"
+fi
 m=$inv/manifest.json
 
 # timed LOG CMD...: runs CMD under /usr/bin/time, output to LOG.json,
