@@ -13,7 +13,7 @@ import (
 
 	"github.com/klauspost/compress/gzip"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -37,7 +37,7 @@ import (
 func BenchmarkUnsortedCSVVsGunzip(b *testing.B) {
 	inv := os.Getenv("S3BK_BENCH_CSV_INVENTORY")
 	if inv == "" {
-		res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: 1_000_000, Out: b.TempDir(), Seed: 20, Files: 1})
+		res, err := gen.Generate(context.Background(), gen.Options{Rows: 1_000_000, Out: b.TempDir(), Seed: 20, Files: 1})
 		if err != nil {
 			b.Fatal(err)
 		}

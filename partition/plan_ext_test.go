@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -24,7 +24,7 @@ import (
 func genReport(t *testing.T, rows int64, files int) string {
 	t.Helper()
 	dir := t.TempDir()
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Out: dir, Seed: 7, Versions: true, Files: files})
+	res, err := gen.Generate(context.Background(), gen.Options{Rows: rows, Out: dir, Seed: 7, Versions: true, Files: files})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestPlanMissingFieldFails(t *testing.T) {
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
 
 func benchGenerate(dir string, rows int64) (string, error) {
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: rows, Out: dir, Seed: 7, Versions: true, Files: 2})
+	res, err := gen.Generate(context.Background(), gen.Options{Rows: rows, Out: dir, Seed: 7, Versions: true, Files: 2})
 	if err != nil {
 		return "", err
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
-	"github.com/s3batchkit/s3batchkit/bench"
+	"github.com/s3batchkit/s3batchkit/gen"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -118,7 +118,7 @@ func TestPlanUnversionedHasNoVersions(t *testing.T) {
 }
 
 func benchGenerateUnversioned(dir string) (string, error) {
-	res, err := bench.Generate(context.Background(), bench.GenOptions{Rows: 2000, Out: dir, Seed: 7, Files: 1})
+	res, err := gen.Generate(context.Background(), gen.Options{Rows: 2000, Out: dir, Seed: 7, Files: 1})
 	if err != nil {
 		return "", err
 	}

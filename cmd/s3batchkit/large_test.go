@@ -56,14 +56,6 @@ type largeRehearsal struct {
 	proxy    *s3fault.Proxy
 }
 
-func (r *largeRehearsal) role(key string) int {
-	for i, row := range r.rows {
-		if row.Key == key {
-			return i
-		}
-	}
-	return -1
-}
 
 // newLargeRehearsal generates and plans an inventory of a new source
 // bucket, puts the stand-ins, and points the CLI at a fault proxy in front

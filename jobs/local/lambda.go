@@ -205,7 +205,7 @@ type LargeCopyOptions struct {
 // check refuses options out of range.
 func (o LargeCopyOptions) check() error {
 	if o.Timeout < 0 {
-		return fmt.Errorf("Timeout %v is negative", o.Timeout)
+		return fmt.Errorf("negative Timeout %v", o.Timeout)
 	}
 	return largecopy.Options{PartSize: o.PartSize, Concurrency: o.Concurrency}.Check()
 }
