@@ -156,7 +156,7 @@ func TestFindDeliveryLocal(t *testing.T) {
 }
 
 func TestFindDeliveryS3(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	findDeliveryCases(t, "s3://"+bucket)
 }
 
@@ -167,7 +167,7 @@ func TestFindDeliveryS3(t *testing.T) {
 // it unverified; finding the newest delivery says that listing is needed
 // and how to name the manifest instead.
 func TestLeastPrivilegeDelivery(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	l := &deliveryLayout{t: t, root: "s3://" + bucket, dest: bucket, cfg: "inv/src/cfg-1"}
 	l.delivery("2024-11-01T01-00Z", 5, true)

@@ -14,7 +14,7 @@ import (
 // ETag = MD5 (one PUT), plan.json comes last, and the second, smaller plan
 // removes the first plan's extra shard.
 func TestPlanDirS3(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	dir := "s3://" + bucket + "/plans/p1"
 	write := func(shards int) *Plan {

@@ -17,7 +17,7 @@ import (
 // Operations would leave it in a report bucket, and checks that a report
 // read by prefix (listing job-<id>/manifest.json) equals the local one.
 func TestRunFromS3(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	root := filepath.Join("testdata", "run1")
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {

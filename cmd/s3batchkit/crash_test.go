@@ -373,7 +373,7 @@ func genCompletionReports(t *testing.T, dir string, jobs, files, rows int) {
 // jobs.json is always whole.
 func TestCrashSubmit(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	bin := testBinary(t)
 	work := t.TempDir()
 	ctx := context.Background()

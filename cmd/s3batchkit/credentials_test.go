@@ -40,7 +40,7 @@ func awsEnv(t *testing.T, endpoint, key, secret string) {
 // no task run. No SDK chatter reaches stderr without --debug.
 func TestCredentialsBeforeWork(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	gen := t.TempDir()
 	if code, _, stderr := s3bk(t, "gen", "--rows", "200", "--out", gen); code != 0 {

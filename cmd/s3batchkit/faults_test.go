@@ -113,7 +113,7 @@ func allFaults(t *testing.T, p *s3fault.Proxy, operation string, args ...string)
 // (but the manifest's location), retries are counted; then with every
 // request failing, plan stops with the SDK's error.
 func TestFaultsPlan(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	for _, tc := range []struct {
 		format string
 		files  string
@@ -196,7 +196,7 @@ func samePlans(t *testing.T, want, got, wantManifest, gotManifest string) {
 // with its manifest's right location and ETag; then with every request
 // failing, submit stops before creating any job.
 func TestFaultsSubmit(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	p := faultProxy(t, s3fault.Options{Rate: faultRate, Seed: 21, Delay: 10 * time.Millisecond})
 	gen, plan := t.TempDir(), t.TempDir()
 	if code, _, stderr := s3bk(t, "gen", "--rows", "3000", "--files", "1", "--seed", "6", "--out", gen); code != 0 {
@@ -317,7 +317,7 @@ func TestFaultsSubmit(t *testing.T) {
 // cannot be read (the SDK's error), and a local plan's tasks all fail,
 // so that its job fails at the 1,000-task threshold, naming the fault.
 func TestFaultsRun(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	// Bounds the test's own S3 calls: a stalled server fails the test
 	// instead of hanging it.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

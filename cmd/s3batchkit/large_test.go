@@ -70,7 +70,9 @@ func (r *largeRehearsal) role(key string) int {
 // of the test server that fails the parts the roles say (503 SlowDown).
 func newLargeRehearsal(t *testing.T) *largeRehearsal {
 	t.Helper()
-	r := &largeRehearsal{src: objiotest.Setup(t), dst: objiotest.Setup(t), data: map[string][]byte{}}
+	_, src := objiotest.Setup(t)
+	_, dst := objiotest.Setup(t)
+	r := &largeRehearsal{src: src, dst: dst, data: map[string][]byte{}}
 	dir := t.TempDir()
 	// Seed 4 of 5,000 rows puts 5 objects over 5 GiB in STANDARD-like
 	// classes: the large route.

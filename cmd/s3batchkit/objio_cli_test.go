@@ -36,7 +36,7 @@ func cliEnv(t *testing.T, endpoint string) {
 // write is what the same command writes locally.
 func TestS3Outputs(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
 	ctx := context.Background()
 	s3 := "s3://" + bucket
@@ -116,7 +116,7 @@ func TestS3Outputs(t *testing.T) {
 	// report: completion reports in S3 (the report package's fixture, in
 	// a report bucket of its own), summary.json, rerun/ plans and the
 	// HTML page written to S3.
-	reports := objiotest.Setup(t)
+	_, reports := objiotest.Setup(t)
 	root := filepath.Join("..", "..", "report", "testdata", "run1")
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -157,7 +157,7 @@ func TestS3Outputs(t *testing.T) {
 // is the real one.
 func TestPlanThrottled(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
 	inv := "s3://" + bucket + "/inv/src/cfg"
 	if code, _, stderr := s3bk(t, "gen", "--rows", "2000", "--files", "2", "--out", inv); code != 0 {
@@ -196,7 +196,7 @@ func TestPlanThrottled(t *testing.T) {
 // manifest instead.
 func TestPlanLeastPrivilege(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
 	cfgDir := "s3://" + bucket + "/inv/src/cfg"
 	delivery := cfgDir + "/2024-11-01T01-00Z"
@@ -237,7 +237,7 @@ func TestPlanLeastPrivilege(t *testing.T) {
 // (every connection reset for a few seconds) and ends when the jobs do.
 func TestStatusWatchOutage(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
 	st, err := local.NewS3Storage(context.Background(), 4)
 	if err != nil {

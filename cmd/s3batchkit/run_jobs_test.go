@@ -63,7 +63,7 @@ func jsonKeys(t *testing.T, raw json.RawMessage) []string {
 // run.
 func TestRunRecordsJobsAsSubmit(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	dir := t.TempDir()
 	planA := versionedPlan(t, dir, 1500, 3)
 	planB := filepath.Join(dir, "plan-b")
@@ -312,7 +312,7 @@ func checkVersionOrder(t *testing.T, plan, state, root string, wantJobs int) {
 // same command creates the rest and exits 0.
 func TestSubmitHeldBack(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	dir := t.TempDir()
 	plan := versionedPlan(t, dir, 400, 6)
 	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": os.Getenv(objiotest.EnvAccessKey), "AWS_SECRET_ACCESS_KEY": os.Getenv(objiotest.EnvSecretKey),

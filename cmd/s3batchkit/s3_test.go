@@ -54,7 +54,7 @@ func uploadDir(t *testing.T, dir, prefix string) {
 // place, a tampered shard refused, and status.
 func TestS3PlanSubmitStatus(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	// The CLI configures objio from its flags and the AWS chain.
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(objiotest.EnvSecretKey))

@@ -64,10 +64,10 @@ func writePlan(t *testing.T, dir, bucket string, keys []string) {
 // `s3batchkit report`; then a checksum job created with the SDK.
 func TestServeEndToEnd(t *testing.T) {
 	cfg := objiotest.Config(t)
-	src := objiotest.Setup(t)
-	dst := objiotest.Setup(t)
-	reports := objiotest.Setup(t)
-	mbucket := objiotest.Setup(t)
+	_, src := objiotest.Setup(t)
+	_, dst := objiotest.Setup(t)
+	_, reports := objiotest.Setup(t)
+	_, mbucket := objiotest.Setup(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(objiotest.EnvSecretKey))
 	t.Setenv("AWS_REGION", "us-east-1")

@@ -26,7 +26,7 @@ import (
 // credentials errors (never "not found", never retried) whose message
 // names the key id and what to check, and never holds the secret.
 func TestRejectedCredentials(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	loc := "s3://" + bucket + "/k"
 	if err := objio.WriteFileAtomic(ctx, loc, []byte("data")); err != nil {
@@ -114,7 +114,7 @@ func TestNoCredentials(t *testing.T) {
 // a refused request, never "not found" nor "does not exist"; the plain
 // server still says not found.
 func TestLeastPrivilege(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	loc := "s3://" + bucket + "/present"
 	if err := objio.WriteFileAtomic(ctx, loc, []byte("data")); err != nil {
@@ -164,7 +164,7 @@ func TestLeastPrivilege(t *testing.T) {
 // missing key, empty object, prefix, missing bucket); an endpoint that
 // refuses connections is unreachable.
 func TestCheckAccess(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	objio.WriteFileAtomic(ctx, "s3://"+bucket+"/full", []byte("x"))
 	objio.WriteFileAtomic(ctx, "s3://"+bucket+"/empty", nil)
@@ -193,7 +193,7 @@ func TestCheckAccess(t *testing.T) {
 // SDK's own policy for a bare 503 (not throttling: 2.5 ms base, full
 // jitter) waits at most 2.5 ms × 127 ≈ 320 ms in 8 attempts.
 func TestThrottleWindow(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	loc := "s3://" + bucket + "/k"
 	data := randomBytes(3000, 9)

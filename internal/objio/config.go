@@ -159,6 +159,15 @@ func New(c Config) *Client {
 	return &Client{cfg: c.withDefaults(), setAttempts: c.RetryMaxAttempts > 0, stats: &counters{}}
 }
 
+// orZero returns c, or for a nil c the client that stands for it (see
+// the package documentation).
+func (c *Client) orZero() *Client {
+	if c == nil {
+		return Default()
+	}
+	return c
+}
+
 var std atomic.Pointer[Client]
 
 func init() { std.Store(New(Config{})) }
@@ -178,7 +187,7 @@ func Configure(c Config) { std.Store(New(c)) }
 func CurrentConfig() Config { return Default().Config() }
 
 // Config returns the client's configuration, with defaults filled in.
-func (c *Client) Config() Config { return c.cfg }
+func (c *Client) Config() Config { return c.orZero().cfg }
 
 // AWSConfig returns the AWS SDK configuration of the default client (see
 // Client.AWSConfig).
@@ -191,6 +200,7 @@ func AWSConfig(ctx context.Context) (aws.Config, error) { return Default().AWSCo
 // request counters and debug log. Its BaseEndpoint is the S3 endpoint
 // override, if any: a client for another service must clear it.
 func (c *Client) AWSConfig(ctx context.Context) (aws.Config, error) {
+	c = c.orZero()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.loadLocked(ctx); err != nil {
@@ -204,6 +214,7 @@ func S3Client(ctx context.Context) (*s3.Client, error) { return Default().S3(ctx
 
 // S3 returns the client's S3 client, built on first use.
 func (c *Client) S3(ctx context.Context) (*s3.Client, error) {
+	c = c.orZero()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.s3 != nil {
@@ -229,7 +240,12 @@ func Stats() RequestStats { return Default().Stats() }
 // Stats returns the S3 requests made through this client — by objio and
 // by every client built from its AWSConfig (the local engine's) — and
 // the retries among them, by cause. It is safe for concurrent use.
-func (c *Client) Stats() RequestStats { return c.stats.snapshot() }
+func (c *Client) Stats() RequestStats {
+	if c == nil {
+		return RequestStats{}
+	}
+	return c.stats.snapshot()
+}
 
 func (c *Client) loadLocked(ctx context.Context) error {
 	if c.awsCfg != nil {

@@ -221,6 +221,7 @@ func CredentialsProblem(err error) *CredentialsError { return Default().Credenti
 
 // CredentialsProblem is the package function for this client.
 func (c *Client) CredentialsProblem(err error) *CredentialsError {
+	c = c.orZero()
 	if err == nil {
 		return nil
 	}

@@ -42,7 +42,7 @@ func throughProxy(t *testing.T, o s3fault.Options) *s3fault.Proxy {
 // requests, every kind mixed: every byte comes back right, and the
 // retries are counted by cause.
 func TestS3Faults(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	p := throughProxy(t, s3fault.Options{Rate: 0.25, Seed: 1, Delay: 5 * time.Millisecond})
 
@@ -104,7 +104,7 @@ func TestS3Faults(t *testing.T) {
 // answers lost); ranged GETs read the rest of their range again and never
 // accept a short body.
 func TestS3TruncatedReads(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	data := randomBytes(11<<20+7, 3)
 	loc := "s3://" + bucket + "/cut.bin"
@@ -129,7 +129,7 @@ func TestS3TruncatedReads(t *testing.T) {
 // after the server made the object; the SDK's retry finds the upload gone
 // (NoSuchUpload), and Upload recognises its object by the multipart ETag.
 func TestS3CompleteAnswerLost(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	var cut atomic.Bool
 	p := throughProxy(t, s3fault.Options{Rate: 1, Kinds: []s3fault.Kind{s3fault.Truncate}, Match: func(r *http.Request) bool {
@@ -154,7 +154,7 @@ func TestS3CompleteAnswerLost(t *testing.T) {
 // TestS3AllFaults: when every request fails, a read gives up after
 // RetryMaxAttempts attempts, quickly, with the SDK's error.
 func TestS3AllFaults(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	if err := objio.WriteFileAtomic(ctx, "s3://"+bucket+"/k", []byte("data")); err != nil {
 		t.Fatal(err)

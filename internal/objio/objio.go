@@ -77,6 +77,7 @@ func Open(ctx context.Context, loc string) (Object, error) { return Default().Op
 
 // Open is the package function for this client.
 func (c *Client) Open(ctx context.Context, loc string) (Object, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3Open(ctx, loc)
 	}
@@ -104,6 +105,7 @@ func ReadAll(ctx context.Context, loc string) ([]byte, error) { return Default()
 
 // ReadAll is the package function for this client.
 func (c *Client) ReadAll(ctx context.Context, loc string) ([]byte, error) {
+	c = c.orZero()
 	o, err := c.Open(ctx, loc)
 	if err != nil {
 		return nil, err
@@ -123,6 +125,7 @@ func Exists(ctx context.Context, loc string) (bool, error) { return Default().Ex
 
 // Exists is the package function for this client.
 func (c *Client) Exists(ctx context.Context, loc string) (bool, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		_, err := c.Stat(ctx, loc)
 		if errors.Is(err, ErrNotFound) {
@@ -178,6 +181,7 @@ func WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
 
 // WriteFileAtomic is the package function for this client.
 func (c *Client) WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
+	c = c.orZero()
 	if IsS3(loc) {
 		_, err := c.s3Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), UploadOptions{})
 		return err
@@ -232,6 +236,7 @@ func Stat(ctx context.Context, loc string) (ObjectInfo, error) { return Default(
 
 // Stat is the package function for this client.
 func (c *Client) Stat(ctx context.Context, loc string) (ObjectInfo, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		info, _, err := c.s3Stat(ctx, loc)
 		return info, err
@@ -260,6 +265,7 @@ func List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
 
 // List is the package function for this client.
 func (c *Client) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	c = c.orZero()
 	if IsS3(prefix) {
 		return c.s3List(ctx, prefix)
 	}
@@ -326,6 +332,7 @@ func Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o Upload
 
 // Upload is the package function for this client.
 func (c *Client) Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3Upload(ctx, loc, r, size, o)
 	}
@@ -362,6 +369,7 @@ func Remove(ctx context.Context, loc string) error { return Default().Remove(ctx
 
 // Remove is the package function for this client.
 func (c *Client) Remove(ctx context.Context, loc string) error {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3Remove(ctx, loc)
 	}
@@ -379,6 +387,7 @@ func ListFolders(ctx context.Context, loc string) ([]string, error) {
 
 // ListFolders is the package function for this client.
 func (c *Client) ListFolders(ctx context.Context, loc string) ([]string, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3ListFolders(ctx, loc)
 	}

@@ -38,7 +38,7 @@ func smallParts(c *objio.Config) {
 }
 
 func TestS3WriteReadStatList(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	base := "s3://" + bucket + "/dir"
 	data := []byte("hello, s3batchkit\n")
@@ -83,7 +83,7 @@ func TestS3WriteReadStatList(t *testing.T) {
 }
 
 func TestS3NotFound(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	missing := "s3://" + bucket + "/no/such/key"
 	if _, err := objio.Open(ctx, missing); !errors.Is(err, objio.ErrNotFound) {
@@ -104,7 +104,7 @@ func TestS3NotFound(t *testing.T) {
 }
 
 func TestS3MultipartAndRangedReads(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	data := randomBytes(17<<20+12345, 1) // 4 parts of 5 MiB, the last short
 	loc := "s3://" + bucket + "/big.bin"
@@ -172,7 +172,7 @@ func TestS3MultipartAndRangedReads(t *testing.T) {
 }
 
 func TestS3SinglePartMD5(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	data := randomBytes(7<<20, 2) // above the multipart threshold
 	loc := "s3://" + bucket + "/manifest.csv"
@@ -197,7 +197,7 @@ func TestS3SinglePartMD5(t *testing.T) {
 // test S3 server and from local disk (S3BATCHKIT_BENCH_MB sets the size,
 // default 256).
 func BenchmarkRead(b *testing.B) {
-	bucket := objiotest.Setup(b)
+	_, bucket := objiotest.Setup(b)
 	ctx := context.Background()
 	size := 256 << 20
 	if s := os.Getenv("S3BATCHKIT_BENCH_MB"); s != "" {

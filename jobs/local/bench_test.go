@@ -31,8 +31,8 @@ func BenchmarkCopyThroughput(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("S3BK_BENCH_OBJECTS")); err == nil && v > 0 {
 		n = v
 	}
-	src := objiotest.Setup(b)
-	dst := objiotest.Setup(b)
+	_, src := objiotest.Setup(b)
+	_, dst := objiotest.Setup(b)
 	ctx := context.Background()
 	st, err := NewS3Storage(ctx, DefaultWorkers)
 	if err != nil {

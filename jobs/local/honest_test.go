@@ -93,7 +93,7 @@ func TestRestoreDirectory(t *testing.T) {
 // has no archive tiers and answers 501 NotImplemented: every task fails
 // with that answer, says nothing was restored, and is not retried.
 func TestRestoreVersitygw(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	if err := objio.WriteFileAtomic(ctx, "s3://"+bucket+"/data/a", []byte("a")); err != nil {
 		t.Fatal(err)
@@ -314,7 +314,7 @@ type manifestEdit struct {
 // status 0 and code RequestTimeout, with the transport error as its
 // message, and is retried as a transient failure.
 func TestTransportErrorsAreHonest(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cfg := objio.CurrentConfig()
 	ctx := context.Background()
 	keys := []string{"a", "b", "c"}
@@ -396,7 +396,7 @@ func TestDirCopyConditions(t *testing.T) {
 // keeps the error for RunPlan to end the run with.
 func TestCredentialsEndTheJob(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	var man []byte
 	for i := range 50 {

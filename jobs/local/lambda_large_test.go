@@ -116,8 +116,8 @@ func csvField(s string) string {
 // report rows are compared byte for byte with what AWS writes for Lambda
 // jobs.
 func TestLargeCopyInProcess(t *testing.T) {
-	src := objiotest.Setup(t)
-	dst := objiotest.Setup(t)
+	_, src := objiotest.Setup(t)
+	_, dst := objiotest.Setup(t)
 	cfg := objio.CurrentConfig()
 	ctx := context.Background()
 	direct, err := objio.S3Client(ctx)
@@ -332,7 +332,7 @@ func TestLargeCopyCreateJob(t *testing.T) {
 // max(Workers, Concurrency) = 4 in flight. Counted at a proxy in front of
 // versitygw that holds each part copy 100 ms.
 func TestLargeCopyPartsBounded(t *testing.T) {
-	src := objiotest.Setup(t)
+	_, src := objiotest.Setup(t)
 	cfg := objio.CurrentConfig()
 	ctx := context.Background()
 	keys := []string{"a", "b", "c", "d"}

@@ -104,7 +104,7 @@ func tmClient(b testing.TB, fns ...func(*transfermanager.Options)) *transfermana
 // its default "parts" mode a single-part object (as most data files are)
 // is read with one GET.
 func BenchmarkTransferDownload(b *testing.B) {
-	bucket := objiotest.Setup(b)
+	_, bucket := objiotest.Setup(b)
 	ctx := context.Background()
 	const size = 96 << 20
 	loc := "s3://" + bucket + "/big.bin"
@@ -175,7 +175,7 @@ const rounds = 3
 // objio computing it, and transfermanager's UploadObject (no checksum, and
 // its default CRC32).
 func BenchmarkTransferUpload(b *testing.B) {
-	bucket := objiotest.Setup(b)
+	_, bucket := objiotest.Setup(b)
 	ctx := context.Background()
 	const size = 32 << 20
 	data := randomBytes(size, 2)
@@ -235,7 +235,7 @@ func BenchmarkTransferUpload(b *testing.B) {
 // re-reads whole ranges, three times at most, without waiting, and its
 // GetObject does not re-read.
 func TestTMShortReads(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	const size = 40 << 20
 	data := randomBytes(size, 3)
@@ -312,7 +312,7 @@ func (m *memWriterAt) WriteAt(p []byte, off int64) (int, error) { return copy(m.
 // objio's reads are pinned to the ETag of its HEAD; transfermanager's to
 // the ETag of the first range it got.
 func TestTMETagPinning(t *testing.T) {
-	bucket := objiotest.Setup(t, func(c *objio.Config) { c.Concurrency = 1 })
+	_, bucket := objiotest.Setup(t, func(c *objio.Config) { c.Concurrency = 1 })
 	ctx := context.Background()
 	const size = 40 << 20
 	loc := "s3://" + bucket + "/k"
