@@ -107,9 +107,8 @@ func TestCrashServe(t *testing.T) {
 			nMissing++
 		}
 	}
-	prev := objio.CurrentConfig()
-	objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
-	t.Cleanup(func() { objio.Configure(prev) })
+	// The test's S3 Control clients sign with serve's key.
+	oc := objio.New(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
 
 	// setup writes a fresh directory of buckets and returns it with the
 	// manifest's ETag.
@@ -139,7 +138,7 @@ func TestCrashServe(t *testing.T) {
 		return root, hex.EncodeToString(sum[:])
 	}
 	create := func(t *testing.T, url, token, etag string) string {
-		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: url, RetryMaxAttempts: 1})
+		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{IO: oc, Endpoint: url, RetryMaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +162,7 @@ func TestCrashServe(t *testing.T) {
 	// wait polls the job until it ends or timeout passes; it returns the
 	// last description.
 	wait := func(t *testing.T, url, id string, timeout time.Duration) *types.JobDescriptor {
-		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: url, RetryMaxAttempts: 1})
+		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{IO: oc, Endpoint: url, RetryMaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -71,9 +71,9 @@ func New(t testing.TB, o local.Options) *Server {
 	}
 	s := &Server{Engine: e, Storage: st, calls: map[string]int{}, creates: map[string]int{}, faults: map[string][]Fault{}, ids: map[string]bool{}}
 	// The engine checks signatures as serve does: it accepts the
-	// credentials the test process signs with (objio's configuration, as
-	// it stands at each request).
-	if s.handler, err = e.Handler(local.APIOptions{Credentials: chainCredentials{}}); err != nil {
+	// credentials the test process signs with (those of o.IO, or of the
+	// default chain as it stands at each request).
+	if s.handler, err = e.Handler(local.APIOptions{Credentials: chainCredentials{oc: o.IO}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -232,17 +232,17 @@ func (s *Server) Tag(t testing.TB, acct, id, key string) string {
 	return ""
 }
 
-// chainCredentials accepts the access key of objio's credential chain at
-// the time of each request, and the test S3 server's key
-// (objiotest.EnvAccessKey), which tests hand to the commands they run as
-// child processes.
-type chainCredentials struct{}
+// chainCredentials accepts the access key of oc's credentials (with a nil
+// oc, those of the default chain at the time of each request), and the
+// test S3 server's key (objiotest.EnvAccessKey), which tests hand to the
+// commands they run as child processes.
+type chainCredentials struct{ oc *objio.Client }
 
-func (chainCredentials) Lookup(ctx context.Context, id string) (local.Credential, bool, error) {
+func (c chainCredentials) Lookup(ctx context.Context, id string) (local.Credential, bool, error) {
 	if k, s := os.Getenv(objiotest.EnvAccessKey), os.Getenv(objiotest.EnvSecretKey); k != "" && k == id {
 		return local.Credential{AccessKeyID: k, SecretAccessKey: s}, true, nil
 	}
-	cfg, err := objio.AWSConfig(ctx)
+	cfg, err := c.oc.AWSConfig(ctx)
 	if err != nil {
 		return local.Credential{}, false, err
 	}
