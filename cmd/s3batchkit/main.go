@@ -203,8 +203,7 @@ func configureStorage(c *cli.Context) error {
 	if c.IsSet("max-attempts") {
 		cfg.RetryMaxAttempts = c.Int("max-attempts")
 	}
-	objio.Configure(cfg)
-	c.App.Metadata[storageKey] = objio.Default()
+	c.App.Metadata[storageKey] = objio.New(cfg)
 	return nil
 }
 

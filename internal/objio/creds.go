@@ -146,9 +146,6 @@ func (p *credsProvider) ProviderSources() []aws.CredentialSource {
 	return nil
 }
 
-// CheckAccess checks with the default client (see Client.CheckAccess).
-func CheckAccess(ctx context.Context, loc string) error { return Default().CheckAccess(ctx, loc) }
-
 // CheckAccess finds, before any work, what would otherwise fail every
 // request of it: missing or rejected credentials and an endpoint that
 // cannot be reached. For an s3:// location it retrieves the credentials
@@ -197,10 +194,6 @@ func (c *Client) CheckAccess(ctx context.Context, loc string) error {
 	}
 	return nil
 }
-
-// CheckCredentials retrieves the default client's credentials (see
-// Client.CheckCredentials).
-func CheckCredentials(ctx context.Context) error { return Default().CheckCredentials(ctx) }
 
 // CheckCredentials retrieves the client's credentials, without a request
 // to S3: it returns a *CredentialsError naming what was tried when there

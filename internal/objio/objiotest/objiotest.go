@@ -59,8 +59,7 @@ func Client(t testing.TB, tune ...func(*objio.Config)) *objio.Client {
 	for _, f := range tune {
 		f(&cfg)
 	}
-	objio.Configure(cfg)
-	return objio.Default()
+	return objio.New(cfg)
 }
 
 // Bucket creates a new, empty bucket through c and returns its name; the
