@@ -37,8 +37,8 @@ type serveProc struct {
 
 // startServe starts serve on a free port over the directory of buckets
 // root and the state dir state, and waits for the endpoint line. serve
-// runs with (and so accepts) the key AKIDLOCAL/secret, the one objio's
-// test configuration signs with.
+// runs with (and so accepts) the key AKIDLOCAL/secret, the one the test's
+// own S3 Control clients sign with.
 func startServe(t *testing.T, bin, root, state string) *serveProc {
 	t.Helper()
 	return startServeWith(t, bin, serveEnv(t, "AKIDLOCAL", "secret"), "--listen", "127.0.0.1:0", "--state-dir", state, "--local-root", root, "--workers", "8")

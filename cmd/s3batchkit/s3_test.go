@@ -55,7 +55,7 @@ func uploadDir(t *testing.T, oc *objio.Client, dir, prefix string) {
 func TestS3PlanSubmitStatus(t *testing.T) {
 	cfg := objiotest.Config(t)
 	oc, bucket := objiotest.Setup(t)
-	// The CLI configures objio from its flags and the AWS chain.
+	// The CLI builds its storage client from its flags and the AWS chain.
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(objiotest.EnvSecretKey))
 	t.Setenv("AWS_REGION", "us-east-1")
