@@ -24,11 +24,10 @@ import (
 var ErrUnknownDataFile = errors.New("cannot tell the format from the name or the first bytes")
 
 // SniffFormat tells whether loc (a local path or s3:// URL, read through
-// oc) is a
-// manifest.json, and otherwise the format of the data file: from its name
-// (.json; .csv.gz or .csv; .parquet; .orc), else from its first bytes
-// (PAR1, ORC, the gzip magic, '{'). Errors: objio's when the file cannot
-// be opened, ErrUnknownDataFile when nothing matches.
+// oc) is a manifest.json, and otherwise the format of the data file: from
+// its name (.json; .csv.gz or .csv; .parquet; .orc), else from its first
+// bytes (PAR1, ORC, the gzip magic, '{'). Errors: objio's when the file
+// cannot be opened, ErrUnknownDataFile when nothing matches.
 func SniffFormat(ctx context.Context, oc *objio.Client, loc string) (format Format, manifest bool, err error) {
 	base := strings.ToLower(path.Base(strings.ReplaceAll(loc, "\\", "/")))
 	switch {

@@ -88,7 +88,7 @@ func ParseDeliveryDate(s string) (string, error) {
 // or ".txt" suffix is a folder. Only a configuration folder is listed,
 // which needs s3:ListBucket: when it is refused, the error says so and
 // how to name the manifest instead. date is only for configuration
-// folders.
+// folders. Every location is read or listed through oc.
 func FindDelivery(ctx context.Context, oc *objio.Client, loc, date string) (Delivery, error) {
 	var want string
 	if date != "" {
