@@ -38,6 +38,15 @@ test-short:
 bench:
 	$(GO) test -tags "$(TAGS)" -run '^$$' -bench . -benchmem -benchtime 3x ./...
 
+## bench-scaleout: a distributed plan (split, scatter, N range workers as
+## processes, merge) against the test S3 server, direct and shuffled, N in
+## $(NS) (default 1 2 4), on a $(ROWS)-row report (default 4 M; FORMAT=parquet, csv or orc):
+## slowest step, total CPU, S3 bytes read. Needs S3BATCHKIT_TEST_S3_*
+## (source /work/vgw-env.sh). Not run in CI.
+bench-scaleout:
+	bash bench/scaleout.sh
+.PHONY: bench-scaleout
+
 ## demo: generate a 1,000,000-object report and plan it; then run the copy
 ## shards of a smaller plan with the local engine against a folder of
 ## buckets and print the merged report. No network needed.
@@ -145,3 +154,15 @@ bench-report: build duckdb
 	./$(BIN) bench --rows $(BENCH_ROWS) --runs $(BENCH_RUNS) --stages read,filter,write,unsorted,sort,plan,diff,report \
 	    --scale $(BENCH_SCALE) --formats csv,parquet,orc --peer duckdb --duckdb-dir $(CACHE)/duckdb --dir $(CACHE)/bench \
 	    --plot BENCHMARKS-scale.svg --markdown BENCHMARKS.md $(if $(BENCH_NOTE),--note "$(BENCH_NOTE)")
+
+## image: the container image that runs a distributed plan's steps on AWS
+## Batch or Kubernetes (Dockerfile; docs/scale-out.md): a static pure-Go
+## binary on distroless, as a non-root user. Needs docker with BuildKit;
+## no test uses it. IMAGE names the image; PLATFORM (e.g. linux/arm64)
+## builds for another one.
+IMAGE    ?= s3batchkit:dev
+PLATFORM ?=
+.PHONY: image
+image:
+	docker build $(if $(PLATFORM),--platform $(PLATFORM)) \
+	    --build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) -t $(IMAGE) .

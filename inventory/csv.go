@@ -406,7 +406,7 @@ func openCSV(ctx context.Context, m *Manifest, df *DataFile, set FieldSet, o *Re
 	md5 := ""
 	size := int64(-1)
 	if !o.SkipChecksums {
-		md5 = df.MD5checksum
+		md5 = wantMD5(df)
 		if df.Size > 0 {
 			size = df.Size
 		}

@@ -454,6 +454,13 @@ func (f *Filter) Select(rec arrow.RecordBatch, fields FieldSet, sel []int32, dro
 	for i := range sel {
 		sel[i] = int32(i)
 	}
+	return f.SelectIn(rec, fields, sel, drops)
+}
+
+// SelectIn is Select over the rows sel of rec only (ascending indices):
+// it keeps, in place, those that pass the filter and returns them; rows
+// not in sel are neither tested nor counted in drops.
+func (f *Filter) SelectIn(rec arrow.RecordBatch, fields FieldSet, sel []int32, drops Drops) []int32 {
 	b := Batch{Rec: rec, Fields: fields}
 	for i := range f.preds {
 		p := &f.preds[i]

@@ -78,6 +78,15 @@ type DataFile struct {
 
 	// Location is where the file was found (set by OpenManifest).
 	Location string `json:"-"`
+	// Units, when not nil, are the only row groups (Parquet) or stripes
+	// (ORC) of the file to read, as a range of a distributed plan
+	// selects them; nil reads the whole file. CSV files are always read
+	// whole.
+	Units []int `json:"-"`
+	// NoVerify, set by a range of a distributed plan that another range
+	// verifies the file for, skips the file's MD5 check (its size is
+	// still checked).
+	NoVerify bool `json:"-"`
 }
 
 // ManifestOptions control how a manifest is opened.
@@ -100,11 +109,12 @@ type ManifestOptions struct {
 // against manifest.checksum beside it when that file exists, maps its
 // fileSchema to fields, and resolves every data file's location.
 //
-// files[].key is relative to the destination bucket (formats.md §1.2).
+// files[].key is relative to the destination bucket (docs/formats.md#inventory-manifest).
 // A manifest read from s3://B/… whose destinationBucket is B is S3's own
 // delivery: each data file is read at s3://B/key, and nothing is probed —
 // a role with s3:GetObject alone gets 403, not 404, for a key that does
-// not exist (formats.md §10), so probing would fail where reading works.
+// not exist, so probing would fail where reading works
+// (docs/objio.md#least-privilege-reading-with-s3getobject-only).
 // Otherwise (a local copy, a copy in another bucket, a synthetic report)
 // the first data file is looked for under each ancestor folder of the
 // manifest, nearest first (then, in S3, in the destination bucket), and

@@ -109,6 +109,8 @@ type ORCReader struct {
 	cancel context.CancelFunc
 	g      errgroup.Group
 
+	sel     []int      // the stripes to read, ascending (SelectStripes); nil: all
+	taken   int        // stripes of the selection made current so far
 	stripe  int        // index of cur; -1 before the first stripe
 	cur     *orc.Batch // the stripe being converted
 	curCols []*orc.Column
@@ -194,7 +196,7 @@ func (r *ORCReader) mapColumns(set FieldSet) error {
 // orcKindFits says whether a file column of kind t can be read as a field
 // of kind k, and otherwise what was expected. Integer columns are accepted
 // for timestamps as milliseconds, since Athena's DDL declares some
-// timestamp columns bigint (formats.md §2.2).
+// timestamp columns bigint (docs/formats.md#inventory-fields).
 func orcKindFits(k Kind, t orc.Kind) (string, bool) {
 	switch k {
 	case KindString, KindEnum:
@@ -306,10 +308,11 @@ func (r *ORCReader) startReadAhead() {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	r.slots = make(chan chan stripeResult, r.readAhead)
-	n := r.file.NumStripes()
+	n := r.numSelected()
 	r.g.Go(func() error {
 		defer close(r.slots)
-		for i := 0; i < n; i++ {
+		for k := 0; k < n; k++ {
+			i := r.selected(k)
 			slot := make(chan stripeResult, 1)
 			select {
 			case r.slots <- slot:
@@ -330,12 +333,13 @@ func (r *ORCReader) startReadAhead() {
 func (r *ORCReader) nextStripe(ctx context.Context) error {
 	r.recycle(r.cur)
 	r.cur, r.curCols = nil, nil
-	i := r.stripe + 1
-	if i >= r.file.NumStripes() {
+	if r.taken >= r.numSelected() {
 		return io.EOF
 	}
+	i := r.selected(r.taken)
+	r.taken++
 	var res stripeResult
-	if r.readAhead == 0 || r.file.NumStripes() == 1 {
+	if r.readAhead == 0 || r.numSelected() == 1 {
 		res.batch, res.err = r.decode(i)
 	} else {
 		if r.slots == nil {
@@ -376,8 +380,8 @@ func (r *ORCReader) nextStripe(ctx context.Context) error {
 			}
 		}
 	}
-	if r.stripe >= 0 {
-		r.rowBase += r.file.Stripe(r.stripe).NumRows
+	for s := max(r.stripe, 0); s < i; s++ {
+		r.rowBase += r.file.Stripe(s).NumRows
 	}
 	r.stripe, r.cur, r.curCols, r.pos = i, b, cols, 0
 	if r.progress != nil {
@@ -447,6 +451,50 @@ func openORC(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, 
 	if err != nil {
 		return nil, err
 	}
+	if df.Units != nil {
+		if err := r.SelectStripes(df.Units); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
 	r.progress = o.progress
 	return r, nil
+}
+
+// SelectStripes makes the reader read only the given stripes (in file
+// order, whatever the order given), before the first call of Next. An
+// index the file does not have is a *DataError (the file is not the one
+// the selection was made for).
+func (r *ORCReader) SelectStripes(stripes []int) error {
+	keep := make([]bool, r.file.NumStripes())
+	for _, s := range stripes {
+		if s < 0 || s >= len(keep) {
+			return &DataError{File: r.name, Offset: -1, Value: fmt.Sprint(s), Expected: fmt.Sprintf("a stripe index below %d", len(keep)),
+				Err: fmt.Errorf("%w: the file has fewer stripes than its statistics said", ErrManifest)}
+		}
+		keep[s] = true
+	}
+	r.sel = []int{}
+	for s, k := range keep {
+		if k {
+			r.sel = append(r.sel, s)
+		}
+	}
+	return nil
+}
+
+// numSelected is the number of stripes the reader reads.
+func (r *ORCReader) numSelected() int {
+	if r.sel == nil {
+		return r.file.NumStripes()
+	}
+	return len(r.sel)
+}
+
+// selected is the file index of the k-th stripe read.
+func (r *ORCReader) selected(k int) int {
+	if r.sel == nil {
+		return k
+	}
+	return r.sel[k]
 }

@@ -117,10 +117,11 @@ type ParquetReader struct {
 	batchRows int
 	progress  *Progress
 
-	rg      int   // current row group; -1 before the first
-	rgRows  int64 // rows of the current row group
-	rgDone  int64 // rows of the current row group already appended
-	rowBase int64 // rows of the row groups before the current one
+	skip    []bool // row groups not to read (SelectRowGroups); nil reads all
+	rg      int    // current row group; -1 before the first
+	rgRows  int64  // rows of the current row group
+	rgDone  int64  // rows of the current row group already appended
+	rowBase int64  // rows of the row groups before the current one
 	done    bool
 	err     error
 }
@@ -173,6 +174,20 @@ func (r *ParquetReader) corruptf(c *pqColumn, format string, args ...any) error 
 // open checks the file's magic bytes and footer, opens it with parquet-go
 // and maps its columns.
 func (r *ParquetReader) open(set FieldSet) error {
+	if err := r.readFooter(); err != nil {
+		return err
+	}
+	f, err := parquet.OpenFile(r.ra, r.size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(64<<10))
+	if err != nil {
+		return &DataError{File: r.name, Offset: -1, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
+	}
+	r.file = f
+	return r.mapColumns(set)
+}
+
+// readFooter checks the file's magic bytes, reads the footer into r.meta
+// and checks its counts.
+func (r *ParquetReader) readFooter() error {
 	if r.size < 12 {
 		return &DataError{File: r.name, Offset: 0, Value: fmt.Sprintf("%d bytes", r.size), Expected: "a Parquet file (PAR1 ... PAR1)", Err: ErrTruncated}
 	}
@@ -205,15 +220,7 @@ func (r *ParquetReader) open(set FieldSet) error {
 	if err := thrift.Unmarshal(&r.proto, footer, &r.meta); err != nil {
 		return &DataError{File: r.name, Offset: r.dataEnd, Expected: "a valid file metadata footer", Err: fmt.Errorf("%w: footer: %v", ErrCorrupt, err)}
 	}
-	if err := r.checkMeta(); err != nil {
-		return err
-	}
-	f, err := parquet.OpenFile(r.ra, r.size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true), parquet.ReadBufferSize(64<<10))
-	if err != nil {
-		return &DataError{File: r.name, Offset: -1, Err: fmt.Errorf("%w: %v", ErrCorrupt, err)}
-	}
-	r.file = f
-	return r.mapColumns(set)
+	return r.checkMeta()
 }
 
 // checkMeta validates the footer's counts: rows, row groups, and schema
@@ -334,7 +341,7 @@ func (r *ParquetReader) mapColumns(set FieldSet) error {
 // timestampDivisor returns what divides an INT64 timestamp column's values
 // to milliseconds. A plain int64 without annotation is taken as
 // milliseconds (Athena's DDL declares some timestamp columns bigint; see
-// formats.md §2.2).
+// docs/formats.md#inventory-fields).
 func timestampDivisor(t parquet.Type) int64 {
 	if lt := t.LogicalType(); lt != nil {
 		if ts, ok := lt.Value.(*format.TimestampType); ok {
@@ -436,6 +443,10 @@ func (r *ParquetReader) nextRowGroup() error {
 		c.release()
 	}
 	r.rg++
+	for r.skip != nil && r.rg < len(r.meta.RowGroups) && r.skip[r.rg] {
+		r.rowBase += r.meta.RowGroups[r.rg].NumRows
+		r.rg++
+	}
 	if r.rg >= len(r.meta.RowGroups) {
 		r.done = true
 		return nil
@@ -481,6 +492,32 @@ func openParquet(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptio
 	if err != nil {
 		return nil, err
 	}
+	if df.Units != nil {
+		if err := r.SelectRowGroups(df.Units); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
 	r.progress = o.progress
 	return r, nil
+}
+
+// SelectRowGroups makes the reader read only the given row groups (in
+// file order, whatever the order given), before the first call of Next.
+// An index the file does not have is a *DataError (the file is not the
+// one the selection was made for).
+func (r *ParquetReader) SelectRowGroups(groups []int) error {
+	skip := make([]bool, len(r.meta.RowGroups))
+	for i := range skip {
+		skip[i] = true
+	}
+	for _, g := range groups {
+		if g < 0 || g >= len(skip) {
+			return &DataError{File: r.name, Offset: -1, Value: fmt.Sprint(g), Expected: fmt.Sprintf("a row group index below %d", len(skip)),
+				Err: fmt.Errorf("%w: the file has fewer row groups than its statistics said", ErrManifest)}
+		}
+		skip[g] = false
+	}
+	r.skip = skip
+	return nil
 }

@@ -143,7 +143,7 @@ func (r *Report) openFile(ctx context.Context, i int, av *aheadVerifier) (FileRe
 			// same size (no MD5 given: the size check alone).
 			return VerifyObject(obj, "", manifestSize(df), df.Location)
 		}
-		return VerifyObject(obj, df.MD5checksum, manifestSize(df), df.Location)
+		return VerifyObject(obj, wantMD5(df), manifestSize(df), df.Location)
 	}
 	switch r.Manifest.Format {
 	case FormatCSV:
@@ -152,6 +152,8 @@ func (r *Report) openFile(ctx context.Context, i int, av *aheadVerifier) (FileRe
 		return openParquet(ctx, df, r.fields, &r.opts, verify)
 	case FormatORC:
 		return openORC(ctx, df, r.fields, &r.opts, verify)
+	case FormatArrowIPC:
+		return openArrowIPC(ctx, df, r.fields, &r.opts, verify)
 	}
 	return nil, fmt.Errorf("%s: %w %q: no reader for this format yet", df.Location, ErrFormat, r.Manifest.FileFormat)
 }

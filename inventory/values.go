@@ -1,10 +1,11 @@
 package inventory
 
 import (
-	"bytes"
 	"encoding/binary"
 	"time"
 	"unicode/utf8"
+
+	"github.com/s3batchkit/s3batchkit/internal/pctenc"
 )
 
 // AppendDecodedKey appends the form-decoded inventory key src to dst: "+"
@@ -17,41 +18,10 @@ func AppendDecodedKey(dst, src []byte) ([]byte, error) {
 	if plainKey(src) {
 		return append(dst, src...), nil
 	}
-	i := bytes.IndexByte(src, '%')
-	if j := bytes.IndexByte(src, '+'); j >= 0 && (i < 0 || j < i) {
-		i = j
-	}
-	if i < 0 {
-		if !utf8.Valid(src) {
-			return dst, ErrBadKey
-		}
-		return append(dst, src...), nil
-	}
 	start := len(dst)
-	dst = append(dst, src[:i]...)
-	for i < len(src) {
-		if c := src[i]; c == '+' {
-			dst = append(dst, ' ')
-			i++
-		} else if c == '%' {
-			if i+2 >= len(src) {
-				return dst[:start], ErrBadEscape
-			}
-			h, ok1 := unhex(src[i+1])
-			l, ok2 := unhex(src[i+2])
-			if !ok1 || !ok2 {
-				return dst[:start], ErrBadEscape
-			}
-			dst = append(dst, h<<4|l)
-			i += 3
-		}
-		// The run up to the next '+' or '%', appended at once.
-		j := i
-		for j < len(src) && src[j] != '%' && src[j] != '+' {
-			j++
-		}
-		dst = append(dst, src[i:j]...)
-		i = j
+	dst, _, ok := pctenc.Append(dst, src, true)
+	if !ok {
+		return dst, ErrBadEscape
 	}
 	if !utf8.Valid(dst[start:]) {
 		return dst[:start], ErrBadKey
@@ -79,18 +49,6 @@ func plainKey(key []byte) bool {
 		w = binary.LittleEndian.Uint64(key[n-8:]) // the last 8, overlapping
 	}
 	return (w&hi)|byteLanes(w, '%')|byteLanes(w, '+') == 0
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
 }
 
 // ParseBool reads an inventory boolean loosely: true/false in any case,

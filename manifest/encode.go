@@ -212,15 +212,3 @@ func DecodeKey(s string) (string, error) {
 	b, err := DecodeField([]byte(s))
 	return string(b), err
 }
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
-}

@@ -258,6 +258,12 @@ func (p *PlanDir) NewShardOf(route, bucket string, versioned bool, versions stri
 // Commit closes every shard, fills plan.Shards (sorted by route, then
 // number) and plan.Routes, and publishes the plan.
 func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
+	return p.commit(ctx, plan, PlanFile, plan.Marshal)
+}
+
+// commit is Commit writing marker (plan.json, or a distributed plan's
+// part.json), whose bytes render gives once plan is filled, last.
+func (p *PlanDir) commit(ctx context.Context, plan *Plan, marker string, render func() ([]byte, error)) error {
 	plan.Version = PlanVersion
 	plan.Shards = plan.Shards[:0]
 	for _, w := range p.shards {
@@ -275,7 +281,7 @@ func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
 	}
 	sortShards(plan.Shards)
 	plan.Routes = totals(plan.Shards)
-	data, err := plan.Marshal()
+	data, err := render()
 	if err != nil {
 		return err
 	}
@@ -283,12 +289,12 @@ func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
 		return err
 	}
 	if objio.IsS3(p.dir) {
-		return p.commitS3(ctx, plan.Shards, data)
+		return p.commitS3(ctx, plan.Shards, marker, data)
 	}
 	// Publish: drop the old commit marker, move the new shards in, remove
 	// the shards of the old plan that the new one does not replace, write
 	// the new marker last.
-	if err := os.Remove(filepath.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(filepath.Join(p.dir, marker)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	keep := map[string]bool{}
@@ -305,10 +311,10 @@ func (p *PlanDir) Commit(ctx context.Context, plan *Plan) error {
 	if err := removeStaleShards(filepath.Join(p.dir, "shards"), keep); err != nil {
 		return err
 	}
-	if err := p.io.WriteFileAtomic(ctx, filepath.Join(p.dir, PlanFile), data); err != nil {
+	if err := p.io.WriteFileAtomic(ctx, filepath.Join(p.dir, marker), data); err != nil {
 		return err
 	}
-	if err := os.Chmod(filepath.Join(p.dir, PlanFile), 0o644); err != nil {
+	if err := os.Chmod(filepath.Join(p.dir, marker), 0o644); err != nil {
 		return err
 	}
 	os.RemoveAll(p.staging)
@@ -365,8 +371,8 @@ func removeStaleShards(shards string, keep map[string]bool) error {
 // uploaded in one PUT (so that its ETag is its MD5, as submit checks),
 // shards of an earlier plan that this one does not list are removed (the
 // objects named as shards; others stay), and plan.json is written last.
-func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, planJSON []byte) error {
-	if err := p.io.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) {
+func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, marker string, planJSON []byte) error {
+	if err := p.io.Remove(ctx, objio.Join(p.dir, marker)); err != nil && !errors.Is(err, objio.ErrNotFound) {
 		return fmt.Errorf("removing the old plan.json: %w", err)
 	}
 	keep := map[string]bool{}
@@ -395,7 +401,7 @@ func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, planJSON []byte)
 			}
 		}
 	}
-	if err := p.io.WriteFileAtomic(ctx, objio.Join(p.dir, PlanFile), planJSON); err != nil {
+	if err := p.io.WriteFileAtomic(ctx, objio.Join(p.dir, marker), planJSON); err != nil {
 		return err
 	}
 	os.RemoveAll(p.staging)

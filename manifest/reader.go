@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/s3batchkit/s3batchkit/internal/csvscan"
+	"github.com/s3batchkit/s3batchkit/internal/pctenc"
 )
 
 // Field names of JobManifestSpec.Fields (docs/formats.md#manifest-fields): the role of
@@ -354,28 +355,5 @@ func (p *lineParser) row(f Fields) Row {
 // appendDecoded is AppendDecoded without an error value: on a bad escape
 // it returns dst unchanged, the offset of the '%' and false.
 func appendDecoded(dst, f []byte) ([]byte, int, bool) {
-	n := len(dst)
-	i := bytes.IndexByte(f, '%')
-	if i < 0 {
-		return append(dst, f...), 0, true
-	}
-	dst = append(dst, f[:i]...)
-	for ; i < len(f); i++ {
-		c := f[i]
-		if c != '%' {
-			dst = append(dst, c)
-			continue
-		}
-		if i+2 >= len(f) {
-			return dst[:n], i, false
-		}
-		h, ok1 := unhex(f[i+1])
-		l, ok2 := unhex(f[i+2])
-		if !ok1 || !ok2 {
-			return dst[:n], i, false
-		}
-		dst = append(dst, h<<4|l)
-		i += 2
-	}
-	return dst, 0, true
+	return pctenc.Append(dst, f, false)
 }

@@ -97,6 +97,9 @@ type Options struct {
 	// IO reads the inventories and writes the plan directory (nil: see
 	// objio); it replaces Reader.IO.
 	IO *objio.Client
+	// Range, when not nil, plans one range of a distributed plan (see
+	// Range); it needs Sort.
+	Range *Range
 }
 
 // Stats describe a finished planning run (not written to plan.json, which
@@ -110,6 +113,9 @@ type Stats struct {
 	Warnings []string
 	// Costs estimates the Batch Operations charges per route.
 	Costs []RouteCost
+	// RowsReadByInput counts the rows read (in the range, when ranged)
+	// per inventory; they sum to Counters.RowsRead.
+	RowsReadByInput []int64
 }
 
 // RouteCost is the estimated Batch Operations charge of one route: the
@@ -129,6 +135,9 @@ type RouteCost struct {
 func (o *Options) normalize() error {
 	if len(o.Inventories) == 0 {
 		return ErrNoInput
+	}
+	if o.Range != nil && !o.Sort {
+		return fmt.Errorf("%w: a range of a distributed plan is planned sorted", manifest.ErrRanges)
 	}
 	var err error
 	if o.Bounds, err = o.Bounds.Normalize(); err != nil {
@@ -174,28 +183,33 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 		ro.Fields |= sortFields
 	}
 
+	plan := &manifest.Plan{Counters: manifest.Counters{Dropped: map[string]int64{}}}
+	stats := &Stats{}
 	var reports []*inventory.Report
-	for _, loc := range o.Inventories {
-		r, err := inventory.Open(ctx, loc, ro)
+	input := map[*inventory.Report]int{}
+	for k, loc := range o.Inventories {
+		m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: ro.DataRoot, SkipChecksums: ro.SkipChecksums, IO: ro.IO})
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := filter.Check(r.Manifest.Fields); err != nil {
+		if err := filter.Check(m.Fields); err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", loc, err)
 		}
-		reports = append(reports, r)
-	}
-
-	plan := &manifest.Plan{Counters: manifest.Counters{Dropped: map[string]int64{}}}
-	stats := &Stats{}
-	for _, r := range reports {
-		m := r.Manifest
 		plan.Inputs = append(plan.Inputs, manifest.Input{
 			Manifest: m.Location, MD5: m.MD5, ChecksumVerified: m.ChecksumVerified,
 			SourceBucket: m.SourceBucket, Format: string(m.Format),
 			CreationTimestamp: m.CreationTimestamp, Files: len(m.Files), Columns: m.Fields.String(),
 		})
+		if o.Range != nil {
+			if err := o.Range.restrict(k, m); err != nil {
+				return nil, nil, err
+			}
+		}
+		r := inventory.NewReport(m, ro)
+		input[r] = k
+		reports = append(reports, r)
 	}
+	stats.RowsReadByInput = make([]int64, len(reports))
 
 	var sink shardSink
 	var dir *manifest.PlanDir
@@ -233,9 +247,18 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 		if !ordered {
 			scanFn = r.ScanUnordered
 		}
+		k := input[r]
 		return scanFn(ctx, func(rec arrow.RecordBatch) error {
-			plan.Counters.RowsRead += rec.NumRows()
-			sel = filter.Select(rec, fields, sel, plan.Counters.Dropped)
+			if o.Range != nil {
+				sel = o.Range.selectRows(rec, fields, sel)
+				plan.Counters.RowsRead += int64(len(sel))
+				stats.RowsReadByInput[k] += int64(len(sel))
+				sel = filter.SelectIn(rec, fields, sel, plan.Counters.Dropped)
+			} else {
+				plan.Counters.RowsRead += rec.NumRows()
+				stats.RowsReadByInput[k] += rec.NumRows()
+				sel = filter.Select(rec, fields, sel, plan.Counters.Dropped)
+			}
 			plan.Counters.RowsKept += int64(len(sel))
 			return fn(rec, fields, sel)
 		})
@@ -260,7 +283,7 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 					return nil, nil, err
 				}
 				*plan = manifest.Plan{Inputs: plan.Inputs, Counters: manifest.Counters{Dropped: map[string]int64{}}}
-				*stats = Stats{}
+				*stats = Stats{RowsReadByInput: make([]int64, len(reports))}
 				ro.Progress.Rows.Store(0)
 				ro.Progress.InputBytes.Store(0)
 				ro.Progress.FilesDone.Store(0)
@@ -284,7 +307,14 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 	if o.DryRun {
 		sink.(*drySink).fill(plan)
 	} else {
-		if err = dir.Commit(ctx, plan); err != nil {
+		if part := o.Range.part(); part != nil {
+			part.RowsByInput = stats.RowsReadByInput
+			part.Plan = *plan
+			if err = dir.CommitPart(ctx, part); err != nil {
+				return nil, nil, err
+			}
+			*plan = part.Plan
+		} else if err = dir.Commit(ctx, plan); err != nil {
 			return nil, nil, err
 		}
 		committed = true

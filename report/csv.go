@@ -12,6 +12,7 @@ import (
 
 	"github.com/s3batchkit/s3batchkit/internal/csvscan"
 	"github.com/s3batchkit/s3batchkit/internal/objio"
+	"github.com/s3batchkit/s3batchkit/internal/pctenc"
 )
 
 // DefaultBatchRows is the number of rows a Batch holds when the reader is
@@ -490,72 +491,15 @@ func parseHTTP(v []byte) (int, bool) {
 	return n, n >= 100
 }
 
-// decodeInPlace percent-decodes v into itself and returns the new length.
+// decodeInPlace percent-decodes v into itself ('+' a space when
+// plusAsSpace) and returns the new length.
 func decodeInPlace(v []byte, plusAsSpace bool) (int, error) {
-	if plusAsSpace {
-		return decodeFormInPlace(v)
-	}
-	i := bytes.IndexByte(v, '%')
-	if i < 0 {
-		return len(v), nil
-	}
-	w := i
-	for {
-		// v[i] is '%'; v[w:] is free.
-		if i+2 >= len(v) {
-			return 0, fmt.Errorf("a complete %%XX escape at byte %d", i)
+	n, at, ok := pctenc.InPlace(v, plusAsSpace)
+	if !ok {
+		if pctenc.Truncated(v, at) {
+			return 0, fmt.Errorf("a complete %%XX escape at byte %d", at)
 		}
-		h, ok1 := unhex(v[i+1])
-		l, ok2 := unhex(v[i+2])
-		if !ok1 || !ok2 {
-			return 0, fmt.Errorf("a valid %%XX escape at byte %d", i)
-		}
-		v[w] = h<<4 | l
-		w++
-		i += 3
-		j := bytes.IndexByte(v[i:], '%')
-		if j < 0 {
-			return w + copy(v[w:], v[i:]), nil
-		}
-		w += copy(v[w:], v[i:i+j])
-		i += j
+		return 0, fmt.Errorf("a valid %%XX escape at byte %d", at)
 	}
-}
-
-// decodeFormInPlace is decodeInPlace with '+' decoded as a space.
-func decodeFormInPlace(v []byte) (int, error) {
-	w := 0
-	for r := 0; r < len(v); r++ {
-		c := v[r]
-		switch c {
-		case '%':
-			if r+2 >= len(v) {
-				return 0, fmt.Errorf("a complete %%XX escape at byte %d", r)
-			}
-			h, ok1 := unhex(v[r+1])
-			l, ok2 := unhex(v[r+2])
-			if !ok1 || !ok2 {
-				return 0, fmt.Errorf("a valid %%XX escape at byte %d", r)
-			}
-			c = h<<4 | l
-			r += 2
-		case '+':
-			c = ' '
-		}
-		v[w] = c
-		w++
-	}
-	return w, nil
-}
-
-func unhex(c byte) (byte, bool) {
-	switch {
-	case '0' <= c && c <= '9':
-		return c - '0', true
-	case 'a' <= c && c <= 'f':
-		return c - 'a' + 10, true
-	case 'A' <= c && c <= 'F':
-		return c - 'A' + 10, true
-	}
-	return 0, false
+	return n, nil
 }

@@ -141,6 +141,10 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 	var path []string
 	var moved, positional []string
 	warned := map[string]bool{}
+	// fresh: no argument of the current command's own (a flag of its, or
+	// a positional one) has come since its name; global flags moved out
+	// of the way do not count.
+	fresh := false
 	for i < len(args) {
 		a := args[i]
 		if a == "--" {
@@ -157,6 +161,12 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 				cl.args = append(append(append(out[:at:at], moved...), out[at:]...), args[i:]...)
 				cl.path = strings.Join(path, " ")
 				return cl, nil
+			case cmd != nil && cmd.Action != nil && len(cmd.Subcommands) > 0 && !fresh:
+				// A command that runs itself as well as holding
+				// subcommands (plan): a subcommand's name comes right
+				// after it; a word after its flags is an argument (a
+				// flag's stray value, which the command refuses).
+				positional = append(positional, a)
 			case cmd == nil || len(cmd.Subcommands) > 0:
 				// A command name, or a subcommand name.
 				next := findCommand(cmds, a)
@@ -167,6 +177,9 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 				cmds = cmd.Subcommands
 				path = append(path, cmd.Name)
 				out = append(out, a)
+				fresh = true
+				i++
+				continue
 			default:
 				positional = append(positional, a)
 			}
@@ -202,6 +215,7 @@ func normalizeArgs(app *cli.App, args []string) (commandLine, error) {
 			}
 		}
 		out = append(out, a)
+		fresh = false
 		if takes && !inline && i < len(args) {
 			out = append(out, args[i])
 			i++

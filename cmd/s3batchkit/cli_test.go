@@ -188,6 +188,11 @@ func TestNormalizeArgs(t *testing.T) {
 		{"diff --routes none", "diff --routing none", "diff", 1},
 		{"report --prefix r1 --prefix r2 --out o", "report --report r1 --report r2 --out o", "report", 1},
 		{"jobs --region r cancel --plan p --concurrency 2", "--region r jobs cancel --plan p --workers 2", "jobs cancel", 1},
+		// plan runs itself and holds subcommands: one right after it, past
+		// global flags; a word after plan's own flags is an argument.
+		{"plan --region r split --ranges 2 --out o", "--region r plan split --ranges 2 --out o", "plan split", 0},
+		{"plan --inventroy m --out o", "plan --inventroy --out o m", "plan", 0},
+		{"plan merge --ranges r --profile p", "--profile p plan merge --ranges r", "plan merge", 0},
 		{"run --plan p --s3-endpoint http://x --workers 3", "--endpoint-url http://x run --plan p --workers 3", "run", 1},
 		{"serve --s3-endpoint=http://x", "--endpoint-url=http://x serve", "serve", 1},
 		// Flags after an argument move before it.

@@ -23,6 +23,7 @@ const (
 	catSort   = "Sorting:"
 	catShards = "Shards and routes:"
 	catCost   = "Cost estimate:"
+	catRanges = "Distributed plans (see 'plan split'):"
 )
 
 func newPlanCommand() *cli.Command {
@@ -41,6 +42,10 @@ version ids. Writes DIR/shards/<route>/<n>.csv and DIR/plan.json last.
 Delete markers are never planned unless asked for. Re-running with the same
 inputs and flags writes byte-identical files, whatever --workers and
 --memory are.
+
+Too large for one machine? 'plan split' cuts the plan into N key ranges that
+N machines plan apart ('plan --ranges', as AWS Batch array jobs or Kubernetes
+Indexed Jobs), and 'plan merge' lists their shards in one plan.json.
 
 Examples (paths as the examples of 's3batchkit gen' make them):
    # plan a local copy of an inventory delivery
@@ -74,28 +79,12 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 
    # write over a plan whose jobs were submitted (its jobs.json is kept aside)
    s3batchkit plan --inventory inv/src-bucket/cfg/ --out plan/ --force`,
-		Flags: concatFlags([]cli.Flag{
-			&cli.StringSliceFlag{Category: catInput, Name: "inventory", Aliases: []string{"i"}, Usage: "inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery, or a Hive symlink.txt); repeat for several", Required: true},
-			inventoryDateFlag(),
-			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (not with --dry-run)"},
-			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "write nothing; print per route the objects, bytes, shards and estimated cost"},
-			forceFlag(),
-			workersFlag(catInput, "data files decoded at once", "number of CPUs"),
-			&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},
-			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
-			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the plan summary as JSON on stdout"},
-			quietFlag(),
-		}, filterFlags(), []cli.Flag{
-			&cli.BoolFlag{Category: catSort, Name: "sort", Value: true, Usage: "sort by bucket, key, version (newest first) and drop duplicate rows; --sort=false keeps inventory order"},
-		}, sortFlags(), shardFlags(), []cli.Flag{
-			&cli.Float64Flag{Category: catCost, Name: "price-per-job", Value: partition.DefaultPricePerJob, Usage: "estimate with `USD` per job (shard)"},
-			&cli.Float64Flag{Category: catCost, Name: "price-per-million", Value: partition.DefaultPricePerMillion, Usage: "estimate with `USD` per million objects"},
-			countFlag(catCost, "lambda-memory", largecopy.DefaultMemoryMB, "large route: the copy function's memory `MB`"),
-			&cli.Float64Flag{Category: catCost, Name: "lambda-copy-mbps", Value: largecopy.DefaultCopyMBps, Usage: "large route: assumed copy throughput per object in `MB/s` (measure one object's copy)"},
-			&cli.Float64Flag{Category: catCost, Name: "lambda-price-gb-second", Value: largecopy.DefaultPricePerGBSecond, Usage: "large route: Lambda `USD` per GB-second",
-				DefaultText: strconv.FormatFloat(largecopy.DefaultPricePerGBSecond, 'f', -1, 64) + ", arm64 in us-east-1"},
-		}),
+		Flags:       planFlags(),
+		Subcommands: []*cli.Command{newPlanSplitCommand(), newPlanScatterCommand(), newPlanMergeCommand()},
 		Before: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return nil // a subcommand, which checks its own flags
+			}
 			_, err := planOptionsFromFlags(c, false)
 			return err
 		},
@@ -103,6 +92,9 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 			o, err := planOptionsFromFlags(c, true)
 			if err != nil {
 				return err
+			}
+			if c.String("ranges") != "" {
+				return planRange(c, o)
 			}
 			locs := make([]*string, len(o.Inventories))
 			for i := range o.Inventories {
@@ -155,6 +147,34 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 	}
 }
 
+// planFlags are the flags of plan (and, less its output flags, of plan
+// split).
+func planFlags() []cli.Flag {
+	return concatFlags([]cli.Flag{
+		&cli.StringSliceFlag{Category: catInput, Name: "inventory", Aliases: []string{"i"}, Usage: "inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery, or a Hive symlink.txt); repeat for several (required)"},
+		inventoryDateFlag(),
+		&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (not with --dry-run; with --ranges: the range's part folder, default parts/<iiii> beside ranges.json)"},
+		&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "plan one range of a distributed plan split into `LOC`/ranges.json by 'plan split' (same inventories and flags)"},
+		&cli.StringFlag{Category: catRanges, Name: "range", Usage: "the range `I` to plan (0 to N-1; default: $JOB_COMPLETION_INDEX, else $AWS_BATCH_JOB_ARRAY_INDEX); all: every range in this process, then the merge"},
+		&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "write nothing; print per route the objects, bytes, shards and estimated cost"},
+		forceFlag(),
+		workersFlag(catInput, "data files decoded at once", "number of CPUs"),
+		&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},
+		&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
+		&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the plan summary as JSON on stdout"},
+		quietFlag(),
+	}, filterFlags(), []cli.Flag{
+		&cli.BoolFlag{Category: catSort, Name: "sort", Value: true, Usage: "sort by bucket, key, version (newest first) and drop duplicate rows; --sort=false keeps inventory order"},
+	}, sortFlags(), shardFlags(), []cli.Flag{
+		&cli.Float64Flag{Category: catCost, Name: "price-per-job", Value: partition.DefaultPricePerJob, Usage: "estimate with `USD` per job (shard)"},
+		&cli.Float64Flag{Category: catCost, Name: "price-per-million", Value: partition.DefaultPricePerMillion, Usage: "estimate with `USD` per million objects"},
+		countFlag(catCost, "lambda-memory", largecopy.DefaultMemoryMB, "large route: the copy function's memory `MB`"),
+		&cli.Float64Flag{Category: catCost, Name: "lambda-copy-mbps", Value: largecopy.DefaultCopyMBps, Usage: "large route: assumed copy throughput per object in `MB/s` (measure one object's copy)"},
+		&cli.Float64Flag{Category: catCost, Name: "lambda-price-gb-second", Value: largecopy.DefaultPricePerGBSecond, Usage: "large route: Lambda `USD` per GB-second",
+			DefaultText: strconv.FormatFloat(largecopy.DefaultPricePerGBSecond, 'f', -1, 64) + ", arm64 in us-east-1"},
+	})
+}
+
 // planOptionsFromFlags turns the flags into partition.Options, checking
 // every flag and combination; errors name the flags. Key lists are read
 // only when loadKeys is set (Before only checks that they exist).
@@ -174,8 +194,15 @@ func planOptionsFromFlags(c *cli.Context, loadKeys bool) (partition.Options, err
 		Prices: partition.Prices{PerJob: c.Float64("price-per-job"), PerMillion: c.Float64("price-per-million"),
 			Lambda: largecopy.CostAssumptions{MemoryMB: c.Int("lambda-memory"), CopyMBps: c.Float64("lambda-copy-mbps"), PricePerGBSecond: c.Float64("lambda-price-gb-second")}},
 	}
+	ranged := c.String("ranges") != ""
 	switch {
-	case o.Out == "" && !o.DryRun:
+	case len(o.Inventories) == 0:
+		return o, usagef("--inventory is required")
+	case ranged && o.DryRun:
+		return o, usagef("--ranges and --dry-run exclude each other: 'plan split' shows what the ranges hold")
+	case !ranged && c.String("range") != "":
+		return o, usagef("--range needs --ranges (the ranges.json that 'plan split' wrote)")
+	case o.Out == "" && !o.DryRun && !ranged:
 		return o, usagef("--out is required (or --dry-run to write nothing)")
 	case o.Out != "" && o.DryRun:
 		return o, usagef("--out and --dry-run exclude each other: a dry run writes nothing")

@@ -299,19 +299,7 @@ func parseFooter(b []byte) (footerProto, error) {
 			if err := wantBytes(f); err != nil {
 				return err
 			}
-			var cs ColumnStats
-			err := walkFields(f.b, func(g field) error {
-				if g.typ != protowire.VarintType {
-					return nil
-				}
-				switch g.num {
-				case csNumberOfValues:
-					cs.NumValues = g.v
-				case csHasNull:
-					cs.HasNull = g.v != 0
-				}
-				return nil
-			})
+			cs, err := parseColumnStats(f.b)
 			if err != nil {
 				return err
 			}

@@ -56,6 +56,9 @@ type KeyValue struct {
 type ColumnStats struct {
 	NumValues uint64 // number of non-null values
 	HasNull   bool
+	// String holds a string column's minimum and maximum, when the
+	// writer recorded them (see StringStats).
+	String *StringStats
 }
 
 // StripeInfo locates one stripe in the file.
@@ -84,6 +87,8 @@ type File struct {
 	meta    []KeyValue
 	stats   []ColumnStats
 	writer  uint64
+	// metaOff is where the metadata section (stripe statistics) starts.
+	metaOff int64
 }
 
 // Open reads the file tail (postscript and footer) of the ORC file of the
@@ -183,6 +188,7 @@ func (f *File) readTail() error {
 	f.stats = ft.stats
 	f.writer = ft.writer
 	limit := uint64(footerOff) - ps.metadataLength
+	f.metaOff = int64(limit)
 	var sum uint64
 	f.stripes = make([]StripeInfo, len(ft.stripes))
 	for i, s := range ft.stripes {

@@ -81,6 +81,10 @@ type WriterOptions struct {
 	// values would widen every value (object sizes); by default such runs
 	// are written DIRECT.
 	PatchedBase bool
+	// StringStats records each string column's minimum and maximum per
+	// stripe (the metadata section) and per file (the footer), as the
+	// Java writer does; off by default, which writes no metadata section.
+	StringStats bool
 }
 
 // minBlockSize is the smallest WriterOptions.BlockSize.
@@ -150,6 +154,9 @@ type Writer struct {
 	buf     []byte
 	enc     rleV2Encoder
 	uenc    rleV2Encoder
+
+	stripeStat [][]colStat // per finished stripe (StringStats)
+	fileStr    []strStat   // per column, over the file (StringStats)
 }
 
 // NewWriter returns a Writer writing to w. schema must be a struct whose
@@ -403,6 +410,9 @@ func (wr *Writer) flushStripe() error {
 	if wr.pending == 0 {
 		return nil
 	}
+	if wr.opts.StringStats {
+		wr.stripeStats()
+	}
 	var streams []wstream
 	encodings := make([]encodingProto, len(wr.cols)+1) // root: DIRECT
 	for k, c := range wr.cols {
@@ -654,7 +664,7 @@ func (wr *Writer) writeTail() error {
 	rs = appendVarintField(rs, csNumberOfValues, uint64(wr.rows))
 	rs = appendVarintField(rs, csHasNull, 0)
 	ft = appendBytesField(ft, ftStatistics, rs)
-	for _, c := range wr.cols {
+	for k, c := range wr.cols {
 		var cs []byte
 		cs = appendVarintField(cs, csNumberOfValues, uint64(c.nonNulls))
 		hn := uint64(0)
@@ -662,7 +672,21 @@ func (wr *Writer) writeTail() error {
 			hn = 1
 		}
 		cs = appendVarintField(cs, csHasNull, hn)
+		if wr.opts.StringStats && k < len(wr.fileStr) {
+			cs = appendStringStats(cs, wr.fileStr[k])
+		}
 		ft = appendBytesField(ft, ftStatistics, cs)
+	}
+	var metaLen uint64
+	if wr.opts.StringStats && len(wr.stripeStat) > 0 {
+		md, err := wr.comp.appendCompressed(nil, wr.metadataSection())
+		if err != nil {
+			return err
+		}
+		if err := wr.write(md); err != nil {
+			return err
+		}
+		metaLen = uint64(len(md))
 	}
 	ft = appendVarintField(ft, ftRowIndexStride, 0)
 	compressed, err := wr.comp.appendCompressed(nil, ft)
@@ -679,7 +703,7 @@ func (wr *Writer) writeTail() error {
 		ps = appendVarintField(ps, psCompressionBlockSize, uint64(wr.opts.BlockSize))
 	}
 	ps = appendPackedUint32s(ps, psVersion, []uint32{0, 12})
-	ps = appendVarintField(ps, psMetadataLength, 0)
+	ps = appendVarintField(ps, psMetadataLength, metaLen)
 	ps = appendVarintField(ps, psWriterVersion, 6) // ORC-135: timestamps in UTC
 	ps = appendStringField(ps, protowire.Number(psMagic), magic)
 	if len(ps) > 255 {
