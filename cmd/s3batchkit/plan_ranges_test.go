@@ -237,6 +237,54 @@ func TestPlanSplitEmitRuns(t *testing.T) {
 	}
 }
 
+// TestPlanRangesEndpointFlag runs split, scatter, the workers and merge
+// with the S3 server named only by --endpoint-url (not the environment):
+// every step reads and writes through the client the flags configure,
+// whose requests the scatter's --json counts.
+func TestPlanRangesEndpointFlag(t *testing.T) {
+	oc, bucket := rangesS3Env(t)
+	ep := os.Getenv("AWS_ENDPOINT_URL")
+	os.Unsetenv("AWS_ENDPOINT_URL") // restored by rangesS3Env's t.Setenv
+	gen := t.TempDir()
+	if code, _, stderr := s3bk(t, "gen", "-q", "--rows", "1500", "--format", "parquet", "--files", "3", "--out", gen); code != 0 {
+		t.Fatalf("gen: %d %s", code, stderr)
+	}
+	inv := "s3://" + bucket + "/inventory/src/config"
+	uploadDir(t, oc, gen, inv)
+	root := "s3://" + bucket + "/runs/flag"
+	flag := []string{"--endpoint-url", ep}
+	if code, _, stderr := s3bk(t, append(flag, "plan", "split", "--inventory", inv+"/manifest.json", "--ranges", "2", "--mode", "shuffle", "--out", root+"/ranges.json", "-q")...); code != 0 {
+		t.Fatalf("split: %d %s", code, stderr)
+	}
+	for j := range 2 {
+		code, stdout, stderr := s3bk(t, append(flag, "plan", "scatter", "--ranges", root+"/ranges.json", "--slice", strconv.Itoa(j), "--json")...)
+		if code != 0 {
+			t.Fatalf("scatter %d: %d %s", j, code, stderr)
+		}
+		var out struct {
+			S3 objio.RequestStats `json:"s3"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil || out.S3.Requests == 0 {
+			t.Fatalf("scatter %d --json: %v, S3 requests %d in\n%s", j, err, out.S3.Requests, stdout)
+		}
+	}
+	for i := range 2 {
+		if code, _, stderr := s3bk(t, append(flag, "plan", "--inventory", inv+"/manifest.json", "--ranges", root+"/ranges.json", "--range", strconv.Itoa(i), "-q")...); code != 0 {
+			t.Fatalf("worker %d: %d %s", i, code, stderr)
+		}
+	}
+	if code, _, stderr := s3bk(t, append(flag, "plan", "merge", "--ranges", root+"/ranges.json", "-q")...); code != 0 {
+		t.Fatalf("merge: %d %s", code, stderr)
+	}
+	plan, err := manifest.ReadPlan(context.Background(), oc, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Counters.RowsRead != 1500 {
+		t.Fatalf("merged plan: %d rows read, want 1500", plan.Counters.RowsRead)
+	}
+}
+
 func TestPlanRangesS3(t *testing.T) {
 	oc, bucket := rangesS3Env(t)
 	ctx := context.Background()
