@@ -493,7 +493,7 @@ type planRows struct {
 }
 
 func openPlanRows(ctx context.Context, dir string) (*planRows, error) {
-	plan, err := manifest.ReadPlan(ctx, dir)
+	plan, err := manifest.ReadPlan(ctx, nil, dir) // a local plan
 	if err != nil {
 		return nil, err
 	}

@@ -226,7 +226,7 @@ func TestMeasureVia(t *testing.T) {
 // writePlan writes a plan directory of one route whose shards hold rows.
 func writePlan(t *testing.T, dir string, shards ...[][2]string) {
 	t.Helper()
-	pd, err := manifest.CreatePlanDir(dir)
+	pd, err := manifest.CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/optname"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -68,6 +69,9 @@ type Options struct {
 	// "Compare"), the way the caller's users set them; nil: the field
 	// names. See internal/optname.
 	OptionName func(option string) string
+	// IO reads both inventories and writes the plan directory (nil: see
+	// objio); it replaces Reader.IO.
+	IO *objio.Client
 }
 
 // Stats describe a finished run (not written to the plan, which must not
@@ -160,6 +164,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	ro := o.Reader
+	ro.IO = o.IO
 	if ro.Progress == nil {
 		ro.Progress = &inventory.Progress{}
 	}
@@ -195,7 +200,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 	}
 
-	dir, err := manifest.CreatePlanDir(o.Out)
+	dir, err := manifest.CreatePlanDir(o.IO, o.Out)
 	if err != nil {
 		return nil, err
 	}

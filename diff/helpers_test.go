@@ -109,7 +109,7 @@ type shardRow struct {
 // readShards parses every shard listed in DIR/plan.json.
 func readShards(t testing.TB, dir string) (*manifest.Plan, []shardRow) {
 	t.Helper()
-	p, err := manifest.ReadPlan(context.Background(), dir)
+	p, err := manifest.ReadPlan(context.Background(), nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

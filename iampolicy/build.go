@@ -70,14 +70,14 @@ type Explanation struct {
 	Sources   []string `json:"sources"`
 }
 
-// LoadPlan reads DIR/plan.json (local or s3://) and returns the plan and
-// its id (jobs.PlanID), as submit computes them.
-func LoadPlan(ctx context.Context, dir string) (*manifest.Plan, string, error) {
-	plan, err := manifest.ReadPlan(ctx, dir)
+// LoadPlan reads DIR/plan.json (local or s3://) through oc and returns
+// the plan and its id (jobs.PlanID), as submit computes them.
+func LoadPlan(ctx context.Context, oc *objio.Client, dir string) (*manifest.Plan, string, error) {
+	plan, err := manifest.ReadPlan(ctx, oc, dir)
 	if err != nil {
 		return nil, "", err
 	}
-	raw, err := objio.ReadAll(ctx, objio.Join(dir, manifest.PlanFile))
+	raw, err := oc.ReadAll(ctx, objio.Join(dir, manifest.PlanFile))
 	if err != nil {
 		return nil, "", err
 	}

@@ -84,7 +84,7 @@ type arrowIPCReader struct {
 }
 
 func openArrowIPC(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
-	obj, err := objio.Open(ctx, df.Location)
+	obj, err := o.IO.Open(ctx, df.Location)
 	if err != nil {
 		return nil, err
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/klauspost/compress/gzip"
 
 	"github.com/s3batchkit/s3batchkit/internal/csvscan"
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 // maxRecordBytes bounds one CSV record; a longer one is malformed input
@@ -400,7 +399,7 @@ func (r *CSVReader) convert(rec *csvscan.Record, buf []byte) error {
 
 // openCSV opens one CSV.gz data file of a report.
 func openCSV(ctx context.Context, m *Manifest, df *DataFile, set FieldSet, o *ReaderOptions) (FileReader, error) {
-	obj, err := objio.Open(ctx, df.Location)
+	obj, err := o.IO.Open(ctx, df.Location)
 	if err != nil {
 		return nil, err
 	}

@@ -23,12 +23,12 @@ import (
 // first bytes match no format.
 var ErrUnknownDataFile = errors.New("cannot tell the format from the name or the first bytes")
 
-// SniffFormat tells whether loc (a local path or s3:// URL) is a
-// manifest.json, and otherwise the format of the data file: from its name
-// (.json; .csv.gz or .csv; .parquet; .orc), else from its first bytes
-// (PAR1, ORC, the gzip magic, '{'). Errors: objio's when the file cannot
-// be opened, ErrUnknownDataFile when nothing matches.
-func SniffFormat(ctx context.Context, loc string) (format Format, manifest bool, err error) {
+// SniffFormat tells whether loc (a local path or s3:// URL, read through
+// oc) is a manifest.json, and otherwise the format of the data file: from
+// its name (.json; .csv.gz or .csv; .parquet; .orc), else from its first
+// bytes (PAR1, ORC, the gzip magic, '{'). Errors: objio's when the file
+// cannot be opened, ErrUnknownDataFile when nothing matches.
+func SniffFormat(ctx context.Context, oc *objio.Client, loc string) (format Format, manifest bool, err error) {
 	base := strings.ToLower(path.Base(strings.ReplaceAll(loc, "\\", "/")))
 	switch {
 	case strings.HasSuffix(base, ".json"):
@@ -40,7 +40,7 @@ func SniffFormat(ctx context.Context, loc string) (format Format, manifest bool,
 	case strings.HasSuffix(base, ".orc"):
 		return FormatORC, false, nil
 	}
-	obj, err := objio.Open(ctx, loc)
+	obj, err := oc.Open(ctx, loc)
 	if err != nil {
 		return "", false, err
 	}
@@ -98,8 +98,8 @@ func HasInventoryColumns(names []string) bool {
 // as a fileSchema ("message s3.inventory { optional binary size; ... }"),
 // enough for SingleFileManifest: the reader takes the types from the
 // file.
-func ParquetFileSchema(ctx context.Context, loc string) (string, error) {
-	obj, err := objio.Open(ctx, loc)
+func ParquetFileSchema(ctx context.Context, oc *objio.Client, loc string) (string, error) {
+	obj, err := oc.Open(ctx, loc)
 	if err != nil {
 		return "", err
 	}
@@ -120,8 +120,8 @@ func ParquetFileSchema(ctx context.Context, loc string) (string, error) {
 // OpenORCFile opens the ORC file loc (its tail) for reading stripe by
 // stripe, with ScanORCStripes; the returned Closer closes it. Errors are
 // *DataErrors naming loc (ErrCorrupt for a damaged tail).
-func OpenORCFile(ctx context.Context, loc string) (*orc.File, io.Closer, error) {
-	obj, err := objio.Open(ctx, loc)
+func OpenORCFile(ctx context.Context, oc *objio.Client, loc string) (*orc.File, io.Closer, error) {
+	obj, err := oc.Open(ctx, loc)
 	if err != nil {
 		return nil, nil, err
 	}

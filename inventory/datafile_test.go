@@ -46,12 +46,12 @@ func TestSniffFormat(t *testing.T) {
 		if err := os.WriteFile(p, tc.data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		format, manifest, err := inventory.SniffFormat(context.Background(), p)
+		format, manifest, err := inventory.SniffFormat(context.Background(), nil, p)
 		if format != tc.format || manifest != tc.manifest || !errors.Is(err, tc.err) {
 			t.Errorf("%s: %q manifest %v err %v; want %q %v %v", tc.name, format, manifest, err, tc.format, tc.manifest, tc.err)
 		}
 	}
-	if _, _, err := inventory.SniffFormat(context.Background(), filepath.Join(dir, "missing")); err == nil {
+	if _, _, err := inventory.SniffFormat(context.Background(), nil, filepath.Join(dir, "missing")); err == nil {
 		t.Error("a missing file was sniffed")
 	}
 }
@@ -68,7 +68,7 @@ func TestScanORCStripes(t *testing.T) {
 	if err := os.WriteFile(p, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, closer, err := inventory.OpenORCFile(context.Background(), p)
+	f, closer, err := inventory.OpenORCFile(context.Background(), nil, p)
 	if err != nil {
 		t.Fatal(err)
 	}

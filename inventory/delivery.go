@@ -88,8 +88,8 @@ func ParseDeliveryDate(s string) (string, error) {
 // or ".txt" suffix is a folder. Only a configuration folder is listed,
 // which needs s3:ListBucket: when it is refused, the error says so and
 // how to name the manifest instead. date is only for configuration
-// folders.
-func FindDelivery(ctx context.Context, loc, date string) (Delivery, error) {
+// folders. Every location is read or listed through oc.
+func FindDelivery(ctx context.Context, oc *objio.Client, loc, date string) (Delivery, error) {
 	var want string
 	if date != "" {
 		var err error
@@ -113,7 +113,7 @@ func FindDelivery(ctx context.Context, loc, date string) (Delivery, error) {
 		if err := named(); err != nil {
 			return Delivery{}, err
 		}
-		return hiveDelivery(ctx, loc)
+		return hiveDelivery(ctx, oc, loc)
 	case !isFolder:
 		if err := named(); err != nil {
 			return Delivery{}, err
@@ -128,11 +128,11 @@ func FindDelivery(ctx context.Context, loc, date string) (Delivery, error) {
 		if err := named(); err != nil {
 			return Delivery{}, err
 		}
-		return hiveDelivery(ctx, objio.Join(folder, "symlink.txt"))
+		return hiveDelivery(ctx, oc, objio.Join(folder, "symlink.txt"))
 	case base == "hive":
 		folder = objio.Dir(folder)
 	}
-	return newestDelivery(ctx, folder, want, date)
+	return newestDelivery(ctx, oc, folder, want, date)
 }
 
 // asFolder says whether loc names a folder, and returns it without a
@@ -166,8 +166,8 @@ func baseName(loc string) string {
 // newestDelivery lists the configuration folder cfg and picks the newest
 // delivery folder whose name starts with want and that holds a
 // manifest.json.
-func newestDelivery(ctx context.Context, cfg, want, date string) (Delivery, error) {
-	names, err := objio.ListFolders(ctx, cfg)
+func newestDelivery(ctx context.Context, oc *objio.Client, cfg, want, date string) (Delivery, error) {
+	names, err := oc.ListFolders(ctx, cfg)
 	if err != nil {
 		if errors.Is(err, objio.ErrAccessDenied) {
 			return Delivery{}, &DeliveryListError{Folder: cfg, Example: objio.Join(cfg, "YYYY-MM-DDTHH-MMZ/manifest.json"), Err: err}
@@ -203,7 +203,7 @@ func newestDelivery(ctx context.Context, cfg, want, date string) (Delivery, erro
 		}
 		matching = append(matching, n)
 		m := objio.Join(objio.Join(cfg, n), "manifest.json")
-		ok, err := objio.Exists(ctx, m)
+		ok, err := oc.Exists(ctx, m)
 		if err != nil {
 			return Delivery{}, err
 		}
@@ -221,7 +221,7 @@ func newestDelivery(ctx context.Context, cfg, want, date string) (Delivery, erro
 
 // hiveDelivery maps a Hive symlink.txt to its delivery's manifest.json
 // and checks that both list the same data files.
-func hiveDelivery(ctx context.Context, symlink string) (Delivery, error) {
+func hiveDelivery(ctx context.Context, oc *objio.Client, symlink string) (Delivery, error) {
 	dt := baseName(objio.Dir(symlink))
 	m := hiveRE.FindStringSubmatch(dt)
 	hiveDir := objio.Dir(objio.Dir(symlink))
@@ -230,11 +230,11 @@ func hiveDelivery(ctx context.Context, symlink string) (Delivery, error) {
 	}
 	folder := m[1] + "T" + m[2] + "-" + m[3] + "Z"
 	manifest := objio.Join(objio.Join(objio.Dir(hiveDir), folder), "manifest.json")
-	links, err := objio.ReadAll(ctx, symlink)
+	links, err := oc.ReadAll(ctx, symlink)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("reading Hive manifest: %w", err)
 	}
-	raw, err := objio.ReadAll(ctx, manifest)
+	raw, err := oc.ReadAll(ctx, manifest)
 	if err != nil {
 		return Delivery{}, fmt.Errorf("reading the manifest.json of Hive delivery %s (symlink.txt lists data files but no schema): %w", dt, err)
 	}

@@ -27,7 +27,8 @@ import (
 type deliveryLayout struct {
 	t          testing.TB
 	root, dest string
-	cfg        string // cfg folder, relative to root
+	cfg        string        // cfg folder, relative to root
+	oc         *objio.Client // writes the files (nil for local ones)
 }
 
 func (l *deliveryLayout) put(rel string, data []byte) {
@@ -38,7 +39,7 @@ func (l *deliveryLayout) put(rel string, data []byte) {
 			l.t.Fatal(err)
 		}
 	}
-	if err := objio.WriteFileAtomic(context.Background(), loc, data); err != nil {
+	if err := l.oc.WriteFileAtomic(context.Background(), loc, data); err != nil {
 		l.t.Fatal(err)
 	}
 }
@@ -68,9 +69,9 @@ func (l *deliveryLayout) delivery(folder string, rows int, withManifest bool) {
 }
 
 // rowsOf opens the chosen delivery and counts its rows.
-func rowsOf(t *testing.T, manifest string) int {
+func rowsOf(t *testing.T, oc *objio.Client, manifest string) int {
 	t.Helper()
-	r, err := Open(context.Background(), manifest, ReaderOptions{})
+	r, err := Open(context.Background(), manifest, ReaderOptions{IO: oc})
 	if err != nil {
 		t.Fatalf("opening %s: %v", manifest, err)
 	}
@@ -83,9 +84,9 @@ func rowsOf(t *testing.T, manifest string) int {
 
 // findDeliveryCases runs the cases common to a local copy and S3: three
 // deliveries, the newest still being written.
-func findDeliveryCases(t *testing.T, root string) {
+func findDeliveryCases(t *testing.T, oc *objio.Client, root string) {
 	ctx := context.Background()
-	l := &deliveryLayout{t: t, root: root, dest: "inventory-dest", cfg: "inv/src/cfg-1"}
+	l := &deliveryLayout{t: t, root: root, dest: "inventory-dest", cfg: "inv/src/cfg-1", oc: oc}
 	if objio.IsS3(root) {
 		l.dest, _, _ = objio.ParseS3(root)
 	}
@@ -111,7 +112,7 @@ func findDeliveryCases(t *testing.T, root string) {
 		{"manifest", cfg + "/2024-11-02T01-00Z/manifest.json", "", "", "named", 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d, err := FindDelivery(ctx, tc.loc, tc.date)
+			d, err := FindDelivery(ctx, oc, tc.loc, tc.date)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -121,7 +122,7 @@ func findDeliveryCases(t *testing.T, root string) {
 			if tc.how == "newest" && (d.Deliveries != 4 || strings.Join(d.Skipped, ",") != "2024-11-03T01-00Z") {
 				t.Errorf("newest: %+v; want 4 deliveries, the one being written skipped", d)
 			}
-			if n := rowsOf(t, d.Manifest); n != tc.rows {
+			if n := rowsOf(t, oc, d.Manifest); n != tc.rows {
 				t.Errorf("%s holds %d rows, want %d", d.Manifest, n, tc.rows)
 			}
 		})
@@ -138,7 +139,7 @@ func findDeliveryCases(t *testing.T, root string) {
 		{"date with a manifest", cfg + "/2024-11-02T01-00Z/manifest.json", "2024-11-02", nil, "names one delivery"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := FindDelivery(ctx, tc.loc, tc.date)
+			_, err := FindDelivery(ctx, oc, tc.loc, tc.date)
 			if err == nil || (tc.err != nil && !errors.Is(err, tc.err)) || !strings.Contains(err.Error(), tc.says) {
 				t.Errorf("FindDelivery(%s, %q) = %v; want %v saying %q", tc.loc, tc.date, err, tc.err, tc.says)
 			}
@@ -146,18 +147,18 @@ func findDeliveryCases(t *testing.T, root string) {
 	}
 	// A symlink.txt that does not list the manifest's data files.
 	l.put(l.cfg+"/hive/dt=2024-11-02-13-30/symlink.txt", []byte("s3://"+l.dest+"/"+l.cfg+"/data/2024-11-01T01-00Z.csv.gz\n"))
-	if _, err := FindDelivery(ctx, cfg+"/hive/dt=2024-11-02-13-30/symlink.txt", ""); !errors.Is(err, ErrManifest) || !strings.Contains(err.Error(), "symlink.txt:1") {
+	if _, err := FindDelivery(ctx, oc, cfg+"/hive/dt=2024-11-02-13-30/symlink.txt", ""); !errors.Is(err, ErrManifest) || !strings.Contains(err.Error(), "symlink.txt:1") {
 		t.Errorf("mismatched symlink.txt: %v", err)
 	}
 }
 
 func TestFindDeliveryLocal(t *testing.T) {
-	findDeliveryCases(t, t.TempDir())
+	findDeliveryCases(t, nil, t.TempDir())
 }
 
 func TestFindDeliveryS3(t *testing.T) {
-	bucket := objiotest.Setup(t)
-	findDeliveryCases(t, "s3://"+bucket)
+	oc, bucket := objiotest.Setup(t)
+	findDeliveryCases(t, oc, "s3://"+bucket)
 }
 
 // TestLeastPrivilegeDelivery reads an S3 delivery with a role that has
@@ -167,12 +168,12 @@ func TestFindDeliveryS3(t *testing.T) {
 // it unverified; finding the newest delivery says that listing is needed
 // and how to name the manifest instead.
 func TestLeastPrivilegeDelivery(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
-	l := &deliveryLayout{t: t, root: "s3://" + bucket, dest: bucket, cfg: "inv/src/cfg-1"}
+	l := &deliveryLayout{t: t, root: "s3://" + bucket, dest: bucket, cfg: "inv/src/cfg-1", oc: oc}
 	l.delivery("2024-11-01T01-00Z", 5, true)
 	l.delivery("2024-11-02T01-00Z", 6, true)
-	if err := objio.Remove(ctx, "s3://"+bucket+"/inv/src/cfg-1/2024-11-02T01-00Z/manifest.checksum"); err != nil {
+	if err := oc.Remove(ctx, "s3://"+bucket+"/inv/src/cfg-1/2024-11-02T01-00Z/manifest.checksum"); err != nil {
 		t.Fatal(err)
 	}
 	cfg := objiotest.Config(t)
@@ -182,18 +183,19 @@ func TestLeastPrivilegeDelivery(t *testing.T) {
 	}
 	defer p.Close()
 	cfg.EndpointURL = p.URL
-	objio.Configure(cfg)
+	oc = objio.New(cfg)
+	l.oc = oc
 
 	base := "s3://" + bucket + "/inv/src/cfg-1"
-	if n := rowsOf(t, base+"/2024-11-01T01-00Z/manifest.json"); n != 5 {
+	if n := rowsOf(t, oc, base+"/2024-11-01T01-00Z/manifest.json"); n != 5 {
 		t.Errorf("%d rows, want 5", n)
 	}
-	m, err := OpenManifest(ctx, base+"/2024-11-02T01-00Z/manifest.json", ManifestOptions{})
+	m, err := OpenManifest(ctx, base+"/2024-11-02T01-00Z/manifest.json", ManifestOptions{IO: oc})
 	if err != nil || m.ChecksumVerified || m.Files[0].Location != "s3://"+bucket+"/inv/src/cfg-1/data/2024-11-02T01-00Z.csv.gz" {
 		t.Fatalf("manifest without a readable checksum: %+v, %v", m, err)
 	}
 	before := p.Counts().Denied
-	if n := rowsOf(t, base+"/2024-11-02T01-00Z/manifest.json"); n != 6 {
+	if n := rowsOf(t, oc, base+"/2024-11-02T01-00Z/manifest.json"); n != 6 {
 		t.Errorf("%d rows, want 6", n)
 	}
 	// Refused: the HEAD of the missing manifest.checksum and the GET of
@@ -202,24 +204,24 @@ func TestLeastPrivilegeDelivery(t *testing.T) {
 	if d := p.Counts().Denied - before; d != 2 {
 		t.Errorf("%d requests refused reading a delivery: want 2, for its missing manifest.checksum", d)
 	}
-	_, err = FindDelivery(ctx, base+"/", "")
+	_, err = FindDelivery(ctx, oc, base+"/", "")
 	var le *DeliveryListError
 	if !errors.Is(err, objio.ErrAccessDenied) || !strings.Contains(err.Error(), "s3:ListBucket") ||
 		!errors.As(err, &le) || le.Example != base+"/YYYY-MM-DDTHH-MMZ/manifest.json" || !strings.Contains(err.Error(), le.Example) {
 		t.Errorf("finding the newest delivery without s3:ListBucket: %v", err)
 	}
 	// Naming the delivery needs no listing.
-	if d, err := FindDelivery(ctx, base+"/2024-11-02T01-00Z/", ""); err != nil || d.Folder != "2024-11-02T01-00Z" {
+	if d, err := FindDelivery(ctx, oc, base+"/2024-11-02T01-00Z/", ""); err != nil || d.Folder != "2024-11-02T01-00Z" {
 		t.Errorf("delivery folder without s3:ListBucket: %+v, %v", d, err)
 	}
-	if d, err := FindDelivery(ctx, base+"/hive/dt=2024-11-01-01-00/symlink.txt", ""); err != nil || d.Folder != "2024-11-01T01-00Z" {
+	if d, err := FindDelivery(ctx, oc, base+"/hive/dt=2024-11-01-01-00/symlink.txt", ""); err != nil || d.Folder != "2024-11-01T01-00Z" {
 		t.Errorf("symlink.txt without s3:ListBucket: %+v, %v", d, err)
 	}
 	// A data file that is not there is named, with the 403 explained.
 	raw, _ := json.Marshal(map[string]any{"sourceBucket": "src", "destinationBucket": "arn:aws:s3:::" + bucket, "fileFormat": "CSV",
 		"fileSchema": "Bucket, Key, Size", "files": []any{map[string]any{"key": "inv/src/cfg-1/data/gone.csv.gz", "size": 10}}})
 	l.put("inv/src/cfg-1/2024-11-04T01-00Z/manifest.json", raw)
-	_, err = readAll(t, base+"/2024-11-04T01-00Z/manifest.json", ReaderOptions{})
+	_, err = readAll(t, base+"/2024-11-04T01-00Z/manifest.json", ReaderOptions{IO: oc})
 	if !errors.Is(err, objio.ErrAccessDenied) || !strings.Contains(err.Error(), "gone.csv.gz") || !strings.Contains(err.Error(), "s3:ListBucket") {
 		t.Errorf("a missing data file under least privilege: %v", err)
 	}

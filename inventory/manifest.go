@@ -101,6 +101,8 @@ type ManifestOptions struct {
 	DataRoot string
 	// SkipChecksums turns off manifest.checksum and data file MD5 checks.
 	SkipChecksums bool
+	// IO reads the manifest and the data files (nil: see objio).
+	IO *objio.Client
 }
 
 // OpenManifest reads and validates manifest.json at loc, verifies it
@@ -119,7 +121,7 @@ type ManifestOptions struct {
 // the other files are read under the same root. ManifestOptions.DataRoot
 // names the root instead.
 func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manifest, error) {
-	raw, err := objio.ReadAll(ctx, loc)
+	raw, err := opt.IO.ReadAll(ctx, loc)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) && !objio.IsS3(loc) {
 			if abs, aerr := filepath.Abs(loc); aerr == nil && abs != loc {
@@ -141,7 +143,7 @@ func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manife
 		// naming manifest.json only, or a missing file under least
 		// privilege — leaves the manifest unverified, as plan.json records.
 		ck := objio.Join(objio.Dir(loc), "manifest.checksum")
-		want, err := objio.ReadAll(ctx, ck)
+		want, err := opt.IO.ReadAll(ctx, ck)
 		switch {
 		case err == nil:
 			w := strings.ToLower(strings.TrimSpace(string(want)))
@@ -154,7 +156,7 @@ func OpenManifest(ctx context.Context, loc string, opt ManifestOptions) (*Manife
 			return nil, fmt.Errorf("reading %s: %w", ck, err)
 		}
 	}
-	if err := resolveDataFiles(ctx, m, opt.DataRoot); err != nil {
+	if err := resolveDataFiles(ctx, opt.IO, m, opt.DataRoot); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -306,7 +308,7 @@ func destBucket(v string) string {
 }
 
 // resolveDataFiles sets every data file's Location (see OpenManifest).
-func resolveDataFiles(ctx context.Context, m *Manifest, dataRoot string) error {
+func resolveDataFiles(ctx context.Context, oc *objio.Client, m *Manifest, dataRoot string) error {
 	loc := m.Location
 	if len(m.Files) == 0 {
 		return nil
@@ -332,7 +334,7 @@ func resolveDataFiles(ctx context.Context, m *Manifest, dataRoot string) error {
 	case dataRoot != "":
 		for i := range m.Files {
 			l := objio.Join(dataRoot, m.Files[i].Key)
-			if ok, err := objio.Exists(ctx, l); err != nil {
+			if ok, err := oc.Exists(ctx, l); err != nil {
 				return err
 			} else if !ok {
 				return &DataError{File: loc, Offset: -1, Field: "files[].key", Value: m.Files[i].Key,
@@ -350,7 +352,7 @@ func resolveDataFiles(ctx context.Context, m *Manifest, dataRoot string) error {
 		}
 		// A copy in another bucket: find the root with the first file,
 		// then read every file under it.
-		root, err := findRoot(ctx, loc, dest, m.Files[0].Key)
+		root, err := findRoot(ctx, oc, loc, dest, m.Files[0].Key)
 		if err != nil {
 			return err
 		}
@@ -358,7 +360,7 @@ func resolveDataFiles(ctx context.Context, m *Manifest, dataRoot string) error {
 		return nil
 	}
 	for i := range m.Files {
-		root, err := findRoot(ctx, loc, "", m.Files[i].Key)
+		root, err := findRoot(ctx, oc, loc, "", m.Files[i].Key)
 		if err != nil {
 			return err
 		}
@@ -372,13 +374,13 @@ func resolveDataFiles(ctx context.Context, m *Manifest, dataRoot string) error {
 // returns the first root holding it. In S3 a 403 counts as absent (a key
 // that does not exist, for a caller without s3:ListBucket) and is said
 // in the error if no root holds the key.
-func findRoot(ctx context.Context, loc, dest, key string) (string, error) {
+func findRoot(ctx context.Context, oc *objio.Client, loc, dest, key string) (string, error) {
 	var tried []string
 	refused := 0
 	try := func(root string) (bool, error) {
 		l := objio.Join(root, key)
 		tried = append(tried, l)
-		ok, err := objio.Exists(ctx, l)
+		ok, err := oc.Exists(ctx, l)
 		if errors.Is(err, objio.ErrAccessDenied) {
 			refused++
 			return false, nil

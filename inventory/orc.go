@@ -11,7 +11,6 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory/orc"
 )
 
@@ -439,7 +438,7 @@ func (r *ORCReader) Next(ctx context.Context) (rec arrow.RecordBatch, err error)
 // and MD5 first (verify, which does nothing when
 // ReaderOptions.SkipChecksums is set), then reads its tail.
 func openORC(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
-	obj, err := objio.Open(ctx, df.Location)
+	obj, err := o.IO.Open(ctx, df.Location)
 	if err != nil {
 		return nil, err
 	}

@@ -12,8 +12,6 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
-
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 // Limits that keep a lying Parquet file from making the reader allocate
@@ -482,7 +480,7 @@ func (r *ParquetReader) nextRowGroup() error {
 // file's size and MD5 first (verify, which
 // does nothing when ReaderOptions.SkipChecksums is set), then reads its footer.
 func openParquet(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
-	obj, err := objio.Open(ctx, df.Location)
+	obj, err := o.IO.Open(ctx, df.Location)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 // DefaultBatchRows is the number of rows per record batch when
@@ -41,6 +43,8 @@ type ReaderOptions struct {
 	// DataRoot and SkipChecksums are as in ManifestOptions.
 	DataRoot      string
 	SkipChecksums bool
+	// IO reads the manifest and the data files (nil: see objio).
+	IO *objio.Client
 	// Progress, when not nil, is updated as files are read.
 	Progress *Progress
 
@@ -84,7 +88,7 @@ type Report struct {
 
 // Open opens the report whose manifest.json is at loc.
 func Open(ctx context.Context, loc string, opts ReaderOptions) (*Report, error) {
-	m, err := OpenManifest(ctx, loc, ManifestOptions{DataRoot: opts.DataRoot, SkipChecksums: opts.SkipChecksums})
+	m, err := OpenManifest(ctx, loc, ManifestOptions{DataRoot: opts.DataRoot, SkipChecksums: opts.SkipChecksums, IO: opts.IO})
 	if err != nil {
 		return nil, err
 	}

@@ -49,22 +49,23 @@ type FileStats struct {
 
 // ReadFileStats reads the footer of data file i of m and returns its key
 // statistics. A CSV file has none: its statistics say only that it is one
-// unit of unknown rows. Errors are those of opening the file, and
-// *DataErrors for footers that do not decode.
-func ReadFileStats(ctx context.Context, m *Manifest, i int) (*FileStats, error) {
+// unit of unknown rows. The file is read through oc (nil: see objio).
+// Errors are those of opening the file, and *DataErrors for footers that
+// do not decode.
+func ReadFileStats(ctx context.Context, oc *objio.Client, m *Manifest, i int) (*FileStats, error) {
 	df := &m.Files[i]
 	switch m.Format {
 	case FormatCSV:
 		return &FileStats{Unit: UnitFile, Rows: -1}, nil
 	case FormatParquet:
-		obj, err := objio.Open(ctx, df.Location)
+		obj, err := oc.Open(ctx, df.Location)
 		if err != nil {
 			return nil, err
 		}
 		defer obj.Close()
 		return parquetStats(obj, obj.Size(), df.Location)
 	case FormatORC:
-		obj, err := objio.Open(ctx, df.Location)
+		obj, err := oc.Open(ctx, df.Location)
 		if err != nil {
 			return nil, err
 		}

@@ -45,7 +45,7 @@ func TestFileStatsBoundUnits(t *testing.T) {
 				t.Fatal(err)
 			}
 			for f := range m.Files {
-				st, err := inventory.ReadFileStats(context.Background(), m, f)
+				st, err := inventory.ReadFileStats(context.Background(), nil, m, f)
 				if err != nil {
 					t.Fatal(err)
 				}

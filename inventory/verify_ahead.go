@@ -34,6 +34,7 @@ const minAheadFiles = 3
 // VerifyObject; the checks of the files after it may still be running.
 type aheadVerifier struct {
 	m      *Manifest
+	oc     *objio.Client
 	srv    md5simd.Server
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -70,6 +71,7 @@ func newAheadVerifier(ctx context.Context, m *Manifest, o *ReaderOptions) *ahead
 	ctx, cancel := context.WithCancel(ctx)
 	v := &aheadVerifier{
 		m:       m,
+		oc:      o.IO,
 		srv:     md5simd.NewServer(),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -132,7 +134,7 @@ func (v *aheadVerifier) run() {
 // verify checks data file i on one lane.
 func (v *aheadVerifier) verify(i int) error {
 	df := &v.m.Files[i]
-	obj, err := objio.Open(v.ctx, df.Location)
+	obj, err := v.oc.Open(v.ctx, df.Location)
 	if err != nil {
 		return err
 	}

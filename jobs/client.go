@@ -23,10 +23,13 @@ type Control interface {
 	UpdateJobPriority(ctx context.Context, in *s3control.UpdateJobPriorityInput, optFns ...func(*s3control.Options)) (*s3control.UpdateJobPriorityOutput, error)
 }
 
-// ClientOptions configure the S3 Control client. Region, profile and
-// credentials come from objio's configuration (the CLI's global flags and
-// the AWS chain).
+// ClientOptions configure the S3 Control client. Region, profile,
+// credentials and the retry policy come from IO's configuration (the
+// CLI's global flags and the AWS chain).
 type ClientOptions struct {
+	// IO gives the AWS configuration and counts the client's requests
+	// (nil: see objio).
+	IO *objio.Client
 	// Endpoint is a fixed S3 Control endpoint URL (the local engine, a
 	// test server), used as is: the SDK would otherwise put the account
 	// id in front of its host (docs/formats.md#host-prefix). Empty: AWS's endpoint
@@ -37,7 +40,7 @@ type ClientOptions struct {
 	// errors and timeouts are retried with objio's RetryPolicy, the one of
 	// every AWS request of the process. Zero: 10.
 	RetryMaxAttempts int
-	// RetryMaxBackoff caps one backoff. Zero: objio's (the global
+	// RetryMaxBackoff caps one backoff. Zero: IO's (the global
 	// --retry-max-backoff, 20 s by default).
 	RetryMaxBackoff time.Duration
 	// Backoff, when set, replaces the backoff computation (tests).
@@ -46,7 +49,7 @@ type ClientOptions struct {
 
 // NewClient returns an S3 Control client.
 func NewClient(ctx context.Context, o ClientOptions) (*s3control.Client, error) {
-	cfg, err := objio.AWSConfig(ctx)
+	cfg, err := o.IO.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -64,7 +67,7 @@ func NewClient(ctx context.Context, o ClientOptions) (*s3control.Client, error) 
 	}
 	maxBackoff := o.RetryMaxBackoff
 	if maxBackoff <= 0 {
-		maxBackoff = objio.CurrentConfig().RetryMaxBackoff
+		maxBackoff = o.IO.Config().RetryMaxBackoff
 	}
 	return s3control.NewFromConfig(cfg, func(so *s3control.Options) {
 		// The S3 endpoint override (--endpoint-url, AWS_ENDPOINT_URL) is
@@ -73,7 +76,7 @@ func NewClient(ctx context.Context, o ClientOptions) (*s3control.Client, error) 
 		if fixed != nil {
 			so.EndpointResolverV2 = fixedResolver{u: *fixed}
 		}
-		so.Retryer = objio.NewRetryer(objio.RetryPolicy{MaxAttempts: attempts, BaseDelay: objio.CurrentConfig().RetryBaseDelay,
+		so.Retryer = objio.NewRetryer(objio.RetryPolicy{MaxAttempts: attempts, BaseDelay: o.IO.Config().RetryBaseDelay,
 			MaxBackoff: maxBackoff, Backoff: o.Backoff})
 	}), nil
 }

@@ -36,7 +36,7 @@ const (
 func makePlan(t testing.TB, routes map[string]int, objects int) string {
 	t.Helper()
 	dir := t.TempDir()
-	pd, err := manifest.CreatePlanDir(dir)
+	pd, err := manifest.CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func makePlan(t testing.TB, routes map[string]int, objects int) string {
 func makeVersionedPlan(t testing.TB, routes map[string][2]int, objects int) string {
 	t.Helper()
 	dir := t.TempDir()
-	pd, err := manifest.CreatePlanDir(dir)
+	pd, err := manifest.CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,9 +146,10 @@ const tagOpJSON = `{"S3PutObjectTagging": {"TagSet": [{"Key": "k", "Value": "v"}
 // engine reads them (the returned store).
 func newControl(t testing.TB) (*localtest.Server, *s3control.Client, jobs.Store) {
 	t.Helper()
-	objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "not-a-real-secret", "")})
-	srv := localtest.New(t, local.Options{Hold: true, Workers: 4})
+	oc := objio.New(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDTEST", "not-a-real-secret", "")})
+	srv := localtest.New(t, local.Options{Hold: true, Workers: 4, IO: oc})
 	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{
+		IO:               oc,
 		Endpoint:         srv.URL,
 		RetryMaxAttempts: 5,
 		Backoff:          retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) { return 0, nil }),

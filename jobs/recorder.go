@@ -20,6 +20,7 @@ import (
 // writer goroutine closes done when it has drained.
 type recorder struct {
 	ctx   context.Context
+	io    *objio.Client
 	dir   string
 	plan  *manifest.Plan
 	mu    sync.Mutex
@@ -29,8 +30,8 @@ type recorder struct {
 	done  chan struct{}
 }
 
-func newRecorder(ctx context.Context, dir string, run *manifest.Run, plan *manifest.Plan) *recorder {
-	r := &recorder{ctx: context.WithoutCancel(ctx), dir: dir, run: run, plan: plan, wake: make(chan struct{}, 1), done: make(chan struct{})}
+func newRecorder(ctx context.Context, oc *objio.Client, dir string, run *manifest.Run, plan *manifest.Plan) *recorder {
+	r := &recorder{ctx: context.WithoutCancel(ctx), io: oc, dir: dir, run: run, plan: plan, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	go func() {
 		defer close(r.done)
 		for range r.wake {
@@ -113,7 +114,7 @@ func (r *recorder) write() error {
 	data, err := r.run.Marshal()
 	r.mu.Unlock()
 	if err == nil {
-		err = objio.WriteFileAtomic(r.ctx, objio.Join(r.dir, manifest.JobsFile), data)
+		err = r.io.WriteFileAtomic(r.ctx, objio.Join(r.dir, manifest.JobsFile), data)
 	}
 	if err != nil {
 		return fmt.Errorf("recording jobs in %s: %w", objio.Join(r.dir, manifest.JobsFile), err)

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"golang.org/x/sync/errgroup"
 )
@@ -35,6 +36,8 @@ type StatusOptions struct {
 	// Concurrency bounds DescribeJob calls in flight. Zero:
 	// DefaultConcurrency.
 	Concurrency int
+	// IO reads and rewrites jobs.json (nil: see objio).
+	IO *objio.Client
 }
 
 // JobState is one job as DescribeJob reports it.
@@ -94,7 +97,7 @@ const statusNotFound = "NotFound"
 // is not described: its engine is gone, and the statuses recorded when it
 // ended are returned.
 func Status(ctx context.Context, o StatusOptions) (*RunStatus, error) {
-	run, err := manifest.ReadRun(ctx, o.Plan)
+	run, err := manifest.ReadRun(ctx, o.IO, o.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("reading the run of %s (was the plan submitted?): %w", o.Plan, err)
 	}
@@ -128,7 +131,7 @@ func Status(ctx context.Context, o StatusOptions) (*RunStatus, error) {
 		return nil, err
 	}
 	rs := summarize(run.PlanID, states)
-	if err := RecordStatuses(ctx, o.Plan, states); err != nil {
+	if err := RecordStatuses(ctx, o.IO, o.Plan, states); err != nil {
 		rs.RecordError = err.Error()
 	}
 	return rs, nil
@@ -197,12 +200,12 @@ func applyState(run *manifest.Run, st JobState, at time.Time) bool {
 }
 
 // RecordStatuses records the states DescribeJob gave (JobState, as
-// Status returns them) in DIR/jobs.json: each job's status, task counts,
+// Status returns them) in DIR/jobs.json, through oc: each job's status, task counts,
 // failure reasons and the time they were seen. The file is read again
 // and rewritten atomically only when something changed, so that entries
 // added meanwhile by a submit are kept.
-func RecordStatuses(ctx context.Context, dir string, states []JobState) error {
-	run, err := manifest.ReadRun(ctx, dir)
+func RecordStatuses(ctx context.Context, oc *objio.Client, dir string, states []JobState) error {
+	run, err := manifest.ReadRun(ctx, oc, dir)
 	if err != nil {
 		return err
 	}
@@ -216,7 +219,7 @@ func RecordStatuses(ctx context.Context, dir string, states []JobState) error {
 	if !changed {
 		return nil
 	}
-	return manifest.WriteRun(ctx, dir, run)
+	return manifest.WriteRun(ctx, oc, dir, run)
 }
 
 func summarize(planID string, states []JobState) *RunStatus {

@@ -29,7 +29,7 @@ func TestStatusAggregates(t *testing.T) {
 	srv, cl, store := newControl(t)
 	ctx := context.Background()
 	op, _, _ := jobs.ParseOperation([]byte(tagOpJSON))
-	if _, err := local.MaterializeSources(ctx, plan, []string{"copy"}, srv.Storage, op); err != nil {
+	if _, err := local.MaterializeSources(ctx, nil, plan, []string{"copy"}, srv.Storage, op); err != nil {
 		t.Fatal(err)
 	}
 	res, err := jobs.Submit(ctx, submitOptions(t, plan, cl, store))
@@ -69,9 +69,9 @@ func TestStatusAggregates(t *testing.T) {
 	if _, err := srv.Engine.Wait(ctx, testAccount, failedID); err != nil {
 		t.Fatal(err)
 	}
-	run, _ := manifest.ReadRun(ctx, plan)
+	run, _ := manifest.ReadRun(ctx, nil, plan)
 	run.Jobs = append(run.Jobs, manifest.RunJob{Shard: "shards/copy/99999.csv", Route: "copy", JobID: failedID, Token: "t", ReportPrefix: "s3://s3bk-reports/x", Status: "New"})
-	if err := manifest.WriteRun(ctx, plan, run); err != nil {
+	if err := manifest.WriteRun(ctx, nil, plan, run); err != nil {
 		t.Fatal(err)
 	}
 	srv.Fail("DescribeJob", localtest.Fault{Status: http.StatusTooManyRequests, Code: "TooManyRequestsException"})
@@ -99,7 +99,7 @@ func TestStatusAggregates(t *testing.T) {
 		t.Fatal(rs.RecordError)
 	}
 	// jobs.json records what was seen.
-	run, err = manifest.ReadRun(ctx, plan)
+	run, err = manifest.ReadRun(ctx, nil, plan)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,20 +36,10 @@ const (
 )
 
 // Store is the object storage submit uploads shards to and checks them
-// in; objio (the default) implements it.
+// in; an objio.Client (the default, SubmitOptions.IO) implements it.
 type Store interface {
 	Stat(ctx context.Context, loc string) (objio.ObjectInfo, error)
 	Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o objio.UploadOptions) (objio.ObjectInfo, error)
-}
-
-type objioStore struct{}
-
-func (objioStore) Stat(ctx context.Context, loc string) (objio.ObjectInfo, error) {
-	return objio.Stat(ctx, loc)
-}
-
-func (objioStore) Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o objio.UploadOptions) (objio.ObjectInfo, error) {
-	return objio.Upload(ctx, loc, r, size, o)
 }
 
 // SubmitOptions say what to submit and how. Validate checks them; Submit
@@ -110,8 +100,11 @@ type SubmitOptions struct {
 	// Client is the S3 Control client; required unless DryRun (Validate
 	// does not check it).
 	Client Control
-	// Store holds the manifests; nil: objio.
+	// Store holds the manifests; nil: IO.
 	Store Store
+	// IO reads the plan and jobs.json, writes jobs.json and reads the
+	// shards it uploads (nil: see objio).
+	IO *objio.Client
 	// OnShard, when set, is called once per selected shard as it is
 	// settled (job created, found in jobs.json, or planned in a dry run),
 	// never concurrently.
@@ -249,7 +242,7 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 		return nil, invalid("no S3 Control client")
 	}
 	if o.Store == nil {
-		o.Store = objioStore{}
+		o.Store = o.IO
 	}
 	if o.ReportScope == "" {
 		o.ReportScope = types.JobReportScopeAllTasks
@@ -261,11 +254,11 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 	if r, ok := o.Store.(resolver); ok {
 		resolve = r.Resolve
 	}
-	plan, err := manifest.ReadPlan(ctx, o.Plan)
+	plan, err := manifest.ReadPlan(ctx, o.IO, o.Plan)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := objio.ReadAll(ctx, objio.Join(o.Plan, manifest.PlanFile))
+	raw, err := o.IO.ReadAll(ctx, objio.Join(o.Plan, manifest.PlanFile))
 	if err != nil {
 		return nil, err
 	}
@@ -292,7 +285,7 @@ func Submit(ctx context.Context, o SubmitOptions) (*SubmitResult, error) {
 	}
 	reportLoc = resolve(reportLoc)
 
-	prev, err := manifest.ReadRunIfAny(ctx, o.Plan)
+	prev, err := manifest.ReadRunIfAny(ctx, o.IO, o.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -430,7 +423,7 @@ func (s *submitter) submit(run *manifest.Run, targets []target) (*SubmitResult, 
 			run.Region = c.Region()
 		}
 	}
-	s.rec = newRecorder(s.ctx, o.Plan, run, s.plan)
+	s.rec = newRecorder(s.ctx, o.IO, o.Plan, run, s.plan)
 	if s.dirty {
 		s.rec.touch()
 	}
@@ -564,7 +557,7 @@ func ensureManifest(ctx context.Context, o SubmitOptions, t target) (etag string
 			t.shard.Path, ErrETagMismatch, t.manifest, info.ETag, want)
 	}
 	src := objio.Join(o.Plan, t.shard.Path)
-	f, err := objio.Open(ctx, src)
+	f, err := o.IO.Open(ctx, src)
 	if err != nil {
 		return "", false, fmt.Errorf("shard %s: %w", t.shard.Path, err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"golang.org/x/sync/errgroup"
 )
@@ -43,6 +44,8 @@ type UpdateOptions struct {
 	Routes []string
 	// Concurrency bounds calls in flight. Zero: DefaultConcurrency.
 	Concurrency int
+	// IO reads jobs.json (nil: see objio).
+	IO *objio.Client
 }
 
 // UpdateOutcome is what happened to one job.
@@ -83,7 +86,7 @@ func Update(ctx context.Context, o UpdateOptions) ([]UpdateOutcome, error) {
 	if len(reason) > 256 {
 		return nil, invalid("the status update reason is longer than 256 characters")
 	}
-	run, err := manifest.ReadRun(ctx, o.Plan)
+	run, err := manifest.ReadRun(ctx, o.IO, o.Plan)
 	if err != nil {
 		return nil, fmt.Errorf("reading the run of %s (was the plan submitted?): %w", o.Plan, err)
 	}

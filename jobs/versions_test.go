@@ -22,7 +22,7 @@ func versionTimes(t *testing.T, ctx context.Context, srv interface {
 	Jobs(testing.TB, string) []*types.JobDescriptor
 }, plan string) (lastNoncurrentEnd, firstCurrentStart time.Time, nc, cur int) {
 	t.Helper()
-	run, err := manifest.ReadRun(ctx, plan)
+	run, err := manifest.ReadRun(ctx, nil, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func TestSubmitHoldsCurrentVersions(t *testing.T) {
 	if n := len(srv.Jobs(t, testAccount)); n != 2 {
 		t.Fatalf("%d jobs at the engine, want the 2 noncurrent ones", n)
 	}
-	run, _ := manifest.ReadRun(ctx, plan)
+	run, _ := manifest.ReadRun(ctx, nil, plan)
 	for _, e := range run.Jobs {
 		if e.Versions != manifest.VersionsNoncurrent || e.Status != "Ready" || e.StatusAt == nil {
 			t.Errorf("jobs.json entry %+v: want a noncurrent job seen Ready", e)

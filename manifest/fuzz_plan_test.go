@@ -35,7 +35,7 @@ func FuzzReadPlan(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, PlanFile), raw, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p, err := ReadPlan(ctx, dir)
+		p, err := ReadPlan(ctx, nil, dir)
 		if err != nil {
 			if errors.Is(err, ErrNoPlan) {
 				t.Fatalf("ErrNoPlan for a plan.json that exists: %v", err)
@@ -51,7 +51,7 @@ func FuzzReadPlan(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, PlanFile), out, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		p2, err := ReadPlan(ctx, dir)
+		p2, err := ReadPlan(ctx, nil, dir)
 		if err != nil {
 			t.Fatalf("re-marshalled plan does not read back: %v\n%s", err, out)
 		}

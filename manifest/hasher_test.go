@@ -21,7 +21,7 @@ func TestPlanDirShardMD5s(t *testing.T) {
 	for _, n := range []int{0, 1, 2, 3, 7, 8, 9, 16, 19} {
 		t.Run(fmt.Sprint(n), func(t *testing.T) {
 			dir := t.TempDir()
-			d, err := CreatePlanDir(dir)
+			d, err := CreatePlanDir(nil, dir)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +73,7 @@ func TestPlanDirShardMD5s(t *testing.T) {
 // staging folder.
 func TestPlanDirAbortWhileHashing(t *testing.T) {
 	dir := t.TempDir()
-	d, err := CreatePlanDir(dir)
+	d, err := CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -123,11 +123,11 @@ func (e *JobsFileError) Error() string {
 
 func (e *JobsFileError) Unwrap() error { return ErrJobsFile }
 
-// ReadRun reads DIR/jobs.json. A missing file wraps objio.ErrNotFound;
+// ReadRun reads DIR/jobs.json through oc. A missing file wraps objio.ErrNotFound;
 // one that does not parse is a *JobsFileError.
-func ReadRun(ctx context.Context, dir string) (*Run, error) {
+func ReadRun(ctx context.Context, oc *objio.Client, dir string) (*Run, error) {
 	loc := objio.Join(dir, JobsFile)
-	raw, err := objio.ReadAll(ctx, loc)
+	raw, err := oc.ReadAll(ctx, loc)
 	if err != nil {
 		return nil, err
 	}
@@ -135,8 +135,8 @@ func ReadRun(ctx context.Context, dir string) (*Run, error) {
 }
 
 // ReadRunIfAny is ReadRun with nil, nil for a missing file.
-func ReadRunIfAny(ctx context.Context, dir string) (*Run, error) {
-	r, err := ReadRun(ctx, dir)
+func ReadRunIfAny(ctx context.Context, oc *objio.Client, dir string) (*Run, error) {
+	r, err := ReadRun(ctx, oc, dir)
 	if errors.Is(err, objio.ErrNotFound) {
 		return nil, nil
 	}
@@ -202,10 +202,10 @@ func (r *Run) Marshal() ([]byte, error) {
 }
 
 // WriteRun writes DIR/jobs.json atomically.
-func WriteRun(ctx context.Context, dir string, r *Run) error {
+func WriteRun(ctx context.Context, oc *objio.Client, dir string, r *Run) error {
 	data, err := r.Marshal()
 	if err == nil {
-		err = objio.WriteFileAtomic(ctx, objio.Join(dir, JobsFile), data)
+		err = oc.WriteFileAtomic(ctx, objio.Join(dir, JobsFile), data)
 	}
 	if err == nil && !objio.IsS3(dir) {
 		err = os.Chmod(objio.Join(dir, JobsFile), 0o644)

@@ -52,19 +52,19 @@ func TestParseRun(t *testing.T) {
 func TestWriteReadRun(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
-	if r, err := ReadRunIfAny(ctx, dir); r != nil || err != nil {
+	if r, err := ReadRunIfAny(ctx, nil, dir); r != nil || err != nil {
 		t.Fatalf("missing jobs.json: %v, %v", r, err)
 	}
-	if _, err := ReadRun(ctx, dir); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := ReadRun(ctx, nil, dir); !errors.Is(err, objio.ErrNotFound) {
 		t.Fatalf("missing jobs.json: %v", err)
 	}
 	want := &Run{Version: JobsVersion, PlanID: "p", AccountID: "123456789012", Jobs: []RunJob{
 		{Shard: "shards/copy/00000.csv", Route: "copy", JobID: "j1", Token: "t", ReportPrefix: "s3://r/p", Objects: 3, Status: "New"},
 	}}
-	if err := WriteRun(ctx, dir, want); err != nil {
+	if err := WriteRun(ctx, nil, dir, want); err != nil {
 		t.Fatal(err)
 	}
-	got, err := ReadRun(ctx, dir)
+	got, err := ReadRun(ctx, nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func FuzzParseRun(f *testing.F) {
 		if err := os.WriteFile(filepath.Join(dir, JobsFile), out, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		r2, err := ReadRun(context.Background(), dir)
+		r2, err := ReadRun(context.Background(), nil, dir)
 		if err != nil {
 			t.Fatalf("re-marshalled jobs.json does not read back: %v\n%s", err, out)
 		}

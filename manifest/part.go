@@ -75,26 +75,26 @@ type ScatterFile struct {
 }
 
 // ReadPart reads DIR/part.json; a missing one wraps ErrPartMissing.
-func ReadPart(ctx context.Context, dir string) (*Part, error) {
+func ReadPart(ctx context.Context, oc *objio.Client, dir string) (*Part, error) {
 	var p Part
-	if err := readMarker(ctx, dir, PartName, &p); err != nil {
+	if err := readMarker(ctx, oc, dir, PartName, &p); err != nil {
 		return nil, err
 	}
 	return &p, nil
 }
 
 // ReadScatter reads DIR/scatter.json; a missing one wraps ErrPartMissing.
-func ReadScatter(ctx context.Context, dir string) (*ScatterSlice, error) {
+func ReadScatter(ctx context.Context, oc *objio.Client, dir string) (*ScatterSlice, error) {
 	var s ScatterSlice
-	if err := readMarker(ctx, dir, ScatterName, &s); err != nil {
+	if err := readMarker(ctx, oc, dir, ScatterName, &s); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
-func readMarker(ctx context.Context, dir, name string, v any) error {
+func readMarker(ctx context.Context, oc *objio.Client, dir, name string, v any) error {
 	loc := objio.Join(dir, name)
-	raw, err := objio.ReadAll(ctx, loc)
+	raw, err := oc.ReadAll(ctx, loc)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) {
 			return fmt.Errorf("%w: %s is not there (not run yet, or not finished)", ErrPartMissing, loc)
@@ -108,13 +108,13 @@ func readMarker(ctx context.Context, dir, name string, v any) error {
 }
 
 // WriteScatter writes DIR/scatter.json, the slice's commit marker.
-func WriteScatter(ctx context.Context, dir string, s *ScatterSlice) error {
+func WriteScatter(ctx context.Context, oc *objio.Client, dir string, s *ScatterSlice) error {
 	s.Version = PartVersion
 	data, err := marshalIndent(s)
 	if err != nil {
 		return err
 	}
-	return objio.WriteFileAtomic(ctx, objio.Join(dir, ScatterName), data)
+	return oc.WriteFileAtomic(ctx, objio.Join(dir, ScatterName), data)
 }
 
 // CommitPart is Commit for the folder of one range of a distributed plan:
@@ -251,13 +251,13 @@ func MergeParts(r *Ranges, sum string, parts []*Part, scatters []*ScatterSlice) 
 // WriteMergedPlan writes plan as ROOT/plan.json, refusing a folder whose
 // plan has jobs (ErrSubmitted). Side files (such as diff.json) must be
 // written before, through WriteSideFile.
-func WriteMergedPlan(ctx context.Context, root string, plan *Plan) error {
-	if err := CheckNotSubmitted(ctx, root); err != nil {
+func WriteMergedPlan(ctx context.Context, oc *objio.Client, root string, plan *Plan) error {
+	if err := CheckNotSubmitted(ctx, oc, root); err != nil {
 		return err
 	}
 	data, err := plan.Marshal()
 	if err != nil {
 		return err
 	}
-	return objio.WriteFileAtomic(ctx, objio.Join(root, PlanFile), data)
+	return oc.WriteFileAtomic(ctx, objio.Join(root, PlanFile), data)
 }

@@ -149,11 +149,11 @@ func (p *Plan) Marshal() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// ReadPlan reads DIR/plan.json. It returns ErrNoPlan when the file is
+// ReadPlan reads DIR/plan.json through oc. It returns ErrNoPlan when the file is
 // missing.
-func ReadPlan(ctx context.Context, dir string) (*Plan, error) {
+func ReadPlan(ctx context.Context, oc *objio.Client, dir string) (*Plan, error) {
 	loc := objio.Join(dir, PlanFile)
-	raw, err := objio.ReadAll(ctx, loc)
+	raw, err := oc.ReadAll(ctx, loc)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) {
 			return nil, fmt.Errorf("%s: %w", dir, ErrNoPlan)
@@ -183,6 +183,7 @@ func ReadPlan(ctx context.Context, dir string) (*Plan, error) {
 // removes only those named as a plan names its shards
 // (shards/<route>/<nnnnn>.csv); anything else there is left alone.
 type PlanDir struct {
+	io      *objio.Client // reads jobs.json, writes the plan
 	dir     string
 	staging string
 	next    map[string]int
@@ -193,14 +194,15 @@ type PlanDir struct {
 // CreatePlanDir prepares DIR (created if needed) for a new plan, removing
 // the staging folders and temporary files an interrupted run left in it:
 // a plan directory has one writer at a time. DIR may be an s3:// prefix: shards are then staged
-// in a local temporary folder and uploaded by Commit.
-func CreatePlanDir(dir string) (*PlanDir, error) {
+// in a local temporary folder and uploaded by Commit. The PlanDir reads
+// and writes DIR through oc.
+func CreatePlanDir(oc *objio.Client, dir string) (*PlanDir, error) {
 	if objio.IsS3(dir) {
 		staging, err := os.MkdirTemp("", "s3batchkit-plan-")
 		if err != nil {
 			return nil, err
 		}
-		return &PlanDir{dir: strings.TrimSuffix(dir, "/"), staging: staging, next: map[string]int{}}, nil
+		return &PlanDir{io: oc, dir: strings.TrimSuffix(dir, "/"), staging: staging, next: map[string]int{}}, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -218,7 +220,7 @@ func CreatePlanDir(dir string) (*PlanDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &PlanDir{dir: dir, staging: staging, next: map[string]int{}}, nil
+	return &PlanDir{io: oc, dir: dir, staging: staging, next: map[string]int{}}, nil
 }
 
 // Dir returns the plan directory.
@@ -283,7 +285,7 @@ func (p *PlanDir) commit(ctx context.Context, plan *Plan, marker string, render 
 	if err != nil {
 		return err
 	}
-	if err := CheckNotSubmitted(ctx, p.dir); err != nil {
+	if err := CheckNotSubmitted(ctx, p.io, p.dir); err != nil {
 		return err
 	}
 	if objio.IsS3(p.dir) {
@@ -309,7 +311,7 @@ func (p *PlanDir) commit(ctx context.Context, plan *Plan, marker string, render 
 	if err := removeStaleShards(filepath.Join(p.dir, "shards"), keep); err != nil {
 		return err
 	}
-	if err := objio.WriteFileAtomic(ctx, filepath.Join(p.dir, marker), data); err != nil {
+	if err := p.io.WriteFileAtomic(ctx, filepath.Join(p.dir, marker), data); err != nil {
 		return err
 	}
 	if err := os.Chmod(filepath.Join(p.dir, marker), 0o644); err != nil {
@@ -370,7 +372,7 @@ func removeStaleShards(shards string, keep map[string]bool) error {
 // shards of an earlier plan that this one does not list are removed (the
 // objects named as shards; others stay), and plan.json is written last.
 func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, marker string, planJSON []byte) error {
-	if err := objio.Remove(ctx, objio.Join(p.dir, marker)); err != nil && !errors.Is(err, objio.ErrNotFound) {
+	if err := p.io.Remove(ctx, objio.Join(p.dir, marker)); err != nil && !errors.Is(err, objio.ErrNotFound) {
 		return fmt.Errorf("removing the old plan.json: %w", err)
 	}
 	keep := map[string]bool{}
@@ -381,25 +383,25 @@ func (p *PlanDir) commitS3(ctx context.Context, shards []Shard, marker string, p
 		if err != nil {
 			return err
 		}
-		_, err = objio.Upload(ctx, dst, f, sh.ManifestBytes, objio.UploadOptions{MD5: sh.MD5, SinglePart: true, ContentType: "text/csv"})
+		_, err = p.io.Upload(ctx, dst, f, sh.ManifestBytes, objio.UploadOptions{MD5: sh.MD5, SinglePart: true, ContentType: "text/csv"})
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("uploading %s: %w", dst, err)
 		}
 	}
-	old, err := objio.List(ctx, objio.Join(p.dir, "shards")+"/")
+	old, err := p.io.List(ctx, objio.Join(p.dir, "shards")+"/")
 	if err != nil && !errors.Is(err, objio.ErrNotFound) {
 		return err
 	}
 	for _, o := range old {
 		rel := "shards/" + strings.TrimPrefix(o.Name, objio.Join(p.dir, "shards")+"/")
 		if !keep[o.Name] && IsShardPath(rel) {
-			if err := objio.Remove(ctx, o.Name); err != nil && !errors.Is(err, objio.ErrNotFound) {
+			if err := p.io.Remove(ctx, o.Name); err != nil && !errors.Is(err, objio.ErrNotFound) {
 				return fmt.Errorf("removing stale shard %s: %w", o.Name, err)
 			}
 		}
 	}
-	if err := objio.WriteFileAtomic(ctx, objio.Join(p.dir, marker), planJSON); err != nil {
+	if err := p.io.WriteFileAtomic(ctx, objio.Join(p.dir, marker), planJSON); err != nil {
 		return err
 	}
 	os.RemoveAll(p.staging)
@@ -417,11 +419,11 @@ func (p *PlanDir) WriteFile(ctx context.Context, name string, data []byte) error
 	if !PlainName(name) || name == PlanFile {
 		return fmt.Errorf("plan directory %s: %q is not a side file name", p.dir, name)
 	}
-	if err := objio.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+	if err := p.io.Remove(ctx, objio.Join(p.dir, PlanFile)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the old plan.json: %w", err)
 	}
 	loc := objio.Join(p.dir, name)
-	if err := objio.WriteFileAtomic(ctx, loc, data); err != nil || objio.IsS3(loc) {
+	if err := p.io.WriteFileAtomic(ctx, loc, data); err != nil || objio.IsS3(loc) {
 		return err
 	}
 	return os.Chmod(loc, 0o644) // as the shards; WriteFileAtomic leaves 0600

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
 )
 
@@ -14,11 +13,11 @@ import (
 // ETag = MD5 (one PUT), plan.json comes last, and the second, smaller plan
 // removes the first plan's extra shard.
 func TestPlanDirS3(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	dir := "s3://" + bucket + "/plans/p1"
 	write := func(shards int) *Plan {
-		pd, err := CreatePlanDir(dir)
+		pd, err := CreatePlanDir(oc, dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,35 +40,35 @@ func TestPlanDirS3(t *testing.T) {
 	}
 	write(2)
 	foreign := dir + "/shards/README.txt"
-	if err := objio.WriteFileAtomic(ctx, foreign, []byte("mine")); err != nil {
+	if err := oc.WriteFileAtomic(ctx, foreign, []byte("mine")); err != nil {
 		t.Fatal(err)
 	}
 	p := write(1)
-	got, err := ReadPlan(ctx, dir)
+	got, err := ReadPlan(ctx, oc, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(got.Shards) != 1 || got.Shards[0].MD5 != p.Shards[0].MD5 {
 		t.Fatalf("plan.json read back: %+v", got.Shards)
 	}
-	st, err := objio.Stat(ctx, dir+"/shards/copy/00000.csv")
+	st, err := oc.Stat(ctx, dir+"/shards/copy/00000.csv")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.ETag != p.Shards[0].MD5 {
 		t.Errorf("shard ETag %s, want its MD5 %s", st.ETag, p.Shards[0].MD5)
 	}
-	if ok, _ := objio.Exists(ctx, dir+"/shards/copy/00001.csv"); ok {
+	if ok, _ := oc.Exists(ctx, dir+"/shards/copy/00001.csv"); ok {
 		t.Error("the first plan's second shard was left behind")
 	}
-	if ok, _ := objio.Exists(ctx, foreign); !ok {
+	if ok, _ := oc.Exists(ctx, foreign); !ok {
 		t.Error("an object under shards/ that no plan wrote was removed")
 	}
 	// A submitted plan is not written over.
-	if err := WriteRun(ctx, dir, &Run{PlanID: "p1", Jobs: []RunJob{{Shard: "shards/copy/00000.csv", JobID: "j", ReportPrefix: "s3://r"}}}); err != nil {
+	if err := WriteRun(ctx, oc, dir, &Run{PlanID: "p1", Jobs: []RunJob{{Shard: "shards/copy/00000.csv", JobID: "j", ReportPrefix: "s3://r"}}}); err != nil {
 		t.Fatal(err)
 	}
-	pd, err := CreatePlanDir(dir)
+	pd, err := CreatePlanDir(oc, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -316,8 +316,8 @@ func compareKey(bucket, key []byte, s *SplitKey) int {
 
 // ReadRanges reads and checks the ranges.json at loc and returns it with
 // the SHA-256 of its bytes (hex).
-func ReadRanges(ctx context.Context, loc string) (*Ranges, string, error) {
-	raw, err := objio.ReadAll(ctx, loc)
+func ReadRanges(ctx context.Context, oc *objio.Client, loc string) (*Ranges, string, error) {
+	raw, err := oc.ReadAll(ctx, loc)
 	if err != nil {
 		return nil, "", err
 	}
@@ -334,7 +334,7 @@ func ReadRanges(ctx context.Context, loc string) (*Ranges, string, error) {
 
 // WriteRanges writes r to loc atomically and returns the SHA-256 of the
 // bytes written.
-func WriteRanges(ctx context.Context, loc string, r *Ranges) (string, error) {
+func WriteRanges(ctx context.Context, oc *objio.Client, loc string, r *Ranges) (string, error) {
 	r.Version = RangesVersion
 	if err := r.Check(); err != nil {
 		return "", err
@@ -343,7 +343,7 @@ func WriteRanges(ctx context.Context, loc string, r *Ranges) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := objio.WriteFileAtomic(ctx, loc, data); err != nil {
+	if err := oc.WriteFileAtomic(ctx, loc, data); err != nil {
 		return "", err
 	}
 	sum := sha256.Sum256(data)

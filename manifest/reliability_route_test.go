@@ -13,7 +13,7 @@ import (
 // CreatePlanDir.
 func TestNewShardRouteStaysInside(t *testing.T) {
 	dir := t.TempDir()
-	pd, err := CreatePlanDir(filepath.Join(dir, "plan"))
+	pd, err := CreatePlanDir(nil, filepath.Join(dir, "plan"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func TestNewShardRouteStaysInside(t *testing.T) {
 	os.WriteFile(filepath.Join(plan, ".staging-123", "shards", "copy", "00000.csv"), []byte("b,k\n"), 0o644)
 	os.WriteFile(filepath.Join(plan, ".plan.json.tmp-456"), []byte("{"), 0o600)
 	os.WriteFile(filepath.Join(plan, "keep.txt"), []byte("not ours"), 0o644)
-	pd2, err := CreatePlanDir(plan)
+	pd2, err := CreatePlanDir(nil, plan)
 	if err != nil {
 		t.Fatal(err)
 	}

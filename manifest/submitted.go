@@ -35,8 +35,8 @@ func (e *SubmittedError) Unwrap() error { return ErrSubmitted }
 // at least one job; nil when there is no jobs.json or it records none. A
 // jobs.json that does not parse is an error too (a *JobsFileError): it
 // may record jobs.
-func CheckNotSubmitted(ctx context.Context, dir string) error {
-	run, err := ReadRunIfAny(ctx, dir)
+func CheckNotSubmitted(ctx context.Context, oc *objio.Client, dir string) error {
+	run, err := ReadRunIfAny(ctx, oc, dir)
 	if err != nil {
 		return err
 	}
@@ -50,9 +50,9 @@ func CheckNotSubmitted(ctx context.Context, dir string) error {
 // (another free name if that one is taken), so that a new plan may be
 // written in DIR while the record of the old one's jobs is kept. It
 // returns the new location, or "" when DIR holds no jobs.json.
-func SetAsideRun(ctx context.Context, dir string) (string, error) {
+func SetAsideRun(ctx context.Context, oc *objio.Client, dir string) (string, error) {
 	loc := objio.Join(dir, JobsFile)
-	raw, err := objio.ReadAll(ctx, loc)
+	raw, err := oc.ReadAll(ctx, loc)
 	if errors.Is(err, objio.ErrNotFound) {
 		return "", nil
 	}
@@ -66,14 +66,14 @@ func SetAsideRun(ctx context.Context, dir string) (string, error) {
 	base := "jobs-replaced-" + strings.TrimSuffix(id, ".json")
 	dst := objio.Join(dir, base+".json")
 	for n := 2; ; n++ {
-		if _, err := objio.Stat(ctx, dst); errors.Is(err, objio.ErrNotFound) {
+		if _, err := oc.Stat(ctx, dst); errors.Is(err, objio.ErrNotFound) {
 			break
 		} else if err != nil {
 			return "", err
 		}
 		dst = objio.Join(dir, fmt.Sprintf("%s-%d.json", base, n))
 	}
-	if err := objio.WriteFileAtomic(ctx, dst, raw); err != nil {
+	if err := oc.WriteFileAtomic(ctx, dst, raw); err != nil {
 		return "", err
 	}
 	if !objio.IsS3(dst) {
@@ -81,7 +81,7 @@ func SetAsideRun(ctx context.Context, dir string) (string, error) {
 			return "", err
 		}
 	}
-	if err := objio.Remove(ctx, loc); err != nil {
+	if err := oc.Remove(ctx, loc); err != nil {
 		return "", err
 	}
 	return dst, nil

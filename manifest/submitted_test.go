@@ -11,7 +11,7 @@ import (
 // writePlan writes a plan of one shard per route into dir.
 func writePlan(t *testing.T, dir string, routes ...string) error {
 	t.Helper()
-	pd, err := CreatePlanDir(dir)
+	pd, err := CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func TestCommitLeavesForeignFiles(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "shards", "restore")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the old plan's restore shard is still there: %v", err)
 	}
-	p, err := ReadPlan(context.Background(), dir)
+	p, err := ReadPlan(context.Background(), nil, dir)
 	if err != nil || len(p.Shards) != 1 || p.Shards[0].Path != "shards/copy/00000.csv" {
 		t.Fatalf("plan %+v, %v", p, err)
 	}
@@ -80,7 +80,7 @@ func TestCommitRefusesSubmitted(t *testing.T) {
 	}
 	before, _ := os.ReadFile(filepath.Join(dir, PlanFile))
 	run := &Run{PlanID: "abc123", AccountID: "123456789012", Jobs: []RunJob{{Shard: "shards/copy/00000.csv", Route: "copy", JobID: "job-1", ReportPrefix: "s3://r/p"}}}
-	if err := WriteRun(ctx, dir, run); err != nil {
+	if err := WriteRun(ctx, nil, dir, run); err != nil {
 		t.Fatal(err)
 	}
 	err := writePlan(t, dir, "copy", "restore")
@@ -95,31 +95,31 @@ func TestCommitRefusesSubmitted(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "shards", "restore")); !errors.Is(err, os.ErrNotExist) {
 		t.Error("a shard of the refused plan was written")
 	}
-	aside, err := SetAsideRun(ctx, dir)
+	aside, err := SetAsideRun(ctx, nil, dir)
 	if err != nil || aside != filepath.Join(dir, "jobs-replaced-abc123.json") {
 		t.Fatalf("SetAsideRun: %q, %v", aside, err)
 	}
-	if got, err := ReadRunIfAny(ctx, dir); got != nil || err != nil {
+	if got, err := ReadRunIfAny(ctx, nil, dir); got != nil || err != nil {
 		t.Fatalf("jobs.json still there: %v %v", got, err)
 	}
 	if err := writePlan(t, dir, "copy", "restore"); err != nil {
 		t.Fatalf("a new plan once jobs.json is set aside: %v", err)
 	}
 	// A second set-aside of the same plan id takes another name.
-	if err := WriteRun(ctx, dir, run); err != nil {
+	if err := WriteRun(ctx, nil, dir, run); err != nil {
 		t.Fatal(err)
 	}
-	if aside, err := SetAsideRun(ctx, dir); err != nil || aside != filepath.Join(dir, "jobs-replaced-abc123-2.json") {
+	if aside, err := SetAsideRun(ctx, nil, dir); err != nil || aside != filepath.Join(dir, "jobs-replaced-abc123-2.json") {
 		t.Fatalf("second SetAsideRun: %q, %v", aside, err)
 	}
-	if aside, err := SetAsideRun(ctx, dir); aside != "" || err != nil {
+	if aside, err := SetAsideRun(ctx, nil, dir); aside != "" || err != nil {
 		t.Fatalf("SetAsideRun without jobs.json: %q, %v", aside, err)
 	}
 	// A jobs.json without jobs does not protect anything.
-	if err := WriteRun(ctx, dir, &Run{PlanID: "x"}); err != nil {
+	if err := WriteRun(ctx, nil, dir, &Run{PlanID: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := CheckNotSubmitted(ctx, dir); err != nil {
+	if err := CheckNotSubmitted(ctx, nil, dir); err != nil {
 		t.Errorf("an empty jobs.json: %v", err)
 	}
 }

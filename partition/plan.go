@@ -9,6 +9,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -93,6 +94,9 @@ type Options struct {
 	NoRoutes bool
 	// Prices for the cost estimate in Stats.
 	Prices Prices
+	// IO reads the inventories and writes the plan directory (nil: see
+	// objio); it replaces Reader.IO.
+	IO *objio.Client
 	// Range, when not nil, plans one range of a distributed plan (see
 	// Range); it needs Sort.
 	Range *Range
@@ -170,6 +174,7 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 	}
 	start := time.Now()
 	ro := o.Reader
+	ro.IO = o.IO
 	if ro.Progress == nil {
 		ro.Progress = &inventory.Progress{}
 	}
@@ -183,7 +188,7 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 	var reports []*inventory.Report
 	input := map[*inventory.Report]int{}
 	for k, loc := range o.Inventories {
-		m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: ro.DataRoot, SkipChecksums: ro.SkipChecksums})
+		m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: ro.DataRoot, SkipChecksums: ro.SkipChecksums, IO: ro.IO})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -223,7 +228,7 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 				dir.Abort()
 				dir = nil
 			}
-			d, err := manifest.CreatePlanDir(o.Out)
+			d, err := manifest.CreatePlanDir(o.IO, o.Out)
 			if err != nil {
 				return nil, err
 			}

@@ -134,7 +134,7 @@ func TestCutterNeverMixesBucketsOrRoutes(t *testing.T) {
 	}
 	// Shard contents: check through the plan writer on disk.
 	dir := t.TempDir()
-	d, err := manifest.CreatePlanDir(dir)
+	d, err := manifest.CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,7 +179,7 @@ type acctEntry struct {
 // openPlanAccount reads DIR/plan.json and DIR/jobs.json (a missing
 // jobs.json means no job ran).
 func openPlanAccount(ctx context.Context, o Options, spillDir string, warn func(string, ...any)) (*planAccount, error) {
-	plan, err := manifest.ReadPlan(ctx, o.Plan)
+	plan, err := manifest.ReadPlan(ctx, o.IO, o.Plan)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +196,7 @@ func openPlanAccount(ctx context.Context, o Options, spillDir string, warn func(
 	for i, r := range a.routes {
 		a.routeRank[r] = uint16(i)
 	}
-	run, err := manifest.ReadRun(ctx, o.Plan)
+	run, err := manifest.ReadRun(ctx, o.IO, o.Plan)
 	switch {
 	case errors.Is(err, objio.ErrNotFound):
 		warn("%s has no %s: no job of the plan is recorded, so none of its objects ran (submit or run the plan first)", o.Plan, manifest.JobsFile)
@@ -260,10 +260,10 @@ func (a *planAccount) findJobs(ctx context.Context, prefixes []string, skip func
 		if e.dup {
 			continue
 		}
-		j, err := openJob(ctx, reportManifestLoc(e.rj.ReportPrefix, e.rj.JobID), e.rj.JobID)
+		j, err := openJob(ctx, a.opt.IO, reportManifestLoc(e.rj.ReportPrefix, e.rj.JobID), e.rj.JobID)
 		if errors.Is(err, ErrNoReports) && objio.IsS3(e.rj.ReportPrefix) && strings.HasSuffix(e.rj.ReportPrefix, "/") {
 			// S3 writes <prefix>//job-<id>/ for a prefix ending in '/'.
-			j, err = openJob(ctx, strings.TrimSuffix(e.rj.ReportPrefix, "/")+"//job-"+e.rj.JobID+"/manifest.json", e.rj.JobID)
+			j, err = openJob(ctx, a.opt.IO, strings.TrimSuffix(e.rj.ReportPrefix, "/")+"//job-"+e.rj.JobID+"/manifest.json", e.rj.JobID)
 		}
 		switch {
 		case errors.Is(err, ErrNoReports):
@@ -283,7 +283,7 @@ func (a *planAccount) findJobs(ctx context.Context, prefixes []string, skip func
 	}
 	n := len(jobs)
 	for _, p := range prefixes {
-		locs, ids, err := findManifests(ctx, p)
+		locs, ids, err := findManifests(ctx, a.opt.IO, p)
 		if err != nil {
 			if err = skip(err); err != nil {
 				return nil, err
@@ -295,7 +295,7 @@ func (a *planAccount) findJobs(ctx context.Context, prefixes []string, skip func
 				continue
 			}
 			listed[ids[k]] = true
-			j, err := openJob(ctx, locs[k], ids[k])
+			j, err := openJob(ctx, a.opt.IO, locs[k], ids[k])
 			if err != nil {
 				if err = skip(err); err != nil {
 					return nil, err
@@ -401,7 +401,7 @@ func (a *planAccount) readShard(ctx context.Context, i int, skip func(error) err
 	sh := &a.shards[i]
 	loc := objio.Join(a.dir, sh.info.Path)
 	jobs := a.shardJobs(i)
-	f, err := objio.Open(ctx, loc)
+	f, err := a.opt.IO.Open(ctx, loc)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) {
 			err = &DataError{Job: jobs, File: loc, Expected: "the shard plan.json lists", Err: ErrShardMissing}

@@ -43,7 +43,7 @@ type testLine struct {
 // plan and its lines per shard, read back with manifest.Reader.
 func writeTestPlan(t testing.TB, dir string, shards []testShard) (*manifest.Plan, [][]testLine) {
 	t.Helper()
-	pd, err := manifest.CreatePlanDir(dir)
+	pd, err := manifest.CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func writeTestReport(t testing.TB, prefix, id string, rows []testRow, st reportS
 
 func writeJobsJSON(t testing.TB, dir string, jobs []manifest.RunJob) {
 	t.Helper()
-	if err := manifest.WriteRun(context.Background(), dir, &manifest.Run{Version: manifest.JobsVersion, Jobs: jobs}); err != nil {
+	if err := manifest.WriteRun(context.Background(), nil, dir, &manifest.Run{Version: manifest.JobsVersion, Jobs: jobs}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -178,7 +178,7 @@ func writeJobsJSON(t testing.TB, dir string, jobs []manifest.RunJob) {
 func rerunLines(t testing.TB, out, class string) (*manifest.Plan, []string) {
 	t.Helper()
 	dir := filepath.Join(out, RerunDir, class)
-	p, err := manifest.ReadPlan(context.Background(), dir)
+	p, err := manifest.ReadPlan(context.Background(), nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +449,7 @@ func TestAccountConservation(t *testing.T) {
 			// others.
 			for _, class := range []string{Retryable.String(), NotRunClass} {
 				rdir := filepath.Join(out, RerunDir, class)
-				rplan, err := manifest.ReadPlan(context.Background(), rdir)
+				rplan, err := manifest.ReadPlan(context.Background(), nil, rdir)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -591,7 +591,7 @@ func TestAccountBadInput(t *testing.T) {
 	})
 	t.Run("jobs.json names a shard the plan does not list", func(t *testing.T) {
 		plan, _ := realShapedRun(t)
-		r, _ := manifest.ReadRun(ctx, plan)
+		r, _ := manifest.ReadRun(ctx, nil, plan)
 		r.Jobs[1].Shard = "shards/copy/00009.csv"
 		writeJobsJSON(t, plan, r.Jobs)
 		s, err := Run(ctx, Options{Plan: plan, Out: t.TempDir()})
@@ -650,7 +650,7 @@ func TestAccountBadInput(t *testing.T) {
 	})
 	t.Run("status refreshed by the caller", func(t *testing.T) {
 		plan, _ := realShapedRun(t)
-		r, _ := manifest.ReadRun(ctx, plan)
+		r, _ := manifest.ReadRun(ctx, nil, plan)
 		r.Jobs[0].Status = "Active"
 		writeJobsJSON(t, plan, r.Jobs)
 		s, err := Run(ctx, Options{Plan: plan, Out: t.TempDir()})

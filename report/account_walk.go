@@ -410,7 +410,7 @@ func (a *planAccount) writeReruns(ctx context.Context, s *Summary, w *planWalker
 	}
 	for pos, name := range rerunPositions {
 		dir := objio.Join(objio.Join(a.opt.Out, RerunDir), name)
-		pd, err := manifest.CreatePlanDir(dir)
+		pd, err := manifest.CreatePlanDir(a.opt.IO, dir)
 		if err != nil {
 			return fmt.Errorf("creating %s: %w", dir, err)
 		}

@@ -43,7 +43,7 @@ func BenchmarkResultReader(b *testing.B) {
 	if _, err := genReport(dir, 1, rows, 0.01, 2); err != nil {
 		b.Fatal(err)
 	}
-	jobs, err := FindJobs(context.Background(), "", []string{dir}, func(err error) error { return err })
+	jobs, err := FindJobs(context.Background(), nil, "", []string{dir}, func(err error) error { return err })
 	if err != nil {
 		b.Fatal(err)
 	}

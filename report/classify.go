@@ -253,8 +253,8 @@ func (c *Classifier) Rules() map[string]string {
 // "CodeOrStatus,class" (blank lines and lines starting with '#' skipped,
 // an optional "code,class" header). Names that are 3-digit numbers are
 // HTTP statuses. Errors wrap ErrClasses.
-func (c *Classifier) LoadClasses(ctx context.Context, loc string) error {
-	raw, err := objio.ReadAll(ctx, loc)
+func (c *Classifier) LoadClasses(ctx context.Context, oc *objio.Client, loc string) error {
+	raw, err := oc.ReadAll(ctx, loc)
 	if err != nil {
 		return fmt.Errorf("reading classes %s: %w", loc, err)
 	}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/s3batchkit/s3batchkit/internal/csvscan"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/pctenc"
 )
 
@@ -139,6 +140,8 @@ type ReaderOptions struct {
 	// blockSize is the bytes Run's pipeline reads at once; zero means
 	// blockSize (tests make it small).
 	blockSize int
+	// io opens the result files (Run's pipeline only).
+	io *objio.Client
 }
 
 // ResultReader streams the rows of one result CSV file. It splits RFC

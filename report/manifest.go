@@ -116,8 +116,8 @@ type ResultFile struct {
 }
 
 // openJob reads and parses a job's manifest and resolves its files.
-func openJob(ctx context.Context, manifestLoc, id string) (*Job, error) {
-	raw, err := objio.ReadAll(ctx, manifestLoc)
+func openJob(ctx context.Context, oc *objio.Client, manifestLoc, id string) (*Job, error) {
+	raw, err := oc.ReadAll(ctx, manifestLoc)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) {
 			return nil, &DataError{Job: id, File: manifestLoc, Expected: "a completion report manifest (the job may have invoked no task)", Err: ErrNoReports}
@@ -134,7 +134,7 @@ func openJob(ctx context.Context, manifestLoc, id string) (*Job, error) {
 	}
 	j := &Job{ID: id, Manifest: manifestLoc, Report: m, ManifestMD5: md5Hex(raw), entry: -1}
 	for i, r := range m.Results {
-		loc, err := resolveResultFile(ctx, manifestLoc, r)
+		loc, err := resolveResultFile(ctx, oc, manifestLoc, r)
 		if err != nil {
 			var de *DataError
 			if errors.As(err, &de) {
@@ -151,7 +151,7 @@ func openJob(ctx context.Context, manifestLoc, id string) (*Job, error) {
 // resolveResultFile finds a result file. Its Key is relative to the report
 // bucket: on S3 it is s3://Bucket/Key; for a local copy of the reports it
 // is searched under each ancestor folder of the manifest, nearest first.
-func resolveResultFile(ctx context.Context, manifestLoc string, r ResultEntry) (string, error) {
+func resolveResultFile(ctx context.Context, oc *objio.Client, manifestLoc string, r ResultEntry) (string, error) {
 	if objio.IsS3(manifestLoc) && r.Bucket != "" {
 		return "s3://" + r.Bucket + "/" + r.Key, nil
 	}
@@ -159,7 +159,7 @@ func resolveResultFile(ctx context.Context, manifestLoc string, r ResultEntry) (
 	dir := objio.Dir(manifestLoc)
 	for {
 		l := objio.Join(dir, r.Key)
-		ok, err := objio.Exists(ctx, l)
+		ok, err := oc.Exists(ctx, l)
 		if err != nil && !errors.Is(err, objio.ErrNotFound) {
 			return "", err
 		}
@@ -180,17 +180,17 @@ func resolveResultFile(ctx context.Context, manifestLoc string, r ResultEntry) (
 // when it names a manifest.json, a job-<id> folder's manifest, or every
 // job-<id>/manifest.json one level below prefix. It returns the manifest
 // locations with their job ids.
-func findManifests(ctx context.Context, prefix string) ([]string, []string, error) {
+func findManifests(ctx context.Context, oc *objio.Client, prefix string) ([]string, []string, error) {
 	if strings.HasSuffix(prefix, "manifest.json") {
 		return []string{prefix}, []string{jobIDFromDir(objio.Dir(prefix))}, nil
 	}
-	if ok, err := objio.Exists(ctx, objio.Join(prefix, "manifest.json")); err != nil {
+	if ok, err := oc.Exists(ctx, objio.Join(prefix, "manifest.json")); err != nil {
 		return nil, nil, err
 	} else if ok {
 		return []string{objio.Join(prefix, "manifest.json")}, []string{jobIDFromDir(prefix)}, nil
 	}
 	if objio.IsS3(prefix) {
-		return findS3Manifests(ctx, prefix)
+		return findS3Manifests(ctx, oc, prefix)
 	}
 	ents, err := os.ReadDir(prefix)
 	if err != nil {
@@ -205,7 +205,7 @@ func findManifests(ctx context.Context, prefix string) ([]string, []string, erro
 			continue
 		}
 		l := objio.Join(objio.Join(prefix, e.Name()), "manifest.json")
-		if ok, err := objio.Exists(ctx, l); err != nil {
+		if ok, err := oc.Exists(ctx, l); err != nil {
 			return nil, nil, err
 		} else if ok {
 			locs = append(locs, l)
@@ -220,9 +220,9 @@ func findManifests(ctx context.Context, prefix string) ([]string, []string, erro
 
 // findS3Manifests lists prefix and keeps the objects that are exactly
 // <prefix>/job-<id>/manifest.json, in key order.
-func findS3Manifests(ctx context.Context, prefix string) ([]string, []string, error) {
+func findS3Manifests(ctx context.Context, oc *objio.Client, prefix string) ([]string, []string, error) {
 	base := strings.TrimSuffix(prefix, "/") + "/"
-	infos, err := objio.List(ctx, base)
+	infos, err := oc.List(ctx, base)
 	if err != nil {
 		return nil, nil, fmt.Errorf("listing %s: %w", prefix, err)
 	}

@@ -94,7 +94,7 @@ func mergeFiles(ctx context.Context, files []*ResultFile, m *Merger, o Options) 
 	defer cancel()
 	items := make(chan item, 2*o.Workers)
 	free := make(chan *Batch, 4*o.Workers)
-	ro := ReaderOptions{BatchRows: o.BatchRows, PlusAsSpace: o.PlusAsSpace, prefixDepth: m.opt.PrefixDepth, filter: m.track.filter}
+	ro := ReaderOptions{io: o.IO, BatchRows: o.BatchRows, PlusAsSpace: o.PlusAsSpace, prefixDepth: m.opt.PrefixDepth, filter: m.track.filter}
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(items)
@@ -232,7 +232,7 @@ func sendItem(ctx context.Context, items chan<- item, it item) error {
 
 // readFile reads and parses one result file into batches sent to items.
 func readFile(ctx context.Context, f *ResultFile, ro ReaderOptions, items chan<- item, free chan *Batch) error {
-	obj, err := objio.Open(ctx, f.Location)
+	obj, err := ro.io.Open(ctx, f.Location)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) {
 			err = &DataError{Job: f.Job.ID, File: f.Location, Expected: "the result file named in " + f.Job.Manifest, Err: ErrMissingFile}

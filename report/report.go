@@ -69,6 +69,8 @@ type Options struct {
 	// "Plan") the way the caller's users set them; nil: the field names.
 	// See internal/optname.
 	OptionName func(option string) string
+	// IO reads the plan and the reports and writes Out (nil: see objio).
+	IO *objio.Client
 }
 
 // Progress counts work done; safe to read from another goroutine.
@@ -131,13 +133,13 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 			// but the planned objects are unknown.
 			warn("%v: the reports %s names are read, but without the plan the objects that never ran cannot be listed", err, manifest.JobsFile)
 			acct, err = nil, nil
-			jobs, err = FindJobs(ctx, o.Plan, o.Prefixes, skip)
+			jobs, err = FindJobs(ctx, o.IO, o.Plan, o.Prefixes, skip)
 		} else if err == nil {
 			defer acct.join.Close()
 			jobs, err = acct.findJobs(ctx, o.Prefixes, skip)
 		}
 	} else {
-		jobs, err = FindJobs(ctx, "", o.Prefixes, skip)
+		jobs, err = FindJobs(ctx, o.IO, "", o.Prefixes, skip)
 	}
 	if err != nil {
 		return nil, err
@@ -188,7 +190,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	// one before the re-run plans are replaced, so that a run killed half
 	// way never leaves an old summary beside new, partial plans.
 	summaryLoc := objio.Join(o.Out, SummaryFile)
-	if err := objio.Remove(ctx, summaryLoc); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+	if err := o.IO.Remove(ctx, summaryLoc); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("removing the old %s: %w", SummaryFile, err)
 	}
 	if acct != nil {
@@ -205,7 +207,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := objio.WriteFileAtomic(ctx, summaryLoc, data); err != nil {
+	if err := o.IO.WriteFileAtomic(ctx, summaryLoc, data); err != nil {
 		return nil, fmt.Errorf("writing %s: %w", SummaryFile, err)
 	}
 	return s, nil
@@ -256,7 +258,7 @@ func MarshalSummary(s *Summary) ([]byte, error) {
 // kept once. skip is called with each job-level error (a missing or bad
 // report manifest, a missing result file); it returns the error to stop,
 // or nil to go on without that job.
-func FindJobs(ctx context.Context, planDir string, prefixes []string, skip func(error) error) ([]*Job, error) {
+func FindJobs(ctx context.Context, oc *objio.Client, planDir string, prefixes []string, skip func(error) error) ([]*Job, error) {
 	var jobs []*Job
 	seen := map[string]bool{}
 	add := func(loc, id, route, shard string) error {
@@ -264,7 +266,7 @@ func FindJobs(ctx context.Context, planDir string, prefixes []string, skip func(
 			return nil
 		}
 		seen[loc] = true
-		j, err := openJob(ctx, loc, id)
+		j, err := openJob(ctx, oc, loc, id)
 		if err != nil {
 			return skip(err)
 		}
@@ -273,7 +275,7 @@ func FindJobs(ctx context.Context, planDir string, prefixes []string, skip func(
 		return nil
 	}
 	if planDir != "" {
-		ji, err := manifest.ReadRun(ctx, planDir)
+		ji, err := manifest.ReadRun(ctx, oc, planDir)
 		if err != nil {
 			return nil, err
 		}
@@ -286,7 +288,7 @@ func FindJobs(ctx context.Context, planDir string, prefixes []string, skip func(
 	}
 	n := len(jobs)
 	for _, p := range prefixes {
-		locs, ids, err := findManifests(ctx, p)
+		locs, ids, err := findManifests(ctx, oc, p)
 		if err != nil {
 			if err = skip(err); err != nil {
 				return nil, err
@@ -386,7 +388,7 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 			consumed = true
 			return r, true, nil
 		}
-		p, err := writeRerun(ctx, dir, next, m.routes, o.MaxShardObjects, plan)
+		p, err := writeRerun(ctx, o.IO, dir, next, m.routes, o.MaxShardObjects, plan)
 		if err != nil {
 			return err
 		}
@@ -398,7 +400,7 @@ func finishRerun(ctx context.Context, m *Merger, s *Summary, jobs []*Job, o Opti
 	plan := &manifest.Plan{Inputs: inputs, Options: map[string]any{"source": "report", "class": NotRunClass}, Counters: manifest.Counters{Dropped: map[string]int64{}},
 		Warnings: []string{notRunNote(o.OptionName)}}
 	none := func() (rerunRow, bool, error) { return rerunRow{}, false, nil }
-	if _, err := writeRerun(ctx, dir, none, m.routes, o.MaxShardObjects, plan); err != nil {
+	if _, err := writeRerun(ctx, o.IO, dir, none, m.routes, o.MaxShardObjects, plan); err != nil {
 		return err
 	}
 	s.Rerun = append(s.Rerun, RerunSummary{Class: NotRunClass, Dir: dir})

@@ -252,7 +252,7 @@ func TestMergeRun1(t *testing.T) {
 // readShards parses every shard of a rerun plan back with manifest.ParseRow.
 func readShards(t *testing.T, dir string) (*manifest.Plan, []manifest.Row) {
 	t.Helper()
-	p, err := manifest.ReadPlan(context.Background(), dir)
+	p, err := manifest.ReadPlan(context.Background(), nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -457,7 +457,7 @@ func TestLoadClasses(t *testing.T) {
 			p := filepath.Join(dir, tt.name)
 			os.WriteFile(p, []byte(tt.content), 0o644)
 			c := NewClassifier()
-			err := c.LoadClasses(context.Background(), p)
+			err := c.LoadClasses(context.Background(), nil, p)
 			if !errors.Is(err, tt.wantErr) && !(tt.wantErr == nil && err == nil) {
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			}

@@ -197,8 +197,8 @@ func displayKey(dst, raw []byte) []byte {
 // row; its row's slices are valid until the following call; an error it
 // returns aborts the plan. No rows give a plan with no shards, so that a
 // stale plan from an earlier run is replaced.
-func writeRerun(ctx context.Context, dir string, next func() (rerunRow, bool, error), routes []string, maxObjects int64, plan *manifest.Plan) (*manifest.Plan, error) {
-	pd, err := manifest.CreatePlanDir(dir)
+func writeRerun(ctx context.Context, oc *objio.Client, dir string, next func() (rerunRow, bool, error), routes []string, maxObjects int64, plan *manifest.Plan) (*manifest.Plan, error) {
+	pd, err := manifest.CreatePlanDir(oc, dir)
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", dir, err)
 	}

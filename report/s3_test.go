@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
 )
 
@@ -17,7 +16,7 @@ import (
 // Operations would leave it in a report bucket, and checks that a report
 // read by prefix (listing job-<id>/manifest.json) equals the local one.
 func TestRunFromS3(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	root := filepath.Join("testdata", "run1")
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -32,23 +31,23 @@ func TestRunFromS3(t *testing.T) {
 			raw = []byte(strings.ReplaceAll(string(raw), `"my-job-reports"`, `"`+bucket+`"`))
 		}
 		rel, _ := filepath.Rel(root, p)
-		return objio.WriteFileAtomic(ctx, "s3://"+bucket+"/"+filepath.ToSlash(rel), raw)
+		return oc.WriteFileAtomic(ctx, "s3://"+bucket+"/"+filepath.ToSlash(rel), raw)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	local, err := Run(ctx, Options{Prefixes: []string{root}, Out: t.TempDir()})
+	local, err := Run(ctx, Options{IO: oc, Prefixes: []string{root}, Out: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	out := "s3://" + bucket + "/audit"
-	remote, err := Run(ctx, Options{Prefixes: []string{"s3://" + bucket}, Out: out})
+	remote, err := Run(ctx, Options{IO: oc, Prefixes: []string{"s3://" + bucket}, Out: out})
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Output to S3: summary.json and re-run plans with their plan.json.
 	for _, name := range []string{"summary.json", "rerun/retryable/plan.json", "rerun/permanent/plan.json"} {
-		if ok, err := objio.Exists(ctx, out+"/"+name); err != nil || !ok {
+		if ok, err := oc.Exists(ctx, out+"/"+name); err != nil || !ok {
 			t.Errorf("%s/%s not written (%v)", out, name, err)
 		}
 	}

@@ -113,14 +113,14 @@ func distributed(t *testing.T, o partition.Options, n int, root string, mode str
 		t.Fatalf("split: %v", err)
 	}
 	for j := range res.Ranges.Slices {
-		if _, err := scaleout.Scatter(ctx, scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: o.Reader}); err != nil {
+		if _, err := scaleout.Scatter(ctx, scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: o.Reader, IO: o.IO}); err != nil {
 			t.Fatalf("scatter %d: %v", j, err)
 		}
 	}
 	for i := range n {
 		runWorker(t, o, loc, i, "")
 	}
-	if _, err := scaleout.Merge(ctx, loc, ""); err != nil {
+	if _, err := scaleout.Merge(ctx, nil, loc, ""); err != nil {
 		t.Fatalf("merge: %v", err)
 	}
 	return res
@@ -128,7 +128,7 @@ func distributed(t *testing.T, o partition.Options, n int, root string, mode str
 
 func runWorker(t *testing.T, o partition.Options, loc string, i int, out string) *manifest.Plan {
 	t.Helper()
-	r, sum, err := manifest.ReadRanges(context.Background(), loc)
+	r, sum, err := manifest.ReadRanges(context.Background(), nil, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +145,7 @@ func runWorker(t *testing.T, o partition.Options, loc string, i int, out string)
 
 func readPlan(t *testing.T, dir string) *manifest.Plan {
 	t.Helper()
-	p, err := manifest.ReadPlan(context.Background(), dir)
+	p, err := manifest.ReadPlan(context.Background(), nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestDistributedIdentity(t *testing.T) {
 				// The split balances the ranges: none holds more than
 				// twice its share of the rows read.
 				for i := range tc.n {
-					p, err := manifest.ReadPart(context.Background(), manifest.PartDir(root, i))
+					p, err := manifest.ReadPart(context.Background(), nil, manifest.PartDir(root, i))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -375,7 +375,7 @@ func TestWorkerRerunWritesSameBytes(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(part, "shards", "copy", "00099.csv"), []byte("b,stale\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := manifest.ReadPart(context.Background(), part); !errors.Is(err, manifest.ErrPartMissing) {
+	if _, err := manifest.ReadPart(context.Background(), nil, part); !errors.Is(err, manifest.ErrPartMissing) {
 		t.Fatalf("a part without part.json: %v, want ErrPartMissing", err)
 	}
 	for run := range 2 {
@@ -418,7 +418,7 @@ func TestMergeRefuses(t *testing.T) {
 	runWorker(t, o2, other, 1, "")
 
 	// A worker given the other bounds with the first ranges.json.
-	r, sum, err := manifest.ReadRanges(ctx, loc)
+	r, sum, err := manifest.ReadRanges(ctx, nil, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,20 +434,20 @@ func TestMergeRefuses(t *testing.T) {
 	if err := os.Rename(part1, good); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := scaleout.Merge(ctx, loc, ""); !errors.Is(err, manifest.ErrPartMissing) {
+	if _, err := scaleout.Merge(ctx, nil, loc, ""); !errors.Is(err, manifest.ErrPartMissing) {
 		t.Errorf("part 1 missing: %v, want ErrPartMissing", err)
 	}
 	if err := os.Rename(manifest.PartDir(manifest.RootOf(other), 1), part1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := scaleout.Merge(ctx, loc, ""); !errors.Is(err, manifest.ErrPartMismatch) || !strings.Contains(err.Error(), "another ranges.json") {
+	if _, err := scaleout.Merge(ctx, nil, loc, ""); !errors.Is(err, manifest.ErrPartMismatch) || !strings.Contains(err.Error(), "another ranges.json") {
 		t.Errorf("part 1 of another split: %v, want ErrPartMismatch", err)
 	}
 	os.RemoveAll(part1)
 	if err := os.Rename(good, part1); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := scaleout.Merge(ctx, loc, ""); err != nil {
+	if _, err := scaleout.Merge(ctx, nil, loc, ""); err != nil {
 		t.Fatalf("the parts restored: %v", err)
 	}
 
@@ -476,10 +476,10 @@ func TestMergeRefuses(t *testing.T) {
 	if err := os.WriteFile(p0, edited, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := scaleout.Merge(ctx, loc, ""); !errors.Is(err, manifest.ErrPartMismatch) {
+	if _, err := scaleout.Merge(ctx, nil, loc, ""); !errors.Is(err, manifest.ErrPartMismatch) {
 		t.Errorf("a file verified by two ranges: %v, want ErrPartMismatch", err)
 	}
-	if _, err := scaleout.Merge(ctx, loc, filepath.Join(tmp, "elsewhere")); !errors.Is(err, manifest.ErrRanges) {
+	if _, err := scaleout.Merge(ctx, nil, loc, filepath.Join(tmp, "elsewhere")); !errors.Is(err, manifest.ErrRanges) {
 		t.Errorf("merge --out elsewhere: %v, want ErrRanges", err)
 	}
 }

@@ -35,6 +35,9 @@ type ScatterOptions struct {
 	// Reader: DataRoot (default: the split's, from ranges.json),
 	// SkipChecksums and Workers are used.
 	Reader inventory.ReaderOptions
+	// IO reads ranges.json, the inventories and their data files, and
+	// writes the slice's files (nil: see objio); it replaces Reader.IO.
+	IO *objio.Client
 }
 
 // Scatter runs slice o.Slice of a shuffled distributed plan: it reads the
@@ -45,7 +48,7 @@ type ScatterOptions struct {
 // scatter.json last. Rows are written in the order they are read, so a
 // re-run writes the same bytes. The range workers filter, sort and cut.
 func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, error) {
-	r, sum, err := manifest.ReadRanges(ctx, o.Ranges)
+	r, sum, err := manifest.ReadRanges(ctx, o.IO, o.Ranges)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +70,7 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 	// One writer per slice folder: drop the marker of an earlier run (the
 	// slice is incomplete until this one's), and the temporary files of
 	// one that was killed.
-	if err := objio.Remove(ctx, objio.Join(dir, manifest.ScatterName)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
+	if err := o.IO.Remove(ctx, objio.Join(dir, manifest.ScatterName)); err != nil && !errors.Is(err, objio.ErrNotFound) && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
 	if !objio.IsS3(dir) {
@@ -89,7 +92,7 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 		if root == "" {
 			root = in.DataRoot
 		}
-		m, err := inventory.OpenManifest(ctx, in.Manifest, inventory.ManifestOptions{DataRoot: root, SkipChecksums: o.Reader.SkipChecksums})
+		m, err := inventory.OpenManifest(ctx, in.Manifest, inventory.ManifestOptions{DataRoot: root, SkipChecksums: o.Reader.SkipChecksums, IO: o.IO})
 		if err != nil {
 			return nil, err
 		}
@@ -107,6 +110,7 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 		}
 		m.Files = files
 		ro := o.Reader
+		ro.IO = o.IO
 		ro.Fields = m.Fields
 		if len(r.Columns) > 0 {
 			var keep inventory.FieldSet
@@ -199,7 +203,7 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 				continue
 			}
 			name := fmt.Sprintf("in%d-%04d.arrow", k, i)
-			if err = upload(ctx, w.path, objio.Join(dir, name), w.size, w.md5()); err == nil {
+			if err = upload(ctx, o.IO, w.path, objio.Join(dir, name), w.size, w.md5()); err == nil {
 				out.Outputs[i].Files = append(out.Outputs[i].Files, manifest.ScatterFile{Path: name, Input: k, Rows: w.rows, Bytes: w.size, MD5: w.md5()})
 			}
 		}
@@ -207,14 +211,14 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 			return nil, err
 		}
 	}
-	if err := manifest.WriteScatter(ctx, dir, out); err != nil {
+	if err := manifest.WriteScatter(ctx, o.IO, dir, out); err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
 // upload moves a local file to loc (atomically, checked against its MD5).
-func upload(ctx context.Context, path, loc string, size int64, sum string) error {
+func upload(ctx context.Context, oc *objio.Client, path, loc string, size int64, sum string) error {
 	if !objio.IsS3(loc) {
 		if err := os.MkdirAll(filepath.Dir(loc), 0o755); err != nil {
 			return err
@@ -225,7 +229,7 @@ func upload(ctx context.Context, path, loc string, size int64, sum string) error
 		return err
 	}
 	defer f.Close()
-	_, err = objio.Upload(ctx, loc, f, size, objio.UploadOptions{MD5: sum})
+	_, err = oc.Upload(ctx, loc, f, size, objio.UploadOptions{MD5: sum})
 	return err
 }
 

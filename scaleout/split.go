@@ -44,7 +44,8 @@ const MaxRanges = 10_000
 type SplitOptions struct {
 	// Plan holds the plan's inventories, reader options (data root,
 	// checksums, workers), filters, bounds and routing: everything a
-	// worker will be given. Out and DryRun are ignored.
+	// worker will be given. Out and DryRun are ignored. Plan.IO reads
+	// the inventories and writes ranges.json (nil: see objio).
 	Plan partition.Options
 	// N is the number of ranges.
 	N int
@@ -124,7 +125,7 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 	res := &SplitResult{}
 	var inputs []*splitInput
 	for _, loc := range o.Plan.Inventories {
-		m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: o.Plan.Reader.DataRoot, SkipChecksums: o.Plan.Reader.SkipChecksums})
+		m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: o.Plan.Reader.DataRoot, SkipChecksums: o.Plan.Reader.SkipChecksums, IO: o.Plan.IO})
 		if err != nil {
 			return nil, err
 		}
@@ -136,7 +137,7 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 		g.SetLimit(workers)
 		for i := range m.Files {
 			g.Go(func() error {
-				st, err := inventory.ReadFileStats(gctx, m, i)
+				st, err := inventory.ReadFileStats(gctx, o.Plan.IO, m, i)
 				in.stats[i] = st
 				return err
 			})
@@ -197,7 +198,9 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 		if budget <= 0 {
 			budget = DefaultSampleRows
 		}
-		if points, err = samplePoints(ctx, inputs, o.Plan.Reader, budget, workers); err != nil {
+		ro := o.Plan.Reader
+		ro.IO = o.Plan.IO
+		if points, err = samplePoints(ctx, inputs, ro, budget, workers); err != nil {
 			return nil, err
 		}
 		res.Sampled = len(points)
@@ -304,7 +307,7 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 			return nil, err
 		}
 	}
-	sum, err := manifest.WriteRanges(ctx, o.Out, r)
+	sum, err := manifest.WriteRanges(ctx, o.Plan.IO, o.Out, r)
 	if err != nil {
 		return nil, err
 	}
@@ -642,7 +645,7 @@ func readKeys(ctx context.Context, m *inventory.Manifest, f int, units []int, ro
 		batch = limit
 	}
 	rep := inventory.NewReport(&one, inventory.ReaderOptions{Workers: 1, Fields: inventory.Fields(inventory.Bucket, inventory.Key),
-		BatchRows: batch, DataRoot: ro.DataRoot, SkipChecksums: true})
+		BatchRows: batch, DataRoot: ro.DataRoot, SkipChecksums: true, IO: ro.IO})
 	fr, err := rep.OpenFile(ctx, 0)
 	if err != nil {
 		return nil, 0, err

@@ -42,7 +42,7 @@ func IndexFromEnv() (i int, name string, ok bool, err error) {
 // the SHA-256 sum), writing its part to out (default: the part folder
 // beside ranges.json, manifest.PartDir). It refuses (manifest.ErrRanges)
 // inventories or options other than the split's, and an index out of
-// bounds.
+// bounds. The scatter slices' markers are read through o.IO.
 func RangeOptions(ctx context.Context, o partition.Options, r *manifest.Ranges, sum, rangesLoc string, i int, out string) (partition.Options, error) {
 	if i < 0 || i >= r.N() {
 		return o, fmt.Errorf("%w: range %d of %d (0 to %d)", manifest.ErrRanges, i, r.N(), r.N()-1)
@@ -65,7 +65,7 @@ func RangeOptions(ctx context.Context, o partition.Options, r *manifest.Ranges, 
 	}
 	rg := &partition.Range{Files: make([][]partition.RangeFile, len(r.Inputs)), Replace: make([][]inventory.DataFile, len(r.Inputs))}
 	root := manifest.RootOf(rangesLoc)
-	scatters, err := readScatters(ctx, r, sum, root)
+	scatters, err := readScatters(ctx, o.IO, r, sum, root)
 	if err != nil {
 		return o, err
 	}
@@ -133,9 +133,10 @@ func optionsDiff(a, b map[string]any) string {
 // Merge checks the parts of the distributed plan split into rangesLoc and
 // writes their merged plan.json into the run root (the folder of
 // ranges.json), last. out, when not empty, must be that folder: the
-// merged plan names its shards relative to it.
-func Merge(ctx context.Context, rangesLoc, out string) (*manifest.Plan, error) {
-	r, sum, err := manifest.ReadRanges(ctx, rangesLoc)
+// merged plan names its shards relative to it. Everything is read and
+// written through oc (nil: see objio).
+func Merge(ctx context.Context, oc *objio.Client, rangesLoc, out string) (*manifest.Plan, error) {
+	r, sum, err := manifest.ReadRanges(ctx, oc, rangesLoc)
 	if err != nil {
 		return nil, err
 	}
@@ -143,13 +144,13 @@ func Merge(ctx context.Context, rangesLoc, out string) (*manifest.Plan, error) {
 	if out != "" && cleanLoc(out) != cleanLoc(root) {
 		return nil, fmt.Errorf("%w: the merged plan goes into the folder of ranges.json (%s), where its parts are, not %s", manifest.ErrRanges, root, out)
 	}
-	scatters, err := readScatters(ctx, r, sum, root)
+	scatters, err := readScatters(ctx, oc, r, sum, root)
 	if err != nil {
 		return nil, err
 	}
 	parts := make([]*manifest.Part, r.N())
 	for i := range parts {
-		if parts[i], err = manifest.ReadPart(ctx, manifest.PartDir(root, i)); err != nil {
+		if parts[i], err = manifest.ReadPart(ctx, oc, manifest.PartDir(root, i)); err != nil {
 			return nil, fmt.Errorf("range %d: %w", i, err)
 		}
 	}
@@ -157,7 +158,7 @@ func Merge(ctx context.Context, rangesLoc, out string) (*manifest.Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := manifest.WriteMergedPlan(ctx, root, plan); err != nil {
+	if err := manifest.WriteMergedPlan(ctx, oc, root, plan); err != nil {
 		return nil, err
 	}
 	return plan, nil
@@ -190,10 +191,10 @@ func normalizeJSON(v any) any {
 
 // readScatters reads the scatter.json of every scatter slice of r and
 // checks that each was made from this ranges.json, as that slice.
-func readScatters(ctx context.Context, r *manifest.Ranges, sum, root string) ([]*manifest.ScatterSlice, error) {
+func readScatters(ctx context.Context, oc *objio.Client, r *manifest.Ranges, sum, root string) ([]*manifest.ScatterSlice, error) {
 	out := make([]*manifest.ScatterSlice, r.Slices)
 	for j := range out {
-		s, err := manifest.ReadScatter(ctx, manifest.ScatterDir(root, j))
+		s, err := manifest.ReadScatter(ctx, oc, manifest.ScatterDir(root, j))
 		if err != nil {
 			return nil, fmt.Errorf("scatter slice %d: %w", j, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
 
@@ -82,7 +83,7 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 		Action: func(c *cli.Context) error {
 			o := catOptions{
 				loc: c.Args().First(), limit: c.Int64("limit"), format: c.String("format"), schema: c.String("schema"),
-				raw: c.Bool("raw"), dataRoot: c.String("data-root"), skipChecksums: c.Bool("no-verify"),
+				raw: c.Bool("raw"), dataRoot: c.String("data-root"), skipChecksums: c.Bool("no-verify"), io: storage(c),
 			}
 			for _, v := range c.StringSlice("columns") {
 				for _, n := range strings.Split(v, ",") {
@@ -111,6 +112,7 @@ type catOptions struct {
 	raw           bool
 	dataRoot      string
 	skipChecksums bool
+	io            *objio.Client
 }
 
 // errLimit stops a scan once --limit rows are printed.
@@ -126,7 +128,7 @@ func runCat(ctx context.Context, w io.Writer, o catOptions) error {
 		if o.raw {
 			return usagef("--raw applies to one ORC data file, not to a manifest")
 		}
-		m, err = inventory.OpenManifest(ctx, o.loc, inventory.ManifestOptions{DataRoot: o.dataRoot, SkipChecksums: o.skipChecksums})
+		m, err = inventory.OpenManifest(ctx, o.loc, inventory.ManifestOptions{DataRoot: o.dataRoot, SkipChecksums: o.skipChecksums, IO: o.io})
 		if err != nil {
 			return err
 		}
@@ -139,7 +141,7 @@ func runCat(ctx context.Context, w io.Writer, o catOptions) error {
 			}
 			schema = o.schema
 		case inventory.FormatORC:
-			f, closer, err := inventory.OpenORCFile(ctx, o.loc)
+			f, closer, err := inventory.OpenORCFile(ctx, o.io, o.loc)
 			if err != nil {
 				return err
 			}
@@ -149,7 +151,7 @@ func runCat(ctx context.Context, w io.Writer, o catOptions) error {
 			}
 			schema = f.Schema().String()
 		case inventory.FormatParquet:
-			if schema, err = inventory.ParquetFileSchema(ctx, o.loc); err != nil {
+			if schema, err = inventory.ParquetFileSchema(ctx, o.io, o.loc); err != nil {
 				return err
 			}
 		}
@@ -170,7 +172,7 @@ func catFormat(ctx context.Context, o catOptions) (inventory.Format, bool, error
 		f, err := inventory.ParseFormat(o.format)
 		return f, false, err
 	}
-	f, manifest, err := inventory.SniffFormat(ctx, o.loc)
+	f, manifest, err := inventory.SniffFormat(ctx, o.io, o.loc)
 	if errors.Is(err, inventory.ErrUnknownDataFile) {
 		return "", false, usagef("cannot tell the format of %s from its name or first bytes: give --format csv, parquet or orc", o.loc)
 	}
@@ -196,7 +198,7 @@ func catReport(ctx context.Context, w io.Writer, m *inventory.Manifest, o catOpt
 	if want == 0 {
 		want = m.Fields
 	}
-	r := inventory.NewReport(m, inventory.ReaderOptions{Fields: want, SkipChecksums: o.skipChecksums || len(m.Files) == 1 && m.Files[0].MD5checksum == ""})
+	r := inventory.NewReport(m, inventory.ReaderOptions{IO: o.io, Fields: want, SkipChecksums: o.skipChecksums || len(m.Files) == 1 && m.Files[0].MD5checksum == ""})
 	fields := r.Fields()
 	if order == nil {
 		order = fields.List()

@@ -111,10 +111,25 @@ func leafCommands(cmds []*cli.Command, parent string) []string {
 var globalArgs = []string{"--profile", "after-prof", "--region", "eu-west-3", "--endpoint-url", "http://127.0.0.1:9",
 	"--max-attempts", "3", "--retry-base-delay", "7ms", "--retry-max-backoff", "3s", "--debug"}
 
-// checkGlobalConfig checks that objio got the values of globalArgs.
-func checkGlobalConfig(t *testing.T) {
+// s3bkStorage runs the CLI as s3bk does and also returns the storage
+// client the invocation built from its global flags.
+func s3bkStorage(t *testing.T, args ...string) (int, string, string, *objio.Client) {
 	t.Helper()
-	cfg := objio.CurrentConfig()
+	var stdout, stderr bytes.Buffer
+	app := newApp(&stdout, &stderr)
+	code := runApp(context.Background(), app, append([]string{"s3batchkit"}, args...), &stderr)
+	oc, _ := app.Metadata[storageKey].(*objio.Client)
+	return code, stdout.String(), stderr.String(), oc
+}
+
+// checkGlobalConfig checks that the storage client oc got the values of
+// globalArgs.
+func checkGlobalConfig(t *testing.T, oc *objio.Client) {
+	t.Helper()
+	if oc == nil {
+		t.Fatal("the command built no storage client")
+	}
+	cfg := oc.Config()
 	if cfg.Profile != "after-prof" || cfg.Region != "eu-west-3" || cfg.EndpointURL != "http://127.0.0.1:9" ||
 		cfg.RetryMaxAttempts != 3 || cfg.RetryBaseDelay != 7*time.Millisecond || cfg.RetryMaxBackoff != 3*time.Second || cfg.Debug == nil {
 		t.Errorf("the storage layer got %+v, not the global flags given after the command", cfg)
@@ -125,7 +140,6 @@ func checkGlobalConfig(t *testing.T) {
 // command's name: each command takes them (no "unknown flag") and the
 // storage layer gets their values, as when they come first.
 func TestGlobalFlagsAfterCommand(t *testing.T) {
-	defer objio.Configure(objio.Config{})
 	app := newApp(nil, nil)
 	cmds := leafCommands(app.Commands, "")
 	if len(cmds) < 12 {
@@ -133,16 +147,14 @@ func TestGlobalFlagsAfterCommand(t *testing.T) {
 	}
 	for _, path := range cmds {
 		t.Run(strings.ReplaceAll(path, " ", "_"), func(t *testing.T) {
-			objio.Configure(objio.Config{})
 			args := append(strings.Fields(path), globalArgs...)
-			code, stdout, stderr := s3bk(t, append(args, "--help")...)
+			code, stdout, stderr, oc := s3bkStorage(t, append(args, "--help")...)
 			if code != 0 || !strings.Contains(stdout, "s3batchkit "+path+" - ") {
 				t.Fatalf("%v --help: exit %d, stderr %q, stdout %.200q", args, code, stderr, stdout)
 			}
-			checkGlobalConfig(t)
+			checkGlobalConfig(t, oc)
 			// Without --help the command runs: whatever it says (most
 			// lack required flags), it is not about the global flags.
-			objio.Configure(objio.Config{})
 			code, _, stderr = s3bk(t, append(args, "--out", t.TempDir()+"/x", "--plan", t.TempDir())...)
 			if strings.Contains(stderr, "unknown flag --profile") || strings.Contains(stderr, "--endpoint-url") && code == exitUsage {
 				t.Errorf("%v: exit %d, %s", args, code, stderr)
@@ -150,13 +162,12 @@ func TestGlobalFlagsAfterCommand(t *testing.T) {
 		})
 	}
 	// And a command that does its work with them (no S3 involved).
-	objio.Configure(objio.Config{})
 	dir := t.TempDir()
-	code, stdout, stderr := s3bk(t, append([]string{"gen", "--rows", "10", "--out", dir}, globalArgs...)...)
+	code, stdout, stderr, oc := s3bkStorage(t, append([]string{"gen", "--rows", "10", "--out", dir}, globalArgs...)...)
 	if code != 0 || !strings.Contains(stdout, "wrote 10 rows") {
 		t.Fatalf("gen with global flags after it: exit %d, %s %s", code, stdout, stderr)
 	}
-	checkGlobalConfig(t)
+	checkGlobalConfig(t, oc)
 }
 
 func TestNormalizeArgs(t *testing.T) {

@@ -187,7 +187,7 @@ func TestConservation(t *testing.T) {
 				}
 			}
 
-			plan, err := manifest.ReadPlan(ctx, filepath.Join(work, "plan"))
+			plan, err := manifest.ReadPlan(ctx, nil, filepath.Join(work, "plan"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -37,8 +37,8 @@ type serveProc struct {
 
 // startServe starts serve on a free port over the directory of buckets
 // root and the state dir state, and waits for the endpoint line. serve
-// runs with (and so accepts) the key AKIDLOCAL/secret, the one objio's
-// test configuration signs with.
+// runs with (and so accepts) the key AKIDLOCAL/secret, the one the test's
+// own S3 Control clients sign with.
 func startServe(t *testing.T, bin, root, state string) *serveProc {
 	t.Helper()
 	return startServeWith(t, bin, serveEnv(t, "AKIDLOCAL", "secret"), "--listen", "127.0.0.1:0", "--state-dir", state, "--local-root", root, "--workers", "8")
@@ -107,9 +107,8 @@ func TestCrashServe(t *testing.T) {
 			nMissing++
 		}
 	}
-	prev := objio.CurrentConfig()
-	objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
-	t.Cleanup(func() { objio.Configure(prev) })
+	// The test's S3 Control clients sign with serve's key.
+	oc := objio.New(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
 
 	// setup writes a fresh directory of buckets and returns it with the
 	// manifest's ETag.
@@ -139,7 +138,7 @@ func TestCrashServe(t *testing.T) {
 		return root, hex.EncodeToString(sum[:])
 	}
 	create := func(t *testing.T, url, token, etag string) string {
-		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: url, RetryMaxAttempts: 1})
+		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{IO: oc, Endpoint: url, RetryMaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -163,7 +162,7 @@ func TestCrashServe(t *testing.T) {
 	// wait polls the job until it ends or timeout passes; it returns the
 	// last description.
 	wait := func(t *testing.T, url, id string, timeout time.Duration) *types.JobDescriptor {
-		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: url, RetryMaxAttempts: 1})
+		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{IO: oc, Endpoint: url, RetryMaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
 	"github.com/s3batchkit/s3batchkit/jobs/local/localtest"
@@ -40,15 +39,14 @@ func awsEnv(t *testing.T, endpoint, key, secret string) {
 // no task run. No SDK chatter reaches stderr without --debug.
 func TestCredentialsBeforeWork(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	gen := t.TempDir()
 	if code, _, stderr := s3bk(t, "gen", "--rows", "200", "--out", gen); code != 0 {
 		t.Fatalf("gen: %s", stderr)
 	}
 	inv := "s3://" + bucket + "/inv"
-	objio.Configure(cfg) // gen configured objio from the environment
-	uploadDir(t, gen, inv)
+	uploadDir(t, oc, gen, inv)
 	localPlan := t.TempDir()
 	writePlan(t, localPlan, bucket, []string{"a", "b"})
 	srv := localtest.New(t, local.Options{Hold: true})
@@ -101,11 +99,10 @@ func TestCredentialsBeforeWork(t *testing.T) {
 			}
 		})
 	}
-	objio.Configure(cfg)
-	if l, err := objio.List(ctx, "s3://"+bucket+"/plans/"); err != nil || len(l) != 0 {
+	if l, err := oc.List(ctx, "s3://"+bucket+"/plans/"); err != nil || len(l) != 0 {
 		t.Errorf("plans written to S3: %v %v", l, err)
 	}
-	if _, err := manifest.ReadRun(ctx, localPlan); err == nil {
+	if _, err := manifest.ReadRun(ctx, oc, localPlan); err == nil {
 		t.Error("submit wrote jobs.json")
 	}
 

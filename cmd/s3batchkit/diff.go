@@ -173,6 +173,7 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 // flag and combination; errors name the flags.
 func diffOptionsFromFlags(c *cli.Context, loadKeys bool) (diff.Options, error) {
 	o := diff.Options{
+		IO:     storage(c),
 		Source: c.String("source"),
 		Target: c.String("target"),
 		Out:    c.String("out"),

@@ -77,7 +77,6 @@ func TestDryRuns(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "us-east-1")
-	configureForTest(t)
 	srv := localtest.New(t, local.Options{Hold: true})
 	cl := srv.Engine.NewClient()
 	cl.Mount("manifests", filepath.Join(dir, "m"))

@@ -77,7 +77,7 @@ func TestPlanGeneratedVersioned(t *testing.T) {
 	if code := Main(ctx, []string{"s3batchkit", "plan", "--inventory", generated.Manifest, "--out", out, "--max-objects", "7000", "--quiet"}, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
-	plan, err := manifest.ReadPlan(ctx, out)
+	plan, err := manifest.ReadPlan(ctx, nil, out)
 	if err != nil {
 		t.Fatal(err)
 	}

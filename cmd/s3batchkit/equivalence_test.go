@@ -61,7 +61,7 @@ func TestFormatEquivalence(t *testing.T) {
 		out := filepath.Join(dir, "plan-"+format)
 		run("gen", "--rows", rows, "--versions", "--files", "3", "--seed", "11", "--format", format, "--out", inv)
 		run("plan", "--inventory", filepath.Join(inv, "manifest.json"), "--out", out, "--max-objects", "3000", "--quiet")
-		p, err := manifest.ReadPlan(ctx, out)
+		p, err := manifest.ReadPlan(ctx, nil, out)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -43,8 +43,8 @@ const (
 
 // faultProxy starts a proxy in front of the test server and points the
 // CLI at it (credentials and region from the environment, waits between
-// attempts capped at 5 ms). Setup work goes to the server directly:
-// call direct(t) before objio calls that follow a CLI run.
+// attempts capped at 5 ms). Setup work goes to the server directly,
+// through the test's own client (objiotest.Setup).
 func faultProxy(t *testing.T, o s3fault.Options) *s3fault.Proxy {
 	t.Helper()
 	cfg := objiotest.Config(t)
@@ -61,12 +61,6 @@ func faultProxy(t *testing.T, o s3fault.Options) *s3fault.Proxy {
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("S3BATCHKIT_RETRY_MAX_BACKOFF", "5ms")
 	return p
-}
-
-// direct configures objio for the test server itself, as
-// objiotest.Setup does (a CLI run configures it for the proxy).
-func direct(t *testing.T) {
-	objio.Configure(objiotest.Config(t))
 }
 
 var s3LineRE = regexp.MustCompile(`S3: ([\d,]+) requests, (none|[\d,]+) retried`)
@@ -113,22 +107,20 @@ func allFaults(t *testing.T, p *s3fault.Proxy, operation string, args ...string)
 // (but the manifest's location), retries are counted; then with every
 // request failing, plan stops with the SDK's error.
 func TestFaultsPlan(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	for _, tc := range []struct {
 		format string
 		files  string
 		seed   uint64
 	}{{"csv", "120", 11}, {"parquet", "40", 12}} {
 		t.Run(tc.format, func(t *testing.T) {
-			direct(t)
 			p := faultProxy(t, s3fault.Options{Rate: faultRate, Seed: tc.seed, Delay: 10 * time.Millisecond})
 			gen := t.TempDir()
 			if code, _, stderr := s3bk(t, "gen", "--rows", "20000", "--files", tc.files, "--format", tc.format, "--seed", "5", "--out", gen); code != 0 {
 				t.Fatalf("gen: %s", stderr)
 			}
-			direct(t)
 			inv := "s3://" + bucket + "/inventory/" + tc.format
-			uploadDir(t, gen, inv)
+			uploadDir(t, oc, gen, inv)
 
 			args := []string{"plan", "--max-objects", "3000", "--min-objects", "0", "--json"}
 			localPlan, s3Plan := t.TempDir(), t.TempDir()
@@ -196,7 +188,7 @@ func samePlans(t *testing.T, want, got, wantManifest, gotManifest string) {
 // with its manifest's right location and ETag; then with every request
 // failing, submit stops before creating any job.
 func TestFaultsSubmit(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	p := faultProxy(t, s3fault.Options{Rate: faultRate, Seed: 21, Delay: 10 * time.Millisecond})
 	gen, plan := t.TempDir(), t.TempDir()
 	if code, _, stderr := s3bk(t, "gen", "--rows", "3000", "--files", "1", "--seed", "6", "--out", gen); code != 0 {
@@ -209,13 +201,12 @@ func TestFaultsSubmit(t *testing.T) {
 	// instead of hanging it.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	pl, err := manifest.ReadPlan(ctx, plan)
+	pl, err := manifest.ReadPlan(ctx, oc, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct(t)
 	remote := "s3://" + bucket + "/plans/run-1"
-	uploadDir(t, plan, remote)
+	uploadDir(t, oc, plan, remote)
 
 	srv := localtest.New(t, local.Options{Hold: true})
 	submit := func(plan string, extra ...string) (int, string, string) {
@@ -248,8 +239,7 @@ func TestFaultsSubmit(t *testing.T) {
 		if n := srv.Calls("CreateJob") - calls; n != len(pl.Shards) {
 			t.Errorf("submit %s: %d CreateJob calls for %d shards", tc.plan, n, len(pl.Shards))
 		}
-		direct(t)
-		run, err := manifest.ReadRun(ctx, tc.plan)
+		run, err := manifest.ReadRun(ctx, oc, tc.plan)
 		if err != nil || len(run.Jobs) != len(pl.Shards) {
 			t.Fatalf("jobs.json of %s: %v, %d jobs for %d shards", tc.plan, err, len(run.Jobs), len(pl.Shards))
 		}
@@ -265,7 +255,7 @@ func TestFaultsSubmit(t *testing.T) {
 				t.Errorf("%s: job %s (found %v) manifest not %s with ETag %s", sh.Path, e.JobID, ok, want, sh.MD5)
 				continue
 			}
-			info, err := objio.Stat(ctx, e.Manifest)
+			info, err := oc.Stat(ctx, e.Manifest)
 			if err != nil || info.ETag != sh.MD5 {
 				t.Errorf("%s: uploaded manifest %s: %+v %v; want ETag %s", sh.Path, e.Manifest, info, err, sh.MD5)
 			}
@@ -283,10 +273,10 @@ func TestFaultsSubmit(t *testing.T) {
 	// The uploaded shards are the plan's bytes.
 	for _, sh := range pl.Shards[:5] {
 		want, _ := os.ReadFile(filepath.Join(plan, filepath.FromSlash(sh.Path)))
-		run, _ := manifest.ReadRun(ctx, plan)
+		run, _ := manifest.ReadRun(ctx, oc, plan)
 		for _, e := range run.Jobs {
 			if e.Shard == sh.Path {
-				got, err := objio.ReadAll(ctx, e.Manifest)
+				got, err := oc.ReadAll(ctx, e.Manifest)
 				if err != nil || !bytes.Equal(got, want) {
 					t.Errorf("%s uploaded as %s: %d bytes, %v; want the %d of the plan", sh.Path, e.Manifest, len(got), err, len(want))
 				}
@@ -317,7 +307,7 @@ func TestFaultsSubmit(t *testing.T) {
 // cannot be read (the SDK's error), and a local plan's tasks all fail,
 // so that its job fails at the 1,000-task threshold, naming the fault.
 func TestFaultsRun(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	// Bounds the test's own S3 calls: a stalled server fails the test
 	// instead of hanging it.
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -339,7 +329,7 @@ func TestFaultsRun(t *testing.T) {
 	g.SetLimit(16)
 	for _, k := range keys {
 		g.Go(func() error {
-			_, err := objio.Upload(gctx, "s3://"+bucket+"/"+k, bytes.NewReader(data[k]), int64(len(data[k])), objio.UploadOptions{})
+			_, err := oc.Upload(gctx, "s3://"+bucket+"/"+k, bytes.NewReader(data[k]), int64(len(data[k])), objio.UploadOptions{})
 			return err
 		})
 	}
@@ -349,7 +339,7 @@ func TestFaultsRun(t *testing.T) {
 	plan := t.TempDir()
 	writePlan(t, plan, bucket, keys)
 	remote := "s3://" + bucket + "/plans/copy"
-	uploadDir(t, plan, remote)
+	uploadDir(t, oc, plan, remote)
 
 	p := faultProxy(t, s3fault.Options{Rate: faultRate, Seed: 31, Delay: 10 * time.Millisecond})
 	op := `{"S3PutObjectCopy": {"TargetResource": "arn:aws:s3:::` + bucket + `", "TargetKeyPrefix": "copied"}}`
@@ -367,12 +357,11 @@ func TestFaultsRun(t *testing.T) {
 		t.Errorf("run counted %d requests, %d retries; the proxy %v", requests, retries, faults)
 	}
 
-	direct(t)
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(16)
 	for _, k := range keys {
 		g.Go(func() error {
-			got, err := objio.ReadAll(gctx, "s3://"+bucket+"/copied/"+k)
+			got, err := oc.ReadAll(gctx, "s3://"+bucket+"/copied/"+k)
 			if err != nil || !bytes.Equal(got, data[k]) {
 				return fmt.Errorf("copy of %q: %d bytes, %v; want the %d of the source", k, len(got), err, len(data[k]))
 			}
@@ -382,7 +371,7 @@ func TestFaultsRun(t *testing.T) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if all, err := objio.List(ctx, "s3://"+bucket+"/copied/"); err != nil || len(all) != n {
+	if all, err := oc.List(ctx, "s3://"+bucket+"/copied/"); err != nil || len(all) != n {
 		t.Fatalf("%d copies, want %d: %v", len(all), n, err)
 	}
 	// The completion report, read by `report` from the server itself.

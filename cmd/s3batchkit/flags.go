@@ -271,7 +271,7 @@ func findDeliveries(c *cli.Context, quiet bool, locs ...*string) error {
 	date := c.String("inventory-date")
 	used := false
 	for _, l := range locs {
-		d, err := inventory.FindDelivery(c.Context, *l, date)
+		d, err := inventory.FindDelivery(c.Context, storage(c), *l, date)
 		if err != nil {
 			if errors.Is(err, inventory.ErrDeliveryDate) {
 				return usagef("--inventory-date: %v", err)
@@ -332,14 +332,14 @@ func forceFlag() *cli.BoolFlag {
 // guardPlanDir refuses to write a plan into dir when its jobs.json
 // records jobs, unless --force: then jobs.json is set aside, and said so.
 func guardPlanDir(c *cli.Context, dir string) error {
-	err := manifest.CheckNotSubmitted(c.Context, dir)
+	err := manifest.CheckNotSubmitted(c.Context, storage(c), dir)
 	if err == nil || !errors.Is(err, manifest.ErrSubmitted) {
 		return err
 	}
 	if !c.Bool("force") {
 		return planDirError(err)
 	}
-	aside, err := manifest.SetAsideRun(c.Context, dir)
+	aside, err := manifest.SetAsideRun(c.Context, storage(c), dir)
 	if err != nil {
 		return fmt.Errorf("setting %s aside: %w", objio.Join(dir, manifest.JobsFile), err)
 	}

@@ -83,7 +83,7 @@ Examples:
 				return err
 			}
 			if out != c.String("out") {
-				if res.Manifest, err = publishReport(c.Context, out, c.String("out")); err != nil {
+				if res.Manifest, err = publishReport(c.Context, storage(c), out, c.String("out")); err != nil {
 					return err
 				}
 			}
@@ -118,7 +118,7 @@ type genOutput struct {
 // read where the manifest says, with no probing), manifest.checksum
 // matches the rewritten manifest, and manifest.json is written last. It
 // returns the manifest's location.
-func publishReport(ctx context.Context, dir, dst string) (string, error) {
+func publishReport(ctx context.Context, oc *objio.Client, dir, dst string) (string, error) {
 	bucket, prefix, err := objio.ParseS3(strings.TrimSuffix(dst, "/"))
 	if err != nil {
 		return "", err
@@ -141,7 +141,7 @@ func publishReport(ctx context.Context, dir, dst string) (string, error) {
 		}
 		st, err := src.Stat()
 		if err == nil {
-			_, err = objio.Upload(ctx, objio.Join(dst, key), src, st.Size(), objio.UploadOptions{MD5: fmt.Sprint(e["MD5checksum"])})
+			_, err = oc.Upload(ctx, objio.Join(dst, key), src, st.Size(), objio.UploadOptions{MD5: fmt.Sprint(e["MD5checksum"])})
 		}
 		src.Close()
 		if err != nil {
@@ -156,9 +156,9 @@ func publishReport(ctx context.Context, dir, dst string) (string, error) {
 		return "", err
 	}
 	sum := md5.Sum(raw)
-	if err := objio.WriteFileAtomic(ctx, objio.Join(dst, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n")); err != nil {
+	if err := oc.WriteFileAtomic(ctx, objio.Join(dst, "manifest.checksum"), []byte(hex.EncodeToString(sum[:])+"\n")); err != nil {
 		return "", err
 	}
 	loc := objio.Join(dst, "manifest.json")
-	return loc, objio.WriteFileAtomic(ctx, loc, raw)
+	return loc, oc.WriteFileAtomic(ctx, loc, raw)
 }

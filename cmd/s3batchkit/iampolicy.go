@@ -78,7 +78,7 @@ Examples (plan/ as the examples of 's3batchkit plan' make it; nothing is called)
 			if err != nil {
 				return err
 			}
-			plan, id, err := iampolicy.LoadPlan(c.Context, o.PlanDir)
+			plan, id, err := iampolicy.LoadPlan(c.Context, storage(c), o.PlanDir)
 			if err != nil {
 				if errors.Is(err, manifest.ErrNoPlan) {
 					return &exitError{err, exitBadInput}

@@ -142,7 +142,7 @@ func TestIAMPolicyMatchesSubmit(t *testing.T) {
 	}
 	// Every object of the copy shards may be tagged; the other routes'
 	// manifests may not be read.
-	pl, err := manifest.ReadPlan(context.Background(), plan)
+	pl, err := manifest.ReadPlan(context.Background(), nil, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +287,7 @@ func TestIAMPolicyAWSCLI(t *testing.T) {
 // role reads the shards where they are.
 func TestIAMPolicyS3Plan(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(objiotest.EnvSecretKey))
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -311,7 +311,7 @@ func TestIAMPolicyS3Plan(t *testing.T) {
 	if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 		t.Fatal(err)
 	}
-	pl, err := manifest.ReadPlan(context.Background(), planLoc)
+	pl, err := manifest.ReadPlan(context.Background(), oc, planLoc)
 	if err != nil {
 		t.Fatal(err)
 	}

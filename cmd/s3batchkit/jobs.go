@@ -42,7 +42,7 @@ func newJobsCommand() *cli.Command {
 			routes := commaList(c.StringSlice("routes"))
 			out, err := jobs.Update(c.Context, jobs.UpdateOptions{
 				Plan: c.String("plan"), Client: cl, Action: action, Priority: int32(c.Int64("priority")),
-				Reason: c.String("reason"), Routes: routes, Concurrency: c.Int("workers"),
+				Reason: c.String("reason"), Routes: routes, Concurrency: c.Int("workers"), IO: storage(c),
 			})
 			if c.Bool("dry-run") {
 				for i := range out {

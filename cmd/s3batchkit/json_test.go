@@ -128,7 +128,7 @@ func TestJSONOutputs(t *testing.T) {
 	}
 	run := &manifest.Run{PlanID: "p1", AccountID: "123456789012", ControlEndpoint: ctrl.URL, Jobs: []manifest.RunJob{
 		{Shard: "shards/copy/00000.csv", Route: "copy", JobID: "00000000-gone", ReportPrefix: filepath.Join(dir, "reports")}}}
-	if err := manifest.WriteRun(t.Context(), other, run); err != nil {
+	if err := manifest.WriteRun(t.Context(), nil, other, run); err != nil {
 		t.Fatal(err)
 	}
 	for _, args := range [][]string{

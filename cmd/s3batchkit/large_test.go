@@ -49,6 +49,7 @@ const (
 
 // largeRehearsal is one rehearsal's setup.
 type largeRehearsal struct {
+	oc       *objio.Client // the test server's
 	src, dst string
 	plan     string
 	rows     []manifest.Row // the large route's, in order
@@ -62,7 +63,9 @@ type largeRehearsal struct {
 // of the test server that fails the parts the roles say (503 SlowDown).
 func newLargeRehearsal(t *testing.T) *largeRehearsal {
 	t.Helper()
-	r := &largeRehearsal{src: objiotest.Setup(t), dst: objiotest.Setup(t), data: map[string][]byte{}}
+	oc, src := objiotest.Setup(t)
+	_, dst := objiotest.Setup(t)
+	r := &largeRehearsal{oc: oc, src: src, dst: dst, data: map[string][]byte{}}
 	dir := t.TempDir()
 	// Seed 4 of 5,000 rows puts 5 objects over 5 GiB in STANDARD-like
 	// classes: the large route.
@@ -73,7 +76,7 @@ func newLargeRehearsal(t *testing.T) *largeRehearsal {
 	if code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(dir, "inv", "manifest.json"), "--out", r.plan, "--min-objects", "0", "--quiet"); code != 0 {
 		t.Fatalf("plan: %s", stderr)
 	}
-	p, err := manifest.ReadPlan(context.Background(), r.plan)
+	p, err := manifest.ReadPlan(context.Background(), oc, r.plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +102,6 @@ func newLargeRehearsal(t *testing.T) *largeRehearsal {
 	if len(r.rows) < numRoles {
 		t.Fatalf("the plan's large route has %d objects, the test needs %d: pick another gen seed", len(r.rows), numRoles)
 	}
-	direct(t) // gen and plan configured objio from the environment
 	ctx := context.Background()
 	for i, row := range r.rows {
 		var n int
@@ -119,11 +121,11 @@ func newLargeRehearsal(t *testing.T) *largeRehearsal {
 		}
 		b := bytes.Repeat([]byte(strconv.Itoa(i)+row.Key), n/(len(row.Key)+1)+1)[:n]
 		r.data[row.Key] = b
-		if _, err := objio.Upload(ctx, "s3://"+r.src+"/"+row.Key, bytes.NewReader(b), int64(n), objio.UploadOptions{SinglePart: true}); err != nil {
+		if _, err := oc.Upload(ctx, "s3://"+r.src+"/"+row.Key, bytes.NewReader(b), int64(n), objio.UploadOptions{SinglePart: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	t.Cleanup(func() { abortAll(t, r.dst) })
+	t.Cleanup(func() { abortAll(t, oc, r.dst) })
 
 	var mu sync.Mutex
 	flaky := 0
@@ -162,9 +164,9 @@ func (r *largeRehearsal) operation() string {
 // one retryable, each in its re-run plan.
 func (r *largeRehearsal) check(t *testing.T, reportLoc string) {
 	t.Helper()
-	direct(t)
+	oc := r.oc
 	ctx := context.Background()
-	cl, err := objio.S3Client(ctx)
+	cl, err := oc.S3(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,7 +184,7 @@ func (r *largeRehearsal) check(t *testing.T, reportLoc string) {
 			line += "failed,200,TemporaryFailure," + csvQuote(prefix(row.Key)+"copying parts (UploadPartCopy): SlowDown (HTTP 503): Please reduce your request rate. (0 of 1 parts copied); Batch Operations retries the task")
 		default:
 			dk := "big/" + row.Key
-			got, err := objio.ReadAll(ctx, "s3://"+r.dst+"/"+dk)
+			got, err := oc.ReadAll(ctx, "s3://"+r.dst+"/"+dk)
 			if err != nil || !bytes.Equal(got, r.data[row.Key]) {
 				t.Errorf("copy of %s: %d bytes, %v; want the source's %d", row.Key, len(got), err, len(r.data[row.Key]))
 			}
@@ -204,7 +206,7 @@ func (r *largeRehearsal) check(t *testing.T, reportLoc string) {
 		want = append(want, line)
 	}
 	slices.Sort(want)
-	files, err := objio.List(ctx, reportLoc+"/")
+	files, err := oc.List(ctx, reportLoc+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +215,7 @@ func (r *largeRehearsal) check(t *testing.T, reportLoc string) {
 		if !strings.Contains(f.Name, "/results/") {
 			continue
 		}
-		raw, err := objio.ReadAll(ctx, f.Name)
+		raw, err := oc.ReadAll(ctx, f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +227,7 @@ func (r *largeRehearsal) check(t *testing.T, reportLoc string) {
 	}
 	// The destination shows the copies only: no companion upload, no
 	// half copy.
-	if all, err := objio.List(ctx, "s3://"+r.dst+"/"); err != nil || len(all) != len(r.rows)-2 {
+	if all, err := oc.List(ctx, "s3://"+r.dst+"/"); err != nil || len(all) != len(r.rows)-2 {
 		t.Errorf("the destination holds %d objects, want %d: %v", len(all), len(r.rows)-2, err)
 	}
 
@@ -260,10 +262,9 @@ func csvQuote(s string) string {
 
 // abortAll aborts the multipart uploads left in bucket (the stuck
 // object's, kept for a later attempt as on AWS), so it can be removed.
-func abortAll(t *testing.T, bucket string) {
-	direct(t)
+func abortAll(t *testing.T, oc *objio.Client, bucket string) {
 	ctx := context.Background()
-	cl, err := objio.S3Client(ctx)
+	cl, err := oc.S3(ctx)
 	if err != nil {
 		return
 	}

@@ -44,7 +44,12 @@ func main() {
 // the exit code. A usage error prints one line and a hint naming the
 // command's help on stderr, nothing on stdout, and exits 2.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	app := newApp(stdout, stderr)
+	return runApp(ctx, newApp(stdout, stderr), args, stderr)
+}
+
+// runApp is Main with the app given: tests read, after it returns, the
+// storage client it built in app.Metadata (see storage).
+func runApp(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
 	setCompletion(app, args)
 	cl, err := normalizeArgs(app, args)
 	if err == nil {
@@ -172,8 +177,9 @@ func globalFlags() []cli.Flag {
 	}
 }
 
-// configureStorage hands the global flags to the storage layer, once,
-// before any command runs. Nothing is read until S3 is first used.
+// configureStorage builds the invocation's storage client (see storage)
+// from the global flags, once, before any command runs. Nothing is read
+// until S3 is first used.
 func configureStorage(c *cli.Context) error {
 	ep := c.String("endpoint-url")
 	if ep != "" && !strings.HasPrefix(ep, "http://") && !strings.HasPrefix(ep, "https://") {
@@ -197,13 +203,24 @@ func configureStorage(c *cli.Context) error {
 	if c.IsSet("max-attempts") {
 		cfg.RetryMaxAttempts = c.Int("max-attempts")
 	}
-	objio.Configure(cfg)
+	c.App.Metadata[storageKey] = objio.New(cfg)
 	return nil
+}
+
+// storageKey is the key of the command's objio client in App.Metadata.
+const storageKey = "objio"
+
+// storage returns the objio client that configureStorage built from the
+// global flags for this invocation of the program: every command passes
+// it to the packages it calls, and reads its request counts from it.
+func storage(c *cli.Context) *objio.Client {
+	cl, _ := c.App.Metadata[storageKey].(*objio.Client)
+	return cl
 }
 
 // withPreflight makes every command check, before its action runs, that
 // its S3 access can work at all: the first s3:// location among its flags
-// gets objio.CheckAccess (credentials retrieved, one signed request), so
+// gets the command's objio client's CheckAccess (credentials retrieved, one signed request), so
 // missing or rejected credentials and an unreachable endpoint end the
 // command with one message before any work (a plan that writes to
 // s3:// learns it before reading and sorting, not at its end). `run` on
@@ -224,7 +241,7 @@ func withPreflight(cmds []*cli.Command) []*cli.Command {
 			loc := firstS3Flag(c)
 			switch {
 			case loc != "":
-				if err := objio.CheckAccess(c.Context, loc); err != nil {
+				if err := storage(c).CheckAccess(c.Context, loc); err != nil {
 					return err
 				}
 			case name == "run" && !c.IsSet("local-root"):
@@ -243,14 +260,15 @@ func withPreflight(cmds []*cli.Command) []*cli.Command {
 // the plan's first shard. A plan that cannot be read is left to run to
 // report.
 func checkRunAccess(c *cli.Context) error {
-	if err := objio.CheckCredentials(c.Context); err != nil {
+	oc := storage(c)
+	if err := oc.CheckCredentials(c.Context); err != nil {
 		return err
 	}
-	p, err := manifest.ReadPlan(c.Context, c.String("plan"))
+	p, err := manifest.ReadPlan(c.Context, oc, c.String("plan"))
 	if err != nil || len(p.Shards) == 0 {
 		return nil
 	}
-	return objio.CheckAccess(c.Context, "s3://"+p.Shards[0].Bucket+"/")
+	return oc.CheckAccess(c.Context, "s3://"+p.Shards[0].Bucket+"/")
 }
 
 // preflightOnly names, for commands some of whose s3:// flags only name

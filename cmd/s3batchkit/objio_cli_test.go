@@ -36,7 +36,7 @@ func cliEnv(t *testing.T, endpoint string) {
 // write is what the same command writes locally.
 func TestS3Outputs(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
 	ctx := context.Background()
 	s3 := "s3://" + bucket
@@ -52,8 +52,7 @@ func TestS3Outputs(t *testing.T) {
 			t.Fatalf("gen %v: %s", g, stderr)
 		}
 	}
-	objio.Configure(cfg)
-	raw, err := objio.ReadAll(ctx, src+"/manifest.json")
+	raw, err := oc.ReadAll(ctx, src+"/manifest.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,25 +83,24 @@ func TestS3Outputs(t *testing.T) {
 		run("plan", "--inventory", in, "--out", out["plan"], "--max-objects", "700", "--min-objects", "0", "--quiet")
 		run("diff", "--source", in, "--target", inDst, "--cross-bucket", "--out", out["diff"], "--max-objects", "700", "--min-objects", "0", "--quiet")
 	}
-	objio.Configure(cfg)
 	for _, what := range []string{"plan", "diff"} {
-		sp, err := manifest.ReadPlan(ctx, plans[what])
+		sp, err := manifest.ReadPlan(ctx, oc, plans[what])
 		if err != nil {
 			t.Fatalf("%s to S3: %v", what, err)
 		}
-		lp, _ := manifest.ReadPlan(ctx, local[what])
+		lp, _ := manifest.ReadPlan(ctx, oc, local[what])
 		if len(sp.Shards) < 2 || len(sp.Shards) != len(lp.Shards) {
 			t.Fatalf("%s: %d shards in S3, %d locally", what, len(sp.Shards), len(lp.Shards))
 		}
 		for i, sh := range sp.Shards {
-			info, err := objio.Stat(ctx, objio.Join(plans[what], sh.Path))
+			info, err := oc.Stat(ctx, objio.Join(plans[what], sh.Path))
 			if err != nil || sh.MD5 != lp.Shards[i].MD5 || info.ETag != sh.MD5 {
 				t.Errorf("%s: shard %s: %+v %v; want ETag %s = the local shard's MD5 %s", what, sh.Path, info, err, sh.MD5, lp.Shards[i].MD5)
 			}
 		}
 	}
 	var sd, ld diff.Summary
-	rawS, err := objio.ReadAll(ctx, plans["diff"]+"/"+diff.SummaryFile)
+	rawS, err := oc.ReadAll(ctx, plans["diff"]+"/"+diff.SummaryFile)
 	if err != nil {
 		t.Fatalf("diff.json in S3: %v", err)
 	}
@@ -116,7 +114,7 @@ func TestS3Outputs(t *testing.T) {
 	// report: completion reports in S3 (the report package's fixture, in
 	// a report bucket of its own), summary.json, rerun/ plans and the
 	// HTML page written to S3.
-	reports := objiotest.Setup(t)
+	_, reports := objiotest.Setup(t)
 	root := filepath.Join("..", "..", "report", "testdata", "run1")
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -130,7 +128,7 @@ func TestS3Outputs(t *testing.T) {
 			raw = bytes.ReplaceAll(raw, []byte(`"my-job-reports"`), []byte(`"`+reports+`"`))
 		}
 		rel, _ := filepath.Rel(root, p)
-		return objio.WriteFileAtomic(ctx, "s3://"+reports+"/"+filepath.ToSlash(rel), raw)
+		return oc.WriteFileAtomic(ctx, "s3://"+reports+"/"+filepath.ToSlash(rel), raw)
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -138,13 +136,12 @@ func TestS3Outputs(t *testing.T) {
 	audit := s3 + "/out/audit"
 	cliEnv(t, cfg.EndpointURL)
 	run("report", "--report", "s3://"+reports, "--out", audit, "--html", audit+"/report.html")
-	objio.Configure(cfg)
 	for _, name := range []string{report.SummaryFile, "report.html", "rerun/retryable/plan.json", "rerun/permanent/plan.json"} {
-		if ok, err := objio.Exists(ctx, audit+"/"+name); err != nil || !ok {
+		if ok, err := oc.Exists(ctx, audit+"/"+name); err != nil || !ok {
 			t.Errorf("report: %s/%s not written (%v)", audit, name, err)
 		}
 	}
-	if p, err := manifest.ReadPlan(ctx, audit+"/rerun/retryable"); err != nil || len(p.Shards) == 0 || p.Counters.RowsKept == 0 {
+	if p, err := manifest.ReadPlan(ctx, oc, audit+"/rerun/retryable"); err != nil || len(p.Shards) == 0 || p.Counters.RowsKept == 0 {
 		t.Errorf("rerun/retryable in S3: %+v, %v", p, err)
 	}
 }
@@ -157,7 +154,7 @@ func TestS3Outputs(t *testing.T) {
 // is the real one.
 func TestPlanThrottled(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
 	inv := "s3://" + bucket + "/inv/src/cfg"
 	if code, _, stderr := s3bk(t, "gen", "--rows", "2000", "--files", "2", "--out", inv); code != 0 {
@@ -196,7 +193,7 @@ func TestPlanThrottled(t *testing.T) {
 // manifest instead.
 func TestPlanLeastPrivilege(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
 	cfgDir := "s3://" + bucket + "/inv/src/cfg"
 	delivery := cfgDir + "/2024-11-01T01-00Z"
@@ -237,9 +234,9 @@ func TestPlanLeastPrivilege(t *testing.T) {
 // (every connection reset for a few seconds) and ends when the jobs do.
 func TestStatusWatchOutage(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	cliEnv(t, cfg.EndpointURL)
-	st, err := local.NewS3Storage(context.Background(), 4)
+	st, err := local.NewS3Storage(context.Background(), oc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/largecopy"
 	"github.com/s3batchkit/s3batchkit/manifest"
@@ -181,6 +180,7 @@ func planFlags() []cli.Flag {
 // only when loadKeys is set (Before only checks that they exist).
 func planOptionsFromFlags(c *cli.Context, loadKeys bool) (partition.Options, error) {
 	o := partition.Options{
+		IO:          storage(c),
 		Inventories: c.StringSlice("inventory"),
 		Out:         c.String("out"),
 		DryRun:      c.Bool("dry-run"),
@@ -317,7 +317,7 @@ func printPlanSummary(w io.Writer, o partition.Options, p *manifest.Plan, s *par
 	if s.Sort.Runs > 0 {
 		fmt.Fprintf(w, "  sort: %d runs spilled (%s), %d merge passes\n", s.Sort.Runs, humanBytes(s.Sort.SpillBytes), s.Sort.Passes)
 	}
-	if line := s3StatsLine(objio.Stats()); line != "" {
+	if line := s3StatsLine(o.IO.Stats()); line != "" {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
 	secs := s.Elapsed.Seconds()
@@ -338,7 +338,7 @@ func printPlanJSON(w io.Writer, o partition.Options, p *manifest.Plan, s *partit
 		"elapsed_seconds": s.Elapsed.Seconds(),
 		"input_bytes":     s.InputBytes,
 		"rows_per_second": float64(p.Counters.RowsRead) / s.Elapsed.Seconds(),
-		"s3":              objio.Stats(),
+		"s3":              o.IO.Stats(),
 	}
 	return writeJSON(w, out)
 }

@@ -222,7 +222,7 @@ func emitSpec(c *cli.Context, run splitRun) (deploy.Spec, error) {
 	if !c.IsSet("region") {
 		// The region the split's profile or environment gave: the
 		// containers have neither, and the workers must use the split's.
-		if ac, err := objio.AWSConfig(c.Context); err == nil && ac.Region != "" && ac.Region != objio.DefaultRegion {
+		if ac, err := storage(c).AWSConfig(c.Context); err == nil && ac.Region != "" && ac.Region != objio.DefaultRegion {
 			s.GlobalArgs = append([]string{"--region=" + ac.Region}, s.GlobalArgs...)
 		}
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/s3batchkit/s3batchkit/deploy"
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/partition"
 )
 
@@ -51,7 +50,7 @@ func planFlagsWithout(names ...string) []cli.Flag {
 func runEmit(t *testing.T, run splitRun, args ...string) (string, string, error) {
 	t.Helper()
 	var stdout, stderr bytes.Buffer
-	app := &cli.App{Name: "s3batchkit", Flags: globalFlags(), Writer: &stdout, ErrWriter: &stderr,
+	app := &cli.App{Name: "s3batchkit", Flags: globalFlags(), Writer: &stdout, ErrWriter: &stderr, Before: configureStorage,
 		Commands: []*cli.Command{splitStandIn(run)}, ExitErrHandler: func(*cli.Context, error) {}}
 	err := app.Run(append([]string{"s3batchkit"}, args...))
 	return stdout.String(), stderr.String(), err
@@ -279,9 +278,6 @@ func TestEmitProfileRegion(t *testing.T) {
 	os.Unsetenv("AWS_REGION")
 	t.Setenv("AWS_DEFAULT_REGION", "")
 	os.Unsetenv("AWS_DEFAULT_REGION")
-	old := objio.CurrentConfig()
-	objio.Configure(objio.Config{Profile: "prod"}) // as configureStorage does for --profile prod
-	t.Cleanup(func() { objio.Configure(old) })
 	out, stderr, err := runEmit(t, splitRun{RangesFile: emitRanges, Ranges: 2}, "--profile", "prod", "split", "--inventory", "s3://inv/m.json",
 		"--out", emitRanges, "--emit", "aws-batch", "--image", "x", "--job-queue", "q")
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -186,7 +185,7 @@ func planRange(c *cli.Context, o partition.Options) error {
 	if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
 		return err
 	}
-	r, sum, err := manifest.ReadRanges(c.Context, loc)
+	r, sum, err := manifest.ReadRanges(c.Context, o.IO, loc)
 	if err != nil {
 		return rangesError(err)
 	}
@@ -202,7 +201,7 @@ func planRange(c *cli.Context, o partition.Options) error {
 	if c.Bool("json") {
 		return writeJSON(c.App.Writer, map[string]any{"part": ro.Out, "range": i, "ranges": r.N(), "counters": plan.Counters,
 			"routes": plan.Routes, "shards": len(plan.Shards), "rows_read_by_input": stats.RowsReadByInput,
-			"elapsed_seconds": stats.Elapsed.Seconds(), "input_bytes": stats.InputBytes, "s3": objio.Stats()})
+			"elapsed_seconds": stats.Elapsed.Seconds(), "input_bytes": stats.InputBytes, "s3": o.IO.Stats()})
 	}
 	if !c.Bool("quiet") {
 		w := c.App.Writer
@@ -210,7 +209,7 @@ func planRange(c *cli.Context, o partition.Options) error {
 		fmt.Fprintf(w, "  rows read     %15s\n", humanCount(plan.Counters.RowsRead))
 		fmt.Fprintf(w, "  rows kept     %15s\n", humanCount(plan.Counters.RowsKept))
 		fmt.Fprintf(w, "  shards        %15d\n", len(plan.Shards))
-		if line := s3StatsLine(objio.Stats()); line != "" {
+		if line := s3StatsLine(o.IO.Stats()); line != "" {
 			fmt.Fprintf(w, "  %s\n", line)
 		}
 		fmt.Fprintf(w, "  %.2f s\n", stats.Elapsed.Seconds())
@@ -244,7 +243,7 @@ Examples:
 			if err := guardPlanDir(c, root); err != nil {
 				return err
 			}
-			plan, err := scaleout.Merge(c.Context, c.String("ranges"), c.String("out"))
+			plan, err := scaleout.Merge(c.Context, storage(c), c.String("ranges"), c.String("out"))
 			if err != nil {
 				return rangesError(planDirError(fmt.Errorf("plan merge: %w", err)))
 			}
@@ -272,12 +271,12 @@ func planAllRanges(c *cli.Context, o partition.Options) error {
 	if err := guardPlanDir(c, root); err != nil {
 		return err
 	}
-	r, sum, err := manifest.ReadRanges(c.Context, loc)
+	r, sum, err := manifest.ReadRanges(c.Context, o.IO, loc)
 	if err != nil {
 		return rangesError(err)
 	}
 	for j := range r.Slices {
-		so := scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: o.Reader}
+		so := scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: o.Reader, IO: o.IO}
 		if _, err := scaleout.Scatter(c.Context, so); err != nil {
 			return rangesError(fmt.Errorf("plan scatter %d: %w", j, err))
 		}
@@ -291,7 +290,7 @@ func planAllRanges(c *cli.Context, o partition.Options) error {
 			return rangesError(fmt.Errorf("plan range %d: %w", i, err))
 		}
 	}
-	plan, err := scaleout.Merge(c.Context, loc, "")
+	plan, err := scaleout.Merge(c.Context, o.IO, loc, "")
 	if err != nil {
 		return rangesError(planDirError(fmt.Errorf("plan merge: %w", err)))
 	}
@@ -347,7 +346,8 @@ Examples:
 			}
 			progress := &inventory.Progress{}
 			start := time.Now()
-			s, err := scaleout.Scatter(c.Context, scaleout.ScatterOptions{Ranges: c.String("ranges"), Slice: j,
+			oc := storage(c)
+			s, err := scaleout.Scatter(c.Context, scaleout.ScatterOptions{Ranges: c.String("ranges"), Slice: j, IO: oc,
 				Reader: inventory.ReaderOptions{Workers: c.Int("workers"), DataRoot: c.String("data-root"), SkipChecksums: c.Bool("no-verify"), Progress: progress}})
 			if err != nil {
 				return rangesError(fmt.Errorf("plan scatter: %w", err))
@@ -363,7 +363,7 @@ Examples:
 			}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, map[string]any{"slice": j, "slices": s.Slices, "rows": rows, "files": files, "bytes_written": bytes,
-					"input_bytes": progress.InputBytes.Load(), "verified_files": len(s.Verified), "elapsed_seconds": time.Since(start).Seconds(), "s3": objio.Stats()})
+					"input_bytes": progress.InputBytes.Load(), "verified_files": len(s.Verified), "elapsed_seconds": time.Since(start).Seconds(), "s3": oc.Stats()})
 			}
 			if !c.Bool("quiet") {
 				fmt.Fprintf(c.App.Writer, "scatter slice %d of %d written to %s: %s rows in %d files, %s\n", j, s.Slices,

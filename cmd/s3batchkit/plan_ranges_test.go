@@ -82,7 +82,7 @@ func TestPlanRangesCLI(t *testing.T) {
 		if code, _, stderr := worker(); code != 0 {
 			t.Fatalf("worker %d: %d %s", i, code, stderr)
 		}
-		if _, err := manifest.ReadPart(context.Background(), filepath.Join(root, "parts", "000"+strconv.Itoa(i))); err != nil {
+		if _, err := manifest.ReadPart(context.Background(), nil, filepath.Join(root, "parts", "000"+strconv.Itoa(i))); err != nil {
 			t.Fatalf("worker %d: %v", i, err)
 		}
 	}
@@ -134,11 +134,11 @@ func TestPlanRangesCLI(t *testing.T) {
 	if code, stdout, stderr := s3bk(t, "report", "--plan", root, "--out", filepath.Join(tmp, "audit")); code != 0 && code != 4 || !strings.Contains(stdout, "succeeded") {
 		t.Fatalf("report: %d\n%s\n%s", code, stdout, stderr)
 	}
-	plan, err := manifest.ReadPlan(context.Background(), root)
+	plan, err := manifest.ReadPlan(context.Background(), nil, root)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := manifest.ReadRun(context.Background(), root)
+	run, err := manifest.ReadRun(context.Background(), nil, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,10 +153,11 @@ func TestPlanRangesCLI(t *testing.T) {
 // merged plan to the local engine: every job's manifest is a part's
 // shard, its ETag the MD5 the plan lists.
 // rangesS3Env points the commands at the test S3 server through the
-// environment, as a container would be, and returns a fresh bucket.
-func rangesS3Env(t *testing.T) string {
+// environment, as a container would be, and returns the test's own
+// client of the server and a fresh bucket.
+func rangesS3Env(t *testing.T) (*objio.Client, string) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(objiotest.EnvSecretKey))
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -164,7 +165,7 @@ func rangesS3Env(t *testing.T) string {
 	t.Setenv("AWS_CONFIG_FILE", filepath.Join(t.TempDir(), "none"))
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(t.TempDir(), "none"))
 	unsetIndexEnv(t)
-	return bucket
+	return oc, bucket
 }
 
 // TestPlanSplitEmitRuns runs the commands `plan split --emit aws-batch`
@@ -172,7 +173,7 @@ func rangesS3Env(t *testing.T) string {
 // checks that the merged plan holds every row; a local inventory is
 // refused with --emit (the containers share nothing but S3).
 func TestPlanSplitEmitRuns(t *testing.T) {
-	bucket := rangesS3Env(t)
+	oc, bucket := rangesS3Env(t)
 	ctx := context.Background()
 	gen := t.TempDir()
 	if code, _, stderr := s3bk(t, "gen", "-q", "--rows", "3000", "--format", "parquet", "--files", "3", "--out", gen); code != 0 {
@@ -184,7 +185,7 @@ func TestPlanSplitEmitRuns(t *testing.T) {
 		t.Fatalf("split --emit of a local inventory: exit %d, %s; want 2 naming s3://", code, stderr)
 	}
 	inv := "s3://" + bucket + "/inventory/src/config"
-	uploadDir(t, gen, inv)
+	uploadDir(t, oc, gen, inv)
 	code, stdout, stderr := s3bk(t, append(split, "--inventory", inv+"/manifest.json", "--min-size", "1024")...)
 	if code != 0 {
 		t.Fatalf("split --emit: %d %s", code, stderr)
@@ -227,7 +228,7 @@ func TestPlanSplitEmitRuns(t *testing.T) {
 		}
 		unsetIndexEnv(t)
 	}
-	plan, err := manifest.ReadPlan(ctx, root)
+	plan, err := manifest.ReadPlan(ctx, oc, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,8 +237,56 @@ func TestPlanSplitEmitRuns(t *testing.T) {
 	}
 }
 
+// TestPlanRangesEndpointFlag runs split, scatter, the workers and merge
+// with the S3 server named only by --endpoint-url (not the environment):
+// every step reads and writes through the client the flags configure,
+// whose requests the scatter's --json counts.
+func TestPlanRangesEndpointFlag(t *testing.T) {
+	oc, bucket := rangesS3Env(t)
+	ep := os.Getenv("AWS_ENDPOINT_URL")
+	os.Unsetenv("AWS_ENDPOINT_URL") // restored by rangesS3Env's t.Setenv
+	gen := t.TempDir()
+	if code, _, stderr := s3bk(t, "gen", "-q", "--rows", "1500", "--format", "parquet", "--files", "3", "--out", gen); code != 0 {
+		t.Fatalf("gen: %d %s", code, stderr)
+	}
+	inv := "s3://" + bucket + "/inventory/src/config"
+	uploadDir(t, oc, gen, inv)
+	root := "s3://" + bucket + "/runs/flag"
+	flag := []string{"--endpoint-url", ep}
+	if code, _, stderr := s3bk(t, append(flag, "plan", "split", "--inventory", inv+"/manifest.json", "--ranges", "2", "--mode", "shuffle", "--out", root+"/ranges.json", "-q")...); code != 0 {
+		t.Fatalf("split: %d %s", code, stderr)
+	}
+	for j := range 2 {
+		code, stdout, stderr := s3bk(t, append(flag, "plan", "scatter", "--ranges", root+"/ranges.json", "--slice", strconv.Itoa(j), "--json")...)
+		if code != 0 {
+			t.Fatalf("scatter %d: %d %s", j, code, stderr)
+		}
+		var out struct {
+			S3 objio.RequestStats `json:"s3"`
+		}
+		if err := json.Unmarshal([]byte(stdout), &out); err != nil || out.S3.Requests == 0 {
+			t.Fatalf("scatter %d --json: %v, S3 requests %d in\n%s", j, err, out.S3.Requests, stdout)
+		}
+	}
+	for i := range 2 {
+		if code, _, stderr := s3bk(t, append(flag, "plan", "--inventory", inv+"/manifest.json", "--ranges", root+"/ranges.json", "--range", strconv.Itoa(i), "-q")...); code != 0 {
+			t.Fatalf("worker %d: %d %s", i, code, stderr)
+		}
+	}
+	if code, _, stderr := s3bk(t, append(flag, "plan", "merge", "--ranges", root+"/ranges.json", "-q")...); code != 0 {
+		t.Fatalf("merge: %d %s", code, stderr)
+	}
+	plan, err := manifest.ReadPlan(context.Background(), oc, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if plan.Counters.RowsRead != 1500 {
+		t.Fatalf("merged plan: %d rows read, want 1500", plan.Counters.RowsRead)
+	}
+}
+
 func TestPlanRangesS3(t *testing.T) {
-	bucket := rangesS3Env(t)
+	oc, bucket := rangesS3Env(t)
 	ctx := context.Background()
 
 	gen := t.TempDir()
@@ -245,7 +294,7 @@ func TestPlanRangesS3(t *testing.T) {
 		t.Fatalf("gen: %d %s", code, stderr)
 	}
 	inv := "s3://" + bucket + "/inventory/src/config"
-	uploadDir(t, gen, inv)
+	uploadDir(t, oc, gen, inv)
 	root := "s3://" + bucket + "/runs/r1"
 	planArgs := []string{"--inventory", inv + "/manifest.json", "--max-objects", "300", "--min-objects", "0", "-q"}
 	if code, _, stderr := s3bk(t, append([]string{"plan", "split", "--ranges", "2", "--out", root + "/ranges.json"}, planArgs...)...); code != 0 {
@@ -258,7 +307,7 @@ func TestPlanRangesS3(t *testing.T) {
 		}
 	}
 	unsetIndexEnv(t)
-	if _, err := manifest.ReadScatter(ctx, root+"/scatter/0001"); err != nil {
+	if _, err := manifest.ReadScatter(ctx, oc, root+"/scatter/0001"); err != nil {
 		t.Fatalf("scatter slice 1 in S3: %v", err)
 	}
 	for i := range 2 {
@@ -270,7 +319,7 @@ func TestPlanRangesS3(t *testing.T) {
 	if code, _, stderr := s3bk(t, "plan", "merge", "--ranges", root+"/ranges.json", "-q"); code != 0 {
 		t.Fatalf("merge: %d %s", code, stderr)
 	}
-	plan, err := manifest.ReadPlan(ctx, root)
+	plan, err := manifest.ReadPlan(ctx, oc, root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +327,7 @@ func TestPlanRangesS3(t *testing.T) {
 		t.Fatalf("merged plan: %d rows read, %d shards", plan.Counters.RowsRead, len(plan.Shards))
 	}
 	for _, sh := range plan.Shards {
-		info, err := objio.Stat(ctx, objio.Join(root, sh.Path))
+		info, err := oc.Stat(ctx, objio.Join(root, sh.Path))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -287,7 +336,7 @@ func TestPlanRangesS3(t *testing.T) {
 		}
 	}
 
-	st, err := local.NewS3Storage(ctx, 4)
+	st, err := local.NewS3Storage(ctx, oc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +352,7 @@ func TestPlanRangesS3(t *testing.T) {
 	if n := len(srv.Jobs(t, "123456789012")); n != len(plan.Shards) {
 		t.Fatalf("%d jobs for %d shards", n, len(plan.Shards))
 	}
-	run, err := manifest.ReadRun(ctx, root)
+	run, err := manifest.ReadRun(ctx, oc, root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
 		Action: func(c *cli.Context) error {
 			classes := report.NewClassifier()
 			if f := c.String("classes"); f != "" {
-				if err := classes.LoadClasses(c.Context, f); err != nil {
+				if err := classes.LoadClasses(c.Context, storage(c), f); err != nil {
 					return fmt.Errorf("report: --classes: %w", err)
 				}
 			}
@@ -148,6 +148,7 @@ Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
 				statuses, notes = refreshStatuses(c)
 			}
 			o := report.Options{
+				IO:         storage(c),
 				OptionName: flagNames(reportFlag),
 				Statuses:   statuses,
 				Notes:      notes,
@@ -170,7 +171,7 @@ Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
 			o.Progress = &report.Progress{}
 			var planned int64
 			if o.Plan != "" {
-				if p, err := manifest.ReadPlan(c.Context, o.Plan); err == nil {
+				if p, err := manifest.ReadPlan(c.Context, o.IO, o.Plan); err == nil {
 					for _, r := range p.Routes {
 						planned += r.Objects
 					}
@@ -186,7 +187,7 @@ Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
 				return fmt.Errorf("report: %w", err)
 			}
 			if h := c.String("html"); h != "" {
-				if err := writeHTML(c.Context, h, s); err != nil {
+				if err := writeHTML(c.Context, o.IO, h, s); err != nil {
 					return fmt.Errorf("report: --html: %w", err)
 				}
 			}
@@ -230,7 +231,7 @@ Examples (plan/ and reports/ as the examples of 's3batchkit run' make them):
 // and why. jobs.json is not rewritten.
 func refreshStatuses(c *cli.Context) (map[string]string, []string) {
 	plan := c.String("plan")
-	run, err := manifest.ReadRunIfAny(c.Context, plan)
+	run, err := manifest.ReadRunIfAny(c.Context, storage(c), plan)
 	if err != nil || run == nil {
 		return nil, nil // report reads it again and says what is wrong
 	}
@@ -258,11 +259,11 @@ func refreshStatuses(c *cli.Context) (map[string]string, []string) {
 	}
 	ctx, cancel := context.WithTimeout(c.Context, c.Duration("refresh-timeout"))
 	defer cancel()
-	cl, err := jobs.NewClient(ctx, jobs.ClientOptions{Endpoint: endpoint, RetryMaxAttempts: 4})
+	cl, err := jobs.NewClient(ctx, jobs.ClientOptions{IO: storage(c), Endpoint: endpoint, RetryMaxAttempts: 4})
 	if err != nil {
 		return nil, unknown(err.Error())
 	}
-	rs, err := jobs.Status(ctx, jobs.StatusOptions{Plan: plan, Client: cl})
+	rs, err := jobs.Status(ctx, jobs.StatusOptions{Plan: plan, Client: cl, IO: storage(c)})
 	if err != nil {
 		return nil, unknown("DescribeJob: " + err.Error())
 	}
@@ -290,12 +291,12 @@ func first(s []string, n int) []string {
 	return s
 }
 
-func writeHTML(ctx context.Context, path string, s *report.Summary) error {
+func writeHTML(ctx context.Context, oc *objio.Client, path string, s *report.Summary) error {
 	page, err := report.HTML(s)
 	if err != nil {
 		return err
 	}
-	if err := objio.WriteFileAtomic(ctx, path, page); err != nil || objio.IsS3(path) {
+	if err := oc.WriteFileAtomic(ctx, path, page); err != nil || objio.IsS3(path) {
 		return err
 	}
 	return os.Chmod(path, 0o644)

@@ -35,7 +35,7 @@ func runLocalPlan(t *testing.T, plan, root, reports string, scope types.JobRepor
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := manifest.ReadRun(context.Background(), plan)
+	run, err := manifest.ReadRun(context.Background(), nil, plan)
 	if err != nil || len(run.Jobs) != len(res.Jobs) {
 		t.Fatalf("jobs.json after run: %+v, %v", run, err)
 	}
@@ -58,7 +58,7 @@ func readSummary(t *testing.T, out string) *report.Summary {
 // fileLines returns the lines of the shards of a plan directory.
 func planLines(t *testing.T, dir string) []string {
 	t.Helper()
-	p, err := manifest.ReadPlan(context.Background(), dir)
+	p, err := manifest.ReadPlan(context.Background(), nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestReportPlanRefresh(t *testing.T) {
 	root, reports := filepath.Join(dir, "buckets"), filepath.Join(dir, "reports")
 	os.MkdirAll(root, 0o755)
 	op := types.JobOperation{S3PutObjectCopy: &types.S3CopyObjectOperation{TargetResource: aws.String("arn:aws:s3:::backup")}}
-	if _, err := local.MaterializeSources(context.Background(), plan, nil, &local.DirStorage{Root: root}, op); err != nil {
+	if _, err := local.MaterializeSources(context.Background(), nil, plan, nil, &local.DirStorage{Root: root}, op); err != nil {
 		t.Fatal(err)
 	}
 	// Half the sources gone: those tasks fail, the others succeed.
@@ -181,8 +181,10 @@ func TestReportPlanRefresh(t *testing.T) {
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
 	t.Setenv("AWS_REGION", "us-east-1")
-	configureForTest(t)
-	srv := localtest.New(t, local.Options{Hold: true})
+	// The test's own S3 Control client signs with the AWS chain of the
+	// environment, which the engine accepts.
+	oc := objio.New(objio.Config{Region: "us-east-1"})
+	srv := localtest.New(t, local.Options{Hold: true, IO: oc})
 	shard := filepath.Join(plan, "shards", "all", "00000.csv")
 	body, err := os.ReadFile(shard)
 	if err != nil {
@@ -193,7 +195,7 @@ func TestReportPlanRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := md5.Sum(body)
-	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: srv.URL, RetryMaxAttempts: 1})
+	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{IO: oc, Endpoint: srv.URL, RetryMaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -216,9 +218,9 @@ func TestReportPlanRefresh(t *testing.T) {
 	mpath := filepath.Join(reports, "job-"+id, "manifest.json")
 	raw, _ := os.ReadFile(mpath)
 	os.WriteFile(mpath, []byte(strings.ReplaceAll(string(raw), res.Jobs[0].JobID, id)), 0o644)
-	r, _ := manifest.ReadRun(context.Background(), plan)
+	r, _ := manifest.ReadRun(context.Background(), nil, plan)
 	r.AccountID, r.Jobs[0].JobID, r.Jobs[0].Status = "123456789012", id, "Active"
-	if err := manifest.WriteRun(context.Background(), plan, r); err != nil {
+	if err := manifest.WriteRun(context.Background(), nil, plan, r); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -230,7 +232,7 @@ func TestReportPlanRefresh(t *testing.T) {
 	} {
 		// jobs.json as submit left it: the refresh records what it saw.
 		r.Jobs[0].Status = "Active"
-		if err := manifest.WriteRun(context.Background(), plan, r); err != nil {
+		if err := manifest.WriteRun(context.Background(), nil, plan, r); err != nil {
 			t.Fatal(err)
 		}
 		audit := filepath.Join(dir, "audit"+tc.args[0])
@@ -243,12 +245,4 @@ func TestReportPlanRefresh(t *testing.T) {
 			t.Fatalf("report %v: %+v", tc.args, p)
 		}
 	}
-}
-
-// configureForTest points objio (and so jobs.NewClient) at the AWS chain
-// of the environment, for the test's own S3 Control client.
-func configureForTest(t *testing.T) {
-	prev := objio.CurrentConfig()
-	objio.Configure(objio.Config{Region: "us-east-1"})
-	t.Cleanup(func() { objio.Configure(prev) })
 }

@@ -122,7 +122,7 @@ Examples (plan/ as the examples of 's3batchkit plan' make it):
 				return err
 			}
 			if c.Bool("dry-run") {
-				return runDryRun(c.Context, c.App.Writer, c.String("plan"), op, commaList(c.StringSlice("routes")), c.Bool("json"))
+				return runDryRun(c.Context, storage(c), c.App.Writer, c.String("plan"), op, commaList(c.StringSlice("routes")), c.Bool("json"))
 			}
 			eo, err := engineOptions(c)
 			if err != nil {
@@ -144,7 +144,7 @@ Examples (plan/ as the examples of 's3batchkit plan' make it):
 				w = io.Discard
 			}
 			if c.Bool("materialize") {
-				n, err := local.MaterializeSources(c.Context, o.Plan, o.Routes, eo.Storage.(*local.DirStorage), op)
+				n, err := local.MaterializeSources(c.Context, eo.IO, o.Plan, o.Routes, eo.Storage.(*local.DirStorage), op)
 				if err != nil {
 					return jobsError(err)
 				}
@@ -155,7 +155,7 @@ Examples (plan/ as the examples of 's3batchkit plan' make it):
 			counter, ended := &taskCounter{}, &atomic.Int64{}
 			o.Engine.Storage = countingStorage{o.Engine.Storage, counter}
 			var planned int64
-			shards := selectedShards(c.Context, o.Plan, op, o.Routes)
+			shards := selectedShards(c.Context, eo.IO, o.Plan, op, o.Routes)
 			for _, sh := range shards {
 				planned += sh.Objects
 			}
@@ -184,13 +184,13 @@ Examples (plan/ as the examples of 's3batchkit plan' make it):
 			res, err := local.RunPlan(c.Context, o)
 			live.Stop()
 			if c.Bool("json") {
-				if jerr := writeJSON(c.App.Writer, newRunOutput(o.Plan, res, err)); jerr != nil && err == nil {
+				if jerr := writeJSON(c.App.Writer, newRunOutput(eo.IO, o.Plan, res, err)); jerr != nil && err == nil {
 					err = jerr
 				}
 			}
 			// The S3 requests of the run and their retries close the
 			// summary, also after a failure.
-			if line := s3StatsLine(objio.Stats()); line != "" {
+			if line := s3StatsLine(eo.IO.Stats()); line != "" {
 				if res != nil {
 					line += fmt.Sprintf("; %s task attempts retried", humanCount(res.TaskRetries))
 				}

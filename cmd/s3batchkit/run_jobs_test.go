@@ -63,7 +63,7 @@ func jsonKeys(t *testing.T, raw json.RawMessage) []string {
 // run.
 func TestRunRecordsJobsAsSubmit(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	dir := t.TempDir()
 	planA := versionedPlan(t, dir, 1500, 3)
 	planB := filepath.Join(dir, "plan-b")
@@ -83,7 +83,7 @@ func TestRunRecordsJobsAsSubmit(t *testing.T) {
 		t.Fatalf("run: %d\n%s\n%s", code, stdout, stderr)
 	}
 
-	st, err := local.NewS3Storage(context.Background(), 4)
+	st, err := local.NewS3Storage(context.Background(), oc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestRunVersionedOrder(t *testing.T) {
 	bin := testBinary(t)
 	dir := t.TempDir()
 	master := versionedPlan(t, dir, 1200, 5)
-	p, err := manifest.ReadPlan(context.Background(), master)
+	p, err := manifest.ReadPlan(context.Background(), nil, master)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +252,7 @@ func TestRunVersionedOrder(t *testing.T) {
 // current-version job created after every noncurrent-version job ended.
 func checkVersionOrder(t *testing.T, plan, state, root string, wantJobs int) {
 	t.Helper()
-	run, err := manifest.ReadRun(context.Background(), plan)
+	run, err := manifest.ReadRun(context.Background(), nil, plan)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -312,14 +312,14 @@ func checkVersionOrder(t *testing.T, plan, state, root string, wantJobs int) {
 // same command creates the rest and exits 0.
 func TestSubmitHeldBack(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	dir := t.TempDir()
 	plan := versionedPlan(t, dir, 400, 6)
 	for k, v := range map[string]string{"AWS_ACCESS_KEY_ID": os.Getenv(objiotest.EnvAccessKey), "AWS_SECRET_ACCESS_KEY": os.Getenv(objiotest.EnvSecretKey),
 		"AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": cfg.EndpointURL, "AWS_CONFIG_FILE": filepath.Join(dir, "none"), "AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "none")} {
 		t.Setenv(k, v)
 	}
-	st, err := local.NewS3Storage(context.Background(), 4)
+	st, err := local.NewS3Storage(context.Background(), oc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,9 +50,10 @@ type runJobOutput struct {
 	Report         string   `json:"report,omitempty"`
 }
 
-// newRunOutput sums up a run (res may be nil after an early error).
-func newRunOutput(plan string, res *local.RunResult, err error) *runOutput {
-	doc := &runOutput{S3: objio.Stats()}
+// newRunOutput sums up a run (res may be nil after an early error) and
+// the S3 requests oc made.
+func newRunOutput(oc *objio.Client, plan string, res *local.RunResult, err error) *runOutput {
+	doc := &runOutput{S3: oc.Stats()}
 	if res != nil {
 		doc.PlanID, doc.Report, doc.TaskRetries = res.PlanID, res.Report, res.TaskRetries
 		doc.SkippedRoutes = skippedRoutes(res.Skipped)
@@ -77,8 +78,8 @@ func newRunOutput(plan string, res *local.RunResult, err error) *runOutput {
 // runDryRun lists the jobs `run` would run: the shards of the routes the
 // operation serves (or of --routes), and the routes left out. It reads
 // plan.json and nothing else, and writes nothing.
-func runDryRun(ctx context.Context, w io.Writer, plan string, op types.JobOperation, routes []string, asJSON bool) error {
-	p, err := manifest.ReadPlan(ctx, plan)
+func runDryRun(ctx context.Context, oc *objio.Client, w io.Writer, plan string, op types.JobOperation, routes []string, asJSON bool) error {
+	p, err := manifest.ReadPlan(ctx, oc, plan)
 	if err != nil {
 		return jobsError(err)
 	}

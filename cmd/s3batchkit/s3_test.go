@@ -26,7 +26,7 @@ func s3bk(t *testing.T, args ...string) (int, string, string) {
 }
 
 // uploadDir copies every file under dir to prefix.
-func uploadDir(t *testing.T, dir, prefix string) {
+func uploadDir(t *testing.T, oc *objio.Client, dir, prefix string) {
 	t.Helper()
 	err := filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
@@ -39,7 +39,7 @@ func uploadDir(t *testing.T, dir, prefix string) {
 		}
 		defer f.Close()
 		st, _ := f.Stat()
-		_, err = objio.Upload(context.Background(), objio.Join(prefix, filepath.ToSlash(rel)), f, st.Size(), objio.UploadOptions{})
+		_, err = oc.Upload(context.Background(), objio.Join(prefix, filepath.ToSlash(rel)), f, st.Size(), objio.UploadOptions{})
 		return err
 	})
 	if err != nil {
@@ -54,8 +54,8 @@ func uploadDir(t *testing.T, dir, prefix string) {
 // place, a tampered shard refused, and status.
 func TestS3PlanSubmitStatus(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
-	// The CLI configures objio from its flags and the AWS chain.
+	oc, bucket := objiotest.Setup(t)
+	// The CLI builds its storage client from its flags and the AWS chain.
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(objiotest.EnvSecretKey))
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -69,7 +69,7 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 		t.Fatalf("gen: %d %s", code, stderr)
 	}
 	inv := "s3://" + bucket + "/inventory/src/config"
-	uploadDir(t, gen, inv)
+	uploadDir(t, oc, gen, inv)
 
 	s3Plan, localPlan := t.TempDir(), t.TempDir()
 	if code, _, stderr := s3bk(t, "plan", "--inventory", inv+"/manifest.json", "--out", s3Plan, "--max-objects", "300", "--min-objects", "0", "--quiet"); code != 0 {
@@ -78,11 +78,11 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 	if code, _, stderr := s3bk(t, "plan", "--inventory", filepath.Join(gen, "manifest.json"), "--out", localPlan, "--max-objects", "300", "--min-objects", "0", "--quiet"); code != 0 {
 		t.Fatalf("plan from the local copy: %d %s", code, stderr)
 	}
-	p1, err := manifest.ReadPlan(ctx, s3Plan)
+	p1, err := manifest.ReadPlan(ctx, oc, s3Plan)
 	if err != nil {
 		t.Fatal(err)
 	}
-	p2, _ := manifest.ReadPlan(ctx, localPlan)
+	p2, _ := manifest.ReadPlan(ctx, oc, localPlan)
 	if len(p1.Shards) < 2 || len(p1.Shards) != len(p2.Shards) || p1.Counters.RowsRead != 1000 {
 		t.Fatalf("plan from s3:// has %d shards and read %d rows; local %d shards", len(p1.Shards), p1.Counters.RowsRead, len(p2.Shards))
 	}
@@ -92,7 +92,7 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 		}
 	}
 
-	st, err := local.NewS3Storage(ctx, 4)
+	st, err := local.NewS3Storage(ctx, oc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,12 +112,12 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 	if n := len(srv.Jobs(t, "123456789012")); n != len(p1.Shards) {
 		t.Fatalf("%d jobs for %d shards", n, len(p1.Shards))
 	}
-	run, err := manifest.ReadRun(ctx, s3Plan)
+	run, err := manifest.ReadRun(ctx, oc, s3Plan)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, e := range run.Jobs {
-		info, err := objio.Stat(ctx, e.Manifest)
+		info, err := oc.Stat(ctx, e.Manifest)
 		if err != nil || info.ETag != p1.Shards[i].MD5 || !strings.HasPrefix(e.Manifest, "s3://"+bucket+"/manifests/"+run.PlanID+"/shards/") {
 			t.Errorf("shard %s: manifest %s: %+v, %v; want ETag %s", e.Shard, e.Manifest, info, err, p1.Shards[i].MD5)
 		}
@@ -130,18 +130,18 @@ func TestS3PlanSubmitStatus(t *testing.T) {
 
 	// A plan in S3 is used in place; jobs.json goes beside it.
 	remote := "s3://" + bucket + "/plans/run-1"
-	uploadDir(t, localPlan, remote)
+	uploadDir(t, oc, localPlan, remote)
 	if code, stdout, stderr := submit(remote, "--routes", p1.Shards[0].Route); code != 0 {
 		t.Fatalf("submit of an s3:// plan: %d\n%s\n%s", code, stdout, stderr)
 	}
-	rrun, err := manifest.ReadRun(ctx, remote)
+	rrun, err := manifest.ReadRun(ctx, oc, remote)
 	if err != nil || len(rrun.Jobs) == 0 || rrun.Jobs[0].Manifest != remote+"/"+p1.Shards[0].Path {
 		t.Errorf("jobs.json of the s3:// plan: %v %+v", err, rrun)
 	}
 	// A shard changed after planning is refused (exit 3), before any call.
 	tampered := "s3://" + bucket + "/plans/run-2"
-	uploadDir(t, localPlan, tampered)
-	if err := objio.WriteFileAtomic(ctx, objio.Join(tampered, p1.Shards[0].Path), []byte("some-bucket,other-key\n")); err != nil {
+	uploadDir(t, oc, localPlan, tampered)
+	if err := oc.WriteFileAtomic(ctx, objio.Join(tampered, p1.Shards[0].Path), []byte("some-bucket,other-key\n")); err != nil {
 		t.Fatal(err)
 	}
 	calls = srv.Calls("CreateJob")

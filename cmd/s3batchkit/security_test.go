@@ -98,7 +98,6 @@ func TestSecretsNeverWritten(t *testing.T) {
 	t.Setenv("AWS_MAX_ATTEMPTS", "1")
 	s3 := fakeS3(t)
 	t.Setenv("AWS_ENDPOINT_URL", s3.URL)
-	defer objio.Configure(objio.Config{})
 	secrets := []string{testSecret, testSessionToken, testProfSecret}
 
 	ctrl := localtest.New(t, local.Options{Hold: true})
@@ -165,8 +164,8 @@ func TestSecretsNeverWritten(t *testing.T) {
 func makeBucket(t *testing.T, bucket string) {
 	t.Helper()
 	ctx := context.Background()
-	objio.Configure(objio.Config{EndpointURL: os.Getenv("AWS_ENDPOINT_URL"), Region: "us-east-1"})
-	cl, err := objio.S3Client(ctx)
+	oc := objio.New(objio.Config{EndpointURL: os.Getenv("AWS_ENDPOINT_URL"), Region: "us-east-1"})
+	cl, err := oc.S3(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,9 +173,9 @@ func makeBucket(t *testing.T, bucket string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		objs, _ := objio.List(ctx, "s3://"+bucket+"/")
+		objs, _ := oc.List(ctx, "s3://"+bucket+"/")
 		for _, o := range objs {
-			objio.Remove(ctx, o.Name)
+			oc.Remove(ctx, o.Name)
 		}
 		cl.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)})
 	})

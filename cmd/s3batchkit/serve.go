@@ -12,7 +12,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs/local"
 	"github.com/s3batchkit/s3batchkit/largecopy"
 )
@@ -52,14 +51,14 @@ func checkEngineFlags(c *cli.Context) error {
 	return nil
 }
 
-// engineOptions turns the engine flags into options. Tasks on S3 use
-// objio's configuration (the global --endpoint-url, the AWS chain), as the
-// manifests and reports do: one store.
+// engineOptions turns the engine flags into options. Tasks on S3 use the
+// command's objio client (the global --endpoint-url, the AWS chain), as
+// the manifests and reports do: one store, whose requests it counts.
 func engineOptions(c *cli.Context) (local.Options, error) {
 	o := local.Options{
 		LambdaURL: c.String("lambda-url"), Workers: c.Int("workers"), MaxActiveJobs: c.Int("max-active-jobs"),
 		TaskAttempts: c.Int("task-attempts"), Region: c.String("region"),
-		OptionName: flagNames(engineFlag),
+		OptionName: flagNames(engineFlag), IO: storage(c),
 	}
 	check, err := local.ParseCopySizeCheck(c.String("copy-size-check"))
 	if err != nil {
@@ -80,7 +79,7 @@ func engineOptions(c *cli.Context) (local.Options, error) {
 		o.Storage = &local.DirStorage{Root: root}
 		return o, nil
 	}
-	st, err := local.NewS3Storage(c.Context, o.Workers)
+	st, err := local.NewS3Storage(c.Context, o.IO, o.Workers)
 	if err != nil {
 		return o, err
 	}
@@ -207,7 +206,7 @@ func serveCredentials(c *cli.Context) (local.Credentials, error) {
 		fmt.Fprintf(c.App.ErrWriter, "s3batchkit serve: accepting requests signed with the keys of %s\n", f)
 		return cr, nil
 	}
-	cfg, err := objio.AWSConfig(c.Context)
+	cfg, err := storage(c).AWSConfig(c.Context)
 	if err != nil {
 		return nil, err
 	}

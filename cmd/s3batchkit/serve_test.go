@@ -37,7 +37,7 @@ var servedKeys = []string{
 // writePlan writes a one-shard copy plan of keys in bucket.
 func writePlan(t *testing.T, dir, bucket string, keys []string) {
 	t.Helper()
-	pd, err := manifest.CreatePlanDir(dir)
+	pd, err := manifest.CreatePlanDir(nil, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,10 +64,10 @@ func writePlan(t *testing.T, dir, bucket string, keys []string) {
 // `s3batchkit report`; then a checksum job created with the SDK.
 func TestServeEndToEnd(t *testing.T) {
 	cfg := objiotest.Config(t)
-	src := objiotest.Setup(t)
-	dst := objiotest.Setup(t)
-	reports := objiotest.Setup(t)
-	mbucket := objiotest.Setup(t)
+	oc, src := objiotest.Setup(t)
+	_, dst := objiotest.Setup(t)
+	_, reports := objiotest.Setup(t)
+	_, mbucket := objiotest.Setup(t)
 	t.Setenv("AWS_ACCESS_KEY_ID", os.Getenv(objiotest.EnvAccessKey))
 	t.Setenv("AWS_SECRET_ACCESS_KEY", os.Getenv(objiotest.EnvSecretKey))
 	t.Setenv("AWS_REGION", "us-east-1")
@@ -77,14 +77,14 @@ func TestServeEndToEnd(t *testing.T) {
 	ctx := context.Background()
 	for _, k := range servedKeys {
 		data := []byte("data of " + k)
-		if _, err := objio.Upload(ctx, "s3://"+src+"/"+k, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{}); err != nil {
+		if _, err := oc.Upload(ctx, "s3://"+src+"/"+k, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	plan := t.TempDir()
 	writePlan(t, plan, src, append(append([]string{}, servedKeys...), "missing"))
 
-	st, err := local.NewS3Storage(ctx, 8)
+	st, err := local.NewS3Storage(ctx, oc, 8)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestServeEndToEnd(t *testing.T) {
 	defer e.Close()
 	// As serve does by default: requests are signed with the credentials
 	// it runs with.
-	acfg, err := objio.AWSConfig(ctx)
+	acfg, err := oc.AWSConfig(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +115,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("submit: %d\n%s\n%s", code, stdout, stderr)
 	}
-	run, err := manifest.ReadRun(ctx, plan)
+	run, err := manifest.ReadRun(ctx, oc, plan)
 	if err != nil || len(run.Jobs) != 1 {
 		t.Fatalf("jobs.json: %+v %v", run, err)
 	}
@@ -147,10 +147,10 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Fatalf("status at the endpoint jobs.json records: %d\n%s\n%s", code, stdout, stderr)
 	}
 
-	s3c, _ := objio.S3Client(ctx)
+	s3c, _ := oc.S3(ctx)
 	for _, k := range servedKeys {
 		dk := "copied/" + k
-		got, err := objio.ReadAll(ctx, "s3://"+dst+"/"+dk)
+		got, err := oc.ReadAll(ctx, "s3://"+dst+"/"+dk)
 		if err != nil || string(got) != "data of "+k {
 			t.Errorf("copy of %q: %q %v", k, got, err)
 			continue
@@ -160,7 +160,7 @@ func TestServeEndToEnd(t *testing.T) {
 			t.Errorf("tags of %q: %+v %v", dk, tg, err)
 		}
 	}
-	all, err := objio.List(ctx, "s3://"+dst+"/")
+	all, err := oc.List(ctx, "s3://"+dst+"/")
 	if err != nil || len(all) != len(servedKeys) {
 		t.Fatalf("destination holds %d objects, want %d: %v", len(all), len(servedKeys), err)
 	}
@@ -207,7 +207,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if d, err = e.Wait(wctx, acct, aws.ToString(cj.JobId)); err != nil || d.Status != types.JobStatusComplete {
 		t.Fatalf("checksum job: %v %v", d, err)
 	}
-	js, err := report.FindJobs(ctx, "", []string{"s3://" + reports + "/checksums/job-" + aws.ToString(cj.JobId) + "/manifest.json"}, nil)
+	js, err := report.FindJobs(ctx, oc, "", []string{"s3://" + reports + "/checksums/job-" + aws.ToString(cj.JobId) + "/manifest.json"}, nil)
 	if err != nil || len(js) != 1 {
 		t.Fatalf("checksum report: %v %v", js, err)
 	}
@@ -216,7 +216,7 @@ func TestServeEndToEnd(t *testing.T) {
 		if f.Failed {
 			continue
 		}
-		o, err := objio.Open(ctx, f.Location)
+		o, err := oc.Open(ctx, f.Location)
 		if err != nil {
 			t.Fatal(err)
 		}

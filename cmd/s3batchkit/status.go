@@ -61,7 +61,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			o := jobs.StatusOptions{Plan: c.String("plan"), Client: cl, Concurrency: c.Int("workers")}
+			o := jobs.StatusOptions{Plan: c.String("plan"), Client: cl, Concurrency: c.Int("workers"), IO: storage(c)}
 			w := c.App.Writer
 			redraw := c.Bool("watch") && !c.Bool("json") && isTerminal(w)
 			var outage time.Time // when the current run of failed refreshes began

@@ -175,7 +175,7 @@ Examples (plan/ as the examples of 's3batchkit plan' make it):
 				return err
 			}
 			if !o.DryRun {
-				cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{Endpoint: c.String("control-endpoint-url")})
+				cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{IO: o.IO, Endpoint: c.String("control-endpoint-url")})
 				if err != nil {
 					return jobsError(err)
 				}
@@ -197,6 +197,7 @@ var (
 // operation, without any I/O but reading an @FILE operation.
 func submitOptionsFromFlags(c *cli.Context) (jobs.SubmitOptions, error) {
 	o := jobs.SubmitOptions{
+		IO:             storage(c),
 		Plan:           c.String("plan"),
 		AccountID:      c.String("account-id"),
 		RoleArn:        c.String("role-arn"),
@@ -305,8 +306,8 @@ func skippedRoutes(s []jobs.RouteSkip) []skippedRoute {
 // selectedShards returns the shards a submit or run of op over the plan
 // in dir would act on, for progress totals; nil when that cannot be told
 // (the command itself then says what is wrong).
-func selectedShards(ctx context.Context, dir string, op types.JobOperation, routes []string) []manifest.Shard {
-	p, err := manifest.ReadPlan(ctx, dir)
+func selectedShards(ctx context.Context, oc *objio.Client, dir string, op types.JobOperation, routes []string) []manifest.Shard {
+	p, err := manifest.ReadPlan(ctx, oc, dir)
 	if err != nil {
 		return nil
 	}
@@ -320,7 +321,7 @@ func selectedShards(ctx context.Context, dir string, op types.JobOperation, rout
 func runSubmit(ctx context.Context, stdout, stderr io.Writer, o jobs.SubmitOptions, mode outputMode) error {
 	var mu sync.Mutex
 	var settled, created int64
-	total := int64(len(selectedShards(ctx, o.Plan, o.Operation, o.Routes)))
+	total := int64(len(selectedShards(ctx, o.IO, o.Plan, o.Operation, o.Routes)))
 	live := startLine(stderr, stdout, !mode.quiet && !o.DryRun && isTerminal(stderr), func(el time.Duration) string {
 		mu.Lock()
 		defer mu.Unlock()
@@ -365,7 +366,7 @@ func runSubmit(ctx context.Context, stdout, stderr io.Writer, o jobs.SubmitOptio
 		err = fmt.Errorf("%w; %s", err, h)
 	}
 	if mode.json {
-		doc := submitOutput{DryRun: o.DryRun, Jobs: out, S3: objio.Stats()}
+		doc := submitOutput{DryRun: o.DryRun, Jobs: out, S3: o.IO.Stats()}
 		if res != nil {
 			doc.PlanID, doc.Created, doc.Existing, doc.Uploaded, doc.Held = res.PlanID, res.Created, res.Existing, res.Uploaded, len(res.Held)
 			doc.SkippedRoutes = skippedRoutes(res.Skipped)
@@ -390,7 +391,7 @@ func runSubmit(ctx context.Context, stdout, stderr io.Writer, o jobs.SubmitOptio
 				res.PlanID, res.Created, res.Uploaded, res.Existing, objio.Join(o.Plan, manifest.JobsFile))
 		}
 	}
-	if line := s3StatsLine(objio.Stats()); line != "" {
+	if line := s3StatsLine(o.IO.Stats()); line != "" {
 		fmt.Fprintln(w, line)
 	}
 	err = jobsHint(err)
@@ -432,7 +433,7 @@ func recordableEndpoint(ep string) string {
 func controlClient(c *cli.Context, plan string) (jobs.Control, error) {
 	ep := c.String("control-endpoint-url")
 	if ep == "" {
-		run, err := manifest.ReadRun(c.Context, plan)
+		run, err := manifest.ReadRun(c.Context, storage(c), plan)
 		if err != nil {
 			return nil, jobsError(fmt.Errorf("reading the run of %s (was the plan submitted?): %w", plan, err))
 		}
@@ -441,7 +442,7 @@ func controlClient(c *cli.Context, plan string) (jobs.Control, error) {
 		}
 		ep = run.ControlEndpoint
 	}
-	cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{Endpoint: ep})
+	cl, err := jobs.NewClient(c.Context, jobs.ClientOptions{IO: storage(c), Endpoint: ep})
 	if err != nil {
 		return nil, jobsError(err)
 	}

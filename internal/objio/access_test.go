@@ -26,10 +26,10 @@ import (
 // credentials errors (never "not found", never retried) whose message
 // names the key id and what to check, and never holds the secret.
 func TestRejectedCredentials(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	loc := "s3://" + bucket + "/k"
-	if err := objio.WriteFileAtomic(ctx, loc, []byte("data")); err != nil {
+	if err := oc.WriteFileAtomic(ctx, loc, []byte("data")); err != nil {
 		t.Fatal(err)
 	}
 	base := objiotest.Config(t)
@@ -114,13 +114,13 @@ func TestNoCredentials(t *testing.T) {
 // a refused request, never "not found" nor "does not exist"; the plain
 // server still says not found.
 func TestLeastPrivilege(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	loc := "s3://" + bucket + "/present"
-	if err := objio.WriteFileAtomic(ctx, loc, []byte("data")); err != nil {
+	if err := oc.WriteFileAtomic(ctx, loc, []byte("data")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := objio.Stat(ctx, loc+"-missing"); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := oc.Stat(ctx, loc+"-missing"); !errors.Is(err, objio.ErrNotFound) {
 		t.Fatalf("plain server: Stat of a missing key = %v, want ErrNotFound", err)
 	}
 	cfg := objiotest.Config(t)
@@ -164,13 +164,13 @@ func TestLeastPrivilege(t *testing.T) {
 // missing key, empty object, prefix, missing bucket); an endpoint that
 // refuses connections is unreachable.
 func TestCheckAccess(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
-	objio.WriteFileAtomic(ctx, "s3://"+bucket+"/full", []byte("x"))
-	objio.WriteFileAtomic(ctx, "s3://"+bucket+"/empty", nil)
+	oc.WriteFileAtomic(ctx, "s3://"+bucket+"/full", []byte("x"))
+	oc.WriteFileAtomic(ctx, "s3://"+bucket+"/empty", nil)
 	for _, loc := range []string{"s3://" + bucket + "/full", "s3://" + bucket + "/empty", "s3://" + bucket + "/missing",
 		"s3://" + bucket + "/", "s3://" + bucket, "s3://no-such-bucket-s3bk/x", "/local/path"} {
-		if err := objio.CheckAccess(ctx, loc); err != nil {
+		if err := oc.CheckAccess(ctx, loc); err != nil {
 			t.Errorf("CheckAccess(%s) = %v", loc, err)
 		}
 	}
@@ -193,11 +193,11 @@ func TestCheckAccess(t *testing.T) {
 // SDK's own policy for a bare 503 (not throttling: 2.5 ms base, full
 // jitter) waits at most 2.5 ms × 127 ≈ 320 ms in 8 attempts.
 func TestThrottleWindow(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	loc := "s3://" + bucket + "/k"
 	data := randomBytes(3000, 9)
-	if err := objio.WriteFileAtomic(ctx, loc, data); err != nil {
+	if err := oc.WriteFileAtomic(ctx, loc, data); err != nil {
 		t.Fatal(err)
 	}
 	cfg := objiotest.Config(t)

@@ -137,9 +137,9 @@ func (c Config) policy() RetryPolicy {
 
 // Client is one storage configuration with its S3 client (built on first
 // use from the AWS configuration chain and Config), its request counters
-// and the identity of the credentials it last used. Its methods are the
-// package functions; those use the process's default client (Default,
-// set by Configure). Two Clients can live in one process. A Client is
+// and the identity of the credentials it last used. Any number of Clients
+// can live in one process, each with its own configuration and counts.
+// A nil *Client is usable (see the package documentation). A Client is
 // safe for concurrent use.
 type Client struct {
 	cfg         Config
@@ -159,30 +159,17 @@ func New(c Config) *Client {
 	return &Client{cfg: c.withDefaults(), setAttempts: c.RetryMaxAttempts > 0, stats: &counters{}}
 }
 
-var std atomic.Pointer[Client]
-
-func init() { std.Store(New(Config{})) }
-
-// Default returns the process's default client, the one the package
-// functions use.
-func Default() *Client { return std.Load() }
-
-// Configure replaces the default client with one for c (and fresh request
-// counters). The CLI calls it once, from its global flags, before any
-// command runs; tests call it with their server's endpoint. Objects
-// opened before keep the client they were opened with.
-func Configure(c Config) { std.Store(New(c)) }
-
-// CurrentConfig returns the default client's configuration, with
-// defaults filled in.
-func CurrentConfig() Config { return Default().Config() }
+// orZero returns c, or for a nil c a new client with the zero Config
+// (see the package documentation: nothing is shared between calls).
+func (c *Client) orZero() *Client {
+	if c == nil {
+		return New(Config{})
+	}
+	return c
+}
 
 // Config returns the client's configuration, with defaults filled in.
-func (c *Client) Config() Config { return c.cfg }
-
-// AWSConfig returns the AWS SDK configuration of the default client (see
-// Client.AWSConfig).
-func AWSConfig(ctx context.Context) (aws.Config, error) { return Default().AWSConfig(ctx) }
+func (c *Client) Config() Config { return c.orZero().cfg }
 
 // AWSConfig returns the AWS SDK configuration resolved from the chain and
 // the overrides of Config, for other AWS clients of the process (the S3
@@ -191,6 +178,7 @@ func AWSConfig(ctx context.Context) (aws.Config, error) { return Default().AWSCo
 // request counters and debug log. Its BaseEndpoint is the S3 endpoint
 // override, if any: a client for another service must clear it.
 func (c *Client) AWSConfig(ctx context.Context) (aws.Config, error) {
+	c = c.orZero()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if err := c.loadLocked(ctx); err != nil {
@@ -199,11 +187,9 @@ func (c *Client) AWSConfig(ctx context.Context) (aws.Config, error) {
 	return c.awsCfg.Copy(), nil
 }
 
-// S3Client returns the default client's S3 client.
-func S3Client(ctx context.Context) (*s3.Client, error) { return Default().S3(ctx) }
-
 // S3 returns the client's S3 client, built on first use.
 func (c *Client) S3(ctx context.Context) (*s3.Client, error) {
+	c = c.orZero()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.s3 != nil {
@@ -223,13 +209,16 @@ func (c *Client) S3(ctx context.Context) (*s3.Client, error) {
 	return c.s3, nil
 }
 
-// Stats returns the default client's request counts.
-func Stats() RequestStats { return Default().Stats() }
-
 // Stats returns the S3 requests made through this client — by objio and
 // by every client built from its AWSConfig (the local engine's) — and
-// the retries among them, by cause. It is safe for concurrent use.
-func (c *Client) Stats() RequestStats { return c.stats.snapshot() }
+// the retries among them, by cause; a nil client counts nothing. It is
+// safe for concurrent use.
+func (c *Client) Stats() RequestStats {
+	if c == nil {
+		return RequestStats{}
+	}
+	return c.stats.snapshot()
+}
 
 func (c *Client) loadLocked(ctx context.Context) error {
 	if c.awsCfg != nil {

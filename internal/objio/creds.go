@@ -113,7 +113,7 @@ func (c *Client) identity() Identity {
 // Identity returns the profile and endpoint of the client and, once
 // credentials were retrieved (CheckAccess, any request), their key id and
 // source.
-func (c *Client) Identity() Identity { return c.identity() }
+func (c *Client) Identity() Identity { return c.orZero().identity() }
 
 // credsProvider passes on the chain's credentials, remembers which were
 // used (for messages), and turns a failure to retrieve them into a
@@ -146,9 +146,6 @@ func (p *credsProvider) ProviderSources() []aws.CredentialSource {
 	return nil
 }
 
-// CheckAccess checks with the default client (see Client.CheckAccess).
-func CheckAccess(ctx context.Context, loc string) error { return Default().CheckAccess(ctx, loc) }
-
 // CheckAccess finds, before any work, what would otherwise fail every
 // request of it: missing or rejected credentials and an endpoint that
 // cannot be reached. For an s3:// location it retrieves the credentials
@@ -160,6 +157,7 @@ func CheckAccess(ctx context.Context, loc string) error { return Default().Check
 // credentials were accepted, and is nil: the work itself reports it.
 // Local paths need no check.
 func (c *Client) CheckAccess(ctx context.Context, loc string) error {
+	c = c.orZero()
 	if !IsS3(loc) {
 		return nil
 	}
@@ -197,15 +195,12 @@ func (c *Client) CheckAccess(ctx context.Context, loc string) error {
 	return nil
 }
 
-// CheckCredentials retrieves the default client's credentials (see
-// Client.CheckCredentials).
-func CheckCredentials(ctx context.Context) error { return Default().CheckCredentials(ctx) }
-
 // CheckCredentials retrieves the client's credentials, without a request
 // to S3: it returns a *CredentialsError naming what was tried when there
 // are none (no profile, an expired SSO session, nothing in the chain).
 // Whether S3 accepts them only a request tells: see CheckAccess.
 func (c *Client) CheckCredentials(ctx context.Context) error {
+	c = c.orZero()
 	if _, err := c.S3(ctx); err != nil {
 		return err
 	}

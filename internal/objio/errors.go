@@ -217,10 +217,8 @@ func (c *Client) classify(verb, op, loc string, err error) error {
 // ExpiredToken …) — and nil for any other error. Code that records
 // per-request outcomes (the local engine's tasks) calls it to stop
 // instead of recording a credentials failure as a result.
-func CredentialsProblem(err error) *CredentialsError { return Default().CredentialsProblem(err) }
-
-// CredentialsProblem is the package function for this client.
 func (c *Client) CredentialsProblem(err error) *CredentialsError {
+	c = c.orZero()
 	if err == nil {
 		return nil
 	}

@@ -1,19 +1,3 @@
-// Package objio is the one place where s3batchkit touches storage: it opens,
-// reads, lists and atomically writes objects named by a local path or an
-// s3://bucket/key URL. Every other package goes through it.
-//
-// The S3 backend reads with ranged GETs (read-ahead with several GETs in
-// flight for sequential reads, see Open), writes with one PUT or a
-// parallel multipart upload (see Upload), and retries every request with
-// one policy (RetryPolicy). A Client holds one configuration (endpoint,
-// region, profile; the rest from the standard AWS configuration chain),
-// its S3 client and its request counters; the package functions use the
-// process's default client, set once by Configure. Errors tell a missing
-// object (ErrNotFound) from a refused request (*AccessError) and from
-// missing or rejected credentials (*CredentialsError); CheckAccess finds
-// the last before any work.
-//
-// All functions are safe for concurrent use.
 package objio
 
 import (
@@ -73,10 +57,8 @@ func (o *localObject) Name() string { return o.name }
 // Config.PartSize in flight); ReadAt is safe for concurrent use and keeps
 // a read-ahead stream of its own for a caller that reads the whole object
 // in order in chunks of 1 MiB or more.
-func Open(ctx context.Context, loc string) (Object, error) { return Default().Open(ctx, loc) }
-
-// Open is the package function for this client.
 func (c *Client) Open(ctx context.Context, loc string) (Object, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3Open(ctx, loc)
 	}
@@ -100,10 +82,8 @@ func (c *Client) Open(ctx context.Context, loc string) (Object, error) {
 }
 
 // ReadAll reads a whole (small) object, such as a manifest.json.
-func ReadAll(ctx context.Context, loc string) ([]byte, error) { return Default().ReadAll(ctx, loc) }
-
-// ReadAll is the package function for this client.
 func (c *Client) ReadAll(ctx context.Context, loc string) ([]byte, error) {
+	c = c.orZero()
 	o, err := c.Open(ctx, loc)
 	if err != nil {
 		return nil, err
@@ -119,10 +99,8 @@ func (c *Client) ReadAll(ctx context.Context, loc string) ([]byte, error) {
 // callers allowed to list the bucket (s3:ListBucket): others get a 403,
 // which Exists returns as an *AccessError, never as false. Code that may
 // run with s3:GetObject alone must not probe for keys it is not sure of.
-func Exists(ctx context.Context, loc string) (bool, error) { return Default().Exists(ctx, loc) }
-
-// Exists is the package function for this client.
 func (c *Client) Exists(ctx context.Context, loc string) (bool, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		_, err := c.Stat(ctx, loc)
 		if errors.Is(err, ErrNotFound) {
@@ -172,12 +150,8 @@ func Join(base, rel string) string {
 // copy would add a request and a leftover on failure without making the
 // write any more atomic. Callers that publish several objects write their
 // commit marker (plan.json) last.
-func WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
-	return Default().WriteFileAtomic(ctx, loc, data)
-}
-
-// WriteFileAtomic is the package function for this client.
 func (c *Client) WriteFileAtomic(ctx context.Context, loc string, data []byte) error {
+	c = c.orZero()
 	if IsS3(loc) {
 		_, err := c.s3Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), UploadOptions{})
 		return err
@@ -228,10 +202,8 @@ func CreateTempBeside(loc string) (*os.File, error) {
 }
 
 // Stat describes the object at loc; a missing one wraps ErrNotFound.
-func Stat(ctx context.Context, loc string) (ObjectInfo, error) { return Default().Stat(ctx, loc) }
-
-// Stat is the package function for this client.
 func (c *Client) Stat(ctx context.Context, loc string) (ObjectInfo, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		info, _, err := c.s3Stat(ctx, loc)
 		return info, err
@@ -254,12 +226,8 @@ func (c *Client) Stat(ctx context.Context, loc string) (ObjectInfo, error) {
 // (s3://bucket/reports/ or s3://bucket/reports/job-); locally it is a
 // directory, listed recursively, or a path prefix within a directory
 // (reports/job-). A prefix that matches nothing gives an empty list.
-func List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
-	return Default().List(ctx, prefix)
-}
-
-// List is the package function for this client.
 func (c *Client) List(ctx context.Context, prefix string) ([]ObjectInfo, error) {
+	c = c.orZero()
 	if IsS3(prefix) {
 		return c.s3List(ctx, prefix)
 	}
@@ -320,12 +288,8 @@ type UploadOptions struct {
 // "<md5 of part md5s>-<parts>" after a multipart upload, chosen from
 // Config.MultipartThreshold), locally the MD5 of the data. The object
 // appears whole or not at all (see WriteFileAtomic).
-func Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
-	return Default().Upload(ctx, loc, r, size, o)
-}
-
-// Upload is the package function for this client.
 func (c *Client) Upload(ctx context.Context, loc string, r io.ReaderAt, size int64, o UploadOptions) (ObjectInfo, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3Upload(ctx, loc, r, size, o)
 	}
@@ -358,10 +322,8 @@ func (c *Client) Upload(ctx context.Context, loc string, r io.ReaderAt, size int
 
 // Remove deletes the object at loc. Removing a missing S3 object is not
 // an error (S3 semantics); a missing local file is.
-func Remove(ctx context.Context, loc string) error { return Default().Remove(ctx, loc) }
-
-// Remove is the package function for this client.
 func (c *Client) Remove(ctx context.Context, loc string) error {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3Remove(ctx, loc)
 	}
@@ -373,12 +335,8 @@ func (c *Client) Remove(ctx context.Context, loc string) error {
 // (s3://b/inv/cfg/ → 2024-11-01T01-00Z, data, hive …), locally the
 // subdirectories. A folder that does not exist has none. Listing S3
 // needs s3:ListBucket: without it the error is an *AccessError.
-func ListFolders(ctx context.Context, loc string) ([]string, error) {
-	return Default().ListFolders(ctx, loc)
-}
-
-// ListFolders is the package function for this client.
 func (c *Client) ListFolders(ctx context.Context, loc string) ([]string, error) {
+	c = c.orZero()
 	if IsS3(loc) {
 		return c.s3ListFolders(ctx, loc)
 	}

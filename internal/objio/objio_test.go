@@ -52,16 +52,17 @@ func TestParseS3(t *testing.T) {
 
 func TestLocalListStatUpload(t *testing.T) {
 	ctx := context.Background()
+	var local *objio.Client // nil: a zero-Config client per call (see the package documentation)
 	dir := t.TempDir()
 	for _, k := range []string{"job-1/manifest.json", "job-2/results/a.csv", "job-2/manifest.json", "other/x", "job-3.txt"} {
 		p := filepath.Join(dir, filepath.FromSlash(k))
 		os.MkdirAll(filepath.Dir(p), 0o755)
-		if err := objio.WriteFileAtomic(ctx, p, []byte(k)); err != nil {
+		if err := local.WriteFileAtomic(ctx, p, []byte(k)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	names := func(prefix string) string {
-		l, err := objio.List(ctx, prefix)
+		l, err := local.List(ctx, prefix)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,18 +81,18 @@ func TestLocalListStatUpload(t *testing.T) {
 	if got := names(filepath.Join(dir, "nope", "x")); got != "" {
 		t.Errorf("List(missing) = %s, want nothing", got)
 	}
-	if _, err := objio.Stat(ctx, filepath.Join(dir, "nope")); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := local.Stat(ctx, filepath.Join(dir, "nope")); !errors.Is(err, objio.ErrNotFound) {
 		t.Errorf("Stat(missing) = %v, want ErrNotFound", err)
 	}
 	data := []byte("abc")
-	info, err := objio.Upload(ctx, filepath.Join(dir, "up"), bytes.NewReader(data), 3, objio.UploadOptions{})
+	info, err := local.Upload(ctx, filepath.Join(dir, "up"), bytes.NewReader(data), 3, objio.UploadOptions{})
 	if err != nil || info.ETag != "900150983cd24fb0d6963f7d28e17f72" {
 		t.Errorf("Upload = %+v, %v", info, err)
 	}
-	if _, err := objio.Upload(ctx, filepath.Join(dir, "bad"), bytes.NewReader(data), 3, objio.UploadOptions{MD5: "00000000000000000000000000000000"}); err == nil {
+	if _, err := local.Upload(ctx, filepath.Join(dir, "bad"), bytes.NewReader(data), 3, objio.UploadOptions{MD5: "00000000000000000000000000000000"}); err == nil {
 		t.Error("Upload with a wrong MD5 succeeded")
 	}
-	if ok, _ := objio.Exists(ctx, filepath.Join(dir, "bad")); ok {
+	if ok, _ := local.Exists(ctx, filepath.Join(dir, "bad")); ok {
 		t.Error("a failed Upload left its file")
 	}
 }

@@ -38,34 +38,34 @@ func smallParts(c *objio.Config) {
 }
 
 func TestS3WriteReadStatList(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	oc, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	base := "s3://" + bucket + "/dir"
 	data := []byte("hello, s3batchkit\n")
 	loc := objio.Join(base, "a/b.txt")
-	if err := objio.WriteFileAtomic(ctx, loc, data); err != nil {
+	if err := oc.WriteFileAtomic(ctx, loc, data); err != nil {
 		t.Fatal(err)
 	}
-	got, err := objio.ReadAll(ctx, loc)
+	got, err := oc.ReadAll(ctx, loc)
 	if err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("ReadAll = %q, %v; want %q", got, err, data)
 	}
-	info, err := objio.Stat(ctx, loc)
+	info, err := oc.Stat(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if info.Size != int64(len(data)) || info.ETag != md5hex(data) {
 		t.Errorf("Stat = %+v, want size %d and ETag %s (unquoted MD5)", info, len(data), md5hex(data))
 	}
-	if ok, err := objio.Exists(ctx, loc); !ok || err != nil {
+	if ok, err := oc.Exists(ctx, loc); !ok || err != nil {
 		t.Errorf("Exists(%s) = %v, %v", loc, ok, err)
 	}
 	for _, k := range []string{"a/c.txt", "job-1/manifest.json", "job-2/manifest.json", "job-2/results/x.csv"} {
-		if err := objio.WriteFileAtomic(ctx, objio.Join(base, k), []byte(k)); err != nil {
+		if err := oc.WriteFileAtomic(ctx, objio.Join(base, k), []byte(k)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	list, err := objio.List(ctx, objio.Join(base, "job-"))
+	list, err := oc.List(ctx, objio.Join(base, "job-"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,50 +77,50 @@ func TestS3WriteReadStatList(t *testing.T) {
 	if strings.Join(names, " ") != want {
 		t.Errorf("List(job-) = %v, want %s", names, want)
 	}
-	if list, err := objio.List(ctx, objio.Join(base, "nothing-here/")); err != nil || len(list) != 0 {
+	if list, err := oc.List(ctx, objio.Join(base, "nothing-here/")); err != nil || len(list) != 0 {
 		t.Errorf("List(empty prefix) = %v, %v; want empty", list, err)
 	}
 }
 
 func TestS3NotFound(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	missing := "s3://" + bucket + "/no/such/key"
-	if _, err := objio.Open(ctx, missing); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := oc.Open(ctx, missing); !errors.Is(err, objio.ErrNotFound) {
 		t.Errorf("Open(missing) = %v, want ErrNotFound", err)
 	}
-	if _, err := objio.ReadAll(ctx, missing); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := oc.ReadAll(ctx, missing); !errors.Is(err, objio.ErrNotFound) {
 		t.Errorf("ReadAll(missing) = %v, want ErrNotFound", err)
 	}
-	if _, err := objio.Stat(ctx, missing); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := oc.Stat(ctx, missing); !errors.Is(err, objio.ErrNotFound) {
 		t.Errorf("Stat(missing) = %v, want ErrNotFound", err)
 	}
-	if ok, err := objio.Exists(ctx, missing); ok || err != nil {
+	if ok, err := oc.Exists(ctx, missing); ok || err != nil {
 		t.Errorf("Exists(missing) = %v, %v; want false, nil", ok, err)
 	}
-	if _, err := objio.Open(ctx, "s3://s3bk-no-such-bucket-xyz/k"); !errors.Is(err, objio.ErrNotFound) {
+	if _, err := oc.Open(ctx, "s3://s3bk-no-such-bucket-xyz/k"); !errors.Is(err, objio.ErrNotFound) {
 		t.Errorf("Open(missing bucket) = %v, want ErrNotFound", err)
 	}
 }
 
 func TestS3MultipartAndRangedReads(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	oc, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	data := randomBytes(17<<20+12345, 1) // 4 parts of 5 MiB, the last short
 	loc := "s3://" + bucket + "/big.bin"
-	info, err := objio.Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{})
+	info, err := oc.Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasSuffix(info.ETag, "-4") {
 		t.Errorf("multipart ETag %q, want one ending in -4", info.ETag)
 	}
-	st, err := objio.Stat(ctx, loc)
+	st, err := oc.Stat(ctx, loc)
 	if err != nil || st.ETag != info.ETag || st.Size != int64(len(data)) {
 		t.Errorf("Stat = %+v, %v; want ETag %s, size %d", st, err, info.ETag, len(data))
 	}
 
-	o, err := objio.Open(ctx, loc)
+	o, err := oc.Open(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,11 +172,11 @@ func TestS3MultipartAndRangedReads(t *testing.T) {
 }
 
 func TestS3SinglePartMD5(t *testing.T) {
-	bucket := objiotest.Setup(t, smallParts)
+	oc, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	data := randomBytes(7<<20, 2) // above the multipart threshold
 	loc := "s3://" + bucket + "/manifest.csv"
-	info, err := objio.Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{SinglePart: true, MD5: md5hex(data)})
+	info, err := oc.Upload(ctx, loc, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{SinglePart: true, MD5: md5hex(data)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,10 +185,10 @@ func TestS3SinglePartMD5(t *testing.T) {
 	}
 	// A wrong MD5 is rejected by the server: nothing is written.
 	bad := "s3://" + bucket + "/bad.csv"
-	if _, err := objio.Upload(ctx, bad, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{SinglePart: true, MD5: md5hex([]byte("x"))}); err == nil {
+	if _, err := oc.Upload(ctx, bad, bytes.NewReader(data), int64(len(data)), objio.UploadOptions{SinglePart: true, MD5: md5hex([]byte("x"))}); err == nil {
 		t.Error("upload with a wrong Content-MD5 succeeded")
 	}
-	if ok, _ := objio.Exists(ctx, bad); ok {
+	if ok, _ := oc.Exists(ctx, bad); ok {
 		t.Error("upload with a wrong Content-MD5 left an object")
 	}
 }
@@ -197,7 +197,7 @@ func TestS3SinglePartMD5(t *testing.T) {
 // test S3 server and from local disk (S3BATCHKIT_BENCH_MB sets the size,
 // default 256).
 func BenchmarkRead(b *testing.B) {
-	bucket := objiotest.Setup(b)
+	oc, bucket := objiotest.Setup(b)
 	ctx := context.Background()
 	size := 256 << 20
 	if s := os.Getenv("S3BATCHKIT_BENCH_MB"); s != "" {
@@ -213,7 +213,7 @@ func BenchmarkRead(b *testing.B) {
 		b.Fatal(err)
 	}
 	remote := "s3://" + bucket + "/obj"
-	if _, err := objio.Upload(ctx, remote, bytes.NewReader(data), int64(size), objio.UploadOptions{}); err != nil {
+	if _, err := oc.Upload(ctx, remote, bytes.NewReader(data), int64(size), objio.UploadOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	want := md5hex(data)
@@ -222,7 +222,7 @@ func BenchmarkRead(b *testing.B) {
 		b.Run(loc.name, func(b *testing.B) {
 			b.SetBytes(int64(size))
 			for range b.N {
-				o, err := objio.Open(ctx, loc.loc)
+				o, err := oc.Open(ctx, loc.loc)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -70,7 +70,7 @@ func getAll(t *testing.T, cl *s3.Client, bucket, key string) []byte {
 // upload, a ranged GET and a listing — and what was written is what the
 // server holds, byte for byte.
 func TestForwardsFaithfully(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cfg := objiotest.Config(t)
 	var streamed atomic.Int64 // requests with an aws-chunked body
 	p, err := s3fault.New(cfg.EndpointURL, s3fault.Options{TLS: true, Match: func(r *http.Request) bool {
@@ -162,7 +162,7 @@ func TestForwardsFaithfully(t *testing.T) {
 // TestEachFault checks what a client sees of each kind of fault, with
 // the SDK's retries off, and the counts.
 func TestEachFault(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	_, bucket := objiotest.Setup(t)
 	cfg := objiotest.Config(t)
 	ctx := context.Background()
 	direct := client(t, cfg.EndpointURL, nil, 1, aws.RequestChecksumCalculationWhenRequired)

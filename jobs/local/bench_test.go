@@ -31,10 +31,10 @@ func BenchmarkCopyThroughput(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("S3BK_BENCH_OBJECTS")); err == nil && v > 0 {
 		n = v
 	}
-	src := objiotest.Setup(b)
-	dst := objiotest.Setup(b)
+	oc, src := objiotest.Setup(b)
+	_, dst := objiotest.Setup(b)
 	ctx := context.Background()
-	st, err := NewS3Storage(ctx, DefaultWorkers)
+	st, err := NewS3Storage(ctx, oc, DefaultWorkers)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func BenchmarkCopyThroughput(b *testing.B) {
 	if err := g.Wait(); err != nil {
 		b.Fatal(err)
 	}
-	info, err := objio.Upload(ctx, "s3://"+src+"/manifests/bench.csv", bytes.NewReader(man), int64(len(man)), objio.UploadOptions{SinglePart: true})
+	info, err := oc.Upload(ctx, "s3://"+src+"/manifests/bench.csv", bytes.NewReader(man), int64(len(man)), objio.UploadOptions{SinglePart: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -64,7 +64,7 @@ func BenchmarkCopyThroughput(b *testing.B) {
 		return func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
 				run++
-				e, err := New(Options{StateDir: b.TempDir(), Storage: st, CopySizeCheck: check})
+				e, err := New(Options{IO: oc, StateDir: b.TempDir(), Storage: st, CopySizeCheck: check})
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -90,11 +90,11 @@ func (c *Client) Resolve(loc string) string {
 // local file's ETag is the MD5 of its bytes, as S3 gives after one PUT.
 func (c *Client) Stat(ctx context.Context, loc string) (objio.ObjectInfo, error) {
 	r := c.Resolve(loc)
-	info, err := objio.Stat(ctx, r)
+	info, err := c.e.o.IO.Stat(ctx, r)
 	if err != nil || objio.IsS3(r) {
 		return info, err
 	}
-	f, err := objio.Open(ctx, r)
+	f, err := c.e.o.IO.Open(ctx, r)
 	if err != nil {
 		return info, err
 	}
@@ -116,7 +116,7 @@ func (c *Client) Upload(ctx context.Context, loc string, r io.ReaderAt, size int
 			return objio.ObjectInfo{}, err
 		}
 	}
-	return objio.Upload(ctx, dst, r, size, o)
+	return c.e.o.IO.Upload(ctx, dst, r, size, o)
 }
 
 // CreateJob implements jobs.Control.

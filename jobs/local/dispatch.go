@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
-	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -71,7 +70,7 @@ func (e *Engine) run(j *job) {
 	var repErr error
 	if rec.Report.Enabled && rec.ReportLoc != "" && invoked {
 		for attempt := 0; attempt < 3; attempt++ {
-			if repErr = writeReport(e.base, &rec, e.resultsPath(id)); repErr == nil || e.base.Err() != nil {
+			if repErr = writeReport(e.base, e.o.IO, &rec, e.resultsPath(id)); repErr == nil || e.base.Err() != nil {
 				break
 			}
 			sleep(e.base, e.o.RetryBackoff<<attempt)
@@ -157,7 +156,7 @@ func lastFailure(j *job) string {
 // TaskRetries returns the number of task attempts the engine repeated
 // after a transient error (throttling, 5xx, no answer, Lambda
 // TemporaryFailure) since it started; each attempt's S3 requests were
-// retried by the SDK first (objio.Stats counts those).
+// retried by the SDK first (the objio.Client's Stats count those).
 func (e *Engine) TaskRetries() int64 { return e.taskRetries.Load() }
 
 // dispatch reads the manifest and runs every task not yet recorded, with
@@ -172,7 +171,7 @@ func (e *Engine) dispatch(ctx context.Context, j *job, res *resultLog) error {
 	e.mu.Lock()
 	rec := j.rec
 	e.mu.Unlock()
-	f, err := objio.Open(e.base, rec.ManifestLoc)
+	f, err := e.o.IO.Open(e.base, rec.ManifestLoc)
 	if err != nil {
 		return err
 	}

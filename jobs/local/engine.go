@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3control/types"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/jobs"
 )
 
@@ -39,6 +40,9 @@ type Options struct {
 	// Storage is where tasks act and where manifests and reports named by
 	// bucket ARNs are read and written.
 	Storage Storage
+	// IO reads the manifests and writes the reports at the locations
+	// Storage gives them (nil: see objio).
+	IO *objio.Client
 	// LambdaURL receives the LambdaInvoke events (POST, JSON); empty:
 	// LambdaInvoke jobs are refused.
 	LambdaURL string

@@ -106,9 +106,8 @@ func sdkClient(t *testing.T, e *Engine) *s3control.Client {
 	t.Helper()
 	srv := httptest.NewServer(testHandler(t, e))
 	t.Cleanup(srv.Close)
-	prev := objio.CurrentConfig()
-	objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, ""), EndpointURL: prev.EndpointURL})
-	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: srv.URL, RetryMaxAttempts: 1})
+	oc := objio.New(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(testKeyID, testSecret, "")})
+	cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{IO: oc, Endpoint: srv.URL, RetryMaxAttempts: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,16 +27,16 @@ import (
 )
 
 // reportRows reads every row of a job's completion report.
-func reportRows(t *testing.T, reportLoc, id string) [][]string {
+func reportRows(t *testing.T, oc *objio.Client, reportLoc, id string) [][]string {
 	t.Helper()
 	ctx := context.Background()
-	files, err := objio.List(ctx, objio.Join(reportLoc, "job-"+id+"/results")+"/")
+	files, err := oc.List(ctx, objio.Join(reportLoc, "job-"+id+"/results")+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var rows [][]string
 	for _, f := range files {
-		raw, err := objio.ReadAll(ctx, f.Name)
+		raw, err := oc.ReadAll(ctx, f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +73,7 @@ func TestRestoreDirectory(t *testing.T) {
 	if d.Status != types.JobStatusComplete || aws.ToInt64(d.ProgressSummary.NumberOfTasksFailed) != 2 || e.TaskRetries() != 0 {
 		t.Fatalf("job %s, %d failed, %d retries; want Complete with 2 failed tasks, no retry", d.Status, aws.ToInt64(d.ProgressSummary.NumberOfTasksFailed), e.TaskRetries())
 	}
-	for _, r := range reportRows(t, filepath.Join(env.root, "reports", "runs/r1"), id) {
+	for _, r := range reportRows(t, nil, filepath.Join(env.root, "reports", "runs/r1"), id) {
 		switch r[1] {
 		case "a":
 			if r[3] != "failed" || r[4] != "501" || r[5] != "NotImplemented" || !strings.Contains(r[6], "no archive") || !strings.Contains(r[6], "nothing was restored") {
@@ -93,24 +93,24 @@ func TestRestoreDirectory(t *testing.T) {
 // has no archive tiers and answers 501 NotImplemented: every task fails
 // with that answer, says nothing was restored, and is not retried.
 func TestRestoreVersitygw(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
-	if err := objio.WriteFileAtomic(ctx, "s3://"+bucket+"/data/a", []byte("a")); err != nil {
+	if err := oc.WriteFileAtomic(ctx, "s3://"+bucket+"/data/a", []byte("a")); err != nil {
 		t.Fatal(err)
 	}
 	var man []byte
 	for _, k := range []string{"data/a", "data/missing"} {
 		man = manifest.AppendRow(man, []byte(bucket), []byte(k), nil, false)
 	}
-	up, err := objio.Upload(ctx, "s3://"+bucket+"/manifests/m.csv", strings.NewReader(string(man)), int64(len(man)), objio.UploadOptions{SinglePart: true})
+	up, err := oc.Upload(ctx, "s3://"+bucket+"/manifests/m.csv", strings.NewReader(string(man)), int64(len(man)), objio.UploadOptions{SinglePart: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := NewS3Storage(ctx, 4)
+	st, err := NewS3Storage(ctx, oc, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newTestEngine(t, Options{Storage: st})
+	e := newTestEngine(t, Options{IO: oc, Storage: st})
 	in := createInput("restore", "m.csv", up.ETag, restoreOp(2))
 	in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + bucket + "/manifests/m.csv")
 	in.Report.Bucket = aws.String("arn:aws:s3:::" + bucket)
@@ -122,7 +122,7 @@ func TestRestoreVersitygw(t *testing.T) {
 	if d.Status != types.JobStatusComplete || e.TaskRetries() != 0 {
 		t.Fatalf("job %s %+v, %d retries", d.Status, d.FailureReasons, e.TaskRetries())
 	}
-	rows := reportRows(t, "s3://"+bucket+"/runs/r1", id)
+	rows := reportRows(t, oc, "s3://"+bucket+"/runs/r1", id)
 	if len(rows) != 2 {
 		t.Fatalf("%d report rows, want 2", len(rows))
 	}
@@ -314,18 +314,18 @@ type manifestEdit struct {
 // status 0 and code RequestTimeout, with the transport error as its
 // message, and is retried as a transient failure.
 func TestTransportErrorsAreHonest(t *testing.T) {
-	bucket := objiotest.Setup(t)
-	cfg := objio.CurrentConfig()
+	oc, bucket := objiotest.Setup(t)
+	cfg := oc.Config()
 	ctx := context.Background()
 	keys := []string{"a", "b", "c"}
 	var man []byte
 	for _, k := range keys {
-		if err := objio.WriteFileAtomic(ctx, "s3://"+bucket+"/src/"+k, []byte(k)); err != nil {
+		if err := oc.WriteFileAtomic(ctx, "s3://"+bucket+"/src/"+k, []byte(k)); err != nil {
 			t.Fatal(err)
 		}
 		man = manifest.AppendRow(man, []byte(bucket), []byte("src/"+k), nil, false)
 	}
-	up, err := objio.Upload(ctx, "s3://"+bucket+"/manifests/m.csv", strings.NewReader(string(man)), int64(len(man)), objio.UploadOptions{SinglePart: true})
+	up, err := oc.Upload(ctx, "s3://"+bucket+"/manifests/m.csv", strings.NewReader(string(man)), int64(len(man)), objio.UploadOptions{SinglePart: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -337,13 +337,11 @@ func TestTransportErrorsAreHonest(t *testing.T) {
 	t.Cleanup(p.Close)
 	pcfg := cfg
 	pcfg.EndpointURL, pcfg.RetryMaxAttempts = p.URL, 1
-	objio.Configure(pcfg)
-	st, err := NewS3Storage(ctx, 4)
-	objio.Configure(cfg)
+	st, err := NewS3Storage(ctx, objio.New(pcfg), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newTestEngine(t, Options{Storage: st, TaskAttempts: 2, CopySizeCheck: CopySizeNever})
+	e := newTestEngine(t, Options{IO: oc, Storage: st, TaskAttempts: 2, CopySizeCheck: CopySizeNever})
 	in := createInput("cut", "m.csv", up.ETag, copyOp(bucket, "copied"))
 	in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + bucket + "/manifests/m.csv")
 	in.Report.Bucket = aws.String("arn:aws:s3:::" + bucket)
@@ -355,7 +353,7 @@ func TestTransportErrorsAreHonest(t *testing.T) {
 	if d.Status != types.JobStatusComplete || e.TaskRetries() != int64(len(keys)) {
 		t.Fatalf("job %s, %d task retries; want Complete and one retry per task", d.Status, e.TaskRetries())
 	}
-	rows := reportRows(t, "s3://"+bucket+"/runs/r1", id)
+	rows := reportRows(t, oc, "s3://"+bucket+"/runs/r1", id)
 	if len(rows) != len(keys) {
 		t.Fatalf("%d rows", len(rows))
 	}
@@ -396,23 +394,23 @@ func TestDirCopyConditions(t *testing.T) {
 // keeps the error for RunPlan to end the run with.
 func TestCredentialsEndTheJob(t *testing.T) {
 	cfg := objiotest.Config(t)
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	var man []byte
 	for i := range 50 {
 		k := fmt.Sprintf("data/%02d", i)
-		if err := objio.WriteFileAtomic(ctx, "s3://"+bucket+"/"+k, []byte(k)); err != nil {
+		if err := oc.WriteFileAtomic(ctx, "s3://"+bucket+"/"+k, []byte(k)); err != nil {
 			t.Fatal(err)
 		}
 		man = manifest.AppendRow(man, []byte(bucket), []byte(k), nil, false)
 	}
-	up, err := objio.Upload(ctx, "s3://"+bucket+"/manifests/m.csv", strings.NewReader(string(man)), int64(len(man)), objio.UploadOptions{SinglePart: true})
+	up, err := oc.Upload(ctx, "s3://"+bucket+"/manifests/m.csv", strings.NewReader(string(man)), int64(len(man)), objio.UploadOptions{SinglePart: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	bad := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(cfg.EndpointURL), UsePathStyle: true, RetryMaxAttempts: 1,
 		Credentials: credentials.NewStaticCredentialsProvider(os.Getenv(objiotest.EnvAccessKey), "wrong-secret-0123456789", "")})
-	e := newTestEngine(t, Options{Storage: &S3Storage{Client: bad}, Workers: 4})
+	e := newTestEngine(t, Options{IO: oc, Storage: &S3Storage{Client: bad, IO: oc}, Workers: 4})
 	op := types.JobOperation{S3PutObjectTagging: &types.S3SetObjectTaggingOperation{TagSet: []types.S3Tag{{Key: aws.String("k"), Value: aws.String("v")}}}}
 	in := createInput("creds", "m.csv", up.ETag, op)
 	in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + bucket + "/manifests/m.csv")
@@ -432,7 +430,7 @@ func TestCredentialsEndTheJob(t *testing.T) {
 	if strings.Contains(aws.ToString(d.FailureReasons[0].FailureReason), "wrong-secret") {
 		t.Fatal("the failure reason holds the secret")
 	}
-	if ok, _ := objio.Exists(ctx, "s3://"+bucket+"/runs/r1/job-"+id+"/manifest.json"); ok {
+	if ok, _ := oc.Exists(ctx, "s3://"+bucket+"/runs/r1/job-"+id+"/manifest.json"); ok {
 		t.Error("a report was written for a job none of whose tasks was invoked")
 	}
 	if err := e.CredentialsError(); !errors.Is(err, objio.ErrCredentials) {

@@ -107,8 +107,8 @@ func TestKillRestart(t *testing.T) {
 		if addr == nil {
 			t.Fatal("the engine process did not start")
 		}
-		objio.Configure(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
-		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{Endpoint: "http://" + string(addr), RetryMaxAttempts: 1})
+		oc := objio.New(objio.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDLOCAL", "secret", "")})
+		cl, err := jobs.NewClient(context.Background(), jobs.ClientOptions{IO: oc, Endpoint: "http://" + string(addr), RetryMaxAttempts: 1})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -52,13 +52,13 @@ func seeded(n int, seed byte) []byte {
 
 // uploadManifest writes the manifest of keys (in bucket) under key and
 // returns its ETag.
-func uploadManifest(t *testing.T, bucket, key string, keys []string) string {
+func uploadManifest(t *testing.T, oc *objio.Client, bucket, key string, keys []string) string {
 	t.Helper()
 	var man []byte
 	for _, k := range keys {
 		man = manifest.AppendRow(man, []byte(bucket), []byte(k), nil, false)
 	}
-	up, err := objio.Upload(context.Background(), "s3://"+bucket+"/"+key, bytes.NewReader(man), int64(len(man)), objio.UploadOptions{SinglePart: true})
+	up, err := oc.Upload(context.Background(), "s3://"+bucket+"/"+key, bytes.NewReader(man), int64(len(man)), objio.UploadOptions{SinglePart: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,16 +67,16 @@ func uploadManifest(t *testing.T, bucket, key string, keys []string) string {
 
 // rawReport returns the completion report's CSV lines of job id under
 // reportLoc, sorted, as the files hold them (quoting included).
-func rawReport(t *testing.T, reportLoc, id string) []string {
+func rawReport(t *testing.T, oc *objio.Client, reportLoc, id string) []string {
 	t.Helper()
 	ctx := context.Background()
-	files, err := objio.List(ctx, objio.Join(reportLoc, "job-"+id+"/results")+"/")
+	files, err := oc.List(ctx, objio.Join(reportLoc, "job-"+id+"/results")+"/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var lines []string
 	for _, f := range files {
-		raw, err := objio.ReadAll(ctx, f.Name)
+		raw, err := oc.ReadAll(ctx, f.Name)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,11 +116,11 @@ func csvField(s string) string {
 // report rows are compared byte for byte with what AWS writes for Lambda
 // jobs.
 func TestLargeCopyInProcess(t *testing.T) {
-	src := objiotest.Setup(t)
-	dst := objiotest.Setup(t)
-	cfg := objio.CurrentConfig()
+	oc, src := objiotest.Setup(t)
+	_, dst := objiotest.Setup(t)
+	cfg := oc.Config()
 	ctx := context.Background()
-	direct, err := objio.S3Client(ctx)
+	direct, err := oc.S3(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +134,7 @@ func TestLargeCopyInProcess(t *testing.T) {
 		"exactly one part.data": seeded(testPart, 7),
 	}
 	for k, b := range objects {
-		if _, err := objio.Upload(ctx, "s3://"+src+"/"+k, bytes.NewReader(b), int64(len(b)), objio.UploadOptions{SinglePart: true}); err != nil {
+		if _, err := oc.Upload(ctx, "s3://"+src+"/"+k, bytes.NewReader(b), int64(len(b)), objio.UploadOptions{SinglePart: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -167,20 +167,18 @@ func TestLargeCopyInProcess(t *testing.T) {
 	t.Cleanup(p.Close)
 	pcfg := cfg
 	pcfg.EndpointURL, pcfg.RetryMaxAttempts = p.URL, 1
-	objio.Configure(pcfg)
-	st, err := NewS3Storage(ctx, 4)
-	objio.Configure(cfg)
+	st, err := NewS3Storage(ctx, objio.New(pcfg), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Concurrency 1: parts in order, so that the retry of flaky.bin
 	// resumes exactly part 1.
-	e := newTestEngine(t, Options{Storage: st, TaskAttempts: 3, Workers: 4,
+	e := newTestEngine(t, Options{IO: oc, Storage: st, TaskAttempts: 3, Workers: 4,
 		LargeCopy: LargeCopyOptions{PartSize: testPart, Concurrency: 1, Arguments: map[string]string{"TargetResource": "arn:aws:s3:::" + dst, "TargetKeyPrefix": "v1-copies"}}})
 
 	run := func(token string, keys []string, op types.JobOperation) (*types.JobDescriptor, []string) {
 		t.Helper()
-		etag := uploadManifest(t, src, "manifests/"+token+".csv", keys)
+		etag := uploadManifest(t, oc, src, "manifests/"+token+".csv", keys)
 		in := createInput(token, token+".csv", etag, op)
 		in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + src + "/manifests/" + token + ".csv")
 		in.Report.Bucket = aws.String("arn:aws:s3:::" + src)
@@ -189,7 +187,7 @@ func TestLargeCopyInProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := waitStatus(t, e, id)
-		return d, rawReport(t, "s3://"+src+"/runs/r1", id)
+		return d, rawReport(t, oc, "s3://"+src+"/runs/r1", id)
 	}
 	enc := func(k string) string { return string(manifest.AppendEncoded(nil, []byte(k))) }
 	copied := func(key string, parts int, resumed int) string {
@@ -232,7 +230,7 @@ func TestLargeCopyInProcess(t *testing.T) {
 		t.Errorf("report rows\n got %q\nwant %q", rows, want)
 	}
 	for _, k := range []string{"one part.bin", "exactly one part.data", "many/parts+€ x.bin", "flaky.bin"} {
-		got, err := objio.ReadAll(ctx, "s3://"+dst+"/big/"+k)
+		got, err := oc.ReadAll(ctx, "s3://"+dst+"/big/"+k)
 		if err != nil || !bytes.Equal(got, objects[k]) {
 			t.Errorf("copy of %q: %d bytes, %v; want the source's %d", k, len(got), err, len(objects[k]))
 		}
@@ -332,13 +330,13 @@ func TestLargeCopyCreateJob(t *testing.T) {
 // max(Workers, Concurrency) = 4 in flight. Counted at a proxy in front of
 // versitygw that holds each part copy 100 ms.
 func TestLargeCopyPartsBounded(t *testing.T) {
-	src := objiotest.Setup(t)
-	cfg := objio.CurrentConfig()
+	oc, src := objiotest.Setup(t)
+	cfg := oc.Config()
 	ctx := context.Background()
 	keys := []string{"a", "b", "c", "d"}
 	for i, k := range keys {
 		b := seeded(2*testPart+1, byte(i)) // 3 parts
-		if _, err := objio.Upload(ctx, "s3://"+src+"/"+k, bytes.NewReader(b), int64(len(b)), objio.UploadOptions{SinglePart: true}); err != nil {
+		if _, err := oc.Upload(ctx, "s3://"+src+"/"+k, bytes.NewReader(b), int64(len(b)), objio.UploadOptions{SinglePart: true}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -364,14 +362,12 @@ func TestLargeCopyPartsBounded(t *testing.T) {
 	t.Cleanup(srv.Close)
 	pcfg := cfg
 	pcfg.EndpointURL = srv.URL
-	objio.Configure(pcfg)
-	st, err := NewS3Storage(ctx, 4)
-	objio.Configure(cfg)
+	st, err := NewS3Storage(ctx, objio.New(pcfg), 4)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newTestEngine(t, Options{Storage: st, Workers: 4, LargeCopy: LargeCopyOptions{PartSize: testPart, Concurrency: 3}})
-	etag := uploadManifest(t, src, "manifests/m.csv", keys)
+	e := newTestEngine(t, Options{IO: oc, Storage: st, Workers: 4, LargeCopy: LargeCopyOptions{PartSize: testPart, Concurrency: 3}})
+	etag := uploadManifest(t, oc, src, "manifests/m.csv", keys)
 	in := createInput("bounded", "m.csv", etag, largeOp("2.0", map[string]string{"TargetResource": "arn:aws:s3:::" + src, "TargetKeyPrefix": "copies"}))
 	in.Manifest.Location.ObjectArn = aws.String("arn:aws:s3:::" + src + "/manifests/m.csv")
 	in.Report.Bucket = aws.String("arn:aws:s3:::" + src)

@@ -32,7 +32,7 @@ func (e *Engine) prepare(j *job) {
 	var n int64
 	err := ferr
 	if err == nil {
-		n, err = scanManifest(e.base, loc, etag, fields)
+		n, err = scanManifest(e.base, e.o.IO, loc, etag, fields)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -82,8 +82,8 @@ func manifestFields(m types.JobManifest) (manifest.Fields, error) {
 // has no ETags), parses every line with the layout fields (strictly: see
 // manifest.Reader) and returns the number of tasks. The first line that
 // does not parse fails the job before any task runs, naming the line.
-func scanManifest(ctx context.Context, loc, etag string, fields manifest.Fields) (int64, error) {
-	info, err := objio.Stat(ctx, loc)
+func scanManifest(ctx context.Context, oc *objio.Client, loc, etag string, fields manifest.Fields) (int64, error) {
+	info, err := oc.Stat(ctx, loc)
 	if err != nil {
 		if errors.Is(err, objio.ErrNotFound) {
 			return 0, &failure{"ManifestNotFound", fmt.Sprintf("Reading the manifest failed: %s: NoSuchKey", loc)}
@@ -94,7 +94,7 @@ func scanManifest(ctx context.Context, loc, etag string, fields manifest.Fields)
 	if info.ETag != "" && !strings.EqualFold(info.ETag, want) {
 		return 0, &failure{"ManifestETagMismatch", fmt.Sprintf("The manifest ETag %s does not match the ETag given, %s", info.ETag, want)}
 	}
-	f, err := objio.Open(ctx, loc)
+	f, err := oc.Open(ctx, loc)
 	if err != nil {
 		return 0, err
 	}

@@ -65,7 +65,7 @@ type resultFile struct {
 // writeReport writes the report of rec from its results. Files are
 // written before manifest.json, so a reader never sees a manifest whose
 // files are missing; rewriting (after a restart) gives the same names.
-func writeReport(ctx context.Context, rec *jobRecord, resultsPath string) error {
+func writeReport(ctx context.Context, oc *objio.Client, rec *jobRecord, resultsPath string) error {
 	failedOnly := rec.Report.ReportScope == types.JobReportScopeFailedTasksOnly
 	tmpDir, err := os.MkdirTemp(filepath.Dir(resultsPath), "report-"+rec.ID+"-")
 	if err != nil {
@@ -150,7 +150,7 @@ func writeReport(ctx context.Context, rec *jobRecord, resultsPath string) error 
 		}
 		st, err := f.Stat()
 		if err == nil {
-			_, err = objio.Upload(ctx, objio.Join(base, rel), f, st.Size(), objio.UploadOptions{MD5: sum, ContentType: "text/csv"})
+			_, err = oc.Upload(ctx, objio.Join(base, rel), f, st.Size(), objio.UploadOptions{MD5: sum, ContentType: "text/csv"})
 		}
 		f.Close()
 		if err != nil {
@@ -165,7 +165,7 @@ func writeReport(ctx context.Context, rec *jobRecord, resultsPath string) error 
 	if err := enc.Encode(m); err != nil {
 		return err
 	}
-	if err := objio.WriteFileAtomic(ctx, objio.Join(base, "manifest.json"), buf.Bytes()); err != nil {
+	if err := oc.WriteFileAtomic(ctx, objio.Join(base, "manifest.json"), buf.Bytes()); err != nil {
 		return fmt.Errorf("writing the report of job %s: %w", rec.ID, err)
 	}
 	return nil

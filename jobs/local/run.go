@@ -183,7 +183,7 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 		ReportBucket: "arn:aws:s3:::" + reportBucket, ReportPrefix: reportPrefix, ReportScope: o.ReportScope,
 		Priority: 10, Routes: o.Routes, ManifestPrefix: "s3://" + ManifestBucket,
 		ControlEndpoint: manifest.EndpointRun, Wait: true, PollInterval: 50 * time.Millisecond, Recreate: true,
-		Client: cl, Store: cl,
+		Client: cl, Store: cl, IO: o.Engine.IO,
 		OnShard: func(sj jobs.ShardJob) {
 			if o.OnShard != nil {
 				o.OnShard(sj)
@@ -226,7 +226,7 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 	if len(res.Jobs) > 0 {
 		// The final statuses, for status and report --plan; also after an
 		// interruption, for the jobs that ended.
-		if _, serr := jobs.Status(context.WithoutCancel(ctx), jobs.StatusOptions{Plan: o.Plan, Client: cl}); serr != nil && err == nil {
+		if _, serr := jobs.Status(context.WithoutCancel(ctx), jobs.StatusOptions{Plan: o.Plan, Client: cl, IO: o.Engine.IO}); serr != nil && err == nil {
 			err = serr
 		}
 	}
@@ -242,8 +242,8 @@ func RunPlan(ctx context.Context, o RunOptions) (*RunResult, error) {
 // for demos and rehearsals of a plan made from a synthetic inventory; it
 // returns the number of objects created. Routes are selected as RunPlan
 // selects them for op.
-func MaterializeSources(ctx context.Context, plan string, routes []string, st *DirStorage, op types.JobOperation) (int64, error) {
-	p, err := manifest.ReadPlan(ctx, plan)
+func MaterializeSources(ctx context.Context, oc *objio.Client, plan string, routes []string, st *DirStorage, op types.JobOperation) (int64, error) {
+	p, err := manifest.ReadPlan(ctx, oc, plan)
 	if err != nil {
 		return 0, err
 	}
@@ -260,7 +260,7 @@ func MaterializeSources(ctx context.Context, plan string, routes []string, st *D
 	}
 	var n int64
 	for _, sh := range shards {
-		f, err := objio.Open(ctx, objio.Join(plan, sh.Path))
+		f, err := oc.Open(ctx, objio.Join(plan, sh.Path))
 		if err != nil {
 			return n, err
 		}

@@ -20,17 +20,20 @@ import (
 )
 
 // S3Storage runs tasks against an S3-compatible endpoint through one S3
-// client. Manifests and reports go through objio, configured for the same
-// endpoint.
+// client. Manifests and reports go through the engine's objio client
+// (Options.IO), configured for the same endpoint.
 type S3Storage struct {
 	Client *s3.Client
+	// IO names the credentials in the errors of tasks that fail for
+	// them (nil: see objio).
+	IO *objio.Client
 }
 
-// NewS3Storage builds an S3 client from objio's configuration (endpoint,
-// region, profile, credentials, retries) whose connection pool keeps
-// conns idle connections, one per worker.
-func NewS3Storage(ctx context.Context, conns int) (*S3Storage, error) {
-	cfg, err := objio.AWSConfig(ctx)
+// NewS3Storage builds an S3 client from oc's configuration (endpoint,
+// region, profile, credentials, retries; its requests counted by oc)
+// whose connection pool keeps conns idle connections, one per worker.
+func NewS3Storage(ctx context.Context, oc *objio.Client, conns int) (*S3Storage, error) {
+	cfg, err := oc.AWSConfig(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -40,10 +43,10 @@ func NewS3Storage(ctx context.Context, conns int) (*S3Storage, error) {
 		tr.MaxIdleConnsPerHost = max(conns, 10)
 	})
 	cl := s3.NewFromConfig(cfg, func(o *s3.Options) {
-		o.UsePathStyle = custom && !objio.CurrentConfig().VirtualHosted
+		o.UsePathStyle = custom && !oc.Config().VirtualHosted
 		o.HTTPClient = hc
 	})
-	return &S3Storage{Client: cl}, nil
+	return &S3Storage{Client: cl, IO: oc}, nil
 }
 
 // Locate implements Storage.
@@ -62,7 +65,7 @@ func version(v string) *string {
 func (s *S3Storage) Head(ctx context.Context, o ObjectRef) (ObjectMeta, error) {
 	out, err := s.Client.HeadObject(ctx, &s3.HeadObjectInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: version(o.VersionID)})
 	if err != nil {
-		return ObjectMeta{}, s3TaskError(err, o.VersionID != "")
+		return ObjectMeta{}, s3TaskError(s.IO, err, o.VersionID != "")
 	}
 	return ObjectMeta{Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(aws.ToString(out.ETag), `"`), StorageClass: string(out.StorageClass)}, nil
 }
@@ -139,7 +142,7 @@ func (s *S3Storage) Copy(ctx context.Context, src ObjectRef, dstBucket, dstKey s
 		in.ObjectLockLegalHoldStatus = s3types.ObjectLockLegalHoldStatus(op.ObjectLockLegalHoldStatus)
 	}
 	_, err := s.Client.CopyObject(ctx, in)
-	return s3TaskError(err, src.VersionID != "")
+	return s3TaskError(s.IO, err, src.VersionID != "")
 }
 
 // grantHeaders renders grants as the x-amz-grant-* header values of a
@@ -174,7 +177,7 @@ func (s *S3Storage) Restore(ctx context.Context, o ObjectRef, days *int32, tier 
 	if errors.As(err, &ae) && ae.ErrorCode() == "RestoreAlreadyInProgress" {
 		return "Successful: a restore of the object is already in progress (RestoreAlreadyInProgress)", nil
 	}
-	if err := s3TaskError(err, o.VersionID != ""); err != nil {
+	if err := s3TaskError(s.IO, err, o.VersionID != ""); err != nil {
 		var te *TaskError
 		if errors.As(err, &te) && te.HTTPStatus == http.StatusNotImplemented {
 			te.Message = s3Message("The store does not implement RestoreObject: it has no archive tiers, so nothing was restored (the object is readable as it is). "+te.Message, te.HTTPStatus, te.Code)
@@ -195,20 +198,20 @@ func (s *S3Storage) PutTagging(ctx context.Context, o ObjectRef, tags []types.S3
 		set[i] = s3types.Tag{Key: t.Key, Value: aws.String(aws.ToString(t.Value))}
 	}
 	_, err := s.Client.PutObjectTagging(ctx, &s3.PutObjectTaggingInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: version(o.VersionID), Tagging: &s3types.Tagging{TagSet: set}})
-	return s3TaskError(err, o.VersionID != "")
+	return s3TaskError(s.IO, err, o.VersionID != "")
 }
 
 // DeleteTagging implements Storage.
 func (s *S3Storage) DeleteTagging(ctx context.Context, o ObjectRef) error {
 	_, err := s.Client.DeleteObjectTagging(ctx, &s3.DeleteObjectTaggingInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: version(o.VersionID)})
-	return s3TaskError(err, o.VersionID != "")
+	return s3TaskError(s.IO, err, o.VersionID != "")
 }
 
 // Open implements Storage.
 func (s *S3Storage) Open(ctx context.Context, o ObjectRef) (io.ReadCloser, ObjectMeta, error) {
 	out, err := s.Client.GetObject(ctx, &s3.GetObjectInput{Bucket: &o.Bucket, Key: &o.Key, VersionId: version(o.VersionID)})
 	if err != nil {
-		return nil, ObjectMeta{}, s3TaskError(err, o.VersionID != "")
+		return nil, ObjectMeta{}, s3TaskError(s.IO, err, o.VersionID != "")
 	}
 	return out.Body, ObjectMeta{Size: aws.ToInt64(out.ContentLength), ETag: strings.Trim(aws.ToString(out.ETag), `"`), StorageClass: string(out.StorageClass)}, nil
 }
@@ -216,14 +219,14 @@ func (s *S3Storage) Open(ctx context.Context, o ObjectRef) (io.ReadCloser, Objec
 // s3TaskError maps an SDK error to the report's status, code and message.
 // A HEAD's 404 has no code: it is NoSuchKey (NoSuchVersion for a
 // version).
-func s3TaskError(err error, versioned bool) error {
+func s3TaskError(oc *objio.Client, err error, versioned bool) error {
 	if err == nil {
 		return nil
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
-	if ce := objio.CredentialsProblem(err); ce != nil {
+	if ce := oc.CredentialsProblem(err); ce != nil {
 		// The engine's own credentials, not the task: it ends the job.
 		return ce
 	}

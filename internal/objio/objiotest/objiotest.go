@@ -1,7 +1,7 @@
 // Package objiotest connects tests to the S3 server of the integration
 // tests (versitygw, started by .ci/run): it reads the endpoint and keys
-// from the environment, configures objio for it, and makes a fresh bucket
-// per test.
+// from the environment, builds an objio.Client for it, and makes a fresh
+// bucket per test.
 //
 //	S3BATCHKIT_TEST_S3_ENDPOINT    http://127.0.0.1:PORT
 //	S3BATCHKIT_TEST_S3_ACCESS_KEY  the server's access key
@@ -51,18 +51,23 @@ func Config(t testing.TB) objio.Config {
 	}
 }
 
-// Setup configures objio for the test server (with cfg's fields, if any,
-// overriding the defaults: part size, concurrency …) and returns a new,
-// empty bucket, removed with its objects when the test ends.
-func Setup(t testing.TB, tune ...func(*objio.Config)) string {
+// Client returns a client for the test server, its configuration tuned
+// by the functions in tune (part size, concurrency …).
+func Client(t testing.TB, tune ...func(*objio.Config)) *objio.Client {
 	t.Helper()
 	cfg := Config(t)
 	for _, f := range tune {
 		f(&cfg)
 	}
-	objio.Configure(cfg)
+	return objio.New(cfg)
+}
+
+// Bucket creates a new, empty bucket through c and returns its name; the
+// bucket is removed with its objects when the test ends.
+func Bucket(t testing.TB, c *objio.Client) string {
+	t.Helper()
 	ctx := context.Background()
-	cl, err := objio.S3Client(ctx)
+	cl, err := c.S3(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,25 +78,25 @@ func Setup(t testing.TB, tune ...func(*objio.Config)) string {
 		t.Fatalf("creating test bucket %s: %v", bucket, err)
 	}
 	t.Cleanup(func() {
-		// The test may have reconfigured objio (the CLI does, from its
-		// flags): clean up with the test server's settings.
-		objio.Configure(cfg)
-		cl, err := objio.S3Client(ctx)
-		if err != nil {
-			t.Logf("cleanup: %v", err)
-			return
-		}
-		objs, err := objio.List(ctx, "s3://"+bucket+"/")
+		objs, err := c.List(ctx, "s3://"+bucket+"/")
 		if err != nil {
 			t.Logf("cleanup: %v", err)
 			return
 		}
 		for _, o := range objs {
-			objio.Remove(ctx, o.Name)
+			c.Remove(ctx, o.Name)
 		}
 		if _, err := cl.DeleteBucket(ctx, &s3.DeleteBucketInput{Bucket: aws.String(bucket)}); err != nil {
 			t.Logf("cleanup: deleting bucket %s: %v", bucket, err)
 		}
 	})
 	return bucket
+}
+
+// Setup returns a client for the test server (see Client) and a new,
+// empty bucket made through it (see Bucket).
+func Setup(t testing.TB, tune ...func(*objio.Config)) (*objio.Client, string) {
+	t.Helper()
+	c := Client(t, tune...)
+	return c, Bucket(t, c)
 }

@@ -85,8 +85,8 @@ func measure(b *testing.B, size int64, f func() error) {
 	b.ReportMetric(p.end(), "peak-heap-MiB")
 }
 
-func tmClient(b testing.TB, fns ...func(*transfermanager.Options)) *transfermanager.Client {
-	cl, err := objio.S3Client(context.Background())
+func tmClient(b testing.TB, oc *objio.Client, fns ...func(*transfermanager.Options)) *transfermanager.Client {
+	cl, err := oc.S3(context.Background())
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -104,17 +104,17 @@ func tmClient(b testing.TB, fns ...func(*transfermanager.Options)) *transfermana
 // its default "parts" mode a single-part object (as most data files are)
 // is read with one GET.
 func BenchmarkTransferDownload(b *testing.B) {
-	bucket := objiotest.Setup(b)
+	oc, bucket := objiotest.Setup(b)
 	ctx := context.Background()
 	const size = 96 << 20
 	loc := "s3://" + bucket + "/big.bin"
 	data := randomBytes(size, 1)
-	if _, err := objio.Upload(ctx, loc, bytes.NewReader(data), size, objio.UploadOptions{}); err != nil {
+	if _, err := oc.Upload(ctx, loc, bytes.NewReader(data), size, objio.UploadOptions{}); err != nil {
 		b.Fatal(err)
 	}
 	data = nil
-	tmRanges := tmClient(b, func(o *transfermanager.Options) { o.GetObjectType = tmtypes.GetObjectRanges })
-	tmRangesNoCheck := tmClient(b, func(o *transfermanager.Options) {
+	tmRanges := tmClient(b, oc, func(o *transfermanager.Options) { o.GetObjectType = tmtypes.GetObjectRanges })
+	tmRangesNoCheck := tmClient(b, oc, func(o *transfermanager.Options) {
 		o.GetObjectType, o.DisableChecksumValidation = tmtypes.GetObjectRanges, true
 	})
 	in := &transfermanager.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("big.bin")}
@@ -124,7 +124,7 @@ func BenchmarkTransferDownload(b *testing.B) {
 	for range rounds {
 		b.Run("objio-Open-Read", func(b *testing.B) {
 			measure(b, size, func() error {
-				o, err := objio.Open(ctx, loc)
+				o, err := oc.Open(ctx, loc)
 				if err != nil {
 					return err
 				}
@@ -175,14 +175,14 @@ const rounds = 3
 // objio computing it, and transfermanager's UploadObject (no checksum, and
 // its default CRC32).
 func BenchmarkTransferUpload(b *testing.B) {
-	bucket := objiotest.Setup(b)
+	oc, bucket := objiotest.Setup(b)
 	ctx := context.Background()
 	const size = 32 << 20
 	data := randomBytes(size, 2)
 	sum := md5.Sum(data)
 	md5hex := hex.EncodeToString(sum[:])
-	tm := tmClient(b, func(o *transfermanager.Options) { o.MultipartUploadThreshold = 1 << 30 })
-	tmCRC := tmClient(b, func(o *transfermanager.Options) {
+	tm := tmClient(b, oc, func(o *transfermanager.Options) { o.MultipartUploadThreshold = 1 << 30 })
+	tmCRC := tmClient(b, oc, func(o *transfermanager.Options) {
 		o.MultipartUploadThreshold = 1 << 30
 		o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenSupported
 	})
@@ -195,7 +195,7 @@ func BenchmarkTransferUpload(b *testing.B) {
 	for range rounds {
 		b.Run("objio-PUT-known-MD5", func(b *testing.B) {
 			measure(b, size, func() error {
-				info, err := objio.Upload(ctx, "s3://"+bucket+"/a", bytes.NewReader(data), size, objio.UploadOptions{MD5: md5hex, SinglePart: true})
+				info, err := oc.Upload(ctx, "s3://"+bucket+"/a", bytes.NewReader(data), size, objio.UploadOptions{MD5: md5hex, SinglePart: true})
 				if err != nil {
 					return err
 				}
@@ -204,7 +204,7 @@ func BenchmarkTransferUpload(b *testing.B) {
 		})
 		b.Run("objio-PUT-MD5-computed", func(b *testing.B) {
 			measure(b, size, func() error {
-				info, err := objio.Upload(ctx, "s3://"+bucket+"/b", bytes.NewReader(data), size, objio.UploadOptions{SinglePart: true})
+				info, err := oc.Upload(ctx, "s3://"+bucket+"/b", bytes.NewReader(data), size, objio.UploadOptions{SinglePart: true})
 				if err != nil {
 					return err
 				}
@@ -235,11 +235,11 @@ func BenchmarkTransferUpload(b *testing.B) {
 // re-reads whole ranges, three times at most, without waiting, and its
 // GetObject does not re-read.
 func TestTMShortReads(t *testing.T) {
-	bucket := objiotest.Setup(t)
+	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
 	const size = 40 << 20
 	data := randomBytes(size, 3)
-	if _, err := objio.Upload(ctx, "s3://"+bucket+"/k", bytes.NewReader(data), size, objio.UploadOptions{}); err != nil {
+	if _, err := oc.Upload(ctx, "s3://"+bucket+"/k", bytes.NewReader(data), size, objio.UploadOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	cfg := objiotest.Config(t)
@@ -251,15 +251,15 @@ func TestTMShortReads(t *testing.T) {
 	}
 	defer p.Close()
 	cfg.EndpointURL, cfg.RetryMaxBackoff = p.URL, 20*time.Millisecond
-	objio.Configure(cfg)
+	oc = objio.New(cfg) // through the proxy from here on
 	// Ranges: the object is one part (as most inventory data files), so
 	// the default part mode would read it with one GET.
-	tm := tmClient(t, func(o *transfermanager.Options) { o.GetObjectType = tmtypes.GetObjectRanges })
+	tm := tmClient(t, oc, func(o *transfermanager.Options) { o.GetObjectType = tmtypes.GetObjectRanges })
 	for _, c := range []struct {
 		name string
 		read func() ([]byte, error)
 	}{
-		{"objio", func() ([]byte, error) { return objio.ReadAll(ctx, "s3://"+bucket+"/k") }},
+		{"objio", func() ([]byte, error) { return oc.ReadAll(ctx, "s3://"+bucket+"/k") }},
 		{"tm-GetObject", func() ([]byte, error) {
 			out, err := tm.GetObject(ctx, &transfermanager.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")})
 			if err != nil {
@@ -312,17 +312,17 @@ func (m *memWriterAt) WriteAt(p []byte, off int64) (int, error) { return copy(m.
 // objio's reads are pinned to the ETag of its HEAD; transfermanager's to
 // the ETag of the first range it got.
 func TestTMETagPinning(t *testing.T) {
-	bucket := objiotest.Setup(t, func(c *objio.Config) { c.Concurrency = 1 })
+	oc, bucket := objiotest.Setup(t, func(c *objio.Config) { c.Concurrency = 1 })
 	ctx := context.Background()
 	const size = 40 << 20
 	loc := "s3://" + bucket + "/k"
 	put := func(seed uint64) {
-		if _, err := objio.Upload(ctx, loc, bytes.NewReader(randomBytes(size, seed)), size, objio.UploadOptions{}); err != nil {
+		if _, err := oc.Upload(ctx, loc, bytes.NewReader(randomBytes(size, seed)), size, objio.UploadOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	put(5)
-	o, err := objio.Open(ctx, loc)
+	o, err := oc.Open(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -336,7 +336,7 @@ func TestTMETagPinning(t *testing.T) {
 		t.Error("objio read across an overwrite")
 	}
 	put(7)
-	tm := tmClient(t, func(o *transfermanager.Options) {
+	tm := tmClient(t, oc, func(o *transfermanager.Options) {
 		o.Concurrency, o.GetObjectBufferSize, o.GetObjectType = 1, 8<<20, tmtypes.GetObjectRanges
 	})
 	out, err := tm.GetObject(ctx, &transfermanager.GetObjectInput{Bucket: aws.String(bucket), Key: aws.String("k")})

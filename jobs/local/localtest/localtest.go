@@ -45,6 +45,8 @@ type Server struct {
 	handler http.Handler
 
 	mu       sync.Mutex
+	busy     int        // requests being handled
+	idle     *sync.Cond // on mu: busy fell to 0
 	calls    map[string]int
 	creates  map[string]int
 	faults   map[string][]Fault
@@ -70,10 +72,11 @@ func New(t testing.TB, o local.Options) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{Engine: e, Storage: st, calls: map[string]int{}, creates: map[string]int{}, faults: map[string][]Fault{}, ids: map[string]bool{}}
+	s.idle = sync.NewCond(&s.mu)
 	// The engine checks signatures as serve does: it accepts the
-	// credentials the test process signs with (objio's configuration, as
-	// it stands at each request).
-	if s.handler, err = e.Handler(local.APIOptions{Credentials: chainCredentials{}}); err != nil {
+	// credentials the test process signs with (those of o.IO, or of the
+	// default chain as it stands at each request).
+	if s.handler, err = e.Handler(local.APIOptions{Credentials: chainCredentials{oc: o.IO}}); err != nil {
 		t.Fatal(err)
 	}
 	s.Server = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -106,12 +109,24 @@ func operation(r *http.Request) string {
 }
 
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	s.busy++
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		if s.busy--; s.busy == 0 {
+			s.idle.Broadcast()
+		}
+		s.mu.Unlock()
+	}()
 	op := operation(r)
-	body, _ := io.ReadAll(r.Body)
+	body, readErr := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	s.mu.Lock()
 	s.calls[op]++
-	if op == "CreateJob" {
+	// A token counts once its request has arrived whole: a client killed
+	// while sending its body sent a request the engine refuses.
+	if op == "CreateJob" && readErr == nil {
 		if m := tokenRE.FindSubmatch(body); m != nil {
 			s.creates[string(m[1])]++
 		}
@@ -178,7 +193,18 @@ func (s *Server) Calls(op string) int {
 	return s.calls[op]
 }
 
-// CreateCalls returns the CreateJob requests received per token.
+// Settle waits until no request is being handled, so that what the
+// engine did for every request received (CreateCalls) can be counted; a
+// test calls it after killing a client.
+func (s *Server) Settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.busy > 0 {
+		s.idle.Wait()
+	}
+}
+
+// CreateCalls returns the CreateJob requests received whole, per token.
 func (s *Server) CreateCalls() map[string]int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -232,17 +258,17 @@ func (s *Server) Tag(t testing.TB, acct, id, key string) string {
 	return ""
 }
 
-// chainCredentials accepts the access key of objio's credential chain at
-// the time of each request, and the test S3 server's key
-// (objiotest.EnvAccessKey), which tests hand to the commands they run as
-// child processes.
-type chainCredentials struct{}
+// chainCredentials accepts the access key of oc's credentials (with a nil
+// oc, those of the default chain at the time of each request), and the
+// test S3 server's key (objiotest.EnvAccessKey), which tests hand to the
+// commands they run as child processes.
+type chainCredentials struct{ oc *objio.Client }
 
-func (chainCredentials) Lookup(ctx context.Context, id string) (local.Credential, bool, error) {
+func (c chainCredentials) Lookup(ctx context.Context, id string) (local.Credential, bool, error) {
 	if k, s := os.Getenv(objiotest.EnvAccessKey), os.Getenv(objiotest.EnvSecretKey); k != "" && k == id {
 		return local.Credential{AccessKeyID: k, SecretAccessKey: s}, true, nil
 	}
-	cfg, err := objio.AWSConfig(ctx)
+	cfg, err := c.oc.AWSConfig(ctx)
 	if err != nil {
 		return local.Credential{}, false, err
 	}
