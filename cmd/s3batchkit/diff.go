@@ -64,6 +64,10 @@ compared with target keys under DST_PREFIX; no source prefix may lie inside
 another, nor any target prefix. Rows under no prefix are dropped and
 counted as "unmapped". Filters see source keys on both sides.
 
+Too large for one machine? 'diff split' cuts the diff into N source-key
+ranges that N workers compare apart ('diff --ranges', as array jobs), and
+'diff merge' joins their parts into one plan folder.
+
 Examples (paths as the examples of 's3batchkit gen' make them):
    # what is missing or stale in the replica? (different buckets: say so)
    s3batchkit diff --source inv/src-bucket/cfg/2024-11-01T01-00Z/manifest.json \
@@ -85,27 +89,12 @@ Examples (paths as the examples of 's3batchkit gen' make them):
    # which versions appeared or vanished between two deliveries of one inventory
    s3batchkit diff --source inv/versioned-bucket/cfg/2024-11-01T01-00Z/manifest.json \
        --target inv/versioned-bucket/cfg/2024-11-08T01-00Z/manifest.json --all-versions --out diff/`,
-		Flags: concatFlags([]cli.Flag{
-			&cli.StringFlag{Category: catInput, Name: "source", Aliases: []string{"s"}, Usage: "source inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery)", Required: true},
-			&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source)", Required: true},
-			inventoryDateFlag(),
-			&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://; not with --dry-run)"},
-			&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "compare and count, write nothing: print the classes, routes and shards a diff would write"},
-			forceFlag(),
-			workersFlag(catInput, "data files decoded at once, per report", "number of CPUs"),
-			&cli.StringFlag{Category: catInput, Name: "source-data-root", Usage: "`DIR` that the source's files[].key is relative to (default: search the manifest's ancestor folders)"},
-			&cli.StringFlag{Category: catInput, Name: "target-data-root", Usage: "`DIR` that the target's files[].key is relative to"},
-			&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
-			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the diff summary as JSON on stdout"},
-			quietFlag(),
-
-			&cli.StringFlag{Category: catCompare, Name: "compare", Value: "size,etag", Usage: "what makes an object in both reports changed: `LIST` of size, etag, checksum, mtime"},
-			&cli.StringSliceFlag{Category: catCompare, Name: "map", Usage: "compare source keys under SRC with target keys under DST: `SRC=DST` (repeatable)"},
-			&cli.BoolFlag{Category: catCompare, Name: "cross-bucket", Usage: "the reports are of different buckets, as intended (else an error)"},
-			&cli.BoolFlag{Category: catCompare, Name: "all-versions", Usage: "compare every version by (key, version id): two reports of one bucket only"},
-			countFlag(catCompare, "examples", diff.DefaultExamples, "list the first `N` objects of each class in diff.json"),
-		}, filterFlags(), sortFlags(), shardFlags()),
+		Flags:       diffFlags(),
+		Subcommands: []*cli.Command{newDiffSplitCommand(), newDiffMergeCommand()},
 		Before: func(c *cli.Context) error {
+			if c.Args().Present() {
+				return nil // a subcommand, which checks its own flags
+			}
 			_, err := diffOptionsFromFlags(c, false)
 			return err
 		},
@@ -113,6 +102,9 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 			o, err := diffOptionsFromFlags(c, true)
 			if err != nil {
 				return err
+			}
+			if c.String("ranges") != "" {
+				return diffRange(c, o)
 			}
 			dryRun := c.Bool("dry-run")
 			if dryRun {
@@ -169,6 +161,30 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 	}
 }
 
+// diffFlags are the flags of diff (and, but for a few, of diff split).
+func diffFlags() []cli.Flag {
+	return concatFlags([]cli.Flag{
+		&cli.StringFlag{Category: catInput, Name: "source", Aliases: []string{"s"}, Usage: "source inventory `MANIFEST` (manifest.json; or a configuration folder …/source-bucket/config-id/ for its newest delivery; required)"},
+		&cli.StringFlag{Category: catInput, Name: "target", Aliases: []string{"t"}, Usage: "target inventory `MANIFEST` (as --source; required)"},
+		inventoryDateFlag(),
+		&cli.StringFlag{Category: catInput, Name: "out", Aliases: []string{"o"}, Usage: "plan `DIR` to write (local or s3://; not with --dry-run; with --ranges: the range's part folder, default parts/<iiii> beside ranges.json)"},
+		&cli.BoolFlag{Category: catInput, Name: "dry-run", Usage: "compare and count, write nothing: print the classes, routes and shards a diff would write"},
+		forceFlag(),
+		workersFlag(catInput, "data files decoded at once, per report", "number of CPUs"),
+		&cli.StringFlag{Category: catInput, Name: "source-data-root", Usage: "`DIR` that the source's files[].key is relative to (default: search the manifest's ancestor folders)"},
+		&cli.StringFlag{Category: catInput, Name: "target-data-root", Usage: "`DIR` that the target's files[].key is relative to"},
+		&cli.BoolFlag{Category: catInput, Name: "no-verify", Usage: "skip manifest.checksum and data file MD5 checks"},
+		&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the diff summary as JSON on stdout"},
+		quietFlag(),
+
+		&cli.StringFlag{Category: catCompare, Name: "compare", Value: "size,etag", Usage: "what makes an object in both reports changed: `LIST` of size, etag, checksum, mtime"},
+		&cli.StringSliceFlag{Category: catCompare, Name: "map", Usage: "compare source keys under SRC with target keys under DST: `SRC=DST` (repeatable)"},
+		&cli.BoolFlag{Category: catCompare, Name: "cross-bucket", Usage: "the reports are of different buckets, as intended (else an error)"},
+		&cli.BoolFlag{Category: catCompare, Name: "all-versions", Usage: "compare every version by (key, version id): two reports of one bucket only"},
+		countFlag(catCompare, "examples", diff.DefaultExamples, "list the first `N` objects of each class in diff.json"),
+	}, filterFlags(), sortFlags(), shardFlags(), diffRangeFlags())
+}
+
 // diffOptionsFromFlags turns the flags into diff.Options, checking every
 // flag and combination; errors name the flags.
 func diffOptionsFromFlags(c *cli.Context, loadKeys bool) (diff.Options, error) {
@@ -189,8 +205,15 @@ func diffOptionsFromFlags(c *cli.Context, loadKeys bool) (diff.Options, error) {
 		Examples:       c.Int("examples"),
 		OptionName:     flagNames(diffFlag),
 	}
+	ranged := c.String("ranges") != ""
 	switch {
-	case o.Out == "" && !c.Bool("dry-run"):
+	case o.Source == "" || o.Target == "":
+		return o, usagef("--source and --target are required")
+	case ranged && c.Bool("dry-run"):
+		return o, usagef("--ranges and --dry-run exclude each other")
+	case !ranged && c.String("range") != "":
+		return o, usagef("--range needs --ranges (the ranges.json that 'diff split' wrote)")
+	case o.Out == "" && !c.Bool("dry-run") && !ranged:
 		return o, usagef("--out is required (or --dry-run to write nothing)")
 	case o.Out != "" && c.Bool("dry-run"):
 		return o, usagef("--out and --dry-run exclude each other: a dry run writes nothing")

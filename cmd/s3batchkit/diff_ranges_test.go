@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/s3batchkit/s3batchkit/gen"
+	"github.com/s3batchkit/s3batchkit/manifest"
+)
+
+// TestDiffRangesCLI runs a distributed diff as the job engines would:
+// diff split, N workers given their index by AWS_BATCH_JOB_ARRAY_INDEX
+// (or --range), diff merge; the merged plan's shards, concatenated per
+// route, and diff.json's counts equal the one-machine diff's. Exit 2 for
+// a worker without an index or with other flags, and for a merge with a
+// part missing.
+func TestDiffRangesCLI(t *testing.T) {
+	unsetIndexEnv(t)
+	dir := t.TempDir()
+	mk := func(name, format, bucket string, seed uint64) string {
+		res, err := gen.Generate(context.Background(), gen.Options{Rows: 2000, Format: format, Out: filepath.Join(dir, name), Seed: seed, Versions: true, Bucket: bucket, Files: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Manifest
+	}
+	src, dst := mk("a", "parquet", "src", 1), mk("b", "csv", "dst", 2)
+	args := []string{"--source", src, "--target", dst, "--cross-bucket", "--max-objects", "150", "--min-objects", "0", "--examples", "3"}
+	one := filepath.Join(dir, "one")
+	if code, _, stderr := s3bk(t, append([]string{"diff", "-q", "--out", one}, args...)...); code != 0 {
+		t.Fatalf("diff: %d %s", code, stderr)
+	}
+	root := filepath.Join(dir, "run")
+	ranges := filepath.Join(root, manifest.RangesName)
+	code, stdout, stderr := s3bk(t, append([]string{"diff", "split", "--ranges", "3", "--out", ranges}, args...)...)
+	if code != 0 || !strings.Contains(stdout, "ranges written to "+ranges) {
+		t.Fatalf("split: %d\n%s\n%s", code, stdout, stderr)
+	}
+	worker := append([]string{"diff", "-q", "--ranges", ranges}, args...)
+	if code, _, stderr := s3bk(t, worker...); code != exitUsage || !strings.Contains(stderr, "JOB_COMPLETION_INDEX") {
+		t.Errorf("a worker without an index: exit %d, %s", code, stderr)
+	}
+	if code, _, stderr := s3bk(t, append(worker, "--range", "0", "--compare", "size")...); code != exitUsage || !strings.Contains(stderr, "differ") {
+		t.Errorf("a worker with another --compare: exit %d, %s", code, stderr)
+	}
+	for i := range 2 {
+		t.Setenv("AWS_BATCH_JOB_ARRAY_INDEX", []string{"0", "1"}[i])
+		if code, _, stderr := s3bk(t, worker...); code != 0 {
+			t.Fatalf("worker %d: %d %s", i, code, stderr)
+		}
+	}
+	unsetIndexEnv(t)
+	if code, _, stderr := s3bk(t, "diff", "merge", "--ranges", ranges); code != exitUsage || !strings.Contains(stderr, "part missing") {
+		t.Errorf("a merge with range 2 missing: exit %d, %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(root, manifest.PlanFile)); err == nil {
+		t.Errorf("a refused merge wrote plan.json")
+	}
+	if code, _, stderr := s3bk(t, append(worker, "--range", "2")...); code != 0 {
+		t.Fatalf("worker 2: %d %s", code, stderr)
+	}
+	if code, stdout, stderr := s3bk(t, "diff", "merge", "--ranges", ranges); code != 0 || !strings.Contains(stdout, "plan written to "+root) {
+		t.Fatalf("merge: %d\n%s\n%s", code, stdout, stderr)
+	}
+
+	concat := func(dir string) map[string]string {
+		p, err := manifest.ReadPlan(context.Background(), nil, dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, sh := range p.Shards {
+			raw, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(sh.Path)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[sh.Route] += string(raw)
+		}
+		return out
+	}
+	want, got := concat(one), concat(root)
+	routes := func(m map[string]string) []string {
+		var r []string
+		for k := range m {
+			r = append(r, k)
+		}
+		sort.Strings(r)
+		return r
+	}
+	if strings.Join(routes(got), ",") != strings.Join(routes(want), ",") || len(want) < 2 {
+		t.Fatalf("routes %v, want %v", routes(got), routes(want))
+	}
+	for r := range want {
+		if got[r] != want[r] {
+			t.Errorf("route %s: the merged shards differ from the one-machine diff's", r)
+		}
+	}
+	summary := func(dir string) string {
+		raw, err := os.ReadFile(filepath.Join(dir, "diff.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			t.Fatal(err)
+		}
+		delete(m, "warnings")
+		b, _ := json.Marshal(m)
+		return string(b)
+	}
+	if a, b := summary(root), summary(one); a != b {
+		t.Errorf("diff.json\n got %s\nwant %s", a, b)
+	}
+}
