@@ -289,6 +289,10 @@ func TestDistributedDiffRefuses(t *testing.T) {
 		t.Errorf("merging a plan's ranges.json as a diff: %v, want ErrRanges", err)
 	}
 
+	if _, err := scaleout.Merge(ctx, nil, loc, ""); !errors.Is(err, manifest.ErrRanges) {
+		t.Errorf("a diff's ranges.json merged as a plan's: %v, want ErrRanges", err)
+	}
+
 	// A part of another split (other split keys, same inventories).
 	root2 := t.TempDir()
 	distributedDiff(t, o, 2, root2)

@@ -140,6 +140,9 @@ func Merge(ctx context.Context, oc *objio.Client, rangesLoc, out string) (*manif
 	if err != nil {
 		return nil, err
 	}
+	if r.Kind == KindDiff {
+		return nil, fmt.Errorf("%w: %s was split for diff (merge it with 'diff merge', which writes diff.json too)", manifest.ErrRanges, rangesLoc)
+	}
 	root := manifest.RootOf(rangesLoc)
 	if out != "" && cleanLoc(out) != cleanLoc(root) {
 		return nil, fmt.Errorf("%w: the merged plan goes into the folder of ranges.json (%s), where its parts are, not %s", manifest.ErrRanges, root, out)
