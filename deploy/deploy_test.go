@@ -183,12 +183,16 @@ func TestBatchArrayOfOne(t *testing.T) {
 func TestArgs(t *testing.T) {
 	s := Spec{Image: "i", Root: "s3://b/run/", Ranges: 2, PlanArgs: []string{"--inventory=s3://i/m.json", "--prefix=a b"},
 		GlobalArgs: []string{"--endpoint-url=http://127.0.0.1:9000"}}.WithDefaults()
+	d := Spec{Image: "i", Root: "s3://b/run/", Ranges: 2, Command: CommandDiff,
+		PlanArgs: []string{"--source=s3://i/a.json", "--target=s3://i/b.json"}}.WithDefaults()
 	tests := []struct {
 		got, want []string
 	}{
 		{s.WorkerArgs(), []string{"--endpoint-url=http://127.0.0.1:9000", "plan", "--inventory=s3://i/m.json", "--prefix=a b", "--ranges=s3://b/run/ranges.json"}},
 		{s.ScatterArgs(), []string{"--endpoint-url=http://127.0.0.1:9000", "plan", "scatter", "--ranges=s3://b/run/ranges.json"}},
 		{s.MergeArgs(), []string{"--endpoint-url=http://127.0.0.1:9000", "plan", "merge", "--ranges=s3://b/run/ranges.json"}},
+		{d.WorkerArgs(), []string{"diff", "--source=s3://i/a.json", "--target=s3://i/b.json", "--ranges=s3://b/run/ranges.json"}},
+		{d.MergeArgs(), []string{"diff", "merge", "--ranges=s3://b/run/ranges.json"}},
 	}
 	for _, tt := range tests {
 		if !reflect.DeepEqual(tt.got, tt.want) {
@@ -254,6 +258,8 @@ func TestSpecErrors(t *testing.T) {
 		{"a profile", func(s *Spec) { s.GlobalArgs = []string{"--profile=prod"} }, "GlobalArgs", true},
 		{"negative parallelism", func(s *Spec) { s.Kubernetes.Parallelism = -1 }, "Kubernetes.Parallelism", true},
 		{"no job queue", func(s *Spec) { s.AWS.JobQueue = "" }, "AWS.JobQueue", false},
+		{"unknown command", func(s *Spec) { s.Command = "cat" }, "Command", true},
+		{"a diff with a scatter step", func(s *Spec) { s.Command, s.Slices = CommandDiff, 2 }, "Slices", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

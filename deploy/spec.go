@@ -75,7 +75,11 @@ type Spec struct {
 	// input is shuffled (no scatter step), else 1 to MaxArraySize (one
 	// slice on AWS Batch: a plain job given --slice=0).
 	Slices int
-	// PlanArgs are the plan's arguments — inventories, filters, bounds,
+	// Command is the command the workers and the merge run: "plan" (the
+	// default when empty) or "diff" (a distributed diff: no scatter step,
+	// Slices must be 0).
+	Command string
+	// PlanArgs are the plan's (or the diff's) arguments — inventories, filters, bounds,
 	// options — each one argument (e.g. "--where=key startsWith \"a b\"").
 	// They are passed to every worker as they are, after "plan".
 	PlanArgs []string
@@ -193,6 +197,10 @@ func (s Spec) Validate() error {
 		return specErr("Ranges", strconv.Itoa(s.Ranges), "1 to "+strconv.Itoa(MaxArraySize))
 	case s.Slices < 0 || s.Slices > MaxArraySize:
 		return specErr("Slices", strconv.Itoa(s.Slices), "0 (no scatter) to "+strconv.Itoa(MaxArraySize))
+	case s.Command != "" && s.Command != CommandPlan && s.Command != CommandDiff:
+		return specErr("Command", s.Command, "plan or diff")
+	case s.Command == CommandDiff && s.Slices != 0:
+		return specErr("Slices", strconv.Itoa(s.Slices), "0: a distributed diff has no scatter step")
 	case s.Worker.VCPUs < 1 || s.Merge.VCPUs < 1:
 		return specErr("VCPUs", strconv.Itoa(min(s.Worker.VCPUs, s.Merge.VCPUs)), "at least 1")
 	case s.Worker.MemoryMiB < 256 || s.Merge.MemoryMiB < 256:
@@ -224,12 +232,26 @@ func (s Spec) Shuffle() bool { return s.Slices > 0 }
 // JobName is the name of a step's job (and job definition): Name-step.
 func (s Spec) JobName(step string) string { return s.Name + "-" + step }
 
+// Commands of Spec.Command.
+const (
+	CommandPlan = "plan"
+	CommandDiff = "diff"
+)
+
+// command is Spec.Command with its default.
+func (s Spec) command() string {
+	if s.Command == "" {
+		return CommandPlan
+	}
+	return s.Command
+}
+
 // WorkerArgs is the argument vector of a range worker (after the binary):
-// the global flags, "plan", the plan's arguments and --ranges. The worker
-// takes its range index from AWS_BATCH_JOB_ARRAY_INDEX or
+// the global flags, "plan" (or "diff"), the arguments and --ranges. The
+// worker takes its range index from AWS_BATCH_JOB_ARRAY_INDEX or
 // JOB_COMPLETION_INDEX and writes Root/parts/<iiii>.
 func (s Spec) WorkerArgs() []string {
-	return s.argv([]string{"plan"}, s.PlanArgs)
+	return s.argv([]string{s.command()}, s.PlanArgs)
 }
 
 // ScatterArgs is the argument vector of a scatter slice: "plan scatter
@@ -237,9 +259,9 @@ func (s Spec) WorkerArgs() []string {
 // filters from ranges.json.
 func (s Spec) ScatterArgs() []string { return s.argv([]string{"plan", "scatter"}, nil) }
 
-// MergeArgs is the argument vector of the merge: "plan merge --ranges",
-// which writes Root/plan.json last.
-func (s Spec) MergeArgs() []string { return s.argv([]string{"plan", "merge"}, nil) }
+// MergeArgs is the argument vector of the merge: "plan merge --ranges"
+// (or "diff merge"), which writes Root/plan.json last.
+func (s Spec) MergeArgs() []string { return s.argv([]string{s.command(), "merge"}, nil) }
 
 func (s Spec) argv(cmd, args []string) []string {
 	out := make([]string, 0, len(s.GlobalArgs)+len(cmd)+len(args)+1)

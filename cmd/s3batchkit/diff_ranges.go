@@ -37,7 +37,9 @@ func newDiffSplitCommand() *cli.Command {
 		&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "where to write ranges.json: `LOC`/ranges.json (a file or s3:// key); the workers' parts, diff.json and plan.json go beside it", Required: true},
 		countFlag(catRanges, "ranges", 0, "split into `N` ranges (1 to 10000), one per worker (required)"),
 	}, flags...)
+	flags = append(flags, planEmitFlags()...)
 	return &cli.Command{
+		Before:    checkEmitFlags,
 		Name:      "split",
 		Usage:     "split a diff into N source-key ranges for N workers (writes ranges.json)",
 		UsageText: "s3batchkit diff split --source MANIFEST --target MANIFEST [diff flags] --ranges N --out LOC/ranges.json",
@@ -78,6 +80,10 @@ Examples:
 			res, err := scaleout.SplitDiff(c.Context, scaleout.DiffSplitOptions{Diff: o, N: int(n), Out: c.String("out")})
 			if err != nil {
 				return rangesError(diffError(fmt.Errorf("split: %w", err)))
+			}
+			if c.String("emit") != "" { // the definitions alone on stdout
+				return emitPlanJobs(c, splitRun{RangesFile: c.String("out"), Ranges: int(n),
+					Diff: &diffInputs{Source: o.Source, Target: o.Target}})
 			}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, map[string]any{"ranges": c.String("out"), "sha256": res.SHA256, "sampled_keys": res.Sampled,

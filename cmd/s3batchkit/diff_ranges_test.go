@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/s3batchkit/s3batchkit/gen"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/manifest"
 )
 
@@ -115,5 +116,61 @@ func TestDiffRangesCLI(t *testing.T) {
 	}
 	if a, b := summary(root), summary(one); a != b {
 		t.Errorf("diff.json\n got %s\nwant %s", a, b)
+	}
+}
+
+// TestDiffSplitEmitRuns runs the commands `diff split --emit aws-batch`
+// prints (the workers run diff, the merge diff merge; no scatter) against
+// the test S3 server, and compares the merged shards with the one-machine
+// diff of the same reports.
+func TestDiffSplitEmitRuns(t *testing.T) {
+	oc, bucket := rangesS3Env(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	var loc [2]string
+	for i, side := range []struct{ format, bucket string }{{"parquet", "src"}, {"csv", "dst"}} {
+		res, err := gen.Generate(ctx, gen.Options{Rows: 1500, Format: side.format, Out: filepath.Join(dir, side.bucket), Seed: uint64(i + 1), Bucket: side.bucket, Files: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc[i] = "s3://" + bucket + "/inventory/" + side.bucket
+		uploadDir(t, oc, filepath.Dir(res.Manifest), loc[i])
+		loc[i] += "/" + filepath.Base(res.Manifest)
+	}
+	args := []string{"--source", loc[0], "--target", loc[1], "--cross-bucket", "--max-objects", "200", "--min-objects", "0"}
+	root := "s3://" + bucket + "/runs/diff"
+	code, stdout, stderr := s3bk(t, append([]string{"diff", "split", "--ranges", "3", "--out", root + "/ranges.json",
+		"--emit", "aws-batch", "--job-queue", "q", "--image", "example/s3batchkit:1"}, args...)...)
+	if code != 0 || !strings.Contains(stdout, `"diff"`) || strings.Contains(stdout, "scatter") {
+		t.Fatalf("diff split --emit: %d\n%s\n%s", code, stdout, stderr)
+	}
+	runEmittedBatch(t, stdout)
+	one := filepath.Join(dir, "one")
+	if code, _, stderr := s3bk(t, append([]string{"diff", "-q", "--out", one}, args...)...); code != 0 {
+		t.Fatalf("diff: %d %s", code, stderr)
+	}
+	streams := func(oc *objio.Client, root string) map[string]string {
+		p, err := manifest.ReadPlan(ctx, oc, root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, sh := range p.Shards {
+			raw, err := oc.ReadAll(ctx, objio.Join(root, sh.Path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			out[sh.Route] += string(raw)
+		}
+		return out
+	}
+	got, want := streams(oc, root), streams(nil, one)
+	if len(got) != len(want) || len(want) < 2 {
+		t.Fatalf("%d routes, want %d (at least 2)", len(got), len(want))
+	}
+	for r := range want {
+		if got[r] != want[r] {
+			t.Errorf("route %s: the merged shards differ from the one-machine diff's", r)
+		}
 	}
 }

@@ -57,7 +57,6 @@ type largeRehearsal struct {
 	proxy    *s3fault.Proxy
 }
 
-
 // newLargeRehearsal generates and plans an inventory of a new source
 // bucket, puts the stand-ins, and points the CLI at a fault proxy in front
 // of the test server that fails the parts the roles say (503 SlowDown).

@@ -66,6 +66,22 @@ type splitRun struct {
 	// the flags' order, so that every worker reads the delivery the split
 	// read even when a newer one arrives; nil passes the flags as given.
 	Inventories []string
+	// Diff is set for 'diff split': the workers run diff, with the
+	// --source and --target the split resolved.
+	Diff *diffInputs
+}
+
+// diffInputs are the reports a diff split read.
+type diffInputs struct{ Source, Target string }
+
+// isDiffSplit tells 'diff split' from 'plan split' by its flags.
+func isDiffSplit(c *cli.Context) bool {
+	for _, f := range c.Command.Flags {
+		if f.Names()[0] == "source" {
+			return true
+		}
+	}
+	return false
 }
 
 // checkEmitFlags checks the --emit flags and their combinations without
@@ -101,14 +117,18 @@ func checkEmitFlags(c *cli.Context) error {
 	if out != "" && !objio.IsS3(out) {
 		return usagef("--emit: --out %s must be s3://…/%s: the containers share nothing but S3", out, deploy.RangesFile)
 	}
-	for _, loc := range append(c.StringSlice("inventory"), c.String("data-root")) {
+	for _, loc := range append(c.StringSlice("inventory"), c.String("data-root"), c.String("source"), c.String("target")) {
 		if loc != "" && !objio.IsS3(loc) {
-			return usagef("--emit: %s must be an s3:// location (--inventory, --data-root): the containers share nothing but S3", loc)
+			return usagef("--emit: %s must be an s3:// location (reports, --data-root): the containers share nothing but S3", loc)
 		}
 	}
 	// Every other check of the definitions, with a stand-in for what
 	// the split decides.
-	spec, err := emitSpec(c, splitRun{RangesFile: "s3://bucket/" + deploy.RangesFile, Ranges: 2})
+	stand := splitRun{RangesFile: "s3://bucket/" + deploy.RangesFile, Ranges: 2}
+	if isDiffSplit(c) {
+		stand.Diff = &diffInputs{Source: c.String("source"), Target: c.String("target")}
+	}
+	spec, err := emitSpec(c, stand)
 	if err != nil {
 		return err
 	}
@@ -213,7 +233,13 @@ func emitSpec(c *cli.Context, run splitRun) (deploy.Spec, error) {
 		}
 		s.Worker.MemoryMiB = int((mem + 1<<20 - 1) >> 20)
 	}
-	if s.PlanArgs, err = workerPlanArgs(c, run.Inventories); err != nil {
+	if run.Diff != nil {
+		s.Command = deploy.CommandDiff
+		s.PlanArgs, err = workerDiffArgs(c, *run.Diff)
+	} else {
+		s.PlanArgs, err = workerPlanArgs(c, run.Inventories)
+	}
+	if err != nil {
 		return s, err
 	}
 	if s.GlobalArgs, err = flagArgs(c, globalFlags(), func(name string) bool { return emitGlobal[name] }); err != nil {
@@ -259,6 +285,16 @@ func workerPlanArgs(c *cli.Context, inventories []string) ([]string, error) {
 			return false
 		}
 		return !notForWorkers[name]
+	})
+	return append(args, rest...), err
+}
+
+// workerDiffArgs are workerPlanArgs for a diff: the reports the split
+// read, then every other flag of the diff command that was set.
+func workerDiffArgs(c *cli.Context, in diffInputs) ([]string, error) {
+	args := []string{"--source=" + in.Source, "--target=" + in.Target}
+	rest, err := flagArgs(c, diffFlags(), func(name string) bool {
+		return name != "source" && name != "target" && !notForWorkers[name]
 	})
 	return append(args, rest...), err
 }

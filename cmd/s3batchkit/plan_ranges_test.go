@@ -190,44 +190,7 @@ func TestPlanSplitEmitRuns(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("split --emit: %d %s", code, stderr)
 	}
-	var out struct {
-		Defs []struct {
-			Name      string `json:"jobDefinitionName"`
-			Container struct {
-				Command []string `json:"command"`
-			} `json:"containerProperties"`
-		} `json:"register_job_definitions"`
-		Jobs []struct {
-			Definition string `json:"jobDefinition"`
-			Array      *struct {
-				Size int `json:"size"`
-			} `json:"arrayProperties"`
-		} `json:"submit_jobs"`
-	}
-	if err := json.Unmarshal([]byte(stdout), &out); err != nil || len(out.Jobs) != 3 {
-		t.Fatalf("--emit aws-batch: %v, %d jobs in\n%s", err, len(out.Jobs), stdout)
-	}
-	for _, job := range out.Jobs {
-		var cmd []string
-		for _, d := range out.Defs {
-			if d.Name == job.Definition {
-				cmd = d.Container.Command
-			}
-		}
-		n := 1
-		if job.Array != nil {
-			n = job.Array.Size
-		}
-		for i := range n {
-			if job.Array != nil {
-				t.Setenv("AWS_BATCH_JOB_ARRAY_INDEX", strconv.Itoa(i))
-			}
-			if code, _, stderr := s3bk(t, append(cmd, "-q")...); code != 0 {
-				t.Fatalf("%s %d: %v: exit %d, %s", job.Definition, i, cmd, code, stderr)
-			}
-		}
-		unsetIndexEnv(t)
-	}
+	runEmittedBatch(t, stdout)
 	plan, err := manifest.ReadPlan(ctx, oc, root)
 	if err != nil {
 		t.Fatal(err)
@@ -282,6 +245,51 @@ func TestPlanRangesEndpointFlag(t *testing.T) {
 	}
 	if plan.Counters.RowsRead != 1500 {
 		t.Fatalf("merged plan: %d rows read, want 1500", plan.Counters.RowsRead)
+	}
+}
+
+// runEmittedBatch runs, step by step, the jobs that --emit aws-batch
+// printed (stdout), each array job once per index with AWS Batch's
+// AWS_BATCH_JOB_ARRAY_INDEX set, as the service would.
+func runEmittedBatch(t *testing.T, stdout string) {
+	t.Helper()
+	var out struct {
+		Defs []struct {
+			Name      string `json:"jobDefinitionName"`
+			Container struct {
+				Command []string `json:"command"`
+			} `json:"containerProperties"`
+		} `json:"register_job_definitions"`
+		Jobs []struct {
+			Definition string `json:"jobDefinition"`
+			Array      *struct {
+				Size int `json:"size"`
+			} `json:"arrayProperties"`
+		} `json:"submit_jobs"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &out); err != nil || len(out.Jobs) < 2 {
+		t.Fatalf("--emit aws-batch: %v, %d jobs in\n%s", err, len(out.Jobs), stdout)
+	}
+	for _, job := range out.Jobs {
+		var cmd []string
+		for _, d := range out.Defs {
+			if d.Name == job.Definition {
+				cmd = d.Container.Command
+			}
+		}
+		n := 1
+		if job.Array != nil {
+			n = job.Array.Size
+		}
+		for i := range n {
+			if job.Array != nil {
+				t.Setenv("AWS_BATCH_JOB_ARRAY_INDEX", strconv.Itoa(i))
+			}
+			if code, _, stderr := s3bk(t, append(cmd, "-q")...); code != 0 {
+				t.Fatalf("%s %d: %v: exit %d, %s", job.Definition, i, cmd, code, stderr)
+			}
+		}
+		unsetIndexEnv(t)
 	}
 }
 
