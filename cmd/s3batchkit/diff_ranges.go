@@ -25,19 +25,7 @@ func diffRangeFlags() []cli.Flag {
 }
 
 func newDiffSplitCommand() *cli.Command {
-	var flags []cli.Flag
-	for _, f := range diffFlags() {
-		switch f.Names()[0] {
-		case "out", "ranges", "range", "dry-run", "force":
-			continue
-		}
-		flags = append(flags, f)
-	}
-	flags = append([]cli.Flag{
-		&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "where to write ranges.json: `LOC`/ranges.json (a file or s3:// key); the workers' parts, diff.json and plan.json go beside it", Required: true},
-		countFlag(catRanges, "ranges", 0, "split into `N` ranges (1 to 10000), one per worker (required)"),
-	}, flags...)
-	flags = append(flags, planEmitFlags()...)
+	flags := splitFlags(diffFlags(), "the workers' parts, diff.json and plan.json go beside it")
 	return &cli.Command{
 		Before:    checkEmitFlags,
 		Name:      "split",

@@ -32,6 +32,25 @@ func (e *codedError) Error() string { return e.err.Error() }
 func (e *codedError) Unwrap() error { return e.err }
 func (e *codedError) ExitCode() int { return e.code }
 
+// splitFlags are the flags of 'plan split' and 'diff split': the
+// command's own (base) but where and whether it writes, then --out (whose
+// usage ends with beside), --ranges and extra, and the --emit flags.
+func splitFlags(base []cli.Flag, beside string, extra ...cli.Flag) []cli.Flag {
+	flags := []cli.Flag{
+		&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "where to write ranges.json: `LOC`/ranges.json (a file or s3:// key); " + beside, Required: true},
+		countFlag(catRanges, "ranges", 0, "split into `N` ranges (1 to 10000), one per worker (required)"),
+	}
+	flags = append(flags, extra...)
+	for _, f := range base {
+		switch f.Names()[0] {
+		case "out", "ranges", "range", "dry-run", "force":
+			continue
+		}
+		flags = append(flags, f)
+	}
+	return append(flags, planEmitFlags()...)
+}
+
 // rangesError makes the mismatches of distributed plans exit 2.
 func rangesError(err error) error {
 	if errors.Is(err, manifest.ErrRanges) || errors.Is(err, manifest.ErrPartMismatch) || errors.Is(err, manifest.ErrPartMissing) {
@@ -41,21 +60,10 @@ func rangesError(err error) error {
 }
 
 func newPlanSplitCommand() *cli.Command {
-	var flags []cli.Flag
-	for _, f := range planFlags() {
-		switch f.Names()[0] {
-		case "out", "ranges", "range", "dry-run", "force":
-			continue
-		}
-		flags = append(flags, f)
-	}
-	flags = append([]cli.Flag{
-		&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "where to write ranges.json: `LOC`/ranges.json (a file or s3:// key); the workers' parts and plan.json go beside it", Required: true},
-		countFlag(catRanges, "ranges", 0, "split into `N` ranges (1 to 10000), one per worker (required)"),
+	flags := splitFlags(planFlags(), "the workers' parts and plan.json go beside it",
 		&cli.StringFlag{Category: catRanges, Name: "mode", Value: scaleout.ModeAuto, Usage: "`MODE` of reading: direct (each range reads the files, row groups and stripes its keys can be in), shuffle ('plan scatter' reads each file once and writes each range's rows apart), auto (shuffle the inventories whose files' keys overlap the ranges)"},
 		countFlag(catRanges, "slices", 0, "shuffle: `S` scatter slices, each a job of 'plan scatter' (default: N, at most one per data file)"),
-	}, flags...)
-	flags = append(flags, planEmitFlags()...)
+	)
 	return &cli.Command{
 		Name:      "split",
 		Usage:     "split a plan into N key ranges for N workers (writes ranges.json)",
