@@ -585,6 +585,9 @@ func (b *builder) operation() error {
 		if m := lambdaARNRE.FindStringSubmatch(fn); m == nil || m[1] != b.partition {
 			return optErr("LambdaInvoke.FunctionArn", fn, "a Lambda function ARN in partition %q (the report bucket's)", b.partition)
 		}
+		if checkResource(fn) != nil { // a job invokes one function: no wildcards
+			return optErr("LambdaInvoke.FunctionArn", fn, "the ARN of one Lambda function (arn:%s:lambda:REGION:ACCOUNT:function:NAME), without wildcards", b.partition)
+		}
 		b.add("InvokeFunction", []string{"lambda:InvokeFunction"}, []string{fn},
 			"Invokes the function once per task. Lambda authorizes the call against the ARN the job passes (function, version or alias), so the policy names exactly that ARN; AWS's example uses Resource \"*\", which is not needed. The function reads and writes objects with its own execution role: this role needs no access to them.",
 			SrcInvokeLambda, SrcLambdaResources)
