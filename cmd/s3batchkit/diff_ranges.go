@@ -130,11 +130,7 @@ func diffRange(c *cli.Context, o diff.Options) error {
 }
 
 func newDiffMergeCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "merge",
-		Usage:     "merge the parts of a distributed diff into diff.json and plan.json",
-		UsageText: "s3batchkit diff merge --ranges LOC/ranges.json [--out LOC]",
-		Description: `Checks every range's part (LOC/parts/<iiii>/part.json): made from this
+	return mergeCommand("diff", "merge the parts of a distributed diff into diff.json and plan.json", `Checks every range's part (LOC/parts/<iiii>/part.json): made from this
 ranges.json, for its range, from the same reports and options, and the
 source rows the ranges read adding up to the source's rows. Then writes
 LOC/diff.json (the ranges' counts summed, the first examples of each class)
@@ -144,22 +140,8 @@ ranges.json, is refused (exit 2).
 
 Examples:
    s3batchkit diff merge --ranges s3://plans/diff-1/ranges.json`,
-		Flags: []cli.Flag{
-			&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "the `LOC`/ranges.json that 'diff split' wrote", Required: true},
-			&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "the plan folder `LOC`: must be the folder of ranges.json (the default)"},
-			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the plan summary as JSON on stdout"},
-			quietFlag(),
-		},
-		Action: func(c *cli.Context) error {
-			root := manifest.RootOf(c.String("ranges"))
-			if err := guardPlanDir(c, root); err != nil {
-				return err
-			}
+		func(c *cli.Context) (*manifest.Plan, error) {
 			plan, _, err := scaleout.MergeDiff(c.Context, storage(c), c.String("ranges"), c.String("out"))
-			if err != nil {
-				return rangesError(planDirError(fmt.Errorf("diff merge: %w", err)))
-			}
-			return printMerged(c, root, plan)
-		},
-	}
+			return plan, err
+		})
 }

@@ -69,22 +69,7 @@ func TestDiffRangesCLI(t *testing.T) {
 		t.Fatalf("merge: %d\n%s\n%s", code, stdout, stderr)
 	}
 
-	concat := func(dir string) map[string]string {
-		p, err := manifest.ReadPlan(context.Background(), nil, dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for _, sh := range p.Shards {
-			raw, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(sh.Path)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[sh.Route] += string(raw)
-		}
-		return out
-	}
-	want, got := concat(one), concat(root)
+	want, got := routeStreams(t, nil, one), routeStreams(t, nil, root)
 	routes := func(m map[string]string) []string {
 		var r []string
 		for k := range m {
@@ -149,22 +134,7 @@ func TestDiffSplitEmitRuns(t *testing.T) {
 	if code, _, stderr := s3bk(t, append([]string{"diff", "-q", "--out", one}, args...)...); code != 0 {
 		t.Fatalf("diff: %d %s", code, stderr)
 	}
-	streams := func(oc *objio.Client, root string) map[string]string {
-		p, err := manifest.ReadPlan(ctx, oc, root)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string]string{}
-		for _, sh := range p.Shards {
-			raw, err := oc.ReadAll(ctx, objio.Join(root, sh.Path))
-			if err != nil {
-				t.Fatal(err)
-			}
-			out[sh.Route] += string(raw)
-		}
-		return out
-	}
-	got, want := streams(oc, root), streams(nil, one)
+	got, want := routeStreams(t, oc, root), routeStreams(t, nil, one)
 	if len(got) != len(want) || len(want) < 2 {
 		t.Fatalf("%d routes, want %d (at least 2)", len(got), len(want))
 	}
@@ -173,4 +143,25 @@ func TestDiffSplitEmitRuns(t *testing.T) {
 			t.Errorf("route %s: the merged shards differ from the one-machine diff's", r)
 		}
 	}
+}
+
+// routeStreams reads the plan at root through oc (nil: a client of its
+// own, for local folders) and returns each route's shards concatenated in
+// plan order: what a distributed plan or diff must equal, byte for byte.
+func routeStreams(t *testing.T, oc *objio.Client, root string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	p, err := manifest.ReadPlan(ctx, oc, root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, sh := range p.Shards {
+		raw, err := oc.ReadAll(ctx, objio.Join(root, sh.Path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[sh.Route] += string(raw)
+	}
+	return out
 }

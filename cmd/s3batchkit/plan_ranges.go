@@ -226,11 +226,7 @@ func planRange(c *cli.Context, o partition.Options) error {
 }
 
 func newPlanMergeCommand() *cli.Command {
-	return &cli.Command{
-		Name:      "merge",
-		Usage:     "merge the parts of a distributed plan into plan.json",
-		UsageText: "s3batchkit plan merge --ranges LOC/ranges.json [--out LOC]",
-		Description: `Checks every range's part (LOC/parts/<iiii>/part.json): made from this
+	return mergeCommand("plan", "merge the parts of a distributed plan into plan.json", `Checks every range's part (LOC/parts/<iiii>/part.json): made from this
 ranges.json, for its range, from the same inventories and options, every
 data file's MD5 checked by exactly one range, and the rows the ranges read
 adding up to the inventories' rows. Then writes LOC/plan.json, last,
@@ -240,8 +236,21 @@ or one from another ranges.json, is refused (exit 2).
 
 Examples:
    s3batchkit plan merge --ranges s3://plans/run-1/ranges.json`,
+		func(c *cli.Context) (*manifest.Plan, error) {
+			return scaleout.Merge(c.Context, storage(c), c.String("ranges"), c.String("out"))
+		})
+}
+
+// mergeCommand is 'plan merge' and 'diff merge' (cmd): the same flags,
+// checks and summary around the merge of their kind.
+func mergeCommand(cmd, usage, description string, merge func(*cli.Context) (*manifest.Plan, error)) *cli.Command {
+	return &cli.Command{
+		Name:        "merge",
+		Usage:       usage,
+		UsageText:   "s3batchkit " + cmd + " merge --ranges LOC/ranges.json [--out LOC]",
+		Description: description,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "the `LOC`/ranges.json that 'plan split' wrote", Required: true},
+			&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "the `LOC`/ranges.json that '" + cmd + " split' wrote", Required: true},
 			&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "the plan folder `LOC`: must be the folder of ranges.json (the default)"},
 			&cli.BoolFlag{Category: catInput, Name: "json", Usage: "print the plan summary as JSON on stdout"},
 			quietFlag(),
@@ -251,9 +260,9 @@ Examples:
 			if err := guardPlanDir(c, root); err != nil {
 				return err
 			}
-			plan, err := scaleout.Merge(c.Context, storage(c), c.String("ranges"), c.String("out"))
+			plan, err := merge(c)
 			if err != nil {
-				return rangesError(planDirError(fmt.Errorf("plan merge: %w", err)))
+				return rangesError(planDirError(fmt.Errorf("%s merge: %w", cmd, err)))
 			}
 			return printMerged(c, root, plan)
 		},
