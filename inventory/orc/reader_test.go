@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -378,11 +379,18 @@ func TestReadStripeIntoReuse(t *testing.T) {
 			t.Errorf("stripe %d: ReadStripe kept a dictionary", s)
 		}
 	}
-	allocs := testing.AllocsPerRun(20, func() {
-		if err := f.ReadStripeInto(&reused, 1, nil, opts); err != nil {
-			t.Fatal(err)
-		}
-	})
+	// The fewest of three measures: a garbage collection during one (the
+	// race detector's, a loaded machine's) empties the reader's
+	// sync.Pools (decompressors, stripe buffers) and adds allocations that
+	// a warm Batch does not make.
+	allocs := math.Inf(1)
+	for range 3 {
+		allocs = min(allocs, testing.AllocsPerRun(20, func() {
+			if err := f.ReadStripeInto(&reused, 1, nil, opts); err != nil {
+				t.Fatal(err)
+			}
+		}))
+	}
 	if allocs > 30 {
 		t.Errorf("ReadStripeInto of a warm Batch: %v allocations per stripe, want at most 30", allocs)
 	}
