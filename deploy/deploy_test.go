@@ -192,6 +192,7 @@ func TestArgs(t *testing.T) {
 		{s.ScatterArgs(), []string{"--endpoint-url=http://127.0.0.1:9000", "plan", "scatter", "--ranges=s3://b/run/ranges.json"}},
 		{s.MergeArgs(), []string{"--endpoint-url=http://127.0.0.1:9000", "plan", "merge", "--ranges=s3://b/run/ranges.json"}},
 		{d.WorkerArgs(), []string{"diff", "--source=s3://i/a.json", "--target=s3://i/b.json", "--ranges=s3://b/run/ranges.json"}},
+		{d.ScatterArgs(), []string{"plan", "scatter", "--ranges=s3://b/run/ranges.json"}},
 		{d.MergeArgs(), []string{"diff", "merge", "--ranges=s3://b/run/ranges.json"}},
 	}
 	for _, tt := range tests {
@@ -259,7 +260,6 @@ func TestSpecErrors(t *testing.T) {
 		{"negative parallelism", func(s *Spec) { s.Kubernetes.Parallelism = -1 }, "Kubernetes.Parallelism", true},
 		{"no job queue", func(s *Spec) { s.AWS.JobQueue = "" }, "AWS.JobQueue", false},
 		{"unknown command", func(s *Spec) { s.Command = "cat" }, "Command", true},
-		{"a diff with a scatter step", func(s *Spec) { s.Command, s.Slices = CommandDiff, 2 }, "Slices", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

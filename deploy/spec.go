@@ -76,8 +76,8 @@ type Spec struct {
 	// slice on AWS Batch: a plain job given --slice=0).
 	Slices int
 	// Command is the command the workers and the merge run: "plan" (the
-	// default when empty) or "diff" (a distributed diff: no scatter step,
-	// Slices must be 0).
+	// default when empty) or "diff". The scatter step is "plan scatter"
+	// for both.
 	Command string
 	// PlanArgs are the plan's (or the diff's) arguments — inventories, filters, bounds,
 	// options — each one argument (e.g. "--where=key startsWith \"a b\"").
@@ -199,8 +199,6 @@ func (s Spec) Validate() error {
 		return specErr("Slices", strconv.Itoa(s.Slices), "0 (no scatter) to "+strconv.Itoa(MaxArraySize))
 	case s.Command != "" && s.Command != CommandPlan && s.Command != CommandDiff:
 		return specErr("Command", s.Command, "plan or diff")
-	case s.Command == CommandDiff && s.Slices != 0:
-		return specErr("Slices", strconv.Itoa(s.Slices), "0: a distributed diff has no scatter step")
 	case s.Worker.VCPUs < 1 || s.Merge.VCPUs < 1:
 		return specErr("VCPUs", strconv.Itoa(min(s.Worker.VCPUs, s.Merge.VCPUs)), "at least 1")
 	case s.Worker.MemoryMiB < 256 || s.Merge.MemoryMiB < 256:

@@ -105,6 +105,10 @@ type side struct {
 	sorter   *partition.Sorter
 	stats    SideStats
 	sortStat partition.SortStats
+	// files and format are those of its manifest (a range of a
+	// distributed diff may read fewer files, or the scatter's).
+	files  int
+	format string
 	// bucket is the bucket every row of the side names (set by the scan).
 	bucket    string
 	bucketSet bool
@@ -171,20 +175,22 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if ro.Progress == nil {
 		ro.Progress = &inventory.Progress{}
 	}
-	ro.Fields = filter.Needs() | mergeFields | partition.SortFields() | o.Compare.uses()
+	ro.Fields = readFields(filter, o.Compare)
 
 	sides := [2]*side{{name: "source"}, {name: "target"}}
 	for i, loc := range []string{o.Source, o.Target} {
 		s := sides[i]
 		r := ro
 		r.DataRoot = []string{o.SourceDataRoot, o.TargetDataRoot}[i]
-		if s.report, err = inventory.Open(ctx, loc, r); err != nil {
+		m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: r.DataRoot, SkipChecksums: r.SkipChecksums, IO: r.IO})
+		if err != nil {
 			return nil, fmt.Errorf("opening %s inventory: %w", s.name, err)
 		}
-		m := s.report.Manifest
-		if err := o.Range.checkInput(i, m); err != nil {
+		s.files, s.format = len(m.Files), string(m.Format)
+		if err := o.Range.restrict(i, m); err != nil {
 			return nil, err
 		}
+		s.report = inventory.NewReport(m, r)
 		if err := filter.Check(m.Fields); err != nil {
 			return nil, s.wrap(err)
 		}
@@ -194,7 +200,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		if o.AllVersions && !m.Fields.Has(inventory.VersionID) {
 			return nil, s.wrap(fmt.Errorf("%w: all versions need a report of all versions (a VersionId column)", ErrNoVersions))
 		}
-		s.stats = SideStats{Manifest: m.Location, Bucket: m.SourceBucket, Format: string(m.Format), Dropped: map[string]int64{}}
+		s.stats = SideStats{Manifest: m.Location, Bucket: m.SourceBucket, Format: s.format, Dropped: map[string]int64{}}
 	}
 	src, tgt := sides[0], sides[1]
 	if sb, tb := src.stats.Bucket, tgt.stats.Bucket; sb != tb {
@@ -285,8 +291,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		m := s.report.Manifest
 		plan.Inputs = append(plan.Inputs, manifest.Input{
 			Manifest: m.Location, MD5: m.MD5, ChecksumVerified: m.ChecksumVerified,
-			SourceBucket: m.SourceBucket, Format: string(m.Format),
-			CreationTimestamp: m.CreationTimestamp, Files: len(m.Files), Columns: m.Fields.String(),
+			SourceBucket: m.SourceBucket, Format: s.format,
+			CreationTimestamp: m.CreationTimestamp, Files: s.files, Columns: m.Fields.String(),
 		})
 		plan.Counters.RowsRead += s.stats.RowsRead
 		plan.Counters.RowsKept += s.stats.RowsCompared

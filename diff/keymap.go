@@ -3,6 +3,7 @@ package diff
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // DropUnmapped is the counters.dropped reason of a row that passed the
@@ -50,13 +51,16 @@ type KeyMap struct {
 	rules []Mapping
 }
 
-// NewKeyMap checks the mappings for ambiguity; every error wraps ErrMap
-// and names the two rules in conflict.
+// NewKeyMap checks the mappings: UTF-8 prefixes (as S3 keys are), and no
+// ambiguity. Every error wraps ErrMap and names the rules at fault.
 func NewKeyMap(ms []Mapping) (*KeyMap, error) {
 	if len(ms) == 0 {
 		return nil, nil
 	}
 	for i, a := range ms {
+		if !utf8.ValidString(a.Source) || !utf8.ValidString(a.Target) {
+			return nil, fmt.Errorf("%w: %q: S3 keys are UTF-8, and a prefix that is not can match no key", ErrMap, a.String())
+		}
 		for _, b := range ms[i+1:] {
 			if strings.HasPrefix(a.Source, b.Source) || strings.HasPrefix(b.Source, a.Source) {
 				return nil, fmt.Errorf("%w: source prefixes of %s and %s overlap: a key under both could map two ways; list each source prefix once, none inside another", ErrMap, a, b)

@@ -20,6 +20,9 @@ func TestKeyMapRejectsAmbiguousRules(t *testing.T) {
 		{"nested target prefixes", []string{"a/=x/", "b/=x/y/"}, true},
 		{"two rules onto one prefix", []string{"a/=x/", "b/=x/"}, true},
 		{"empty source beside another", []string{"=x/", "a/=y/"}, true},
+		{"source not UTF-8", []string{"a\xff/=x/"}, true},
+		{"target not UTF-8", []string{"a/=\xc3/"}, true},
+		{"UTF-8 both sides", []string{"été/=hiver/"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,17 +26,17 @@ import (
 // ranges' shards, concatenated per route in range order, are the bytes of
 // the unranged diff's.
 //
-// Both reports are read whole by every range: only the rows are
-// restricted, not the data files read.
+// Reads restricts the data files each side reads, as a distributed plan's
+// ranges do (direct reading by key statistics, or the scatter's files).
 type Range struct {
 	// Lo and Hi bound the range's source keys, Lo included, Hi not; nil
 	// is no bound. Their Bucket is ignored (each side holds one bucket,
 	// and the sides' buckets differ).
 	Lo, Hi *manifest.SplitKey
-	// InputMD5s, when not nil, are the MD5s the source's and the target's
-	// manifest.json must have: another is an error wrapping
-	// manifest.ErrRanges.
-	InputMD5s []string
+	// Reads are the data files the range reads of the source (input 0)
+	// and the target (input 1); their InputMD5s, when not nil, are the
+	// MD5s the two manifest.json files must have.
+	partition.Reads
 	// Part, when not nil, makes Run commit a part of a distributed diff
 	// (part.json, whose Extra is a PartSummary) instead of plan.json and
 	// diff.json.
@@ -82,19 +82,38 @@ func (rg *Range) part() *manifest.Part {
 	return rg.Part
 }
 
-// checkInput checks side k's manifest MD5 against the split's.
-func (rg *Range) checkInput(k int, m *inventory.Manifest) error {
-	if rg == nil || rg.InputMD5s == nil {
+// restrict checks side k's manifest against the split's MD5 and keeps
+// only the data files the range reads.
+func (rg *Range) restrict(k int, m *inventory.Manifest) error {
+	if rg == nil {
 		return nil
 	}
-	if k >= len(rg.InputMD5s) || m.MD5 != rg.InputMD5s[k] {
-		want := ""
-		if k < len(rg.InputMD5s) {
-			want = rg.InputMD5s[k]
-		}
-		return fmt.Errorf("%w: %s has MD5 %s, the split read one with MD5 %q (another delivery, or it changed)", manifest.ErrRanges, m.Location, m.MD5, want)
+	return rg.Reads.Restrict(k, m)
+}
+
+// readFields are the columns a diff reads of each report.
+func readFields(filter *inventory.Filter, c Compare) inventory.FieldSet {
+	return filter.Needs() | mergeFields | partition.SortFields() | c.uses()
+}
+
+// ReadFields returns the columns a diff with options o reads of each
+// report: the scatter of a distributed diff keeps only them.
+func ReadFields(o Options) (inventory.FieldSet, error) {
+	if o.Out == "" {
+		o.Out = "-"
 	}
-	return nil
+	if _, err := o.check(); err != nil {
+		return 0, err
+	}
+	fo := o.Filter
+	if !o.AllVersions {
+		fo.LatestOnly = true
+	}
+	filter, err := inventory.NewFilter(fo)
+	if err != nil {
+		return 0, err
+	}
+	return readFields(filter, o.Compare), nil
 }
 
 // etagWarning is the text of the multipart ETag warning, %d for the

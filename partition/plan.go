@@ -201,7 +201,7 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 			CreationTimestamp: m.CreationTimestamp, Files: len(m.Files), Columns: m.Fields.String(),
 		})
 		if o.Range != nil {
-			if err := o.Range.restrict(k, m); err != nil {
+			if err := o.Range.Restrict(k, m); err != nil {
 				return nil, nil, err
 			}
 		}

@@ -23,21 +23,30 @@ type Range struct {
 	// Lo and Hi bound the range's (bucket, key), Lo included, Hi not;
 	// nil is no bound.
 	Lo, Hi *manifest.SplitKey
-	// InputMD5s, when not nil, are the MD5s the inventories' manifest.json
-	// files must have (one per Options.Inventories): a manifest that
-	// changed since the split is an error wrapping manifest.ErrRanges.
-	InputMD5s []string
-	// Files, when not nil, has one entry per inventory: the data files the
-	// range reads (possibly none); nil reads every file of every input.
-	Files [][]RangeFile
-	// Replace, when not nil, has one entry per inventory: when not nil,
-	// the range reads that input's rows from these files, written by the
-	// scatter step (inventory.FormatArrowIPC), instead of its data files.
-	Replace [][]inventory.DataFile
+	// Reads are the data files the range reads of each input.
+	Reads
 	// Part, when not nil, makes the plan a part of a distributed plan:
 	// Plan fills its RowsByInput and Plan and commits it as part.json
 	// instead of plan.json.
 	Part *manifest.Part
+}
+
+// Reads say what one range of a distributed plan or diff reads of its
+// inputs (ranges.json's reads, or the scatter's files); the zero value
+// reads every data file of every input. A distributed plan and a
+// distributed diff restrict their inputs with it alike.
+type Reads struct {
+	// InputMD5s, when not nil, are the MD5s the inputs' manifest.json
+	// files must have, in order: a manifest that changed since the split
+	// is an error wrapping manifest.ErrRanges.
+	InputMD5s []string
+	// Files, when not nil, has one entry per input: the data files the
+	// range reads (possibly none); nil reads every file of every input.
+	Files [][]RangeFile
+	// Replace, when not nil, has one entry per input: when not nil, the
+	// range reads that input's rows from these files, written by the
+	// scatter step (inventory.FormatArrowIPC), instead of its data files.
+	Replace [][]inventory.DataFile
 }
 
 // RangeFile is one data file a range reads.
@@ -84,13 +93,13 @@ func (rg *Range) selectRows(rec arrow.RecordBatch, fields inventory.FieldSet, se
 	return sel
 }
 
-// restrict checks input k's manifest against the range and keeps, in m,
-// only the data files the range reads, with their row groups or stripes
-// and whether to check their MD5.
-func (rg *Range) restrict(k int, m *inventory.Manifest) error {
+// Restrict checks input k's manifest against the split's MD5 and keeps,
+// in m, only the data files the range reads, with their row groups or
+// stripes and whether to check their MD5 (or the scatter's files instead).
+func (rg *Reads) Restrict(k int, m *inventory.Manifest) error {
 	if rg.InputMD5s != nil {
 		if k >= len(rg.InputMD5s) {
-			return fmt.Errorf("%w: inventory %d (%s) is not an input of the split (it has %d)", manifest.ErrRanges, k+1, m.Location, len(rg.InputMD5s))
+			return fmt.Errorf("%w: input %d (%s) is not an input of the split (it has %d)", manifest.ErrRanges, k+1, m.Location, len(rg.InputMD5s))
 		}
 		if m.MD5 != rg.InputMD5s[k] {
 			return fmt.Errorf("%w: %s has MD5 %s, the split read one with MD5 %s (another delivery, or it changed)", manifest.ErrRanges, m.Location, m.MD5, rg.InputMD5s[k])
@@ -105,7 +114,7 @@ func (rg *Range) restrict(k int, m *inventory.Manifest) error {
 		return nil
 	}
 	if k >= len(rg.Files) {
-		return fmt.Errorf("%w: inventory %d (%s) has no files in ranges.json", manifest.ErrRanges, k+1, m.Location)
+		return fmt.Errorf("%w: input %d (%s) has no files in ranges.json", manifest.ErrRanges, k+1, m.Location)
 	}
 	files := make([]inventory.DataFile, 0, len(rg.Files[k]))
 	for _, f := range rg.Files[k] {

@@ -135,14 +135,20 @@ func makeDiffReports(t *testing.T, s diffSpec) (string, string) {
 		writeRows(t, s.format, s.dstBucket, s.versions, s.clustered, dst, rng)
 }
 
-// distributedDiff runs the three steps of a distributed diff into root.
-func distributedDiff(t *testing.T, o diff.Options, n int, root string) *scaleout.SplitResult {
+// distributedDiff runs the steps of a distributed diff into root: split
+// (in mode), scatter slices when a report is shuffled, the ranges, merge.
+func distributedDiff(t *testing.T, o diff.Options, n int, root, mode string) *scaleout.SplitResult {
 	t.Helper()
 	ctx := context.Background()
 	loc := filepath.Join(root, manifest.RangesName)
-	res, err := scaleout.SplitDiff(ctx, scaleout.DiffSplitOptions{Diff: o, N: n, Out: loc, SampleRows: 200})
+	res, err := scaleout.SplitDiff(ctx, scaleout.DiffSplitOptions{Diff: o, N: n, Mode: mode, Out: loc, SampleRows: 200, Slices: 2})
 	if err != nil {
 		t.Fatalf("split: %v", err)
+	}
+	for j := range res.Ranges.Slices {
+		if _, err := scaleout.Scatter(ctx, scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: o.Reader, IO: o.IO}); err != nil {
+			t.Fatalf("scatter %d: %v", j, err)
+		}
 	}
 	for i := range n {
 		runDiffWorker(t, o, loc, i)
@@ -159,7 +165,7 @@ func runDiffWorker(t *testing.T, o diff.Options, loc string, i int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ro, err := scaleout.DiffRangeOptions(o, r, sum, loc, i, "")
+	ro, err := scaleout.DiffRangeOptions(context.Background(), o, r, sum, loc, i, "")
 	if err != nil {
 		t.Fatalf("range %d: %v", i, err)
 	}
@@ -184,10 +190,12 @@ func readSummary(t *testing.T, dir string) map[string]any {
 }
 
 // TestDistributedDiffIdentity diffs random report pairs on one machine and
-// in N = 1..5 source-key ranges: the merged plan's shards, concatenated
-// per route (copy routes and delete), are byte-identical to the one-machine
-// diff's; plan.json's counters, inputs and options and diff.json (counts,
-// bytes, examples) are the same.
+// in N = 1..5 source-key ranges, each report read directly, shuffled, or
+// as the split decides: the merged plan's shards, concatenated per route
+// (copy routes and delete), are byte-identical to the one-machine diff's;
+// plan.json's counters, inputs and options and diff.json (counts, bytes,
+// examples) are the same. Clustered Parquet read directly is read about
+// once in all, mapped target keys included.
 func TestDistributedDiffIdentity(t *testing.T) {
 	cases := []struct {
 		name string
@@ -203,6 +211,12 @@ func TestDistributedDiffIdentity(t *testing.T) {
 			nil},
 		{"orc-all-versions-filter", diffSpec{format: "orc", objects: 500, versions: true, seed: 4, srcBucket: "same", dstBucket: "same"},
 			func(o *diff.Options) { o.AllVersions = true; o.Filter.Prefixes = []string{"a/", "c d/", "z+%/"} }},
+		{"parquet-clustered-maps", diffSpec{format: "parquet", objects: 900, clustered: true, seed: 5, srcBucket: "src", dstBucket: "dst",
+			maps: []diff.Mapping{{Source: "a/", Target: "z+%/a/"}, {Source: "c d/", Target: "0/"}, {Source: "z+%/", Target: "zz/"}}},
+			nil},
+		{"parquet-unclustered-maps", diffSpec{format: "parquet", objects: 700, seed: 6, srcBucket: "src", dstBucket: "dst",
+			maps: []diff.Mapping{{Source: "", Target: "new/"}}},
+			nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -223,10 +237,23 @@ func TestDistributedDiffIdentity(t *testing.T) {
 				t.Fatalf("a weak case: routes %v, counters %+v", keys(wantStreams), want.Counters)
 			}
 			for n := 1; n <= 5; n++ {
+				mode := []string{scaleout.ModeAuto, scaleout.ModeDirect, scaleout.ModeShuffle}[n%3]
 				root := filepath.Join(t.TempDir(), fmt.Sprintf("n%d", n))
-				res := distributedDiff(t, base, n, root)
+				res := distributedDiff(t, base, n, root, mode)
 				if len(res.Ranges.Splits) != n-1 {
 					t.Fatalf("N=%d: %d split keys", n, len(res.Ranges.Splits))
+				}
+				for k, in := range res.Ranges.Inputs {
+					switch {
+					case mode != scaleout.ModeAuto && in.Mode != mode:
+						t.Errorf("N=%d: input %d read %s, asked for %s", n, k, in.Mode, mode)
+					case tc.spec.clustered && tc.spec.format == "parquet" && in.Mode == manifest.ModeDirect && in.ReadAmplification > 1.5:
+						t.Errorf("N=%d: input %d: clustered Parquet read %.2f times", n, k, in.ReadAmplification)
+					case mode == scaleout.ModeAuto && tc.spec.clustered && tc.spec.format == "parquet" && in.Mode != manifest.ModeDirect:
+						t.Errorf("N=%d: input %d: clustered Parquet shuffled", n, k)
+					case mode == scaleout.ModeAuto && n > 1 && !tc.spec.clustered && in.Mode != manifest.ModeShuffle:
+						t.Errorf("N=%d: input %d: unclustered %s read directly (amplification %.2f)", n, k, tc.spec.format, in.ReadAmplification)
+					}
 				}
 				got := readPlan(t, root)
 				gotStreams := streams(t, root, got)
@@ -259,7 +286,7 @@ func TestDistributedDiffRefuses(t *testing.T) {
 	src, dst := makeDiffReports(t, diffSpec{format: "csv", objects: 300, seed: 9, srcBucket: "src", dstBucket: "dst"})
 	o := diff.Options{Source: src, Target: dst, CrossBucket: true}
 	root := t.TempDir()
-	distributedDiff(t, o, 3, root)
+	distributedDiff(t, o, 3, root, scaleout.ModeShuffle)
 	loc := filepath.Join(root, manifest.RangesName)
 	r, sum, err := manifest.ReadRanges(ctx, nil, loc)
 	if err != nil {
@@ -268,10 +295,10 @@ func TestDistributedDiffRefuses(t *testing.T) {
 
 	other := o
 	other.Compare = diff.Compare{Size: true}
-	if _, err := scaleout.DiffRangeOptions(other, r, sum, loc, 0, ""); !errors.Is(err, manifest.ErrRanges) {
+	if _, err := scaleout.DiffRangeOptions(ctx, other, r, sum, loc, 0, ""); !errors.Is(err, manifest.ErrRanges) {
 		t.Errorf("other options: %v, want ErrRanges", err)
 	}
-	if _, err := scaleout.DiffRangeOptions(o, r, sum, loc, 3, ""); !errors.Is(err, manifest.ErrRanges) {
+	if _, err := scaleout.DiffRangeOptions(ctx, o, r, sum, loc, 3, ""); !errors.Is(err, manifest.ErrRanges) {
 		t.Errorf("range 3 of 3: %v, want ErrRanges", err)
 	}
 	planRanges := filepath.Join(t.TempDir(), manifest.RangesName)
@@ -282,7 +309,7 @@ func TestDistributedDiffRefuses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := scaleout.DiffRangeOptions(o, pr, psum, planRanges, 0, ""); !errors.Is(err, manifest.ErrRanges) {
+	if _, err := scaleout.DiffRangeOptions(ctx, o, pr, psum, planRanges, 0, ""); !errors.Is(err, manifest.ErrRanges) {
 		t.Errorf("a plan's ranges.json: %v, want ErrRanges", err)
 	}
 	if _, _, err := scaleout.MergeDiff(ctx, nil, planRanges, ""); !errors.Is(err, manifest.ErrRanges) {
@@ -295,7 +322,7 @@ func TestDistributedDiffRefuses(t *testing.T) {
 
 	// A part of another split (other split keys, same inventories).
 	root2 := t.TempDir()
-	distributedDiff(t, o, 2, root2)
+	distributedDiff(t, o, 2, root2, scaleout.ModeShuffle)
 	part1 := manifest.PartDir(root, 1)
 	saved, err := os.ReadFile(filepath.Join(part1, manifest.PartName))
 	if err != nil {
@@ -329,7 +356,7 @@ func TestDistributedDiffRefuses(t *testing.T) {
 	if err := os.WriteFile(dst, append(must(os.ReadFile(dst)), ' '), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ro, err := scaleout.DiffRangeOptions(o, r, sum, loc, 0, filepath.Join(t.TempDir(), "p"))
+	ro, err := scaleout.DiffRangeOptions(ctx, o, r, sum, loc, 0, filepath.Join(t.TempDir(), "p"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -40,13 +40,14 @@ type ScatterOptions struct {
 	IO *objio.Client
 }
 
-// Scatter runs slice o.Slice of a shuffled distributed plan: it reads the
-// data files of shuffled inputs that ranges.json gives the slice (checking
-// their MD5), once, and writes each range's rows, unfiltered,
-// to ROOT/scatter/<jjjj>/in<k>-<iiii>.arrow (Arrow IPC streams; the
-// columns ranges.json names, those the plan reads), then
-// scatter.json last. Rows are written in the order they are read, so a
-// re-run writes the same bytes. The range workers filter, sort and cut.
+// Scatter runs slice o.Slice of a shuffled distributed plan or diff: it
+// reads the data files of shuffled inputs that ranges.json gives the
+// slice (checking their MD5), once, and writes each range's rows (the
+// range rangeKeys chooses), unfiltered, to
+// ROOT/scatter/<jjjj>/in<k>-<iiii>.arrow (Arrow IPC streams; the columns
+// ranges.json names, those the plan or diff reads), then scatter.json
+// last. Rows are written in the order they are read, so a re-run writes
+// the same bytes. The range workers filter, sort and cut.
 func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, error) {
 	r, sum, err := manifest.ReadRanges(ctx, o.IO, o.Ranges)
 	if err != nil {
@@ -74,6 +75,10 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 		return nil, err
 	}
 	if !objio.IsS3(dir) {
+		// A slice given no file (or no rows) still writes its marker.
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, err
+		}
 		stale, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
 		for _, f := range stale {
 			os.Remove(f)
@@ -123,6 +128,10 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 			}
 			ro.Fields = m.Fields & keep
 		}
+		rangeKey, err := rangeKeys(r, k)
+		if err != nil {
+			return nil, err
+		}
 		rep := inventory.NewReport(m, ro)
 		fields := rep.Fields()
 		ws := make([]*scatterWriter, r.N())
@@ -151,7 +160,7 @@ func Scatter(ctx context.Context, o ScatterOptions) (*manifest.ScatterSlice, err
 				rows[i] = rows[i][:0]
 			}
 			for j := 0; j < int(rec.NumRows()); j++ {
-				i := r.RangeOf(inventory.StringBytes(bk, j), inventory.StringBytes(kk, j))
+				i := r.RangeOf(rangeKey(inventory.StringBytes(bk, j), inventory.StringBytes(kk, j)))
 				rows[i] = append(rows[i], int32(j))
 			}
 			for i, sel := range rows {

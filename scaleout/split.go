@@ -76,6 +76,7 @@ type SplitResult struct {
 // splitInput is one inventory being split.
 type splitInput struct {
 	m     *inventory.Manifest
+	root  string // the data root it was opened with
 	stats []*inventory.FileStats
 	// known: every unit of every file has key bounds.
 	known bool
@@ -88,6 +89,10 @@ type point struct {
 	w float64
 }
 
+// spanFunc returns the first and last range the rows of a unit can fall
+// in: a plan's ranges split (bucket, key); a diff's split source keys.
+type spanFunc func(u *inventory.UnitStats, r *manifest.Ranges) (int, int)
+
 // Split reads the footers of the inventories' data files (and, when
 // their statistics do not locate the keys, a deterministic sample of
 // keys: the first rows of every data file), picks N−1 split keys so that
@@ -95,20 +100,12 @@ type point struct {
 // files, row groups and stripes whose keys can fall in it and the files
 // whose MD5 it checks, and writes ranges.json to o.Out.
 func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
-	switch {
-	case o.N < 1 || o.N > MaxRanges:
-		return nil, fmt.Errorf("%w: %d ranges; give 1 to %d", manifest.ErrRanges, o.N, MaxRanges)
-	case !o.Plan.Sort:
+	if !o.Plan.Sort {
 		return nil, fmt.Errorf("%w: a distributed plan is sorted (not --sort=false)", manifest.ErrRanges)
 	}
-	mode := o.Mode
-	if mode == "" {
-		mode = ModeAuto
-	}
-	switch mode {
-	case ModeAuto, ModeDirect, ModeShuffle:
-	default:
-		return nil, fmt.Errorf("%w: mode %q (auto, direct or shuffle)", manifest.ErrRanges, mode)
+	mode, err := checkSplit(o.N, o.Mode)
+	if err != nil {
+		return nil, err
 	}
 	hash, opts, err := partition.OptionsHash(o.Plan)
 	if err != nil {
@@ -122,46 +119,101 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 	if workers <= 0 {
 		workers = 4
 	}
-	res := &SplitResult{}
 	var inputs []*splitInput
 	for _, loc := range o.Plan.Inventories {
-		m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: o.Plan.Reader.DataRoot, SkipChecksums: o.Plan.Reader.SkipChecksums, IO: o.Plan.IO})
+		in, err := openInput(ctx, o.Plan.IO, loc, o.Plan.Reader.DataRoot, o.Plan.Reader.SkipChecksums, workers, filter.Check)
 		if err != nil {
 			return nil, err
 		}
-		if err := filter.Check(m.Fields); err != nil {
-			return nil, fmt.Errorf("%s: %w", loc, err)
-		}
-		in := &splitInput{m: m, stats: make([]*inventory.FileStats, len(m.Files))}
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(workers)
-		for i := range m.Files {
-			g.Go(func() error {
-				st, err := inventory.ReadFileStats(gctx, o.Plan.IO, m, i)
-				in.stats[i] = st
-				return err
-			})
-		}
-		if err := g.Wait(); err != nil {
-			return nil, err
-		}
-		in.known, in.rows = true, 0
-		for _, st := range in.stats {
-			if st.Rows < 0 || in.rows < 0 {
-				in.rows = -1
-			} else {
-				in.rows += st.Rows
-			}
-			for _, u := range st.Units {
-				in.known = in.known && u.Known
-			}
-			if st.Unit == inventory.UnitFile {
-				in.known = false
-			}
-		}
 		inputs = append(inputs, in)
 	}
+	res := &SplitResult{}
+	ro := o.Plan.Reader
+	ro.IO = o.Plan.IO
+	splits, rows, err := chooseSplits(ctx, inputs, o.N, ro, o.SampleRows, workers, res)
+	if err != nil {
+		return nil, err
+	}
+	r := &manifest.Ranges{Version: manifest.RangesVersion, Kind: "plan", OptionsHash: hash, Options: opts, Splits: splits}
+	needs, err := partition.PlanFields(o.Plan)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range needs.List() {
+		r.Columns = append(r.Columns, f.String())
+	}
+	spans := make([]spanFunc, len(inputs))
+	for k := range spans {
+		spans[k] = span
+	}
+	layout(r, rows, inputs, spans, mode, o.Slices, res)
+	if err := writeRanges(ctx, o.Plan.IO, o.Out, r, res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
 
+// checkSplit checks the number of ranges and the mode ("" is ModeAuto).
+func checkSplit(n int, mode string) (string, error) {
+	if n < 1 || n > MaxRanges {
+		return "", fmt.Errorf("%w: %d ranges; give 1 to %d", manifest.ErrRanges, n, MaxRanges)
+	}
+	switch mode {
+	case "":
+		return ModeAuto, nil
+	case ModeAuto, ModeDirect, ModeShuffle:
+		return mode, nil
+	}
+	return "", fmt.Errorf("%w: mode %q (auto, direct or shuffle)", manifest.ErrRanges, mode)
+}
+
+// openInput opens the manifest at loc, checks its columns (check may be
+// nil) and reads the key statistics of its data files, workers at a time.
+func openInput(ctx context.Context, oc *objio.Client, loc, dataRoot string, skipChecksums bool, workers int, check func(inventory.FieldSet) error) (*splitInput, error) {
+	m, err := inventory.OpenManifest(ctx, loc, inventory.ManifestOptions{DataRoot: dataRoot, SkipChecksums: skipChecksums, IO: oc})
+	if err != nil {
+		return nil, err
+	}
+	if check != nil {
+		if err := check(m.Fields); err != nil {
+			return nil, fmt.Errorf("%s: %w", loc, err)
+		}
+	}
+	in := &splitInput{m: m, root: dataRoot, stats: make([]*inventory.FileStats, len(m.Files))}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(workers)
+	for i := range m.Files {
+		g.Go(func() error {
+			st, err := inventory.ReadFileStats(gctx, oc, m, i)
+			in.stats[i] = st
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	in.known, in.rows = true, 0
+	for _, st := range in.stats {
+		if st.Rows < 0 || in.rows < 0 {
+			in.rows = -1
+		} else {
+			in.rows += st.Rows
+		}
+		for _, u := range st.Units {
+			in.known = in.known && u.Known
+		}
+		if st.Unit == inventory.UnitFile {
+			in.known = false
+		}
+	}
+	return in, nil
+}
+
+// chooseSplits picks the n−1 split keys of the inputs' (bucket, key)
+// space, from the footers when they place the keys well, else from a
+// sample of keys (res.Sampled counts them), and estimates the rows of
+// each range.
+func chooseSplits(ctx context.Context, inputs []*splitInput, n int, ro inventory.ReaderOptions, sampleRows, workers int, res *SplitResult) ([]manifest.SplitKey, []int64, error) {
 	// First try the footers: one point per unit, at its smallest key. For
 	// key-clustered files, the split keys then fall on unit boundaries and
 	// each unit is read by one range.
@@ -181,57 +233,61 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 				}
 			}
 		}
-		splits = pickSplits(points, o.N)
+		splits = pickSplits(points, n)
 		for _, in := range inputs {
-			if depth(in) > maxDepth || amplification(in, splits) > DirectMaxAmplification {
+			if depth(in) > maxDepth || amplification(in, splits, span) > DirectMaxAmplification {
 				splits = nil
 				break
 			}
 		}
 	}
-	if splits == nil && o.N == 1 {
+	if splits == nil && n == 1 {
 		splits = []manifest.SplitKey{} // one range: nothing to place
 	}
 	if splits == nil {
 		// The footers do not place the keys: sample them.
-		budget := o.SampleRows
+		budget := sampleRows
 		if budget <= 0 {
 			budget = DefaultSampleRows
 		}
-		ro := o.Plan.Reader
-		ro.IO = o.Plan.IO
+		var err error
 		if points, err = samplePoints(ctx, inputs, ro, budget, workers); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		res.Sampled = len(points)
-		splits = pickSplits(points, o.N)
+		splits = pickSplits(points, n)
 	}
-
-	r := &manifest.Ranges{Version: manifest.RangesVersion, Kind: "plan", OptionsHash: hash, Options: opts, Splits: splits}
-	needs, err := partition.PlanFields(o.Plan)
-	if err != nil {
-		return nil, err
-	}
-	for _, f := range needs.List() {
-		r.Columns = append(r.Columns, f.String())
-	}
-	r.Ranges = make([]manifest.RangeDetail, o.N)
-	for i := range r.Ranges {
-		r.Ranges[i] = manifest.RangeDetail{Index: i, Reads: []manifest.FileRead{}}
-	}
-	rt := &manifest.Ranges{Splits: splits, Ranges: r.Ranges}
+	rows := make([]int64, n)
+	rt := &manifest.Ranges{Splits: splits, Ranges: make([]manifest.RangeDetail, n)}
 	for _, p := range points {
-		r.Ranges[rt.RangeOf([]byte(p.k.Bucket), []byte(p.k.Key))].Rows += int64(math.Round(p.w))
+		rows[rt.RangeOf([]byte(p.k.Bucket), []byte(p.k.Key))] += int64(math.Round(p.w))
 	}
-	slices := o.Slices
+	return splits, rows, nil
+}
+
+// layout fills r's ranges (estimated rows given) and inputs: per input,
+// its mode (mode, or for ModeAuto direct unless its read amplification
+// exceeds DirectMaxAmplification), its files, and who checks each file's
+// MD5: for direct inputs, the ranges that read it, by spans[k], with its
+// row groups or stripes; for shuffled ones, the scatter slices (slices of
+// them, zero: N), each a run of files of about equal bytes.
+func layout(r *manifest.Ranges, rows []int64, inputs []*splitInput, spans []spanFunc, mode string, slices int, res *SplitResult) {
+	n := len(rows)
+	if r.Splits == nil {
+		r.Splits = []manifest.SplitKey{}
+	}
+	r.Ranges = make([]manifest.RangeDetail, n)
+	for i := range r.Ranges {
+		r.Ranges[i] = manifest.RangeDetail{Index: i, Rows: rows[i], Reads: []manifest.FileRead{}}
+	}
 	if slices <= 0 {
-		slices = o.N
+		slices = n
 	}
 	for k, in := range inputs {
-		amp := amplification(in, splits)
-		ri := manifest.RangesInput{Manifest: in.m.Location, MD5: in.m.MD5, DataRoot: o.Plan.Reader.DataRoot, Format: string(in.m.Format), Mode: manifest.ModeDirect,
-			Unit: in.stats0Unit(), Rows: in.rows, ReadAmplification: math.Round(amp*1000) / 1000}
-		if mode == ModeShuffle || mode == ModeAuto && amp > DirectMaxAmplification && o.N > 1 {
+		amp := amplification(in, r.Splits, spans[k])
+		ri := manifest.RangesInput{Manifest: in.m.Location, MD5: in.m.MD5, DataRoot: in.root, Format: string(in.m.Format), Mode: manifest.ModeDirect,
+			Unit: in.stats0Unit(), Rows: in.rows, ReadAmplification: math.Round(amp*1000) / 1000, Files: []manifest.RangesFile{}}
+		if mode == ModeShuffle || mode == ModeAuto && amp > DirectMaxAmplification && n > 1 {
 			ri.Mode = manifest.ModeShuffle
 		}
 		if ri.Mode == manifest.ModeShuffle {
@@ -240,11 +296,7 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 			}
 			for f, df := range in.m.Files {
 				st := in.stats[f]
-				file := manifest.RangesFile{Key: df.Key, Size: df.Size, MD5: df.MD5checksum, Rows: st.Rows, Units: max(len(st.Units), 1), VerifiedBy: -1}
-				ri.Files = append(ri.Files, file)
-			}
-			if ri.Files == nil {
-				ri.Files = []manifest.RangesFile{}
+				ri.Files = append(ri.Files, manifest.RangesFile{Key: df.Key, Size: df.Size, MD5: df.MD5checksum, Rows: st.Rows, Units: max(len(st.Units), 1), VerifiedBy: -1})
 			}
 			r.Inputs = append(r.Inputs, ri)
 			continue
@@ -255,7 +307,7 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 			if st.Unit == inventory.UnitFile {
 				file.Units = 1
 			}
-			readers, units := assign(st, rt)
+			readers, units := assign(st, r, spans[k])
 			file.VerifiedBy = readers[f%len(readers)]
 			ri.Files = append(ri.Files, file)
 			for _, i := range readers {
@@ -263,56 +315,61 @@ func Split(ctx context.Context, o SplitOptions) (*SplitResult, error) {
 				r.Ranges[i].Reads = append(r.Ranges[i].Reads, fr)
 			}
 		}
-		if ri.Files == nil {
-			ri.Files = []manifest.RangesFile{}
-		}
 		r.Inputs = append(r.Inputs, ri)
-	}
-	if r.Splits == nil {
-		r.Splits = []manifest.SplitKey{}
 	}
 	// Shuffled files go to the scatter slices (at most one a file), each
 	// slice a run of files of about the same bytes, and the slice checks
 	// their MD5.
-	shuffled, files := false, 0
+	files := 0
+	var total, before int64
 	for _, in := range r.Inputs {
 		if in.Mode == manifest.ModeShuffle {
-			shuffled = true
-			files += len(in.Files)
-		}
-	}
-	if shuffled {
-		r.Slices = max(min(slices, files), 1)
-		var total, before int64
-		for _, in := range r.Inputs {
-			if in.Mode == manifest.ModeShuffle {
-				for _, f := range in.Files {
-					total += max(f.Size, 1)
-				}
-			}
-		}
-		for k := range r.Inputs {
-			in := &r.Inputs[k]
-			if in.Mode != manifest.ModeShuffle {
-				continue
-			}
-			for f := range in.Files {
-				in.Files[f].VerifiedBy = int(min(before*int64(r.Slices)/total, int64(r.Slices-1)))
-				before += max(in.Files[f].Size, 1)
+			for _, f := range in.Files {
+				files++
+				total += max(f.Size, 1)
 			}
 		}
 	}
-	if !objio.IsS3(o.Out) {
-		if err := os.MkdirAll(filepath.Dir(o.Out), 0o755); err != nil {
-			return nil, err
+	if !anyShuffled(r) {
+		return
+	}
+	r.Slices = max(min(slices, files), 1)
+	for k := range r.Inputs {
+		in := &r.Inputs[k]
+		if in.Mode != manifest.ModeShuffle {
+			continue
+		}
+		for f := range in.Files {
+			in.Files[f].VerifiedBy = int(min(before*int64(r.Slices)/total, int64(r.Slices-1)))
+			before += max(in.Files[f].Size, 1)
 		}
 	}
-	sum, err := manifest.WriteRanges(ctx, o.Plan.IO, o.Out, r)
+}
+
+// anyShuffled says whether an input of r is shuffled.
+func anyShuffled(r *manifest.Ranges) bool {
+	for _, in := range r.Inputs {
+		if in.Mode == manifest.ModeShuffle {
+			return true
+		}
+	}
+	return false
+}
+
+// writeRanges writes r to loc (creating a local folder) and records it,
+// with its SHA-256, in res.
+func writeRanges(ctx context.Context, oc *objio.Client, loc string, r *manifest.Ranges, res *SplitResult) error {
+	if !objio.IsS3(loc) {
+		if err := os.MkdirAll(filepath.Dir(loc), 0o755); err != nil {
+			return err
+		}
+	}
+	sum, err := manifest.WriteRanges(ctx, oc, loc, r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res.Ranges, res.SHA256 = r, sum
-	return res, nil
+	return nil
 }
 
 func (in *splitInput) stats0Unit() string {
@@ -335,7 +392,7 @@ func span(u *inventory.UnitStats, r *manifest.Ranges) (int, int) {
 
 // assign returns the ranges that read a data file (ascending, at least
 // one) and, per range, the units it reads (nil: all of them).
-func assign(st *inventory.FileStats, r *manifest.Ranges) ([]int, map[int][]int) {
+func assign(st *inventory.FileStats, r *manifest.Ranges, span spanFunc) ([]int, map[int][]int) {
 	if st.Unit == inventory.UnitFile {
 		all := make([]int, r.N())
 		for i := range all {
@@ -424,8 +481,8 @@ func depth(in *splitInput) float64 {
 }
 
 // amplification is the rows all ranges read together over the input's
-// rows, when split at splits.
-func amplification(in *splitInput, splits []manifest.SplitKey) float64 {
+// rows, when split at splits, a unit read by the ranges span gives.
+func amplification(in *splitInput, splits []manifest.SplitKey, span spanFunc) float64 {
 	r := &manifest.Ranges{Splits: splits, Ranges: make([]manifest.RangeDetail, len(splits)+1)}
 	var rows, read float64
 	for _, st := range in.stats {

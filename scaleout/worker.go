@@ -63,40 +63,16 @@ func RangeOptions(ctx context.Context, o partition.Options, r *manifest.Ranges, 
 	if hash != r.OptionsHash {
 		return o, fmt.Errorf("%w: the filters, bounds or routing differ from those %s was split with (%s)", manifest.ErrRanges, rangesLoc, optionsDiff(r.Options, opts))
 	}
-	rg := &partition.Range{Files: make([][]partition.RangeFile, len(r.Inputs)), Replace: make([][]inventory.DataFile, len(r.Inputs))}
-	root := manifest.RootOf(rangesLoc)
-	scatters, err := readScatters(ctx, o.IO, r, sum, root)
+	reads, part, err := rangeReads(ctx, o.IO, r, sum, rangesLoc, i, o.Reader.SkipChecksums)
 	if err != nil {
 		return o, err
 	}
-	for k, in := range r.Inputs {
-		rg.InputMD5s = append(rg.InputMD5s, in.MD5)
-		rg.Files[k] = []partition.RangeFile{}
-		if in.Mode != manifest.ModeShuffle {
-			continue
-		}
-		rg.Replace[k] = []inventory.DataFile{}
-		for j, s := range scatters {
-			for _, f := range s.Outputs[i].Files {
-				if f.Input == k {
-					dir := manifest.ScatterDir(root, j)
-					rg.Replace[k] = append(rg.Replace[k], inventory.DataFile{Key: objio.Join(dir, f.Path), Size: f.Bytes, MD5checksum: f.MD5, Location: objio.Join(dir, f.Path)})
-				}
-			}
-		}
-	}
+	rg := &partition.Range{Reads: reads}
 	if i > 0 {
 		rg.Lo = &r.Splits[i-1]
 	}
 	if i < len(r.Splits) {
 		rg.Hi = &r.Splits[i]
-	}
-	part := &manifest.Part{Ranges: sum, Range: i, Verified: []manifest.FileRef{}, NoVerify: o.Reader.SkipChecksums}
-	for _, fr := range r.Ranges[i].Reads {
-		rg.Files[fr.Input] = append(rg.Files[fr.Input], partition.RangeFile{File: fr.File, Units: fr.Units, Verify: fr.Verify})
-		if fr.Verify && !o.Reader.SkipChecksums {
-			part.Verified = append(part.Verified, manifest.FileRef{Input: fr.Input, File: fr.File})
-		}
 	}
 	rg.Part = part
 	o.Range = rg
@@ -106,6 +82,44 @@ func RangeOptions(ctx context.Context, o partition.Options, r *manifest.Ranges, 
 	}
 	o.Out = out
 	return o, nil
+}
+
+// rangeReads returns what range i of r (whose ranges.json, at rangesLoc,
+// has the SHA-256 sum) reads of each input: its files, row groups and
+// stripes of direct inputs, the scatter's files of shuffled ones (read
+// through oc, each slice checked to come from this ranges.json), and the
+// part it commits, listing the files whose MD5 it checks.
+func rangeReads(ctx context.Context, oc *objio.Client, r *manifest.Ranges, sum, rangesLoc string, i int, noVerify bool) (partition.Reads, *manifest.Part, error) {
+	rd := partition.Reads{Files: make([][]partition.RangeFile, len(r.Inputs)), Replace: make([][]inventory.DataFile, len(r.Inputs))}
+	root := manifest.RootOf(rangesLoc)
+	scatters, err := readScatters(ctx, oc, r, sum, root)
+	if err != nil {
+		return rd, nil, err
+	}
+	for k, in := range r.Inputs {
+		rd.InputMD5s = append(rd.InputMD5s, in.MD5)
+		rd.Files[k] = []partition.RangeFile{}
+		if in.Mode != manifest.ModeShuffle {
+			continue
+		}
+		rd.Replace[k] = []inventory.DataFile{}
+		for j, s := range scatters {
+			for _, f := range s.Outputs[i].Files {
+				if f.Input == k {
+					dir := manifest.ScatterDir(root, j)
+					rd.Replace[k] = append(rd.Replace[k], inventory.DataFile{Key: objio.Join(dir, f.Path), Size: f.Bytes, MD5checksum: f.MD5, Location: objio.Join(dir, f.Path)})
+				}
+			}
+		}
+	}
+	part := &manifest.Part{Ranges: sum, Range: i, Verified: []manifest.FileRef{}, NoVerify: noVerify}
+	for _, fr := range r.Ranges[i].Reads {
+		rd.Files[fr.Input] = append(rd.Files[fr.Input], partition.RangeFile{File: fr.File, Units: fr.Units, Verify: fr.Verify})
+		if fr.Verify && !noVerify {
+			part.Verified = append(part.Verified, manifest.FileRef{Input: fr.Input, File: fr.File})
+		}
+	}
+	return rd, part, nil
 }
 
 // optionsDiff names the options that differ between a and b.

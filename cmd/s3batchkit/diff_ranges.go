@@ -34,9 +34,18 @@ func newDiffSplitCommand() *cli.Command {
 		Description: `Picks N-1 split keys in the source report's key space (from its footers'
 key statistics, or a deterministic sample of its keys, as 'plan split'
 does) and writes ranges.json: both reports with their MD5s, a hash of the
-comparison, mappings, filters, bounds and routing, and the split keys.
-Range I holds the source keys from split key I-1 up to split key I, and the
-target keys that map (--map) to them: every object is compared by one range.
+comparison, mappings, filters, bounds and routing, the split keys, and,
+for each report, what each range reads and which range checks each data
+file's MD5. Range I holds the source keys from split key I-1 up to split
+key I, and the target keys that map (--map) to them: every object is
+compared by one range.
+
+Each report is read as 'plan split' decides for an inventory: directly
+(each range reads the files, row groups and stripes whose keys, mapped to
+source keys for the target, can fall in it) or shuffled (S 'plan scatter'
+jobs read its files once and write each range's rows apart; run them
+first):
+   s3batchkit plan scatter --ranges LOC/ranges.json
 
 Then N workers, each with the same reports and flags:
    s3batchkit diff --source S --target T [flags] --ranges LOC/ranges.json
@@ -45,9 +54,6 @@ $AWS_BATCH_JOB_ARRAY_INDEX; the part goes to LOC/parts/<iiii>/), and then
 's3batchkit diff merge --ranges LOC/ranges.json', which writes LOC/diff.json
 and LOC/plan.json. Its shards, concatenated per route, hold the rows of
 the diff made on one machine in the same order.
-
-In this version every worker reads both reports whole and keeps its
-range's rows: the ranges divide the sorting and the merge, not the reading.
 
 Examples:
    s3batchkit diff split --source inv/src-bucket/cfg/ --target inv/dst-bucket/cfg/ \
@@ -65,12 +71,19 @@ Examples:
 			if err := findDeliveries(c, c.Bool("quiet"), &o.Source, &o.Target); err != nil {
 				return err
 			}
-			res, err := scaleout.SplitDiff(c.Context, scaleout.DiffSplitOptions{Diff: o, N: int(n), Out: c.String("out")})
+			mode, slices, err := splitMode(c)
+			if err != nil {
+				return err
+			}
+			res, err := scaleout.SplitDiff(c.Context, scaleout.DiffSplitOptions{Diff: o, N: int(n), Mode: mode, Slices: slices, Out: c.String("out")})
 			if err != nil {
 				return rangesError(diffError(fmt.Errorf("split: %w", err)))
 			}
+			for _, note := range res.Notes {
+				fmt.Fprintf(c.App.ErrWriter, "note: %s\n", note)
+			}
 			if c.String("emit") != "" { // the definitions alone on stdout
-				return emitPlanJobs(c, splitRun{RangesFile: c.String("out"), Ranges: int(n),
+				return emitPlanJobs(c, splitRun{RangesFile: c.String("out"), Ranges: int(n), Slices: res.Ranges.Slices,
 					Diff: &diffInputs{Source: o.Source, Target: o.Target}})
 			}
 			if c.Bool("json") {
@@ -104,7 +117,7 @@ func diffRange(c *cli.Context, o diff.Options) error {
 	if err != nil {
 		return rangesError(err)
 	}
-	ro, err := scaleout.DiffRangeOptions(o, r, sum, loc, i, c.String("out"))
+	ro, err := scaleout.DiffRangeOptions(c.Context, o, r, sum, loc, i, c.String("out"))
 	if err != nil {
 		return rangesError(err)
 	}
@@ -131,8 +144,9 @@ func diffRange(c *cli.Context, o diff.Options) error {
 
 func newDiffMergeCommand() *cli.Command {
 	return mergeCommand("diff", "merge the parts of a distributed diff into diff.json and plan.json", `Checks every range's part (LOC/parts/<iiii>/part.json): made from this
-ranges.json, for its range, from the same reports and options, and the
-source rows the ranges read adding up to the source's rows. Then writes
+ranges.json, for its range, from the same reports and options, every data
+file's MD5 checked once, and the rows the ranges read adding up to each
+report's rows (when its footers count them). Then writes
 LOC/diff.json (the ranges' counts summed, the first examples of each class)
 and LOC/plan.json, last, listing the parts' shards in route and range
 order; no shard is copied. A missing part, or one from another

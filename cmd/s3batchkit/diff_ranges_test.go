@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -42,7 +43,24 @@ func TestDiffRangesCLI(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "ranges written to "+ranges) {
 		t.Fatalf("split: %d\n%s\n%s", code, stdout, stderr)
 	}
+	// The CSV target has no key statistics: auto mode shuffles it, and
+	// the scatter slices run first. The Parquet source is read directly.
+	r, _, err := manifest.ReadRanges(context.Background(), nil, ranges)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Inputs[0].Mode != manifest.ModeDirect || r.Inputs[1].Mode != manifest.ModeShuffle || r.Slices < 1 {
+		t.Fatalf("modes %s, %s with %d slices; want direct, shuffle", r.Inputs[0].Mode, r.Inputs[1].Mode, r.Slices)
+	}
 	worker := append([]string{"diff", "-q", "--ranges", ranges}, args...)
+	if code, _, stderr := s3bk(t, append(worker, "--range", "0")...); code != exitUsage || !strings.Contains(stderr, "scatter slice 0") {
+		t.Errorf("a worker before the scatter: exit %d, %s", code, stderr)
+	}
+	for j := range r.Slices {
+		if code, _, stderr := s3bk(t, "plan", "scatter", "-q", "--ranges", ranges, "--slice", strconv.Itoa(j)); code != 0 {
+			t.Fatalf("scatter %d: %d %s", j, code, stderr)
+		}
+	}
 	if code, _, stderr := s3bk(t, worker...); code != exitUsage || !strings.Contains(stderr, "JOB_COMPLETION_INDEX") {
 		t.Errorf("a worker without an index: exit %d, %s", code, stderr)
 	}
@@ -105,7 +123,8 @@ func TestDiffRangesCLI(t *testing.T) {
 }
 
 // TestDiffSplitEmitRuns runs the commands `diff split --emit aws-batch`
-// prints (the workers run diff, the merge diff merge; no scatter) against
+// prints (plan scatter for the CSV target, which is shuffled; the workers
+// run diff, the merge diff merge) against
 // the test S3 server, and compares the merged shards with the one-machine
 // diff of the same reports.
 func TestDiffSplitEmitRuns(t *testing.T) {
@@ -126,7 +145,7 @@ func TestDiffSplitEmitRuns(t *testing.T) {
 	root := "s3://" + bucket + "/runs/diff"
 	code, stdout, stderr := s3bk(t, append([]string{"diff", "split", "--ranges", "3", "--out", root + "/ranges.json",
 		"--emit", "aws-batch", "--job-queue", "q", "--image", "example/s3batchkit:1"}, args...)...)
-	if code != 0 || !strings.Contains(stdout, `"diff"`) || strings.Contains(stdout, "scatter") {
+	if code != 0 || !strings.Contains(stdout, `"diff"`) || !strings.Contains(stdout, `"scatter"`) {
 		t.Fatalf("diff split --emit: %d\n%s\n%s", code, stdout, stderr)
 	}
 	runEmittedBatch(t, stdout)

@@ -35,12 +35,13 @@ func (e *codedError) ExitCode() int { return e.code }
 // splitFlags are the flags of 'plan split' and 'diff split': the
 // command's own (base) but where and whether it writes, then --out (whose
 // usage ends with beside), --ranges and extra, and the --emit flags.
-func splitFlags(base []cli.Flag, beside string, extra ...cli.Flag) []cli.Flag {
+func splitFlags(base []cli.Flag, beside string) []cli.Flag {
 	flags := []cli.Flag{
 		&cli.StringFlag{Category: catRanges, Name: "out", Aliases: []string{"o"}, Usage: "where to write ranges.json: `LOC`/ranges.json (a file or s3:// key); " + beside, Required: true},
 		countFlag(catRanges, "ranges", 0, "split into `N` ranges (1 to 10000), one per worker (required)"),
+		&cli.StringFlag{Category: catRanges, Name: "mode", Value: scaleout.ModeAuto, Usage: "`MODE` of reading: direct (each range reads the files, row groups and stripes its keys can be in), shuffle ('plan scatter' reads each file once and writes each range's rows apart), auto (shuffle the inventories whose files' keys overlap the ranges)"},
+		countFlag(catRanges, "slices", 0, "shuffle: `S` scatter slices, each a job of 'plan scatter' (default: N, at most one per data file)"),
 	}
-	flags = append(flags, extra...)
 	for _, f := range base {
 		switch f.Names()[0] {
 		case "out", "ranges", "range", "dry-run", "force":
@@ -49,6 +50,19 @@ func splitFlags(base []cli.Flag, beside string, extra ...cli.Flag) []cli.Flag {
 		flags = append(flags, f)
 	}
 	return append(flags, planEmitFlags()...)
+}
+
+// splitMode returns --mode and --slices of plan split and diff split.
+func splitMode(c *cli.Context) (string, int, error) {
+	mode := c.String("mode")
+	if !slices.Contains([]string{scaleout.ModeAuto, scaleout.ModeDirect, scaleout.ModeShuffle}, mode) {
+		return "", 0, usagef("--mode must be auto, direct or shuffle")
+	}
+	n := c.Generic("slices").(*countValue).n
+	if n > scaleout.MaxRanges {
+		return "", 0, usagef("--slices must be at most %d", scaleout.MaxRanges)
+	}
+	return mode, int(n), nil
 }
 
 // rangesError makes the mismatches of distributed plans exit 2.
@@ -60,10 +74,7 @@ func rangesError(err error) error {
 }
 
 func newPlanSplitCommand() *cli.Command {
-	flags := splitFlags(planFlags(), "the workers' parts and plan.json go beside it",
-		&cli.StringFlag{Category: catRanges, Name: "mode", Value: scaleout.ModeAuto, Usage: "`MODE` of reading: direct (each range reads the files, row groups and stripes its keys can be in), shuffle ('plan scatter' reads each file once and writes each range's rows apart), auto (shuffle the inventories whose files' keys overlap the ranges)"},
-		countFlag(catRanges, "slices", 0, "shuffle: `S` scatter slices, each a job of 'plan scatter' (default: N, at most one per data file)"),
-	)
+	flags := splitFlags(planFlags(), "the workers' parts and plan.json go beside it")
 	return &cli.Command{
 		Name:      "split",
 		Usage:     "split a plan into N key ranges for N workers (writes ranges.json)",
@@ -109,13 +120,9 @@ Examples:
 			if !o.Sort {
 				return usagef("--sort=false: a distributed plan is sorted")
 			}
-			mode := c.String("mode")
-			if !slices.Contains([]string{scaleout.ModeAuto, scaleout.ModeDirect, scaleout.ModeShuffle}, mode) {
-				return usagef("--mode must be auto, direct or shuffle")
-			}
-			slices := c.Generic("slices").(*countValue).n
-			if slices > scaleout.MaxRanges {
-				return usagef("--slices must be at most %d", scaleout.MaxRanges)
+			mode, slices, err := splitMode(c)
+			if err != nil {
+				return err
 			}
 			locs := make([]*string, len(o.Inventories))
 			for i := range o.Inventories {
@@ -124,7 +131,7 @@ Examples:
 			if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
 				return err
 			}
-			res, err := scaleout.Split(c.Context, scaleout.SplitOptions{Plan: o, N: int(n), Mode: mode, Slices: int(slices), Out: c.String("out")})
+			res, err := scaleout.Split(c.Context, scaleout.SplitOptions{Plan: o, N: int(n), Mode: mode, Slices: slices, Out: c.String("out")})
 			if err != nil {
 				return rangesError(fmt.Errorf("plan split: %w", err))
 			}
@@ -338,17 +345,19 @@ func newPlanScatterCommand() *cli.Command {
 		Name:      "scatter",
 		Usage:     "read a slice of a shuffled inventory once and write each range's rows apart",
 		UsageText: "s3batchkit plan scatter --ranges LOC/ranges.json [--slice J]",
-		Description: `For a distributed plan whose ranges.json shuffles an inventory ('plan
-split' chose or was told --mode shuffle): reads the data files ranges.json
-gives slice J, checking their MD5, and writes each range's rows (every
-column, unfiltered) to LOC/scatter/<jjjj>/, then scatter.json last. Run
-every slice before the range workers, which read their rows from every
-slice. A re-run writes the same bytes.
+		Description: `For a distributed plan or diff whose ranges.json shuffles an inventory
+('plan split' or 'diff split' chose or was told --mode shuffle): reads the
+data files ranges.json gives slice J, checking their MD5, and writes each
+range's rows (unfiltered; the columns the plan or diff reads) to
+LOC/scatter/<jjjj>/, then scatter.json last. A diff's target rows go to
+the range of their key mapped (--map) to a source key. Run every slice
+before the range workers, which read their rows from every slice. A
+re-run writes the same bytes.
 
 Examples:
    s3batchkit plan scatter --ranges s3://plans/run-1/ranges.json --slice 0`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "the `LOC`/ranges.json that 'plan split' wrote", Required: true},
+			&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "the `LOC`/ranges.json that 'plan split' or 'diff split' wrote", Required: true},
 			&cli.StringFlag{Category: catRanges, Name: "slice", Usage: "the scatter slice `J` (0 to S-1; default: $JOB_COMPLETION_INDEX, else $AWS_BATCH_JOB_ARRAY_INDEX)"},
 			workersFlag(catInput, "data files decoded at once", "number of CPUs"),
 			&cli.StringFlag{Category: catInput, Name: "data-root", Usage: "`DIR` that files[].key is relative to (default: search the manifest's ancestor folders)"},

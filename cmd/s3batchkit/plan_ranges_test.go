@@ -390,8 +390,9 @@ func treeOf(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-// TestCrashPlanRange kills a range's worker and a scatter slice with
-// SIGKILL at random points (seeded) and reruns them: a part or a slice
+// TestCrashPlanRange kills a range's worker, a scatter slice and a
+// distributed diff's worker with SIGKILL at random points (seeded) and
+// reruns them: a part or a slice
 // with its marker (part.json, scatter.json) is always the bytes of an
 // uninterrupted run, and the rerun completes it.
 func TestCrashPlanRange(t *testing.T) {
@@ -414,6 +415,16 @@ func TestCrashPlanRange(t *testing.T) {
 			t.Fatalf("split %s: %d %s", mode, code, stderr)
 		}
 	}
+	// A distributed diff of that report against another, read directly.
+	inv2 := filepath.Join(work, "inv2")
+	if code, _, stderr := s3bk(t, "gen", "-q", "--rows", rows, "--files", "2", "--format", "parquet", "--seed", "2", "--out", inv2); code != 0 {
+		t.Fatalf("gen: %d %s", code, stderr)
+	}
+	diffArgs := []string{"--source", m, "--target", filepath.Join(inv2, "manifest.json"), "--max-objects", "2000", "--min-objects", "0", "--memory", "16MiB", "--quiet"}
+	diffRanges := filepath.Join(work, "diff", "ranges.json")
+	if code, _, stderr := s3bk(t, append([]string{"diff", "split", "--ranges", "3", "--mode", "direct", "--out", diffRanges}, diffArgs...)...); code != 0 {
+		t.Fatalf("diff split: %d %s", code, stderr)
+	}
 	tmp := filepath.Join(work, "tmp")
 	os.MkdirAll(tmp, 0o755)
 	env := []string{"TMPDIR=" + tmp, "GOMAXPROCS=2", "AWS_BATCH_JOB_ARRAY_INDEX=1"}
@@ -422,6 +433,8 @@ func TestCrashPlanRange(t *testing.T) {
 			args: append([]string{"plan", "--ranges", direct}, planArgs...)},
 		{name: "scatter", marker: manifest.ScatterName, out: manifest.ScatterDir(filepath.Dir(shuffled), 1), env: env,
 			args: []string{"plan", "scatter", "--ranges", shuffled, "--quiet"}},
+		{name: "diff-worker", marker: manifest.PartName, out: manifest.PartDir(filepath.Dir(diffRanges), 1), env: env,
+			args: append([]string{"diff", "--ranges", diffRanges}, diffArgs...)},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
