@@ -179,9 +179,13 @@ func (c *cutter) close(sh *shard) error {
 	sh.out.CloseAsync()
 	if c.b.MinObjects > 0 && sh.objects < c.b.MinObjects {
 		info := sh.out.Info()
+		noun := "objects"
+		if sh.objects == 1 {
+			noun = "object"
+		}
 		c.warnings = append(c.warnings, fmt.Sprintf(
-			"%s (route %s, bucket %s) holds %d objects, under the minimum of %d: it is the last shard of its route, and a job this small never trips the %d-task failure threshold",
-			info.Path, info.Route, info.Bucket, sh.objects, c.b.MinObjects, FailureThreshold))
+			"%s (route %s, bucket %s) holds %d %s, under the minimum of %d: it is the last shard of its route, and a job this small never trips the %d-task failure threshold",
+			info.Path, info.Route, info.Bucket, sh.objects, noun, c.b.MinObjects, FailureThreshold))
 	}
 	return nil
 }
