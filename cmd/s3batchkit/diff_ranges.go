@@ -20,7 +20,7 @@ import (
 func diffRangeFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Category: catRanges, Name: "ranges", Usage: "compare one range of a distributed diff split into `LOC`/ranges.json by 'diff split' (same reports and flags)"},
-		&cli.StringFlag{Category: catRanges, Name: "range", Usage: "the range `I` to compare (0 to N-1; default: $JOB_COMPLETION_INDEX, else $AWS_BATCH_JOB_ARRAY_INDEX)"},
+		&cli.StringFlag{Category: catRanges, Name: "range", Usage: "the range `I` to compare (0 to N-1; default: $JOB_COMPLETION_INDEX, else $AWS_BATCH_JOB_ARRAY_INDEX); all: every range in this process, then the merge"},
 	}
 }
 
@@ -106,6 +106,26 @@ Examples:
 // diffRange is diff --ranges: one worker of a distributed diff.
 func diffRange(c *cli.Context, o diff.Options) error {
 	loc := c.String("ranges")
+	if c.String("range") == "all" {
+		if err := findDeliveries(c, c.Bool("quiet"), &o.Source, &o.Target); err != nil {
+			return err
+		}
+		return allRanges(c, "diff", o.IO, o.Reader,
+			func(r *manifest.Ranges, sum string, i int) error {
+				ro, err := scaleout.DiffRangeOptions(c.Context, o, r, sum, loc, i, "")
+				if err != nil {
+					return err
+				}
+				if _, err := diff.Run(c.Context, ro); err != nil {
+					return diffError(err)
+				}
+				return nil
+			},
+			func() (*manifest.Plan, error) {
+				plan, _, err := scaleout.MergeDiff(c.Context, o.IO, loc, "")
+				return plan, err
+			})
+	}
 	i, err := indexFrom(c, "range")
 	if err != nil {
 		return err

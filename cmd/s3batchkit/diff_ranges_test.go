@@ -20,7 +20,8 @@ import (
 // (or --range), diff merge; the merged plan's shards, concatenated per
 // route, and diff.json's counts equal the one-machine diff's. Exit 2 for
 // a worker without an index or with other flags, and for a merge with a
-// part missing.
+// part missing. Then the same with every step in one process (--range
+// all), the reports read directly.
 func TestDiffRangesCLI(t *testing.T) {
 	unsetIndexEnv(t)
 	dir := t.TempDir()
@@ -119,6 +120,29 @@ func TestDiffRangesCLI(t *testing.T) {
 	}
 	if a, b := summary(root), summary(one); a != b {
 		t.Errorf("diff.json\n got %s\nwant %s", a, b)
+	}
+
+	// Every step in one process (--range all), both reports read
+	// directly: the same bytes again.
+	all := filepath.Join(dir, "all")
+	allRanges := filepath.Join(all, manifest.RangesName)
+	if code, _, stderr := s3bk(t, append([]string{"diff", "split", "-q", "--ranges", "4", "--mode", "direct", "--out", allRanges}, args...)...); code != 0 {
+		t.Fatalf("split --mode direct: %d %s", code, stderr)
+	}
+	if code, _, stderr := s3bk(t, append([]string{"diff", "-q", "--ranges", allRanges, "--range", "all", "--out", all}, args...)...); code != exitUsage || !strings.Contains(stderr, "no --out") {
+		t.Errorf("--range all with --out: exit %d, %s", code, stderr)
+	}
+	if code, stdout, stderr := s3bk(t, append([]string{"diff", "--ranges", allRanges, "--range", "all"}, args...)...); code != 0 || !strings.Contains(stdout, "plan written to "+all) {
+		t.Fatalf("--range all: %d\n%s\n%s", code, stdout, stderr)
+	}
+	gotAll := routeStreams(t, nil, all)
+	for r := range want {
+		if gotAll[r] != want[r] {
+			t.Errorf("--range all: route %s: the merged shards differ from the one-machine diff's", r)
+		}
+	}
+	if a, b := summary(all), summary(one); a != b {
+		t.Errorf("--range all: diff.json\n got %s\nwant %s", a, b)
 	}
 }
 

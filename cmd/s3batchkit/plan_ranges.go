@@ -10,6 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
 	"github.com/s3batchkit/s3batchkit/partition"
@@ -280,10 +281,6 @@ func mergeCommand(cmd, usage, description string, merge func(*cli.Context) (*man
 // this process, then the merge, which gives the bytes N workers and a
 // merge give.
 func planAllRanges(c *cli.Context, o partition.Options) error {
-	loc := c.String("ranges")
-	if c.String("out") != "" {
-		return usagef("--range all writes every part beside ranges.json and plan.json into its folder: no --out")
-	}
 	locs := make([]*string, len(o.Inventories))
 	for k := range o.Inventories {
 		locs[k] = &o.Inventories[k]
@@ -291,32 +288,49 @@ func planAllRanges(c *cli.Context, o partition.Options) error {
 	if err := findDeliveries(c, c.Bool("quiet"), locs...); err != nil {
 		return err
 	}
+	return allRanges(c, "plan", o.IO, o.Reader,
+		func(r *manifest.Ranges, sum string, i int) error {
+			ro, err := scaleout.RangeOptions(c.Context, o, r, sum, c.String("ranges"), i, "")
+			if err != nil {
+				return err
+			}
+			_, _, err = partition.Plan(c.Context, ro)
+			return err
+		},
+		func() (*manifest.Plan, error) { return scaleout.Merge(c.Context, o.IO, c.String("ranges"), "") })
+}
+
+// allRanges runs, in this process, what the engines run of the
+// distributed plan or diff split into --ranges: every scatter slice (with
+// reader's options), range (run) and the merge; then prints the merged
+// plan.
+func allRanges(c *cli.Context, cmd string, oc *objio.Client, reader inventory.ReaderOptions, run func(r *manifest.Ranges, sum string, i int) error, merge func() (*manifest.Plan, error)) error {
+	loc := c.String("ranges")
+	if c.String("out") != "" {
+		return usagef("--range all writes every part beside ranges.json and plan.json into its folder: no --out")
+	}
 	root := manifest.RootOf(loc)
 	if err := guardPlanDir(c, root); err != nil {
 		return err
 	}
-	r, sum, err := manifest.ReadRanges(c.Context, o.IO, loc)
+	r, sum, err := manifest.ReadRanges(c.Context, oc, loc)
 	if err != nil {
 		return rangesError(err)
 	}
 	for j := range r.Slices {
-		so := scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: o.Reader, IO: o.IO}
+		so := scaleout.ScatterOptions{Ranges: loc, Slice: j, Reader: reader, IO: oc}
 		if _, err := scaleout.Scatter(c.Context, so); err != nil {
 			return rangesError(fmt.Errorf("plan scatter %d: %w", j, err))
 		}
 	}
 	for i := range r.N() {
-		ro, err := scaleout.RangeOptions(c.Context, o, r, sum, loc, i, "")
-		if err != nil {
-			return rangesError(err)
-		}
-		if _, _, err := partition.Plan(c.Context, ro); err != nil {
-			return rangesError(fmt.Errorf("plan range %d: %w", i, err))
+		if err := run(r, sum, i); err != nil {
+			return rangesError(fmt.Errorf("%s range %d: %w", cmd, i, err))
 		}
 	}
-	plan, err := scaleout.Merge(c.Context, o.IO, loc, "")
+	plan, err := merge()
 	if err != nil {
-		return rangesError(planDirError(fmt.Errorf("plan merge: %w", err)))
+		return rangesError(planDirError(fmt.Errorf("%s merge: %w", cmd, err)))
 	}
 	return printMerged(c, root, plan)
 }
