@@ -5,7 +5,8 @@
 # $NS, in direct (every range reads every file it may need) and shuffle
 # (plan scatter, then the ranges) mode, on a generated report of $ROWS
 # rows in $FILES files, $FORMAT (parquet, csv or orc; gen's rows are in no
-# key order).
+# key order; with CLUSTERED=1 the same rows are rewritten in key order by
+# bench/clustered first).
 #
 # Per run it prints: the slowest scatter and worker (wall seconds), the
 # CPU seconds of all processes (user+sys, split and merge included), the
@@ -17,6 +18,7 @@
 #   make bench-scaleout            # ROWS=4000000 NS="1 2 4"
 #   ROWS=1000000 NS="1 2" bash bench/scaleout.sh
 #   FORMAT=csv NS="1 2 4 8" bash bench/scaleout.sh
+#   CLUSTERED=1 FORMAT=csv bash bench/scaleout.sh   # gen's rows in key order
 #   SOURCE=DIR bash bench/scaleout.sh   # an existing report (a folder with
 #                                       # manifest.json) instead of gen's,
 #                                       # e.g. bench's DuckDB-written one in
@@ -45,6 +47,14 @@ cleanup() { /usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" s3 rb --force "s3://
 trap cleanup EXIT
 
 inv=s3://$bucket/inv/src/cfg
+if [ -z "${SOURCE:-}" ] && [ "${CLUSTERED:-}" = 1 ]; then
+	echo "generating $ROWS rows in $FILES files, rewritten in key order as $FORMAT" >&2
+	"$bin" gen -q --rows "$ROWS" --files "$FILES" --format parquet --seed 7 --out "$work/gen"
+	go run ./bench/clustered --in "$work/gen/manifest.json" --out "$work/clustered" --format "$FORMAT" \
+		--file-rows $(((ROWS + FILES - 1) / FILES)) >&2
+	rm -rf "$work/gen"
+	SOURCE=$work/clustered
+fi
 if [ -n "${SOURCE:-}" ]; then
 	echo "uploading $SOURCE to $inv" >&2
 	/usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp --recursive --quiet "$SOURCE" "$inv"
