@@ -83,3 +83,36 @@ func TestMappedSpanHoldsEveryKey(t *testing.T) {
 		t.Fatalf("only %d keys checked", checked)
 	}
 }
+
+// TestScatterSlicesSpreadFiles: files of about equal size, as many as the
+// slices, go one to a slice (each by its middle byte), and the slices of
+// files of any sizes follow the files' order.
+func TestScatterSlicesSpreadFiles(t *testing.T) {
+	for _, tc := range []struct {
+		sizes  []int64
+		slices int
+		want   []int
+	}{
+		{[]int64{1000, 1001, 999, 1000, 1000, 1002, 998, 1000}, 8, []int{0, 1, 2, 3, 4, 5, 6, 7}},
+		{[]int64{1000, 999, 1000, 1001}, 4, []int{0, 1, 2, 3}}, // by each file's start: 0, 1, 1, 2
+		{[]int64{1000, 1000, 1000, 1000}, 2, []int{0, 0, 1, 1}},
+		{[]int64{10, 10, 5000, 10}, 3, []int{0, 0, 1, 2}},
+		{[]int64{0, 0, 0}, 3, []int{0, 1, 2}},
+	} {
+		m := &inventory.Manifest{Location: "m.json", Format: inventory.FormatCSV}
+		in := &splitInput{m: m, rows: -1}
+		for _, size := range tc.sizes {
+			m.Files = append(m.Files, inventory.DataFile{Key: "f", Size: size})
+			in.stats = append(in.stats, &inventory.FileStats{Unit: inventory.UnitFile, Rows: -1})
+		}
+		r := &manifest.Ranges{Splits: []manifest.SplitKey{{Key: "m"}}}
+		layout(r, []int64{0, 0}, []*splitInput{in}, []spanFunc{span}, ModeShuffle, tc.slices, &SplitResult{})
+		var got []int
+		for _, f := range r.Inputs[0].Files {
+			got = append(got, f.VerifiedBy)
+		}
+		if !slices.Equal(got, tc.want) || r.Slices != tc.slices {
+			t.Errorf("sizes %v in %d slices: %v (%d slices), want %v", tc.sizes, tc.slices, got, r.Slices, tc.want)
+		}
+	}
+}

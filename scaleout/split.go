@@ -318,8 +318,8 @@ func layout(r *manifest.Ranges, rows []int64, inputs []*splitInput, spans []span
 		r.Inputs = append(r.Inputs, ri)
 	}
 	// Shuffled files go to the scatter slices (at most one a file), each
-	// slice a run of files of about the same bytes, and the slice checks
-	// their MD5.
+	// slice a run of files of about the same bytes (a file goes to the
+	// slice its middle byte falls in), and the slice checks their MD5.
 	files := 0
 	var total, before int64
 	for _, in := range r.Inputs {
@@ -340,8 +340,10 @@ func layout(r *manifest.Ranges, rows []int64, inputs []*splitInput, spans []span
 			continue
 		}
 		for f := range in.Files {
-			in.Files[f].VerifiedBy = int(min(before*int64(r.Slices)/total, int64(r.Slices-1)))
-			before += max(in.Files[f].Size, 1)
+			// By the file's middle byte: equal files spread one a slice.
+			size := max(in.Files[f].Size, 1)
+			in.Files[f].VerifiedBy = int(min((2*before+size)*int64(r.Slices)/(2*total), int64(r.Slices-1)))
+			before += size
 		}
 	}
 }
