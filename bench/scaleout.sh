@@ -6,7 +6,8 @@
 # (plan scatter, then the ranges) mode, on a generated report of $ROWS
 # rows in $FILES files, $FORMAT (parquet, csv or orc; gen's rows are in no
 # key order; with CLUSTERED=1 the same rows are rewritten in key order by
-# bench/clustered first).
+# bench/clustered first). CMD=diff measures a distributed diff of the
+# report against a copy of itself instead of a plan.
 #
 # Per run it prints: the slowest scatter and worker (wall seconds), the
 # CPU seconds of all processes (user+sys, split and merge included), the
@@ -19,6 +20,7 @@
 #   ROWS=1000000 NS="1 2" bash bench/scaleout.sh
 #   FORMAT=csv NS="1 2 4 8" bash bench/scaleout.sh
 #   CLUSTERED=1 FORMAT=csv bash bench/scaleout.sh   # gen's rows in key order
+#   CMD=diff NS="1 2 4" bash bench/scaleout.sh      # diff split, diff --ranges
 #   SOURCE=DIR bash bench/scaleout.sh   # an existing report (a folder with
 #                                       # manifest.json) instead of gen's,
 #                                       # e.g. bench's DuckDB-written one in
@@ -63,6 +65,17 @@ else
 	"$bin" gen -q --rows "$ROWS" --files "$FILES" --format "$FORMAT" --seed 7 --out "$inv"
 fi
 m=$inv/manifest.json
+# CMD=diff: a distributed diff of the report against a copy of itself
+# under another prefix (every object compared, all unchanged).
+CMD=${CMD:-plan}
+case $CMD in
+plan) inputs=(--inventory "$m") ;;
+diff)
+	/usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp --recursive --quiet "$inv" "s3://$bucket/inv2/src/cfg"
+	inputs=(--source "$m" --target "s3://$bucket/inv2/src/cfg/manifest.json")
+	;;
+*) echo "CMD must be plan or diff" >&2; exit 2 ;;
+esac
 
 # timed LOG CMD...: runs CMD under /usr/bin/time, output to LOG.json,
 # times to LOG.time ("wall user sys maxrss_kb").
@@ -81,7 +94,7 @@ for mode in $MODES; do
 		root=s3://$bucket/runs/$mode-$n
 		d=$work/$mode-$n
 		mkdir -p "$d"
-		timed "$d/split" "$bin" plan split --inventory "$m" --ranges "$n" --mode "$mode" --out "$root/ranges.json" --json
+		timed "$d/split" "$bin" "$CMD" split "${inputs[@]}" --ranges "$n" --mode "$mode" --out "$root/ranges.json" --json
 		if [ "$mode" = shuffle ]; then
 			pids=()
 			for ((j = 0; j < n; j++)); do
@@ -92,11 +105,11 @@ for mode in $MODES; do
 		fi
 		pids=()
 		for ((i = 0; i < n; i++)); do
-			AWS_BATCH_JOB_ARRAY_INDEX=$i timed "$d/worker-$i" "$bin" plan --inventory "$m" --ranges "$root/ranges.json" --json --workers 1 &
+			AWS_BATCH_JOB_ARRAY_INDEX=$i timed "$d/worker-$i" "$bin" "$CMD" "${inputs[@]}" --ranges "$root/ranges.json" --json --workers 1 &
 			pids+=($!)
 		done
 		for p in "${pids[@]}"; do wait "$p"; done
-		timed "$d/merge" "$bin" plan merge --ranges "$root/ranges.json" --json
+		timed "$d/merge" "$bin" "$CMD" merge --ranges "$root/ranges.json" --json
 		# MD5 checks read whole files: those each range (direct) or
 		# slice (shuffle) verifies, from ranges.json.
 		verified=$(/usr/bin/aws --endpoint-url "$AWS_ENDPOINT_URL" s3 cp "$root/ranges.json" - | python3 -c '
