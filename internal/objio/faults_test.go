@@ -129,7 +129,7 @@ func TestS3TruncatedReads(t *testing.T) {
 // after the server made the object; the SDK's retry finds the upload gone
 // (NoSuchUpload), and Upload recognises its object by the multipart ETag.
 func TestS3CompleteAnswerLost(t *testing.T) {
-	oc, bucket := objiotest.Setup(t, smallParts)
+	_, bucket := objiotest.Setup(t, smallParts)
 	ctx := context.Background()
 	var cut atomic.Bool
 	p, oc := throughProxy(t, s3fault.Options{Rate: 1, Kinds: []s3fault.Kind{s3fault.Truncate}, Match: func(r *http.Request) bool {
