@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 
@@ -14,7 +13,6 @@ import (
 	"github.com/s3batchkit/s3batchkit/diff"
 	"github.com/s3batchkit/s3batchkit/inventory"
 	"github.com/s3batchkit/s3batchkit/manifest"
-	"github.com/s3batchkit/s3batchkit/partition"
 )
 
 const catCompare = "Comparison:"
@@ -103,6 +101,7 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 			if err != nil {
 				return err
 			}
+			limitHeap(o.SortMemory)
 			if c.String("ranges") != "" {
 				return diffRange(c, o)
 			}
@@ -123,17 +122,6 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 			}
 			progress := &inventory.Progress{}
 			o.Reader.Progress = progress
-			if os.Getenv("GOMEMLIMIT") == "" {
-				// As plan does: keep the heap near the sorts' budget plus the
-				// readers' share. Without it the collector lets the heap
-				// grow with the run's length (50 M rows a side: 920 MiB
-				// against 796 MiB, at the same CPU time).
-				budget := o.SortMemory
-				if budget == 0 {
-					budget = partition.DefaultSortMemory
-				}
-				debug.SetMemoryLimit(partition.MemoryLimit(budget))
-			}
 			stderr := c.App.ErrWriter
 			stop := func() {}
 			if !c.Bool("quiet") && isTerminal(stderr) {

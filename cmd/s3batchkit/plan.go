@@ -93,6 +93,9 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 			if err != nil {
 				return err
 			}
+			if o.Sort {
+				limitHeap(o.SortMemory)
+			}
 			if c.String("ranges") != "" {
 				return planRange(c, o)
 			}
@@ -110,16 +113,6 @@ Examples (paths as the examples of 's3batchkit gen' make them):
 			}
 			progress := &inventory.Progress{}
 			o.Reader.Progress = progress
-			if o.Sort && os.Getenv("GOMEMLIMIT") == "" {
-				// Let the garbage collector work to keep the heap near the
-				// sort's budget plus the readers' share, rather than at
-				// twice the live heap.
-				budget := o.SortMemory
-				if budget == 0 {
-					budget = partition.DefaultSortMemory
-				}
-				debug.SetMemoryLimit(partition.MemoryLimit(budget))
-			}
 			stderr := c.App.ErrWriter
 			stop := func() {}
 			if !c.Bool("quiet") && isTerminal(stderr) {
@@ -341,4 +334,20 @@ func printPlanJSON(w io.Writer, o partition.Options, p *manifest.Plan, s *partit
 		"s3":              o.IO.Stats(),
 	}
 	return writeJSON(w, out)
+}
+
+// limitHeap sets the Go memory limit of a process that sorts with the
+// given budget (zero: the default), unless $GOMEMLIMIT sets one: the
+// collector then keeps the heap near the sorts' budget plus the readers'
+// share, rather than at twice the live heap, which grows with the run's
+// length (a diff of 50 M rows a side: 920 MiB against 796 MiB at the same
+// CPU time; a range worker of a 4 M-row diff: 1.25 GB against 0.72 GB).
+func limitHeap(budget int64) {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	if budget == 0 {
+		budget = partition.DefaultSortMemory
+	}
+	debug.SetMemoryLimit(partition.MemoryLimit(budget))
 }
