@@ -122,6 +122,20 @@ func TestClientsApart(t *testing.T) {
 	if st := plain.Stats(); st.Requests < 3*n || st.Retries != 0 {
 		t.Errorf("plain client: %+v; want at least %d requests (a PUT per write, a HEAD and a GET per read) and no retry", st, 3*n)
 	}
+	// Each client read every object once: exactly their bytes, plus, for
+	// the faulty one, the bytes of answers cut short and read again.
+	var all int64
+	for _, who := range []string{"plain", "faulty"} {
+		for i := range n {
+			all += int64(len(data(who, i)))
+		}
+	}
+	if st := plain.Stats(); st.BytesRead != all {
+		t.Errorf("plain client: %d bytes read, want the %d of the objects it read", st.BytesRead, all)
+	}
+	if st := faulty.Stats(); st.BytesRead < all {
+		t.Errorf("faulty client: %d bytes read, want at least the %d of the objects it read", st.BytesRead, all)
+	}
 	if st := faulty.Stats(); st.Retries == 0 {
 		t.Errorf("faulty client: %+v; want retries", st)
 	}

@@ -190,16 +190,21 @@ type RequestStats struct {
 	Connection   int64 `json:"connection"`    // after no answer: connection reset, refused, timed out
 	Truncated    int64 `json:"truncated"`     // after an answer cut short (a ranged GET reads the rest)
 	Other        int64 `json:"other"`         // after other retryable errors (clock skew, RequestTimeout)
+	// BytesRead are the bytes of object data GETs received (bodies of
+	// ranged reads, answers cut short included): what reading cost on
+	// the wire.
+	BytesRead int64 `json:"bytes_read"`
 }
 
 // counters are the live RequestStats of one client.
 type counters struct {
 	requests, throttled, server, conn, truncated, other atomic.Int64
+	bytesRead                                           atomic.Int64
 }
 
 func (n *counters) snapshot() RequestStats {
 	s := RequestStats{Requests: n.requests.Load(), Throttled: n.throttled.Load(), ServerErrors: n.server.Load(),
-		Connection: n.conn.Load(), Truncated: n.truncated.Load(), Other: n.other.Load()}
+		Connection: n.conn.Load(), Truncated: n.truncated.Load(), Other: n.other.Load(), BytesRead: n.bytesRead.Load()}
 	s.Retries = s.Throttled + s.ServerErrors + s.Connection + s.Truncated + s.Other
 	return s
 }

@@ -112,13 +112,16 @@ func (c *Client) s3Open(ctx context.Context, loc string) (Object, error) {
 // two versions.
 //
 // Read streams with read-ahead: Concurrency ranged GETs of PartSize in
-// flight, consumed in order. ReadAt is safe for concurrent use: the first
-// ReadAt of at least 1 MiB starts a second read-ahead stream at its
-// offset, which ReadAt calls continuing where the last one ended keep
-// using (a whole-file hash through io.SectionReader reads at GET speed ×
-// Concurrency); other reads of at least blockSize are one ranged GET each,
-// smaller ones go through a cache of aligned blocks (footers, page
-// headers). All requests use the context given to Open.
+// flight, consumed in order. ReadAt is safe for concurrent use: a ReadAt
+// of at least 1 MiB at offset 0 starts a second read-ahead stream, which
+// ReadAt calls continuing where the last one ended keep using (a
+// whole-file hash through io.SectionReader reads at GET speed ×
+// Concurrency). A read-ahead reads Concurrency parts beyond what was
+// asked, so a large read elsewhere (a Parquet column chunk, an ORC
+// stripe) is one ranged GET of exactly its bytes: when one started a
+// read-ahead, decoding a few columns of a Parquet file read 1.8 times
+// the whole file. Smaller reads go through a cache of aligned blocks
+// (footers, page headers). All requests use the context given to Open.
 type s3Object struct {
 	ctx                    context.Context
 	c                      *Client
@@ -160,7 +163,7 @@ func (o *s3Object) ReadAt(p []byte, off int64) (int, error) {
 		want, eof = p[:rem], io.EOF
 	}
 	if o.seqMu.TryLock() {
-		if (o.seq != nil && o.seq.pos == off) || (o.seq == nil && len(want) >= blockSize) {
+		if (o.seq != nil && o.seq.pos == off) || (o.seq == nil && len(want) >= blockSize && off == 0) {
 			if o.seq == nil {
 				o.seq = newPrefetcher(o.ctx, o.get, off, o.size, o.part, o.conc)
 			}
@@ -241,6 +244,7 @@ func (o *s3Object) get(ctx context.Context, off, n int64) ([]byte, error) {
 		m, err := io.ReadFull(out.Body, buf[got:])
 		out.Body.Close()
 		got += int64(m)
+		o.c.stats.bytesRead.Add(int64(m))
 		if err == nil {
 			return buf, nil
 		}
