@@ -172,6 +172,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	ro := o.Reader
 	ro.IO = o.IO
+	if ro.TmpDir == "" {
+		ro.TmpDir = o.TmpDir // with the sort's spill files
+	}
 	if ro.Progress == nil {
 		ro.Progress = &inventory.Progress{}
 	}

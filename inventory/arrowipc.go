@@ -83,13 +83,9 @@ type arrowIPCReader struct {
 	rows int64
 }
 
-func openArrowIPC(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
-	obj, err := o.IO.Open(ctx, df.Location)
+func openArrowIPC(df *DataFile, set FieldSet, o *ReaderOptions, open func() (objio.Object, error)) (FileReader, error) {
+	obj, err := open()
 	if err != nil {
-		return nil, err
-	}
-	if err := verify(obj); err != nil {
-		obj.Close()
 		return nil, err
 	}
 	var src io.Reader = io.NewSectionReader(obj, 0, obj.Size())

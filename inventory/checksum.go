@@ -7,7 +7,10 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"os"
 	"strings"
+
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 // SizedReaderAt is a random-access object of known size, such as an
@@ -32,9 +35,8 @@ func VerifyObject(obj SizedReaderAt, wantMD5 string, wantSize int64, name string
 // the ahead verifier's md5-simd server); it stops when ctx is done.
 func verifyObject(ctx context.Context, obj SizedReaderAt, wantMD5 string, wantSize int64, name string, h hash.Hash) error {
 	size := obj.Size()
-	if wantSize >= 0 && size != wantSize {
-		return &DataError{File: name, Offset: min(size, wantSize), Value: fmt.Sprint(size),
-			Expected: fmt.Sprintf("%d bytes as manifest.json says", wantSize), Err: ErrTruncated}
+	if err := checkSize(size, wantSize, name); err != nil {
+		return err
 	}
 	if wantMD5 == "" {
 		return nil
@@ -61,9 +63,83 @@ func verifyObject(ctx context.Context, obj SizedReaderAt, wantMD5 string, wantSi
 			return &DataError{File: name, Offset: n, Expected: "a readable file", Err: err}
 		}
 	}
+	return checkDigest(h, wantMD5, name)
+}
+
+// checkSize checks an object's size against manifest.json's (wantSize
+// < 0: none given).
+func checkSize(size, wantSize int64, name string) error {
+	if wantSize >= 0 && size != wantSize {
+		return &DataError{File: name, Offset: min(size, wantSize), Value: fmt.Sprint(size),
+			Expected: fmt.Sprintf("%d bytes as manifest.json says", wantSize), Err: ErrTruncated}
+	}
+	return nil
+}
+
+// checkDigest compares the MD5 in h with manifest.json's.
+func checkDigest(h hash.Hash, wantMD5, name string) error {
 	got := hex.EncodeToString(h.Sum(nil))
 	if want := strings.ToLower(wantMD5); got != want {
 		return &DataError{File: name, Offset: -1, Value: got, Expected: "MD5 " + want + " as manifest.json says", Err: ErrChecksum}
 	}
 	return nil
 }
+
+// decodeCopy reads obj (named name) once, sequentially, into a file in
+// tmpDir (empty: os.TempDir()), hashing the bytes on the way, checks the
+// size and MD5 as VerifyObject does, and returns the local copy for the
+// reader to decode: the bytes decoded are the bytes hashed, and an S3
+// object is read once. The copy is unlinked as soon as it is created
+// (nothing is left behind if the process dies); its space is freed by
+// Close. Errors are those of VerifyObject, and of the local file.
+func decodeCopy(ctx context.Context, obj objio.Object, wantMD5 string, wantSize int64, name, tmpDir string) (objio.Object, error) {
+	size := obj.Size()
+	if err := checkSize(size, wantSize, name); err != nil {
+		return nil, err
+	}
+	f, err := os.CreateTemp(tmpDir, "s3batchkit-data-")
+	if err != nil {
+		return nil, fmt.Errorf("%s: a local copy to decode: %w", name, err)
+	}
+	os.Remove(f.Name())
+	h := md5.New()
+	n, err := io.Copy(io.MultiWriter(f, h), &ctxReader{ctx: ctx, r: io.LimitReader(obj, size+1)})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		err = ctx.Err()
+	case err != nil:
+		err = &DataError{File: name, Offset: n, Expected: "a readable file", Err: err}
+	case n != size:
+		err = &DataError{File: name, Offset: min(n, size), Value: fmt.Sprint(n), Expected: fmt.Sprintf("%d bytes", size), Err: ErrTruncated}
+	default:
+		err = checkDigest(h, wantMD5, name)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &localCopy{File: f, name: name, size: size}, nil
+}
+
+// ctxReader stops reading once ctx is done.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// localCopy is decodeCopy's file, named as the object it copies.
+type localCopy struct {
+	*os.File
+	name string
+	size int64
+}
+
+func (l *localCopy) Size() int64  { return l.size }
+func (l *localCopy) Name() string { return l.name }

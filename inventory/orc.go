@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/inventory/orc"
 )
 
@@ -437,13 +438,9 @@ func (r *ORCReader) Next(ctx context.Context) (rec arrow.RecordBatch, err error)
 // openORC opens one ORC data file of a report: it verifies the file's size
 // and MD5 first (verify, which does nothing when
 // ReaderOptions.SkipChecksums is set), then reads its tail.
-func openORC(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
-	obj, err := o.IO.Open(ctx, df.Location)
+func openORC(df *DataFile, set FieldSet, o *ReaderOptions, open func() (objio.Object, error)) (FileReader, error) {
+	obj, err := open()
 	if err != nil {
-		return nil, err
-	}
-	if err := verify(obj); err != nil {
-		obj.Close()
 		return nil, err
 	}
 	ahead := min(DefaultORCReadAhead, max(1, runtime.GOMAXPROCS(0)/max(o.Workers, 1)))

@@ -12,6 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
 // Limits that keep a lying Parquet file from making the reader allocate
@@ -479,13 +480,9 @@ func (r *ParquetReader) nextRowGroup() error {
 // openParquet opens one Parquet data file of a report: it verifies the
 // file's size and MD5 first (verify, which
 // does nothing when ReaderOptions.SkipChecksums is set), then reads its footer.
-func openParquet(ctx context.Context, df *DataFile, set FieldSet, o *ReaderOptions, verify func(SizedReaderAt) error) (FileReader, error) {
-	obj, err := o.IO.Open(ctx, df.Location)
+func openParquet(df *DataFile, set FieldSet, o *ReaderOptions, open func() (objio.Object, error)) (FileReader, error) {
+	obj, err := open()
 	if err != nil {
-		return nil, err
-	}
-	if err := verify(obj); err != nil {
-		obj.Close()
 		return nil, err
 	}
 	r, err := NewParquetReader(obj, obj.Size(), obj, df.Location, set, o.BatchRows)

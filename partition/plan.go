@@ -175,6 +175,9 @@ func Plan(ctx context.Context, o Options) (*manifest.Plan, *Stats, error) {
 	start := time.Now()
 	ro := o.Reader
 	ro.IO = o.IO
+	if ro.TmpDir == "" {
+		ro.TmpDir = o.TmpDir // with the sort's spill files
+	}
 	if ro.Progress == nil {
 		ro.Progress = &inventory.Progress{}
 	}
