@@ -12,7 +12,8 @@
 # Per run it prints: the slowest scatter and worker (wall seconds), the
 # CPU seconds of all processes (user+sys, split and merge included), the
 # bytes decoded from the data files (input_bytes) plus those read to check
-# MD5s, and the bytes the scatter wrote. All processes of a step run at
+# MD5s (read_MB, an estimate), the bytes every process's GETs received
+# (wire_MB, counted), and the bytes the scatter wrote. All processes of a step run at
 # once, on this machine's cores: with more processes than cores the
 # slowest wall time includes waiting for a core.
 #
@@ -88,7 +89,7 @@ timed() {
 # field FILE.json KEY: a top-level number of a JSON summary.
 field() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2"; }
 
-printf "%-8s %3s %10s %10s %10s %8s %14s %14s\n" mode N scatter_s worker_s cpu_s rss_MB read_MB scatter_MB
+printf "%-8s %3s %10s %10s %10s %8s %14s %14s %14s\n" mode N scatter_s worker_s cpu_s rss_MB read_MB wire_MB scatter_MB
 for mode in $MODES; do
 	for n in $NS; do
 		root=s3://$bucket/runs/$mode-$n
@@ -136,9 +137,17 @@ wrote = sum(j(p[:-5] + ".json").get("bytes_written", 0) for p in scatters)
 # files once for their MD5s, plus, shuffled, the scatter files once more
 # for theirs.
 read += verified + wrote
+# Bytes read on the wire: the object data every process's GETs received
+# (its --json "s3" counters), footers, samples and markers included.
+wire = 0
+for p in every:
+    try:
+        wire += j(p[:-5] + ".json").get("s3", {}).get("bytes_read", 0)
+    except ValueError:
+        pass
 sw = max((t(p)[0] for p in scatters), default=0)
 ww = max(t(p)[0] for p in workers)
-print(f"{mode:<8} {n:3d} {sw:10.2f} {ww:10.2f} {cpu:10.2f} {rss:8.0f} {read / 1e6:14.1f} {wrote / 1e6:14.1f}")
+print(f"{mode:<8} {n:3d} {sw:10.2f} {ww:10.2f} {cpu:10.2f} {rss:8.0f} {read / 1e6:14.1f} {wire / 1e6:14.1f} {wrote / 1e6:14.1f}")
 EOF
 	done
 done

@@ -88,7 +88,7 @@ Examples:
 			}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, map[string]any{"ranges": c.String("out"), "sha256": res.SHA256, "sampled_keys": res.Sampled,
-					"inputs": res.Ranges.Inputs, "splits": res.Ranges.Splits, "estimated_rows": estimatedRows(res.Ranges)})
+					"inputs": res.Ranges.Inputs, "splits": res.Ranges.Splits, "estimated_rows": estimatedRows(res.Ranges), "s3": o.IO.Stats()})
 			}
 			if !c.Bool("quiet") {
 				w := c.App.Writer

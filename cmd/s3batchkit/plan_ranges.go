@@ -145,7 +145,7 @@ Examples:
 			}
 			if c.Bool("json") {
 				return writeJSON(c.App.Writer, map[string]any{"ranges": c.String("out"), "sha256": res.SHA256, "sampled_keys": res.Sampled,
-					"inputs": res.Ranges.Inputs, "splits": res.Ranges.Splits, "estimated_rows": estimatedRows(res.Ranges)})
+					"inputs": res.Ranges.Inputs, "splits": res.Ranges.Splits, "estimated_rows": estimatedRows(res.Ranges), "s3": o.IO.Stats()})
 			}
 			if !c.Bool("quiet") {
 				printSplitSummary(c.App.Writer, c.String("out"), res)
@@ -338,7 +338,8 @@ func allRanges(c *cli.Context, cmd string, oc *objio.Client, reader inventory.Re
 // printMerged prints a merged plan's summary.
 func printMerged(c *cli.Context, root string, plan *manifest.Plan) error {
 	if c.Bool("json") {
-		return writeJSON(c.App.Writer, map[string]any{"plan": root, "counters": plan.Counters, "routes": plan.Routes, "shards": len(plan.Shards), "warnings": plan.Warnings})
+		return writeJSON(c.App.Writer, map[string]any{"plan": root, "counters": plan.Counters, "routes": plan.Routes, "shards": len(plan.Shards), "warnings": plan.Warnings,
+			"s3": storage(c).Stats()})
 	}
 	if c.Bool("quiet") {
 		return nil
