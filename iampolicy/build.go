@@ -95,6 +95,10 @@ var (
 	s3BucketARNRE = regexp.MustCompile(`^arn:([^:]+):s3:::([a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])$`)
 	expressARNRE  = regexp.MustCompile(`^arn:([^:]+):s3express:[a-z0-9-]+:\d{12}:bucket/[a-z0-9][a-z0-9.\-]*--x-s3$`)
 	lambdaARNRE   = regexp.MustCompile(`^arn:([^:]+):lambda:`)
+	// lambdaFnRE is one function's ARN, with a version or alias or not
+	// (Lambda's FunctionName rules: a name of letters, digits, '-' and
+	// '_'; a version number, $LATEST or an alias).
+	lambdaFnRE = regexp.MustCompile(`^arn:[a-z-]+:lambda:[a-z0-9-]+:[0-9]{12}:function:[A-Za-z0-9_-]{1,140}(:(\$LATEST|[A-Za-z0-9_-]{1,128}))?$`)
 )
 
 // builder collects statements with their explanations.
@@ -585,8 +589,11 @@ func (b *builder) operation() error {
 		if m := lambdaARNRE.FindStringSubmatch(fn); m == nil || m[1] != b.partition {
 			return optErr("LambdaInvoke.FunctionArn", fn, "a Lambda function ARN in partition %q (the report bucket's)", b.partition)
 		}
-		if checkResource(fn) != nil { // a job invokes one function: no wildcards
-			return optErr("LambdaInvoke.FunctionArn", fn, "the ARN of one Lambda function (arn:%s:lambda:REGION:ACCOUNT:function:NAME), without wildcards", b.partition)
+		// A job invokes one function: no wildcards, nothing but an ARN's
+		// characters (a byte that is not UTF-8 would reach the policy as
+		// U+FFFD, which IAM refuses).
+		if !lambdaFnRE.MatchString(fn) || checkResource(fn) != nil {
+			return optErr("LambdaInvoke.FunctionArn", fn, "the ARN of one Lambda function (arn:%s:lambda:REGION:ACCOUNT:function:NAME[:VERSION or ALIAS]), without wildcards", b.partition)
 		}
 		b.add("InvokeFunction", []string{"lambda:InvokeFunction"}, []string{fn},
 			"Invokes the function once per task. Lambda authorizes the call against the ARN the job passes (function, version or alias), so the policy names exactly that ARN; AWS's example uses Resource \"*\", which is not needed. The function reads and writes objects with its own execution role: this role needs no access to them.",
