@@ -24,7 +24,9 @@ type SizedReaderAt interface {
 // before it is decoded: its size (when wantSize >= 0) and the MD5 of its
 // bytes (when wantMD5 is not empty; hex, case-insensitive). It hashes obj
 // sequentially from offset 0. A short or long file fails with ErrTruncated,
-// a different MD5 with ErrChecksum, both as a *DataError naming name.
+// a different MD5 with ErrChecksum, both as a *DataError naming name;
+// a read that fails otherwise (S3 after its retries, a disk) is no
+// DataError: the data is not known to be bad, and a retry may cure it.
 // Formats read by random access (Parquet, ORC) call it before opening the
 // file, so that no byte of a damaged file is ever decoded.
 func VerifyObject(obj SizedReaderAt, wantMD5 string, wantSize int64, name string) error {
@@ -60,7 +62,9 @@ func verifyObject(ctx context.Context, obj SizedReaderAt, wantMD5 string, wantSi
 			if err == io.EOF {
 				return &DataError{File: name, Offset: n, Value: fmt.Sprint(n), Expected: fmt.Sprintf("%d bytes", size), Err: ErrTruncated}
 			}
-			return &DataError{File: name, Offset: n, Expected: "a readable file", Err: err}
+			// Not the data's fault (S3 failing after its retries, the
+			// object replaced mid-read, a disk error): a retry may cure it.
+			return fmt.Errorf("%s: reading at offset %d to check its MD5: %w", name, n, err)
 		}
 	}
 	return checkDigest(h, wantMD5, name)
@@ -103,12 +107,17 @@ func decodeCopy(ctx context.Context, obj objio.Object, wantMD5 string, wantSize 
 	}
 	os.Remove(f.Name())
 	h := md5.New()
-	n, err := io.Copy(io.MultiWriter(f, h), &ctxReader{ctx: ctx, r: io.LimitReader(obj, size+1)})
+	w := &errWriter{w: f}
+	n, err := io.Copy(io.MultiWriter(w, h), &ctxReader{ctx: ctx, r: io.LimitReader(obj, size+1)})
 	switch {
 	case err != nil && ctx.Err() != nil:
 		err = ctx.Err()
+	case w.err != nil:
+		err = fmt.Errorf("%s: writing its local copy to decode (--tmp-dir): %w", name, w.err)
 	case err != nil:
-		err = &DataError{File: name, Offset: n, Expected: "a readable file", Err: err}
+		// Not the data's fault (S3 failing after its retries, the
+		// object replaced mid-read): a retry may cure it.
+		err = fmt.Errorf("%s: reading at offset %d: %w", name, n, err)
 	case n != size:
 		err = &DataError{File: name, Offset: min(n, size), Value: fmt.Sprint(n), Expected: fmt.Sprintf("%d bytes", size), Err: ErrTruncated}
 	default:
@@ -119,6 +128,20 @@ func decodeCopy(ctx context.Context, obj objio.Object, wantMD5 string, wantSize 
 		return nil, err
 	}
 	return &localCopy{File: f, name: name, size: size}, nil
+}
+
+// errWriter remembers its writer's error, to tell it from the reader's.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	n, err := e.w.Write(p)
+	if err != nil {
+		e.err = err
+	}
+	return n, err
 }
 
 // ctxReader stops reading once ctx is done.

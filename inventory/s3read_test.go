@@ -3,13 +3,17 @@ package inventory_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/s3batchkit/s3batchkit/internal/objio"
 	"github.com/s3batchkit/s3batchkit/internal/objio/objiotest"
+	"github.com/s3batchkit/s3batchkit/internal/s3fault"
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
 
@@ -20,7 +24,8 @@ import (
 // local report, and nothing is left in the copies' folder. Unchecked, a
 // projection of two columns reads less than the data files (no
 // read-ahead started by a column chunk reads the rest of the file). A
-// data file with one byte changed fails with ErrChecksum, naming it.
+// data file with one byte changed fails with ErrChecksum, naming it; S3
+// failing the reads is no DataError.
 func TestS3ReadBytes(t *testing.T) {
 	oc, bucket := objiotest.Setup(t)
 	ctx := context.Background()
@@ -100,6 +105,25 @@ func TestS3ReadBytes(t *testing.T) {
 			}
 			if left, _ := os.ReadDir(tmp); len(left) != 0 {
 				t.Errorf("%d local copies left in the folder after the failure", len(left))
+			}
+
+			// S3 failing every GET of the data files, after the client's
+			// retries: not the data's fault (no DataError: a job engine
+			// retries it), and no copy left.
+			cfg := objiotest.Config(t)
+			p, err := s3fault.New(cfg.EndpointURL, s3fault.Options{Rate: 1, Kinds: []s3fault.Kind{s3fault.InternalError},
+				Match: func(r *http.Request) bool { return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/data/") }})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			cfg.EndpointURL, cfg.RetryMaxAttempts, cfg.RetryBaseDelay, cfg.RetryMaxBackoff = p.URL, 2, time.Millisecond, time.Millisecond
+			_, _, err = scanRows(t, m, inventory.ReaderOptions{IO: objio.New(cfg), Workers: 2, TmpDir: tmp})
+			if err == nil || errors.As(err, &de) || errors.Is(err, inventory.ErrChecksum) {
+				t.Errorf("S3 failing: %v, want an error that is not the data's", err)
+			}
+			if left, _ := os.ReadDir(tmp); len(left) != 0 {
+				t.Errorf("%d local copies left in the folder after S3 failed", len(left))
 			}
 		})
 	}
