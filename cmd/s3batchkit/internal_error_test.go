@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 
 	"github.com/s3batchkit/s3batchkit/inventory"
 )
@@ -41,6 +44,27 @@ func TestInternalErrorExitCode(t *testing.T) {
 		}
 		if msg := wrapped.Error(); !strings.Contains(msg, "data/x.") || !strings.Contains(msg, "bug in s3batchkit") {
 			t.Fatalf("message %q does not name the file and the bug", msg)
+		}
+	}
+}
+
+// TestS3FailureExitCode: S3 failing after the client's retries exits 1
+// (job engines retry it) even when a data file's error wraps it; a data
+// file cut short or failing its MD5 exits 3.
+func TestS3FailureExitCode(t *testing.T) {
+	s3 := &retry.MaxAttemptsError{Attempt: 5, Err: errors.New("api error InternalError: We encountered an internal error")}
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{fmt.Errorf("plan: %w", &inventory.DataError{File: "s3://b/data/x.parquet", Offset: 4, Err: fmt.Errorf("%w: %w", inventory.ErrCorrupt, s3)}), exitFailure},
+		{fmt.Errorf("reading s3://b/data/x.parquet: %w", s3), exitFailure},
+		{&inventory.DataError{File: "data/x.parquet", Offset: 4, Err: fmt.Errorf("%w: %w", inventory.ErrCorrupt, io.ErrUnexpectedEOF)}, exitBadInput},
+		{&inventory.DataError{File: "data/x.parquet", Offset: 900, Err: inventory.ErrTruncated}, exitBadInput},
+		{&inventory.DataError{File: "data/x.parquet", Offset: -1, Err: inventory.ErrChecksum}, exitBadInput},
+	} {
+		if got := exitCode(context.Background(), tc.err); got != tc.want {
+			t.Errorf("%v: exit %d, want %d", tc.err, got, tc.want)
 		}
 	}
 }

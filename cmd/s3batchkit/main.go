@@ -89,8 +89,13 @@ func exitCode(ctx context.Context, err error) int {
 	switch {
 	case errors.Is(err, inventory.ErrInternal): // a recovered panic: a bug, whatever wraps it
 		return exitFailure
-	case errors.Is(err, objio.ErrCredentials), errors.Is(err, objio.ErrAccessDenied), errors.Is(err, objio.ErrUnreachable):
-		// Not the input's fault, whatever wraps it.
+	case errors.Is(err, objio.ErrCredentials), errors.Is(err, objio.ErrAccessDenied), errors.Is(err, objio.ErrUnreachable),
+		objio.Transient(err) && !errors.Is(err, io.ErrUnexpectedEOF):
+		// Not the input's fault, whatever wraps it: S3 failing after its
+		// retries (throttled, 5xx, no answer) exits 1, which job engines
+		// retry, even inside a data file's error. (A body cut short is
+		// also what a truncated local file gives: left to the cases
+		// below.)
 		return exitFailure
 	case errors.As(err, &ec):
 		return ec.ExitCode()
