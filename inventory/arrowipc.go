@@ -83,6 +83,8 @@ type arrowIPCReader struct {
 	rows int64
 }
 
+// openArrowIPC opens one scatter file of a range through open
+// (Report.openChecked: the file checked against its MD5 first).
 func openArrowIPC(df *DataFile, set FieldSet, o *ReaderOptions, open func() (objio.Object, error)) (FileReader, error) {
 	obj, err := open()
 	if err != nil {

@@ -435,9 +435,9 @@ func (r *ORCReader) Next(ctx context.Context) (rec arrow.RecordBatch, err error)
 	return rec, nil
 }
 
-// openORC opens one ORC data file of a report: it verifies the file's size
-// and MD5 first (verify, which does nothing when
-// ReaderOptions.SkipChecksums is set), then reads its tail.
+// openORC opens one ORC data file of a report through open
+// (Report.openChecked: the file checked against manifest.json first),
+// then reads its tail.
 func openORC(df *DataFile, set FieldSet, o *ReaderOptions, open func() (objio.Object, error)) (FileReader, error) {
 	obj, err := open()
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/encoding/thrift"
 	"github.com/parquet-go/parquet-go/format"
+
 	"github.com/s3batchkit/s3batchkit/internal/objio"
 )
 
@@ -477,9 +478,9 @@ func (r *ParquetReader) nextRowGroup() error {
 	return nil
 }
 
-// openParquet opens one Parquet data file of a report: it verifies the
-// file's size and MD5 first (verify, which
-// does nothing when ReaderOptions.SkipChecksums is set), then reads its footer.
+// openParquet opens one Parquet data file of a report through open
+// (Report.openChecked: the file checked against manifest.json first),
+// then reads its footer.
 func openParquet(df *DataFile, set FieldSet, o *ReaderOptions, open func() (objio.Object, error)) (FileReader, error) {
 	obj, err := open()
 	if err != nil {
