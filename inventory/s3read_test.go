@@ -112,7 +112,9 @@ func TestS3ReadBytes(t *testing.T) {
 			// retries it), and no copy left.
 			cfg := objiotest.Config(t)
 			p, err := s3fault.New(cfg.EndpointURL, s3fault.Options{Rate: 1, Kinds: []s3fault.Kind{s3fault.InternalError},
-				Match: func(r *http.Request) bool { return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/data/") }})
+				Match: func(r *http.Request) bool {
+					return r.Method == http.MethodGet && strings.Contains(r.URL.Path, "/data/")
+				}})
 			if err != nil {
 				t.Fatal(err)
 			}
