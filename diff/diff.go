@@ -125,6 +125,16 @@ func (s *side) wrap(err error) error {
 	return &SideError{Side: s.name, Manifest: s.report.Manifest.Location, Err: err}
 }
 
+// filterOptions are o's filters as the diff applies them: comparing
+// current versions, the latest only.
+func (o *Options) filterOptions() inventory.FilterOptions {
+	fo := o.Filter
+	if !o.AllVersions {
+		fo.LatestOnly = true
+	}
+	return fo
+}
+
 func (o *Options) check() (*KeyMap, error) {
 	if o.Source == "" || o.Target == "" {
 		return nil, fmt.Errorf("%w: a source and a target report are required", ErrOptions)
@@ -162,10 +172,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
-	fo := o.Filter
-	if !o.AllVersions {
-		fo.LatestOnly = true
-	}
+	fo := o.filterOptions()
 	filter, err := inventory.NewFilter(fo)
 	if err != nil {
 		return nil, err
@@ -309,6 +316,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		"cross_bucket": sum.CrossBucket, "maps": km.Rules(),
 	}
 
+	result := func() *Result {
+		return &Result{Plan: plan, Summary: sum, Stats: Stats{
+			Elapsed: time.Since(start), InputBytes: ro.Progress.InputBytes.Load(),
+			SourceSort: src.sortStat, TargetSort: tgt.sortStat,
+		}}
+	}
 	if part := o.Range.part(); part != nil {
 		ps := &PartSummary{Summary: sum, Examples: o.Examples}
 		if o.Compare.ETag {
@@ -326,10 +339,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		}
 		committed = true
 		*plan = part.Plan
-		return &Result{Plan: plan, Summary: sum, Stats: Stats{
-			Elapsed: time.Since(start), InputBytes: ro.Progress.InputBytes.Load(),
-			SourceSort: src.sortStat, TargetSort: tgt.sortStat,
-		}}, nil
+		return result(), nil
 	}
 	data, err := sum.Marshal()
 	if err != nil {
@@ -346,10 +356,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	committed = true
-	return &Result{Plan: plan, Summary: sum, Stats: Stats{
-		Elapsed: time.Since(start), InputBytes: ro.Progress.InputBytes.Load(),
-		SourceSort: src.sortStat, TargetSort: tgt.sortStat,
-	}}, nil
+	return result(), nil
 }
 
 // scanSide reads one report, maps its keys (target keys to source keys),

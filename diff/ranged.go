@@ -105,11 +105,7 @@ func ReadFields(o Options) (inventory.FieldSet, error) {
 	if _, err := o.check(); err != nil {
 		return 0, err
 	}
-	fo := o.Filter
-	if !o.AllVersions {
-		fo.LatestOnly = true
-	}
-	filter, err := inventory.NewFilter(fo)
+	filter, err := inventory.NewFilter(o.filterOptions())
 	if err != nil {
 		return 0, err
 	}
@@ -139,11 +135,7 @@ func OptionsHash(o Options) (string, map[string]any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	fo := o.Filter
-	if !o.AllVersions {
-		fo.LatestOnly = true
-	}
-	m := partition.DescribeOptions(partition.Options{Filter: fo, Bounds: o.Bounds, Sort: true, NoRoutes: o.NoRoutes})
+	m := partition.DescribeOptions(partition.Options{Filter: o.filterOptions(), Bounds: o.Bounds, Sort: true, NoRoutes: o.NoRoutes})
 	m["diff"] = map[string]any{"compare": o.Compare.String(), "all_versions": o.AllVersions,
 		"cross_bucket": o.CrossBucket, "maps": km.Rules(), "examples": o.Examples}
 	raw, err := json.Marshal(m)

@@ -108,7 +108,8 @@ func decodeCopy(ctx context.Context, obj objio.Object, wantMD5 string, wantSize 
 	os.Remove(f.Name())
 	h := md5.New()
 	w := &errWriter{w: f}
-	n, err := io.Copy(io.MultiWriter(w, h), &ctxReader{ctx: ctx, r: io.LimitReader(obj, size+1)})
+	// obj's reads stop when the context it was opened with is done.
+	n, err := io.Copy(io.MultiWriter(w, h), io.LimitReader(obj, size+1))
 	switch {
 	case err != nil && ctx.Err() != nil:
 		err = ctx.Err()
@@ -142,19 +143,6 @@ func (e *errWriter) Write(p []byte) (int, error) {
 		e.err = err
 	}
 	return n, err
-}
-
-// ctxReader stops reading once ctx is done.
-type ctxReader struct {
-	ctx context.Context
-	r   io.Reader
-}
-
-func (c *ctxReader) Read(p []byte) (int, error) {
-	if err := c.ctx.Err(); err != nil {
-		return 0, err
-	}
-	return c.r.Read(p)
 }
 
 // localCopy is decodeCopy's file, named as the object it copies.

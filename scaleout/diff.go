@@ -247,12 +247,7 @@ func DiffRangeOptions(ctx context.Context, o diff.Options, r *manifest.Ranges, s
 		return o, err
 	}
 	rg := &diff.Range{Reads: reads, Part: part}
-	if i > 0 {
-		rg.Lo = &r.Splits[i-1]
-	}
-	if i < len(r.Splits) {
-		rg.Hi = &r.Splits[i]
-	}
+	rg.Lo, rg.Hi = rangeBounds(r, i)
 	o.Range = rg
 	if out == "" {
 		out = manifest.PartDir(manifest.RootOf(rangesLoc), i)

@@ -35,29 +35,10 @@ type diffSpec struct {
 	maps []diff.Mapping
 }
 
-func writeRows(t *testing.T, format, bucket string, versions, clustered bool, rows []gen.Row, rng *rand.Rand) string {
-	t.Helper()
-	if clustered {
-		slices.SortStableFunc(rows, func(a, b gen.Row) int { return strings.Compare(a.Key, b.Key) })
-	} else {
-		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
-	}
-	dir := filepath.Join(t.TempDir(), "inv")
-	w, err := gen.NewReport(dir, gen.ReportOptions{Format: format, Versions: versions, Bucket: bucket, FileRows: 97,
-		Layout: gen.Layout{Parquet: &gen.ParquetLayout{RowGroupRows: 31}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range rows {
-		if err := w.Write(&rows[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	loc, err := w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return loc
+// diffReportOptions are the report options of a side of a diff pair.
+func diffReportOptions(format, bucket string, versions bool) gen.ReportOptions {
+	return gen.ReportOptions{Format: format, Versions: versions, Bucket: bucket, FileRows: 97,
+		Layout: gen.Layout{Parquet: &gen.ParquetLayout{RowGroupRows: 31}}}
 }
 
 // makeDiffReports writes the source and the target report of s.
@@ -131,8 +112,8 @@ func makeDiffReports(t *testing.T, s diffSpec) (string, string) {
 		}
 		dst = append(dst, r)
 	}
-	return writeRows(t, s.format, s.srcBucket, s.versions, s.clustered, src, rng),
-		writeRows(t, s.format, s.dstBucket, s.versions, s.clustered, dst, rng)
+	return writeReport(t, diffReportOptions(s.format, s.srcBucket, s.versions), src, s.clustered, rng),
+		writeReport(t, diffReportOptions(s.format, s.dstBucket, s.versions), dst, s.clustered, rng)
 }
 
 // distributedDiff runs the steps of a distributed diff into root: split

@@ -79,14 +79,20 @@ func makeReport(t *testing.T, s reportSpec) string {
 			rows = append(rows, o)
 		}
 	}
-	if s.clustered {
+	layout := gen.Layout{Parquet: &gen.ParquetLayout{RowGroupRows: s.unitRows}, ORC: &orc.WriterOptions{StripeRows: s.unitRows, StringStats: true}}
+	return writeReport(t, gen.ReportOptions{Format: s.format, Versions: s.versions, Bucket: s.bucket, FileRows: s.fileRows, Layout: layout}, rows, s.clustered, rng)
+}
+
+// writeReport writes rows as a report with o's options, in key order when
+// clustered, else shuffled by rng.
+func writeReport(t *testing.T, o gen.ReportOptions, rows []gen.Row, clustered bool, rng *rand.Rand) string {
+	t.Helper()
+	if clustered {
 		slices.SortStableFunc(rows, func(a, b gen.Row) int { return strings.Compare(a.Key, b.Key) })
 	} else {
 		rng.Shuffle(len(rows), func(i, j int) { rows[i], rows[j] = rows[j], rows[i] })
 	}
-	dir := filepath.Join(t.TempDir(), "inv")
-	layout := gen.Layout{Parquet: &gen.ParquetLayout{RowGroupRows: s.unitRows}, ORC: &orc.WriterOptions{StripeRows: s.unitRows, StringStats: true}}
-	w, err := gen.NewReport(dir, gen.ReportOptions{Format: s.format, Versions: s.versions, Bucket: s.bucket, FileRows: s.fileRows, Layout: layout})
+	w, err := gen.NewReport(filepath.Join(t.TempDir(), "inv"), o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -320,17 +320,18 @@ func layout(r *manifest.Ranges, rows []int64, inputs []*splitInput, spans []span
 	// Shuffled files go to the scatter slices (at most one a file), each
 	// slice a run of files of about the same bytes (a file goes to the
 	// slice its middle byte falls in), and the slice checks their MD5.
-	files := 0
+	shuffled, files := false, 0
 	var total, before int64
 	for _, in := range r.Inputs {
 		if in.Mode == manifest.ModeShuffle {
+			shuffled = true
 			for _, f := range in.Files {
 				files++
 				total += max(f.Size, 1)
 			}
 		}
 	}
-	if !anyShuffled(r) {
+	if !shuffled {
 		return
 	}
 	r.Slices = max(min(slices, files), 1)
@@ -346,16 +347,6 @@ func layout(r *manifest.Ranges, rows []int64, inputs []*splitInput, spans []span
 			before += size
 		}
 	}
-}
-
-// anyShuffled says whether an input of r is shuffled.
-func anyShuffled(r *manifest.Ranges) bool {
-	for _, in := range r.Inputs {
-		if in.Mode == manifest.ModeShuffle {
-			return true
-		}
-	}
-	return false
 }
 
 // writeRanges writes r to loc (creating a local folder) and records it,

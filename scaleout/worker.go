@@ -67,14 +67,8 @@ func RangeOptions(ctx context.Context, o partition.Options, r *manifest.Ranges, 
 	if err != nil {
 		return o, err
 	}
-	rg := &partition.Range{Reads: reads}
-	if i > 0 {
-		rg.Lo = &r.Splits[i-1]
-	}
-	if i < len(r.Splits) {
-		rg.Hi = &r.Splits[i]
-	}
-	rg.Part = part
+	rg := &partition.Range{Reads: reads, Part: part}
+	rg.Lo, rg.Hi = rangeBounds(r, i)
 	o.Range = rg
 	o.DryRun = false
 	if out == "" {
@@ -82,6 +76,18 @@ func RangeOptions(ctx context.Context, o partition.Options, r *manifest.Ranges, 
 	}
 	o.Out = out
 	return o, nil
+}
+
+// rangeBounds returns the split keys that bound range i of r: Lo
+// included, Hi not; nil is no bound.
+func rangeBounds(r *manifest.Ranges, i int) (lo, hi *manifest.SplitKey) {
+	if i > 0 {
+		lo = &r.Splits[i-1]
+	}
+	if i < len(r.Splits) {
+		hi = &r.Splits[i]
+	}
+	return lo, hi
 }
 
 // rangeReads returns what range i of r (whose ranges.json, at rangesLoc,
